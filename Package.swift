@@ -1,0 +1,34 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// -Ounchecked drops bounds and overflow checks in the inner loops of the numerics; release builds only.
+let fast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+
+let package = Package(
+    name: "stpm",
+    platforms: [.macOS(.v13)],
+    products: [.executable(name: "stpm", targets: ["stpm"])],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CNCursesW", path: "Sources/CNCursesW", providers: [.apt(["libncursesw5-dev"])]),
+        .target(name: "Numerics", dependencies: ["COpenBLAS"], swiftSettings: fast),
+        .target(name: "ImageIO", dependencies: ["CPNG"], swiftSettings: fast),
+        .target(name: "Backbones", dependencies: ["Numerics"], swiftSettings: fast),
+        .target(name: "Detection", dependencies: ["Numerics", "ImageIO", "Backbones"], swiftSettings: fast),
+        .target(name: "Console", dependencies: ["CNCursesW", "Detection"], swiftSettings: fast),
+        .executableTarget(name: "stpm", dependencies: [
+            "Detection", "Console", "Backbones", "Numerics", "ImageIO",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: fast),
+        .testTarget(name: "NumericsTests", dependencies: ["Numerics"]),
+        .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"]),
+        .testTarget(name: "BackbonesTests", dependencies: ["Backbones", "Numerics", "ImageIO"]),
+        .testTarget(name: "DetectionTests", dependencies: ["Detection"]),
+        .testTarget(name: "ConsoleTests", dependencies: ["Console"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

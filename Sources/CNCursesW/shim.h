@@ -1,0 +1,17 @@
+#define _XOPEN_SOURCE_EXTENDED 1
+#define NCURSES_WIDECHAR 1
+#include <locale.h>
+#include <ncursesw/curses.h>
+// Macros and globals that Swift 6 cannot import or treats as unsafe shared state.
+static inline attr_t stpm_a_bold(void) { return A_BOLD; }
+static inline attr_t stpm_a_underline(void) { return A_UNDERLINE; }
+static inline attr_t stpm_a_reverse(void) { return A_REVERSE; }
+static inline attr_t stpm_a_dim(void) { return A_DIM; }
+static inline attr_t stpm_a_normal(void) { return A_NORMAL; }
+static inline int stpm_key_f(int n) { return KEY_F(n); }
+static inline WINDOW *stpm_stdscr(void) { return stdscr; }
+static inline int stpm_lines(void) { return LINES; }
+static inline int stpm_cols(void) { return COLS; }
+static inline int stpm_colors(void) { return COLORS; }
+static inline int stpm_color_pairs(void) { return COLOR_PAIRS; }
+static inline void stpm_getmaxyx(WINDOW *w, int *y, int *x) { getmaxyx(w, *y, *x); }

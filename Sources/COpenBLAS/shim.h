@@ -1,0 +1,2 @@
+// Debian installs the OpenBLAS flavour of cblas.h under the multiarch include path.
+#include <x86_64-linux-gnu/cblas.h>
