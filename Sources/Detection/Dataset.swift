@@ -1,0 +1,171 @@
+import Foundation
+
+public enum DatasetSplit: String, Codable, Sendable {
+    case train, test
+}
+
+public struct DatasetSample: Equatable, Sendable {
+    public var path: String
+    public var split: DatasetSplit
+    /// "good" or the name of the defect folder.
+    public var defectType: String
+    /// Ground-truth mask of a defective test image; nil for good images and for defective ones whose mask is missing.
+    public var maskPath: String?
+
+    public init(path: String, split: DatasetSplit, defectType: String, maskPath: String?) {
+        self.path = path
+        self.split = split
+        self.defectType = defectType
+        self.maskPath = maskPath
+    }
+}
+
+public enum DatasetError: Error, Equatable, CustomStringConvertible {
+    case rootMissing(String)
+    case noTrainGood(String)
+    case noTrainImages(String)
+    case pathMissing(String)
+    case notPNG(String)
+    case noImages([String])
+
+    public var description: String {
+        switch self {
+        case .rootMissing(let root): return "dataset folder \(root) does not exist or is not a folder"
+        case .noTrainGood(let root): return "\(root) has no train/good folder (expected the MVTec AD layout: train/good, test/<type>, ground_truth/<type>)"
+        case .noTrainImages(let folder): return "no .png images in \(folder)"
+        case .pathMissing(let path): return "\(path) does not exist"
+        case .notPNG(let path): return "\(path) is not a .png file"
+        case .noImages(let paths): return "no .png images in \(paths.joined(separator: ", "))"
+        }
+    }
+}
+
+/// A dataset in the MVTec AD layout: root/train/good/*.png, root/test/<type>/*.png and
+/// root/ground_truth/<type>/<stem>_mask.png (good test images have no mask).
+public struct MVTecDataset: Sendable {
+    public var root: String
+    public var train: [DatasetSample]
+    public var test: [DatasetSample]
+    /// Inconsistencies that do not stop training, such as a defective test image without a mask or a mask
+    /// without an image; reported so they are not silently dropped from the evaluation.
+    public var problems: [String]
+
+    /// The test folders ("good" and the defect types), sorted.
+    public var types: [String] { Array(Set(test.map(\.defectType))).sorted() }
+
+    /// Scans `root`; samples are sorted by folder then file name so every run sees the same order.
+    public init(root: String) throws {
+        guard isDirectory(root) else { throw DatasetError.rootMissing(root) }
+        self.root = root
+        problems = []
+
+        let trainGood = joined(root, "train", "good")
+        guard isDirectory(trainGood) else { throw DatasetError.noTrainGood(root) }
+        train = try pngFiles(in: trainGood).map {
+            DatasetSample(path: joined(trainGood, $0), split: .train, defectType: "good", maskPath: nil)
+        }
+        guard !train.isEmpty else { throw DatasetError.noTrainImages(trainGood) }
+
+        test = []
+        let testRoot = joined(root, "test")
+        let truthRoot = joined(root, "ground_truth")
+        guard isDirectory(testRoot) else {
+            problems.append("no test folder in \(root): nothing to evaluate on")
+            return
+        }
+        let testTypes = try subdirectories(of: testRoot)
+        for type in testTypes {
+            let folder = joined(testRoot, type)
+            let images = try pngFiles(in: folder)
+            if images.isEmpty { problems.append("test/\(type) has no .png images") }
+            guard type != "good" else {
+                test += images.map { DatasetSample(path: joined(folder, $0), split: .test, defectType: type, maskPath: nil) }
+                continue
+            }
+            let truthFolder = joined(truthRoot, type)
+            var masksByStem: [String: String] = [:]
+            if isDirectory(truthFolder) {
+                for mask in try pngFiles(in: truthFolder) {
+                    let stem = pngStem(mask)
+                    if stem.hasSuffix("_mask") { masksByStem[String(stem.dropLast("_mask".count))] = mask }
+                }
+            }
+            for image in images {
+                let stem = pngStem(image)
+                var maskPath: String?
+                if let mask = masksByStem.removeValue(forKey: stem) {
+                    maskPath = joined(truthFolder, mask)
+                } else {
+                    problems.append("test/\(type)/\(image) has no mask ground_truth/\(type)/\(stem)_mask.png")
+                }
+                test.append(DatasetSample(path: joined(folder, image), split: .test, defectType: type, maskPath: maskPath))
+            }
+            for mask in masksByStem.values.sorted() {
+                problems.append("ground_truth/\(type)/\(mask) has no test image")
+            }
+        }
+        if isDirectory(truthRoot) {
+            for type in try subdirectories(of: truthRoot) where !testTypes.contains(type) {
+                problems.append("ground_truth/\(type) has no matching test/\(type) folder")
+            }
+        }
+    }
+}
+
+/// The PNG images to score: explicit files (which must be .png) and every .png under the given folders,
+/// recursively; hidden files are skipped. Sorted, without duplicates.
+public func scanImageFolder(paths: [String]) throws -> [String] {
+    var found = Set<String>()
+    for path in paths {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else { throw DatasetError.pathMissing(path) }
+        guard isFolder.boolValue else {
+            guard isPNG(path) else { throw DatasetError.notPNG(path) }
+            found.insert(path)
+            continue
+        }
+        guard let walker = FileManager.default.enumerator(atPath: path) else { throw DatasetError.pathMissing(path) }
+        // Relative subpaths joined to the folder as given keep the results in the form the user typed.
+        while let relative = walker.nextObject() as? String {
+            let name = (relative as NSString).lastPathComponent
+            if name.hasPrefix(".") {
+                walker.skipDescendants()
+                continue
+            }
+            let file = joined(path, relative)
+            if isPNG(name) && !isDirectory(file) { found.insert(file) }
+        }
+    }
+    guard !found.isEmpty else { throw DatasetError.noImages(paths) }
+    return found.sorted()
+}
+
+private func isPNG(_ name: String) -> Bool {
+    name.lowercased().hasSuffix(".png")
+}
+
+private func pngStem(_ name: String) -> String {
+    String(name.dropLast(".png".count))
+}
+
+private func isDirectory(_ path: String) -> Bool {
+    var isFolder: ObjCBool = false
+    return FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) && isFolder.boolValue
+}
+
+private func joined(_ parts: String...) -> String {
+    parts.dropFirst().reduce(parts[0]) { $0.hasSuffix("/") ? $0 + $1 : $0 + "/" + $1 }
+}
+
+/// Visible regular .png files directly in `folder`, sorted by name.
+private func pngFiles(in folder: String) throws -> [String] {
+    try FileManager.default.contentsOfDirectory(atPath: folder)
+        .filter { !$0.hasPrefix(".") && isPNG($0) && !isDirectory(joined(folder, $0)) }
+        .sorted()
+}
+
+private func subdirectories(of folder: String) throws -> [String] {
+    try FileManager.default.contentsOfDirectory(atPath: folder)
+        .filter { !$0.hasPrefix(".") && isDirectory(joined(folder, $0)) }
+        .sorted()
+}
