@@ -1,0 +1,49 @@
+import Numerics
+
+/// The Caffe-style (v1) bottleneck of open_nsfw's ResNet-50-1by2: the stride sits on the first 1x1
+/// (`branch2a`), not on the 3x3. relu(2c(relu(2b(relu(2a x)))) + shortcut(x)).
+final class Bottleneck: Layer {
+    let branch2a: ConvUnit
+    let branch2b: ConvUnit
+    let branch2c: ConvUnit
+    let projection: ConvUnit?
+    let join = ResidualAdd(activation: .relu)
+    let inputGrad = Tensor(c: 0, n: 0, h: 0, w: 0)
+
+    init(prefix: String, inChannels: Int, width: Int, outChannels: Int, stride: Int, project: Bool, role: Role) {
+        func unit(_ n: String, _ i: Int, _ o: Int, k: Int, s: Int, act: Activation) -> ConvUnit {
+            ConvUnit(name: "\(prefix).\(n)", bnName: role.bnName("\(prefix).\(n).bn"), inChannels: i, outChannels: o,
+                     kernel: k, stride: s, padding: .fixed(.symmetric(k / 2)), activation: act)
+        }
+        branch2a = unit("branch2a", inChannels, width, k: 1, s: stride, act: .relu)
+        branch2b = unit("branch2b", width, width, k: 3, s: 1, act: .relu)
+        branch2c = unit("branch2c", width, outChannels, k: 1, s: 1, act: .identity)
+        projection = project ? unit("proj_shortcut", inChannels, outChannels, k: 1, s: stride, act: .identity) : nil
+    }
+
+    var units: [ConvUnit] { [branch2a, branch2b, branch2c] + (projection.map { [$0] } ?? []) }
+    var output: Tensor { join.output }
+
+    func forward(_ x: Tensor, _ ws: Workspace) -> Tensor {
+        branch2a.forward(x, ws)
+        branch2b.forward(branch2a.output, ws)
+        branch2c.forward(branch2b.output, ws)
+        let shortcut = projection.map { $0.forward(x, ws) } ?? x
+        return join.forward(branch2c.output, shortcut)
+    }
+
+    func backward(_ x: Tensor, _ dy: Tensor, _ ws: Workspace, needInputGrad: Bool) -> Tensor {
+        join.backward(dy)
+        let dc = branch2c.backward(branch2b.output, dy, ws, needInputGrad: true)
+        let db = branch2b.backward(branch2a.output, dc, ws, needInputGrad: true)
+        let dMain = branch2a.backward(x, db, ws, needInputGrad: true)
+        inputGrad.resize(c: x.c, n: x.n, h: x.h, w: x.w)
+        inputGrad.data.update(from: dMain.data, count: dMain.count)
+        addInPlace(inputGrad, projection.map { $0.backward(x, dy, ws, needInputGrad: true) } ?? dy)
+        return inputGrad
+    }
+
+    var parameters: [Parameter] { units.flatMap(\.parameters) }
+    var state: [Parameter] { units.flatMap(\.state) }
+    func setTraining(_ on: Bool) { units.forEach { $0.setTraining(on) } }
+}

@@ -1,0 +1,51 @@
+import Numerics
+
+/// EfficientNet-Lite's inverted residual: [expand 1x1, ReLU6] -> depthwise kxk, ReLU6 -> project 1x1
+/// (no activation), plus the input when the shape is unchanged. No squeeze-excitation in Lite models.
+final class MBConvBlock: Layer {
+    let expand: ConvUnit?
+    let depthwise: ConvUnit
+    let project: ConvUnit
+    let join: ResidualAdd?
+    let inputGrad = Tensor(c: 0, n: 0, h: 0, w: 0)
+
+    init(index: Int, inChannels: Int, outChannels: Int, expandRatio: Int, kernel: Int, stride: Int, role: Role) {
+        let p = "_blocks.\(index)"
+        let mid = inChannels * expandRatio
+        let eps: Float = role == .student ? 1e-5 : 1e-3
+        expand = expandRatio == 1 ? nil
+            : ConvUnit(name: p + "._expand_conv", bnName: role.bnName(p + "._bn0"), inChannels: inChannels,
+                       outChannels: mid, kernel: 1, padding: .tfSame, activation: .relu6, bnEps: eps)
+        depthwise = ConvUnit(name: p + "._depthwise_conv", bnName: role.bnName(p + "._bn1"), inChannels: mid,
+                             outChannels: mid, kernel: kernel, stride: stride, padding: .tfSame, groups: mid,
+                             activation: .relu6, bnEps: eps)
+        project = ConvUnit(name: p + "._project_conv", bnName: role.bnName(p + "._bn2"), inChannels: mid,
+                           outChannels: outChannels, kernel: 1, padding: .tfSame, activation: .identity, bnEps: eps)
+        join = (stride == 1 && inChannels == outChannels) ? ResidualAdd(activation: .identity) : nil
+    }
+
+    var units: [ConvUnit] { (expand.map { [$0] } ?? []) + [depthwise, project] }
+    var output: Tensor { join?.output ?? project.output }
+
+    func forward(_ x: Tensor, _ ws: Workspace) -> Tensor {
+        let e = expand.map { $0.forward(x, ws) } ?? x
+        depthwise.forward(e, ws)
+        project.forward(depthwise.output, ws)
+        return join?.forward(project.output, x) ?? project.output
+    }
+
+    func backward(_ x: Tensor, _ dy: Tensor, _ ws: Workspace, needInputGrad: Bool) -> Tensor {
+        let dp = project.backward(depthwise.output, dy, ws, needInputGrad: true)
+        let dd = depthwise.backward(expand?.output ?? x, dp, ws, needInputGrad: true)
+        let dMain = expand.map { $0.backward(x, dd, ws, needInputGrad: true) } ?? dd
+        guard join != nil else { return dMain }
+        inputGrad.resize(c: x.c, n: x.n, h: x.h, w: x.w)
+        inputGrad.data.update(from: dMain.data, count: dMain.count)
+        addInPlace(inputGrad, dy)
+        return inputGrad
+    }
+
+    var parameters: [Parameter] { units.flatMap(\.parameters) }
+    var state: [Parameter] { units.flatMap(\.state) }
+    func setTraining(_ on: Bool) { units.forEach { $0.setTraining(on) } }
+}

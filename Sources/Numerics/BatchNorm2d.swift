@@ -1,0 +1,103 @@
+/// Batch normalisation over channel-major tensors, as torch.nn.BatchNorm2d.
+///
+/// Train mode normalises with the batch's biased variance and moves the running statistics by
+/// `momentum` toward the batch mean and the *unbiased* batch variance, as torch does.
+public final class BatchNorm2d {
+    public let channels: Int
+    public let eps: Float
+    public let momentum: Float
+    public let weight: Parameter
+    public let bias: Parameter
+    public let runningMean: Parameter
+    public let runningVar: Parameter
+    public var training = false
+    public let output = Tensor(c: 0, n: 0, h: 0, w: 0)
+    public let inputGrad = Tensor(c: 0, n: 0, h: 0, w: 0)
+    private var batchMean: [Float]
+    private var batchInvStd: [Float]
+
+    public init(name: String, channels: Int, eps: Float = 1e-5, momentum: Float = 0.1) {
+        self.channels = channels
+        self.eps = eps
+        self.momentum = momentum
+        weight = Parameter(name: name + ".weight", shape: [channels], fill: 1)
+        bias = Parameter(name: name + ".bias", shape: [channels])
+        runningMean = Parameter(name: name + ".running_mean", shape: [channels], trainable: false)
+        runningVar = Parameter(name: name + ".running_var", shape: [channels], trainable: false, fill: 1)
+        batchMean = .init(repeating: 0, count: channels)
+        batchInvStd = .init(repeating: 0, count: channels)
+    }
+
+    public var parameters: [Parameter] { [weight, bias] }
+    public var state: [Parameter] { [weight, bias, runningMean, runningVar] }
+
+    /// Per-channel (scale, shift) of the eval-mode transform y = x * scale + shift.
+    public func evalAffine() -> (scale: [Float], shift: [Float]) {
+        var scale = [Float](repeating: 0, count: channels), shift = scale
+        for c in 0..<channels {
+            let s = Double(weight.value[c]) / (Double(runningVar.value[c]) + Double(eps)).squareRoot()
+            scale[c] = Float(s)
+            shift[c] = Float(Double(bias.value[c]) - Double(runningMean.value[c]) * s)
+        }
+        return (scale, shift)
+    }
+
+    @discardableResult
+    public func forward(_ x: Tensor) -> Tensor {
+        precondition(x.c == channels, "\(weight.name): input has \(x.c) channels, expected \(channels)")
+        output.resize(c: x.c, n: x.n, h: x.h, w: x.w)
+        let m = x.rowLength
+        if training {
+            precondition(m > 1, "\(weight.name): batch statistics need more than one value per channel")
+            for c in 0..<channels {
+                let row = x.data + c * m
+                let mean = chunkedSum(row, m) / Double(m)
+                let sq = chunkedSquaredDeviation(row, m, mean: Float(mean))
+                let variance = sq / Double(m)
+                batchMean[c] = Float(mean)
+                batchInvStd[c] = Float(1 / (variance + Double(eps)).squareRoot())
+                runningMean.value[c] = (1 - momentum) * runningMean.value[c] + momentum * Float(mean)
+                let unbiased = Float(sq / Double(m - 1))
+                runningVar.value[c] = (1 - momentum) * runningVar.value[c] + momentum * unbiased
+                let scale = batchInvStd[c] * weight.value[c]
+                let shift = bias.value[c] - batchMean[c] * scale
+                affine(row, output.data + c * m, m, scale, shift)
+            }
+        } else {
+            let (scale, shift) = evalAffine()
+            for c in 0..<channels { affine(x.data + c * m, output.data + c * m, m, scale[c], shift[c]) }
+        }
+        return output
+    }
+
+    /// dL/dx from dL/dy for the last train-mode forward on `x`; writes weight and bias gradients.
+    @discardableResult
+    public func backward(_ x: Tensor, _ dy: Tensor) -> Tensor {
+        precondition(training, "\(weight.name): backward needs a train-mode forward")
+        weight.enableGrad(); bias.enableGrad()
+        inputGrad.resize(c: x.c, n: x.n, h: x.h, w: x.w)
+        let m = x.rowLength
+        for c in 0..<channels {
+            let xr = x.data + c * m, gr = dy.data + c * m, dx = inputGrad.data + c * m
+            let mean = batchMean[c], inv = batchInvStd[c]
+            let sumDy = chunkedSum(gr, m)
+            // sum(dy * xhat) = inv * (sum(dy * x) - mean * sum(dy))
+            let sumDyXhat = Double(inv) * (chunkedDot(gr, xr, m) - Double(mean) * sumDy)
+            weight.grad![c] = Float(sumDyXhat)
+            bias.grad![c] = Float(sumDy)
+            let k = weight.value[c] * inv
+            let a = Float(sumDy / Double(m))
+            let b = Float(sumDyXhat / Double(m))
+            for i in 0..<m {
+                let xhat = (xr[i] - mean) * inv
+                dx[i] = k * (gr[i] - a - xhat * b)
+            }
+        }
+        return inputGrad
+    }
+}
+
+@inline(__always)
+func affine(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ count: Int, _ scale: Float, _ shift: Float) {
+    for i in 0..<count { dst[i] = src[i] * scale + shift }
+}

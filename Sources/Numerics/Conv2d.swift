@@ -1,0 +1,87 @@
+/// 2-D convolution (cross-correlation, as torch) over channel-major tensors.
+///
+/// Dense convolutions are im2col + one GEMM over the whole batch; a 1x1 stride-1 convolution skips
+/// im2col because a channel-major tensor already is its column matrix. Depthwise convolutions
+/// (groups == channels) use their own kernels in DepthwiseConv.swift.
+public final class Conv2d {
+    public enum PaddingMode: Equatable, Sendable {
+        case fixed(Padding)
+        /// TensorFlow "SAME", resolved for each input size.
+        case tfSame
+    }
+
+    public let inChannels: Int
+    public let outChannels: Int
+    public let kernel: Int
+    public let stride: Int
+    public let groups: Int
+    public let padding: PaddingMode
+    public let weight: Parameter
+    public let bias: Parameter?
+    public let output = Tensor(c: 0, n: 0, h: 0, w: 0)
+    public let inputGrad = Tensor(c: 0, n: 0, h: 0, w: 0)
+
+    public var isDepthwise: Bool { groups > 1 }
+
+    public init(name: String, inChannels: Int, outChannels: Int, kernel: Int, stride: Int = 1,
+                padding: PaddingMode, groups: Int = 1, bias: Bool = false) {
+        precondition(groups == 1 || (groups == inChannels && groups == outChannels),
+                     "only dense and depthwise convolutions are supported")
+        self.inChannels = inChannels
+        self.outChannels = outChannels
+        self.kernel = kernel
+        self.stride = stride
+        self.groups = groups
+        self.padding = padding
+        weight = Parameter(name: name + ".weight", shape: [outChannels, inChannels / groups, kernel, kernel])
+        self.bias = bias ? Parameter(name: name + ".bias", shape: [outChannels]) : nil
+    }
+
+    public var parameters: [Parameter] { [weight] + (bias.map { [$0] } ?? []) }
+
+    func geometry(_ x: Tensor) -> ConvGeometry {
+        let pad: Padding
+        switch padding {
+        case .fixed(let p): pad = p
+        case .tfSame: pad = .tfSame(inH: x.h, inW: x.w, kernel: kernel, stride: stride)
+        }
+        return ConvGeometry(c: x.c, n: x.n, h: x.h, w: x.w, kh: kernel, kw: kernel, stride: stride, pad: pad)
+    }
+
+    /// A 1x1 stride-1 unpadded convolution reads its input as the column matrix directly.
+    var isPointwise: Bool {
+        guard kernel == 1 && stride == 1 else { return false }
+        if case .fixed(let p) = padding { return p == .none }
+        return true
+    }
+
+    @discardableResult
+    public func forward(_ x: Tensor, _ ws: Workspace) -> Tensor {
+        precondition(x.c == inChannels, "\(weight.name): input has \(x.c) channels, expected \(inChannels)")
+        let g = geometry(x)
+        output.resize(c: outChannels, n: x.n, h: g.oh, w: g.ow)
+        if isDepthwise {
+            depthwiseForward(x.data, g, weight.value, output.data)
+        } else {
+            let cols: UnsafePointer<Float>
+            if isPointwise {
+                cols = UnsafePointer(x.data)
+            } else {
+                let buf = ws.scratch(g.colRows * g.colCols)
+                im2col(x.data, g, buf)
+                cols = UnsafePointer(buf)
+            }
+            gemm(m: outChannels, n: g.colCols, k: g.colRows, a: weight.value, lda: g.colRows,
+                 b: cols, ldb: g.colCols, c: output.data, ldc: g.colCols)
+        }
+        if let bias {
+            let row = output.rowLength
+            for o in 0..<outChannels {
+                let b = bias.value[o]
+                let p = output.data + o * row
+                for i in 0..<row { p[i] += b }
+            }
+        }
+        return output
+    }
+}

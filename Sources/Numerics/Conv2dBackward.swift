@@ -1,0 +1,40 @@
+extension Conv2d {
+    /// Gradients of a forward pass on `x` given dL/dy: writes weight.grad (and bias.grad) and, unless
+    /// `needInputGrad` is false (the first layer), returns dL/dx in `inputGrad`.
+    @discardableResult
+    public func backward(_ x: Tensor, _ dy: Tensor, _ ws: Workspace, needInputGrad: Bool = true) -> Tensor {
+        let g = geometry(x)
+        precondition(dy.c == outChannels && dy.n == x.n && dy.h == g.oh && dy.w == g.ow, "\(weight.name): gradient shape mismatch")
+        weight.enableGrad()
+        if let bias {
+            bias.enableGrad()
+            let row = dy.rowLength
+            for o in 0..<outChannels { bias.grad![o] = Float(chunkedSum(dy.data + o * row, row)) }
+        }
+        if needInputGrad { inputGrad.resize(c: x.c, n: x.n, h: x.h, w: x.w) }
+        if isDepthwise {
+            depthwiseBackward(x.data, g, weight.value, dy.data, weight.grad!, needInputGrad ? inputGrad.data : nil)
+            return inputGrad
+        }
+        let cols: UnsafeMutablePointer<Float>
+        if isPointwise {
+            cols = x.data
+        } else {
+            cols = ws.scratch(g.colRows * g.colCols)
+            im2col(x.data, g, cols)
+        }
+        gemm(transB: true, m: outChannels, n: g.colRows, k: g.colCols, a: dy.data, lda: g.colCols,
+             b: cols, ldb: g.colCols, c: weight.grad!, ldc: g.colRows)
+        guard needInputGrad else { return inputGrad }
+        if isPointwise {
+            gemm(transA: true, m: g.colRows, n: g.colCols, k: outChannels, a: weight.value, lda: g.colRows,
+                 b: dy.data, ldb: g.colCols, c: inputGrad.data, ldc: g.colCols)
+        } else {
+            gemm(transA: true, m: g.colRows, n: g.colCols, k: outChannels, a: weight.value, lda: g.colRows,
+                 b: dy.data, ldb: g.colCols, c: cols, ldc: g.colCols)
+            inputGrad.zero()
+            col2imAdd(cols, g, inputGrad.data)
+        }
+        return inputGrad
+    }
+}

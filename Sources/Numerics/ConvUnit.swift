@@ -1,0 +1,51 @@
+/// Convolution, then BatchNorm (trainable students) or a folded bias (frozen teachers), then an
+/// activation: the unit all three backbones are built from.
+public final class ConvUnit: Layer {
+    public let conv: Conv2d
+    public let bn: BatchNorm2d?
+    public let activation: Activation
+
+    /// - Parameters:
+    ///   - name: the convolution's tensor-name prefix (e.g. `layer1.0.conv1`).
+    ///   - bnName: the BatchNorm's prefix; nil builds a frozen unit whose BN lives in the conv bias.
+    public init(name: String, bnName: String?, inChannels: Int, outChannels: Int, kernel: Int, stride: Int = 1,
+                padding: Conv2d.PaddingMode, groups: Int = 1, activation: Activation, bnEps: Float = 1e-5) {
+        conv = Conv2d(name: name, inChannels: inChannels, outChannels: outChannels, kernel: kernel, stride: stride,
+                      padding: padding, groups: groups, bias: bnName == nil)
+        bn = bnName.map { BatchNorm2d(name: $0, channels: outChannels, eps: bnEps) }
+        self.activation = activation
+    }
+
+    public var output: Tensor { bn?.output ?? conv.output }
+
+    @discardableResult
+    public func forward(_ x: Tensor, _ ws: Workspace) -> Tensor {
+        conv.forward(x, ws)
+        if let bn { bn.forward(conv.output) }
+        activation.forward(output)
+        return output
+    }
+
+    @discardableResult
+    public func backward(_ x: Tensor, _ dy: Tensor, _ ws: Workspace, needInputGrad: Bool) -> Tensor {
+        activation.backward(output: output, grad: dy)
+        let dz = bn.map { $0.backward(conv.output, dy) } ?? dy
+        return conv.backward(x, dz, ws, needInputGrad: needInputGrad)
+    }
+
+    public var parameters: [Parameter] { conv.parameters + (bn?.parameters ?? []) }
+    public var state: [Parameter] { conv.parameters + (bn?.state ?? []) }
+    public func setTraining(_ on: Bool) { bn?.training = on }
+
+    /// Folds an eval-mode BatchNorm (given as torch's four vectors) into this frozen unit's conv:
+    /// w' = w * scale[o], b' = shift[o], with scale = gamma / sqrt(var + eps).
+    public func foldBatchNorm(weight: [Float], bias: [Float], mean: [Float], variance: [Float], eps: Float) {
+        guard let b = conv.bias else { preconditionFailure("\(conv.weight.name): only frozen units fold BatchNorm") }
+        let per = conv.weight.count / conv.outChannels
+        for o in 0..<conv.outChannels {
+            let scale = Double(weight[o]) / (Double(variance[o]) + Double(eps)).squareRoot()
+            for i in 0..<per { conv.weight.value[o * per + i] = Float(Double(conv.weight.value[o * per + i]) * scale) }
+            b.value[o] = Float(Double(bias[o]) - Double(mean[o]) * scale)
+        }
+    }
+}

@@ -1,0 +1,82 @@
+/// im2col / col2im over channel-major tensors.
+///
+/// The column matrix has one row per (channel, ky, kx) and one column per (image, oy, ox), so a
+/// convolution over the whole batch is one GEMM: Y[O, N*Ho*Wo] = W[O, C*kh*kw] x cols.
+
+/// Output positions o in 0..<outN whose input index o*stride - pad + k falls inside 0..<inN.
+@inline(__always)
+func validRange(outN: Int, inN: Int, stride: Int, pad: Int, k: Int) -> Range<Int> {
+    // o*stride >= pad - k  and  o*stride <= inN - 1 + pad - k
+    let lowNum = pad - k
+    let lo = lowNum <= 0 ? 0 : (lowNum + stride - 1) / stride
+    let hiNum = inN - 1 + pad - k
+    let hi = hiNum < 0 ? -1 : min(hiNum / stride, outN - 1)
+    return lo <= hi ? lo..<(hi + 1) : 0..<0
+}
+
+struct ConvGeometry {
+    var c: Int, n: Int, h: Int, w: Int
+    var kh: Int, kw: Int, stride: Int, pad: Padding
+    var oh: Int { windowCount(h, kernel: kh, stride: stride, padBefore: pad.top, padAfter: pad.bottom) }
+    var ow: Int { windowCount(w, kernel: kw, stride: stride, padBefore: pad.left, padAfter: pad.right) }
+    var colRows: Int { c * kh * kw }
+    var colCols: Int { n * oh * ow }
+}
+
+func im2col(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ cols: UnsafeMutablePointer<Float>) {
+    let oh = g.oh, ow = g.ow, s = g.stride
+    let inPlane = g.h * g.w, outPlane = oh * ow
+    for ci in 0..<g.c {
+        for ky in 0..<g.kh {
+            let ys = validRange(outN: oh, inN: g.h, stride: s, pad: g.pad.top, k: ky)
+            for kx in 0..<g.kw {
+                let xs = validRange(outN: ow, inN: g.w, stride: s, pad: g.pad.left, k: kx)
+                let row = cols + ((ci * g.kh + ky) * g.kw + kx) * g.colCols
+                for ni in 0..<g.n {
+                    let src = x + (ci * g.n + ni) * inPlane
+                    let dst = row + ni * outPlane
+                    for oy in 0..<oh {
+                        let d = dst + oy * ow
+                        guard ys.contains(oy) else { d.update(repeating: 0, count: ow); continue }
+                        let srow = src + (oy * s - g.pad.top + ky) * g.w - g.pad.left + kx
+                        if xs.lowerBound > 0 { d.update(repeating: 0, count: xs.lowerBound) }
+                        if s == 1 {
+                            (d + xs.lowerBound).update(from: srow + xs.lowerBound, count: xs.count)
+                        } else {
+                            for ox in xs { d[ox] = srow[ox * s] }
+                        }
+                        if xs.upperBound < ow { (d + xs.upperBound).update(repeating: 0, count: ow - xs.upperBound) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Adds the columns back onto the input positions they were copied from (the adjoint of im2col).
+func col2imAdd(_ cols: UnsafePointer<Float>, _ g: ConvGeometry, _ dx: UnsafeMutablePointer<Float>) {
+    let oh = g.oh, ow = g.ow, s = g.stride
+    let inPlane = g.h * g.w, outPlane = oh * ow
+    for ci in 0..<g.c {
+        for ky in 0..<g.kh {
+            let ys = validRange(outN: oh, inN: g.h, stride: s, pad: g.pad.top, k: ky)
+            for kx in 0..<g.kw {
+                let xs = validRange(outN: ow, inN: g.w, stride: s, pad: g.pad.left, k: kx)
+                let row = cols + ((ci * g.kh + ky) * g.kw + kx) * g.colCols
+                for ni in 0..<g.n {
+                    let dst = dx + (ci * g.n + ni) * inPlane
+                    let src = row + ni * outPlane
+                    for oy in ys {
+                        let drow = dst + (oy * s - g.pad.top + ky) * g.w - g.pad.left + kx
+                        let srow = src + oy * ow
+                        if s == 1 {
+                            for ox in xs { drow[ox] += srow[ox] }
+                        } else {
+                            for ox in xs { drow[ox * s] += srow[ox] }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
