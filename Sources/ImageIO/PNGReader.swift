@@ -1,0 +1,95 @@
+import CPNG
+import Foundation
+
+/// PNG files through libpng's simplified API, decoded to the bytes Pillow's
+/// `Image.open(p).convert('RGB' | 'L')` would give.
+public enum PNGFile {
+    public enum PixelFormat: Sendable {
+        case rgb
+        case gray
+    }
+
+    /// Checked before any pixel buffer is allocated, so a hostile header cannot exhaust memory.
+    public static let maxSide = 32768
+    public static let maxPixels = 1 << 28
+
+    /// Alpha is dropped, not composited (Pillow's convert('RGB') on RGBA); palettes expand to their colours;
+    /// colour to gray uses Pillow's luma. 16-bit samples map as Pillow maps them: gray ('I;16') clips to
+    /// 0...255, every other 16-bit type keeps the high byte. gAMA/sRGB/iCCP/tRNS are ignored, as in Pillow.
+    /// Known difference: 16-bit images with alpha come from libpng premultiplied, so partially transparent
+    /// pixels are un-premultiplied (may be 1 off) and fully transparent ones read as 0.
+    public static func read(path: String, as format: PixelFormat = .rgb) throws -> Image8 {
+        let png = PNGChunks.criticalOnly(try readWholeFile(path))
+        let decoded = try png.withUnsafeBytes { bytes -> Image8 in
+            var image = png_image()
+            image.version = stpm_png_image_version()
+            defer { png_image_free(&image) }
+            // libpng reads lazily from this memory, so both calls must run inside withUnsafeBytes.
+            guard png_image_begin_read_from_memory(&image, bytes.baseAddress, bytes.count) != 0 else {
+                throw libpngError(image, path: path)
+            }
+            let width = Int(image.width), height = Int(image.height)
+            guard width <= maxSide, height <= maxSide, width * height <= maxPixels else {
+                throw ImageIOError(path: path, message: "image is \(width)x\(height), over the limit of "
+                                   + "\(maxSide)x\(maxSide) and \(maxPixels) pixels")
+            }
+            let color = image.format & PNG_FORMAT_FLAG_COLOR != 0
+            let alpha = image.format & PNG_FORMAT_FLAG_ALPHA != 0
+            let sixteenBit = image.format & PNG_FORMAT_FLAG_LINEAR != 0
+            let samples = (color ? 3 : 1) + (alpha ? 1 : 0)
+            // Ask for exactly the file's layout: a format without the file's alpha would make libpng composite.
+            image.format = image.format & (PNG_FORMAT_FLAG_COLOR | PNG_FORMAT_FLAG_ALPHA | PNG_FORMAT_FLAG_LINEAR)
+            let count = width * height * samples
+            if sixteenBit {
+                var buffer = [UInt16](repeating: 0, count: count)
+                try finish(&image, into: &buffer, path: path)
+                return narrow16(buffer, width: width, height: height, color: color, alpha: alpha)
+            }
+            var buffer = [UInt8](repeating: 0, count: count)
+            try finish(&image, into: &buffer, path: path)
+            return dropAlpha(buffer, width: width, height: height, color: color, alpha: alpha)
+        }
+        return format == .rgb ? decoded.toRGB() : decoded.toGray()
+    }
+
+    private static func finish<T>(_ image: inout png_image, into buffer: inout [T], path: String) throws {
+        let ok = buffer.withUnsafeMutableBytes { png_image_finish_read(&image, nil, $0.baseAddress, 0, nil) }
+        guard ok != 0 else { throw libpngError(image, path: path) }
+    }
+
+    private static func dropAlpha(_ samples: [UInt8], width: Int, height: Int, color: Bool, alpha: Bool) -> Image8 {
+        let channels = color ? 3 : 1
+        guard alpha else { return Image8(width: width, height: height, channels: channels, pixels: samples) }
+        var out = [UInt8](repeating: 0, count: width * height * channels)
+        for i in 0..<(width * height) {
+            for c in 0..<channels {
+                out[i * channels + c] = samples[i * (channels + 1) + c]
+            }
+        }
+        return Image8(width: width, height: height, channels: channels, pixels: out)
+    }
+
+    private static func narrow16(_ samples: [UInt16], width: Int, height: Int, color: Bool, alpha: Bool) -> Image8 {
+        let channels = color ? 3 : 1
+        let stride = channels + (alpha ? 1 : 0)
+        var out = [UInt8](repeating: 0, count: width * height * channels)
+        for i in 0..<(width * height) {
+            let a = alpha ? UInt32(samples[i * stride + channels]) : 65535
+            for c in 0..<channels {
+                var v = UInt32(samples[i * stride + c])
+                if a != 65535 {
+                    v = a == 0 ? 0 : min(65535, (v * 65535 + a / 2) / a)
+                }
+                out[i * channels + c] = !color && !alpha ? UInt8(min(v, 255)) : UInt8(v >> 8)
+            }
+        }
+        return Image8(width: width, height: height, channels: channels, pixels: out)
+    }
+
+    static func libpngError(_ image: png_image, path: String) -> ImageIOError {
+        let message = withUnsafeBytes(of: image.message) { raw in
+            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+        }
+        return ImageIOError(path: path, message: message.isEmpty ? "libpng failed without a message" : "libpng: \(message)")
+    }
+}
