@@ -1,0 +1,273 @@
+import Foundation
+import XCTest
+@testable import Detection
+
+final class MetricsReferenceTests: XCTestCase {
+    struct Case {
+        var maps: [[Float]], masks: [[Bool]], labels: [Bool], regions: [[Int32]], width: Int, height: Int
+        var expected: [String: Any], tensors: F32Tensors
+    }
+
+    func loadCase() throws -> Case {
+        let folder = try sharedFolder("reference", "metrics")
+        let tensors = try F32Tensors(contentsOf: folder.appendingPathComponent("expected.safetensors"))
+        let expected = try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("expected.json"))) as! [String: Any]
+        let shape = try tensors.shape("maps")
+        XCTAssertEqual(shape, [12, 32, 32])
+        let (count, height, width) = (shape[0], shape[1], shape[2])
+        func images<T>(_ name: String, _ convert: (Float) -> T) throws -> [[T]] {
+            let flat = try tensors.values(name)
+            return (0..<count).map { i in flat[(i * width * height)..<((i + 1) * width * height)].map(convert) }
+        }
+        return Case(maps: try images("maps") { $0 }, masks: try images("masks") { $0 != 0 },
+                    labels: try tensors.values("labels").map { $0 != 0 }, regions: try images("regions_8conn") { Int32($0) },
+                    width: width, height: height, expected: expected, tensors: tensors)
+    }
+
+    func testImageAUROCMatchesSklearn() throws {
+        let c = try loadCase()
+        let scores = c.maps.map { $0.max()! }
+        XCTAssertEqual(scores, try c.tensors.values("image_scores"))
+        XCTAssertEqual(imageAUROC(scores: scores, labels: c.labels), c.expected["image_auroc"] as! Double, accuracy: 1e-9)
+    }
+
+    func testPixelAUROCMatchesSklearn() throws {
+        let c = try loadCase()
+        let expected = c.expected["pixel_auroc"] as! Double
+        XCTAssertEqual(pixelAUROC(maps: c.maps, masks: c.masks), expected, accuracy: 1e-9)
+        XCTAssertEqual(pixelAUROC(maps: c.maps, masks: c.masks.map { $0.map { $0 ? UInt8(255) : 0 } }), expected, accuracy: 1e-9)
+    }
+
+    func testRegionsMatchScipyLabelling() throws {
+        let c = try loadCase()
+        var total = 0
+        for (i, mask) in c.masks.enumerated() {
+            let components = connectedComponents8(mask: mask, width: c.width, height: c.height)
+            XCTAssertEqual(components.labels, c.regions[i], "image \(i)")
+            XCTAssertEqual(components.sizes.reduce(0, +), mask.filter { $0 }.count, "image \(i)")
+            total += components.count
+        }
+        XCTAssertEqual(total, c.expected["num_regions"] as! Int)
+    }
+
+    func testAUPROMatchesMVTecEvaluation() throws {
+        let c = try loadCase()
+        let curve = proCurve(maps: c.maps, masks: c.masks, width: c.width, height: c.height)
+        XCTAssertEqual(curve.regionCount, c.expected["num_regions"] as! Int)
+        XCTAssertEqual(curve.okPixelCount, c.expected["num_ok_pixels"] as! Int)
+        XCTAssertEqual(curve.fpr.count, c.expected["num_curve_points"] as! Int)
+        XCTAssertEqual(curve.pro.count, curve.fpr.count)
+
+        // The stored curve is float32, so points agree to float32 rounding.
+        let fpr = try c.tensors.values("pro_curve_fpr"), pro = try c.tensors.values("pro_curve_pro")
+        XCTAssertEqual(fpr.count, curve.fpr.count)
+        let worst = zip(zip(curve.fpr, fpr), zip(curve.pro, pro)).map { max(abs($0.0 - Double($0.1)), abs($1.0 - Double($1.1))) }.max()!
+        XCTAssertLessThan(worst, 1e-6)
+
+        XCTAssertEqual(auPRO(curve: curve, fprLimit: 0.3), c.expected["aupro_0_3"] as! Double, accuracy: 1e-6)
+        XCTAssertEqual(auPRO(curve: curve, fprLimit: 1.0), c.expected["aupro_1_0"] as! Double, accuracy: 1e-6)
+        XCTAssertEqual(auPRO(maps: c.maps, masks: c.masks, width: c.width, height: c.height),
+                       c.expected["aupro_0_3"] as! Double, accuracy: 1e-6)
+    }
+}
+
+final class AUROCTests: XCTestCase {
+    func testPerfectSeparationIsOne() {
+        XCTAssertEqual(imageAUROC(scores: [0.1, 0.2, 0.8, 0.9], labels: [false, false, true, true]), 1)
+    }
+
+    func testInvertedSeparationIsZero() {
+        XCTAssertEqual(imageAUROC(scores: [0.9, 0.8, 0.2, 0.1], labels: [false, false, true, true]), 0)
+    }
+
+    func testAllTiedIsOneHalf() {
+        XCTAssertEqual(imageAUROC(scores: [0.3, 0.3, 0.3, 0.3, 0.3], labels: [true, false, false, true, false]), 0.5)
+    }
+
+    func testHandComputedWithTies() {
+        // sklearn: positives 0.35 and 0.8 against negatives 0.1 and 0.4 win 3 of 4 pairs.
+        XCTAssertEqual(imageAUROC(scores: [0.1, 0.4, 0.35, 0.8], labels: [false, false, true, true]), 0.75)
+        // The positive ties one negative (1/2) and beats the other (1).
+        XCTAssertEqual(imageAUROC(scores: [1, 1, 0], labels: [true, false, false]), 0.75)
+    }
+
+    func testSignedZerosAreTied() {
+        XCTAssertEqual(imageAUROC(scores: [-0.0, 0.0], labels: [true, false]), 0.5)
+        XCTAssertEqual(imageAUROC(scores: [0.0, -0.0], labels: [true, false]), 0.5)
+    }
+
+    func testNegativeScoresOrderCorrectly() {
+        XCTAssertEqual(imageAUROC(scores: [-3, -1, -0.5, 2], labels: [false, false, true, true]), 1)
+        XCTAssertEqual(imageAUROC(scores: [-.infinity, .infinity], labels: [false, true]), 1)
+    }
+
+    func testSingleClassIsUndefined() {
+        XCTAssertTrue(imageAUROC(scores: [0.1, 0.2], labels: [true, true]).isNaN)
+    }
+
+    func testPixelAUROCAgreesWithPairCounting() {
+        var generator = SplitMix(seed: 7)
+        let maps = (0..<5).map { _ in (0..<36).map { _ in Float(generator.next() % 12) / 4 } }   // coarse values: many ties
+        let masks = maps.map { $0.map { $0 + Float(generator.next() % 3) > 2 } }
+        let scores = maps.flatMap { $0 }, labels = masks.flatMap { $0 }
+        var wins = 0.0, pairs = 0.0
+        for (p, isP) in zip(scores, labels) where isP {
+            for (n, isN) in zip(scores, labels) where !isN {
+                wins += p > n ? 1 : p == n ? 0.5 : 0
+                pairs += 1
+            }
+        }
+        XCTAssertEqual(pixelAUROC(maps: maps, masks: masks), wins / pairs, accuracy: 1e-12)
+        XCTAssertEqual(pixelAUROC(scores: scores, labels: labels), wins / pairs, accuracy: 1e-12)
+    }
+}
+
+final class ConnectedComponentsTests: XCTestCase {
+    func mask(_ rows: [String]) -> (mask: [Bool], width: Int, height: Int) {
+        (rows.joined().map { $0 == "#" }, rows[0].count, rows.count)
+    }
+
+    func testDiagonalNeighboursAreOneRegion() {
+        let m = mask(["#.",
+                      ".#"])
+        let c = connectedComponents8(mask: m.mask, width: m.width, height: m.height)
+        XCTAssertEqual(c.count, 1)
+        XCTAssertEqual(c.labels, [1, 0, 0, 1])
+        XCTAssertEqual(c.sizes, [2])
+    }
+
+    func testSeparateRegionsNumberedInRasterOrder() {
+        let m = mask(["...#",
+                      "#...",
+                      "#..#",
+                      "...#"])
+        let c = connectedComponents8(mask: m.mask, width: m.width, height: m.height)
+        XCTAssertEqual(c.count, 3)
+        XCTAssertEqual(c.labels, [0, 0, 0, 1,
+                                  2, 0, 0, 0,
+                                  2, 0, 0, 3,
+                                  0, 0, 0, 3])
+        XCTAssertEqual(c.sizes, [1, 2, 2])
+    }
+
+    func testRingWithHoleAndAntiDiagonalAreSingleRegions() {
+        let m = mask(["###..",
+                      "#.#..",
+                      "###..",
+                      "...#.",
+                      "....#"])
+        let c = connectedComponents8(mask: m.mask, width: m.width, height: m.height)
+        XCTAssertEqual(c.count, 1)
+        XCTAssertEqual(c.sizes, [10])
+    }
+
+    func testEmptyMaskHasNoRegion() {
+        let c = connectedComponents8(mask: [Bool](repeating: false, count: 6), width: 3, height: 2)
+        XCTAssertEqual(c.count, 0)
+        XCTAssertEqual(c.labels, [Int32](repeating: 0, count: 6))
+    }
+}
+
+final class AUPROTests: XCTestCase {
+    func testHandComputedCurve() {
+        // Descending: region pixel 0.9 (PRO 1/2), OK 0.5 and 0.2 (FPR 1/2, 1), region pixel 0.1 (PRO 1).
+        let curve = proCurve(maps: [[0.9, 0.1, 0.5, 0.2]], masks: [[true, true, false, false]], width: 4, height: 1)
+        XCTAssertEqual(curve.fpr, [0, 0, 0.5, 1, 1, 1])
+        XCTAssertEqual(curve.pro, [0, 0.5, 0.5, 0.5, 1, 1])
+        XCTAssertEqual(auPRO(curve: curve, fprLimit: 1), 0.5, accuracy: 1e-12)
+        // Up to 0.3 the PRO is a flat 1/2.
+        XCTAssertEqual(auPRO(curve: curve, fprLimit: 0.3), 0.5, accuracy: 1e-12)
+    }
+
+    func testTiedScoresGiveOnePoint() {
+        let curve = proCurve(maps: [[0.5, 0.5, 0.5, 0.1]], masks: [[true, false, false, false]], width: 2, height: 2)
+        XCTAssertEqual(curve.fpr.count, 4)   // (0,0), the 0.5 run, the 0.1 pixel, (1,1)
+        XCTAssertEqual(curve.fpr[1], 2.0 / 3, accuracy: 1e-7)
+        XCTAssertEqual(curve.pro[1], 1)
+    }
+
+    func testPerfectDetectionIsOne() {
+        let maps: [[Float]] = [[0.9, 0.8, 0.1, 0.2], [0.3, 0.2, 0.1, 0.0]]
+        let masks: [[UInt8]] = [[255, 255, 0, 0], [0, 0, 0, 0]]
+        XCTAssertEqual(auPRO(maps: maps, masks: masks, width: 2, height: 2), 1, accuracy: 1e-12)
+    }
+
+    func testRegionsWeighEquallyWhateverTheirSize() {
+        // A detected 1-pixel region and a missed 3-pixel region: PRO 1/2 until the big one is reached.
+        let maps: [[Float]] = [[0.9, 0.0, 0.0, 0.0, 0.5, 0.5]]
+        let masks: [[Bool]] = [[true, false, true, true, true, false]]
+        let curve = proCurve(maps: maps, masks: masks, width: 6, height: 1)
+        XCTAssertEqual(curve.regionCount, 2)
+        XCTAssertEqual(curve.pro[1], 0.5)
+        XCTAssertEqual(curve.pro[2], 0.5 + 0.5 / 3, accuracy: 1e-15)
+    }
+
+    func testNoRegionIsUndefined() {
+        XCTAssertTrue(auPRO(maps: [[0.1, 0.2]], masks: [[false, false]], width: 2, height: 1).isNaN)
+    }
+
+    func testAgreesWithBruteForceThresholdSweep() {
+        var generator = SplitMix(seed: 11)
+        let (width, height) = (9, 7)
+        var maps: [[Float]] = [], masks: [[Bool]] = []
+        for image in 0..<6 {
+            maps.append((0..<(width * height)).map { _ in Float(generator.next() % 40) / 40 })
+            masks.append((0..<(width * height)).map { _ in image > 1 && generator.next() % 5 == 0 })
+        }
+        for limit in [0.3, 1.0] {
+            XCTAssertEqual(auPRO(maps: maps, masks: masks, width: width, height: height, fprLimit: limit),
+                           bruteForceAUPRO(maps: maps, masks: masks, width: width, height: height, limit: limit), accuracy: 1e-6)
+        }
+    }
+
+    /// Threshold at every distinct score, recount everything from scratch (the reference's independent check).
+    func bruteForceAUPRO(maps: [[Float]], masks: [[Bool]], width: Int, height: Int, limit: Double) -> Double {
+        let regions = masks.map { connectedComponents8(mask: $0, width: width, height: height) }
+        let okCount = masks.joined().filter { !$0 }.count
+        let regionCount = regions.map(\.count).reduce(0, +)
+        var x = [0.0], y = [0.0]
+        for t in Set(maps.joined()).sorted(by: >) {
+            var fp = 0, overlap = 0.0
+            for (map, components) in zip(maps, regions) {
+                var hits = [Int](repeating: 0, count: components.count)
+                for (score, label) in zip(map, components.labels) where score >= t {
+                    if label == 0 { fp += 1 } else { hits[Int(label) - 1] += 1 }
+                }
+                overlap += zip(hits, components.sizes).map { Double($0) / Double($1) }.reduce(0, +)
+            }
+            x.append(Double(fp) / Double(okCount))
+            y.append(overlap / Double(regionCount))
+        }
+        x.append(1)
+        y.append(1)
+        return trapezoid(x: x, y: y, xMax: limit) / limit
+    }
+}
+
+final class TrapezoidTests: XCTestCase {
+    func testInterpolatesAtTheLimit() {
+        XCTAssertEqual(trapezoid(x: [0, 1], y: [0, 1], xMax: 0.5), 0.125, accuracy: 1e-15)
+        XCTAssertEqual(trapezoid(x: [0, 0.5, 1], y: [0, 1, 1], xMax: 0.75), 0.5, accuracy: 1e-15)
+    }
+
+    func testLimitOnASampleNeedsNoCorrection() {
+        XCTAssertEqual(trapezoid(x: [0, 0.5, 1], y: [1, 1, 0], xMax: 0.5), 0.5)
+    }
+
+    func testDropsNonFinitePoints() {
+        XCTAssertEqual(trapezoid(x: [0, .nan, 1], y: [1, 5, 1]), 1)
+    }
+}
+
+/// Deterministic pseudo-random numbers for property tests.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
