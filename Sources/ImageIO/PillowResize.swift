@@ -1,0 +1,129 @@
+/// Fixed-point coefficients of Pillow's bilinear (triangle) filter for one axis, computed exactly as
+/// Pillow's Resample.c does (double precision, C truncation), so the 8-bit results match bit for bit.
+struct PillowBilinearAxis {
+    static let precisionBits: Int32 = 22
+
+    let outSize: Int
+    /// Stride of `weights` per output sample; rows are zero-padded beyond `count`.
+    let taps: Int
+    let first: [Int]
+    let count: [Int]
+    let weights: [Int32]
+
+    init(inSize: Int, outSize: Int) {
+        let scale = Double(inSize) / Double(outSize)
+        // Reducing stretches the filter over `scale` input pixels: that is Pillow's antialiasing.
+        let filterScale = max(scale, 1.0)
+        let support = filterScale
+        let inverse = 1.0 / filterScale
+        let taps = Int(support.rounded(.up)) * 2 + 1
+        var first = [Int](repeating: 0, count: outSize)
+        var count = [Int](repeating: 0, count: outSize)
+        var weights = [Int32](repeating: 0, count: outSize * taps)
+        var k = [Double](repeating: 0, count: taps)
+        for xx in 0..<outSize {
+            let center = (Double(xx) + 0.5) * scale
+            let xmin = max(Int(center - support + 0.5), 0)
+            let n = min(Int(center + support + 0.5), inSize) - xmin
+            var sum = 0.0
+            for x in 0..<n {
+                let t = abs((Double(x + xmin) - center + 0.5) * inverse)
+                k[x] = t < 1.0 ? 1.0 - t : 0.0
+                sum += k[x]
+            }
+            for x in 0..<n {
+                let w = sum != 0.0 ? k[x] / sum : k[x]
+                let scaled = w * Double(1 << Self.precisionBits)
+                weights[xx * taps + x] = Int32(w < 0 ? scaled - 0.5 : scaled + 0.5)
+            }
+            first[xx] = xmin
+            count[xx] = n
+        }
+        self.outSize = outSize
+        self.taps = taps
+        self.first = first
+        self.count = count
+        self.weights = weights
+    }
+}
+
+extension Image8 {
+    /// Pillow 13 `Image.resize((width, height), Image.Resampling.BILINEAR)` on this 8-bit image, bit-exact
+    /// (antialiased when reducing; two separable passes rounding to uint8 in between).
+    public func resizedBilinear(width outWidth: Int, height outHeight: Int) -> Image8 {
+        precondition(outWidth > 0 && outHeight > 0, "resize to \(outWidth)x\(outHeight)")
+        let needHorizontal = outWidth != width
+        let needVertical = outHeight != height
+        // Pillow 13's pass order; it changes which rounding happens first, hence single bytes.
+        let verticalFirst = needHorizontal && needVertical
+            && outHeight < height && 2 * (width - outWidth) < (height - outHeight)
+        var image = self
+        if verticalFirst {
+            image = image.verticalPass(PillowBilinearAxis(inSize: height, outSize: outHeight))
+        }
+        if needHorizontal {
+            image = image.horizontalPass(PillowBilinearAxis(inSize: width, outSize: outWidth))
+        }
+        if needVertical && !verticalFirst {
+            image = image.verticalPass(PillowBilinearAxis(inSize: height, outSize: outHeight))
+        }
+        return image
+    }
+
+    private func horizontalPass(_ axis: PillowBilinearAxis) -> Image8 {
+        let c = channels, inRow = width * c, outRow = axis.outSize * c, taps = axis.taps
+        var out = [UInt8](repeating: 0, count: height * outRow)
+        pixels.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                axis.weights.withUnsafeBufferPointer { weights in
+                    for y in 0..<height {
+                        let row = src.baseAddress! + y * inRow
+                        let outPixels = dst.baseAddress! + y * outRow
+                        for xx in 0..<axis.outSize {
+                            let n = axis.count[xx]
+                            let k = weights.baseAddress! + xx * taps
+                            let p = row + axis.first[xx] * c
+                            for ch in 0..<c {
+                                var acc: Int32 = 1 << (PillowBilinearAxis.precisionBits - 1)
+                                for t in 0..<n {
+                                    acc &+= Int32(p[t * c + ch]) &* k[t]
+                                }
+                                outPixels[xx * c + ch] = UInt8(clamping: acc >> PillowBilinearAxis.precisionBits)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return Image8(width: axis.outSize, height: height, channels: c, pixels: out)
+    }
+
+    private func verticalPass(_ axis: PillowBilinearAxis) -> Image8 {
+        let rowLength = width * channels, taps = axis.taps
+        var out = [UInt8](repeating: 0, count: axis.outSize * rowLength)
+        var acc = [Int32](repeating: 0, count: rowLength)
+        pixels.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                acc.withUnsafeMutableBufferPointer { acc in
+                    axis.weights.withUnsafeBufferPointer { weights in
+                        for yy in 0..<axis.outSize {
+                            acc.update(repeating: 1 << (PillowBilinearAxis.precisionBits - 1))
+                            for t in 0..<axis.count[yy] {
+                                let row = src.baseAddress! + (axis.first[yy] + t) * rowLength
+                                let k = weights[yy * taps + t]
+                                for i in 0..<rowLength {
+                                    acc[i] &+= Int32(row[i]) &* k
+                                }
+                            }
+                            let outRow = dst.baseAddress! + yy * rowLength
+                            for i in 0..<rowLength {
+                                outRow[i] = UInt8(clamping: acc[i] >> PillowBilinearAxis.precisionBits)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return Image8(width: width, height: axis.outSize, channels: channels, pixels: out)
+    }
+}
