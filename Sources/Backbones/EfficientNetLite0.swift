@@ -9,7 +9,7 @@ enum EfficientNetLite0 {
     static func make(role: Role) -> FeatureExtractor {
         let eps: Float = role == .student ? 1e-5 : 1e-3
         var layers: [Layer] = [
-            ConvUnit(name: "_conv_stem", bnName: role.bnName("_bn0"), inChannels: 3, outChannels: 32, kernel: 3,
+            ConvUnit(name: "_conv_stem", bnName: "_bn0", trainable: role == .student, inChannels: 3, outChannels: 32, kernel: 3,
                      stride: 2, padding: .tfSame, activation: .relu6, bnEps: eps),
         ]
         var channels = 32, index = 0

@@ -6,7 +6,4 @@ import Numerics
 public enum Role: Sendable {
     case teacher
     case student
-
-    /// The BatchNorm name for a unit, or nil for a frozen unit.
-    func bnName(_ name: String) -> String? { self == .student ? name : nil }
 }

@@ -4,16 +4,22 @@ public final class ConvUnit: Layer {
     public let conv: Conv2d
     public let bn: BatchNorm2d?
     public let activation: Activation
+    /// The BatchNorm's tensor-name prefix in checkpoints, also for a frozen unit that folds it.
+    public let bnName: String
+    public let bnEps: Float
 
     /// - Parameters:
     ///   - name: the convolution's tensor-name prefix (e.g. `layer1.0.conv1`).
-    ///   - bnName: the BatchNorm's prefix; nil builds a frozen unit whose BN lives in the conv bias.
-    public init(name: String, bnName: String?, inChannels: Int, outChannels: Int, kernel: Int, stride: Int = 1,
-                padding: Conv2d.PaddingMode, groups: Int = 1, activation: Activation, bnEps: Float = 1e-5) {
+    ///   - trainable: true gives a bias-free conv plus BatchNorm; false a frozen conv whose bias holds
+    ///     the folded BatchNorm.
+    public init(name: String, bnName: String, trainable: Bool, inChannels: Int, outChannels: Int, kernel: Int,
+                stride: Int = 1, padding: Conv2d.PaddingMode, groups: Int = 1, activation: Activation, bnEps: Float = 1e-5) {
         conv = Conv2d(name: name, inChannels: inChannels, outChannels: outChannels, kernel: kernel, stride: stride,
-                      padding: padding, groups: groups, bias: bnName == nil)
-        bn = bnName.map { BatchNorm2d(name: $0, channels: outChannels, eps: bnEps) }
+                      padding: padding, groups: groups, bias: !trainable)
+        bn = trainable ? BatchNorm2d(name: bnName, channels: outChannels, eps: bnEps) : nil
         self.activation = activation
+        self.bnName = bnName
+        self.bnEps = bnEps
     }
 
     public var output: Tensor { bn?.output ?? conv.output }
@@ -39,7 +45,8 @@ public final class ConvUnit: Layer {
 
     /// Folds an eval-mode BatchNorm (given as torch's four vectors) into this frozen unit's conv:
     /// w' = w * scale[o], b' = shift[o], with scale = gamma / sqrt(var + eps).
-    public func foldBatchNorm(weight: [Float], bias: [Float], mean: [Float], variance: [Float], eps: Float) {
+    public func foldBatchNorm(weight: [Float], bias: [Float], mean: [Float], variance: [Float]) {
+        let eps = bnEps
         guard let b = conv.bias else { preconditionFailure("\(conv.weight.name): only frozen units fold BatchNorm") }
         let per = conv.weight.count / conv.outChannels
         for o in 0..<conv.outChannels {
