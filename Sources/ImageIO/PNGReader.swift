@@ -19,20 +19,7 @@ public enum PNGFile {
     /// Known difference: 16-bit images with alpha come from libpng premultiplied, so partially transparent
     /// pixels are un-premultiplied (may be 1 off) and fully transparent ones read as 0.
     public static func read(path: String, as format: PixelFormat = .rgb) throws -> Image8 {
-        let png = PNGChunks.criticalOnly(try readWholeFile(path))
-        let decoded = try png.withUnsafeBytes { bytes -> Image8 in
-            var image = png_image()
-            image.version = stpm_png_image_version()
-            defer { png_image_free(&image) }
-            // libpng reads lazily from this memory, so both calls must run inside withUnsafeBytes.
-            guard png_image_begin_read_from_memory(&image, bytes.baseAddress, bytes.count) != 0 else {
-                throw libpngError(image, path: path)
-            }
-            let width = Int(image.width), height = Int(image.height)
-            guard width <= maxSide, height <= maxSide, width * height <= maxPixels else {
-                throw ImageIOError(path: path, message: "image is \(width)x\(height), over the limit of "
-                                   + "\(maxSide)x\(maxSide) and \(maxPixels) pixels")
-            }
+        let decoded = try decode(path: path) { image, width, height -> Image8 in
             let color = image.format & PNG_FORMAT_FLAG_COLOR != 0
             let alpha = image.format & PNG_FORMAT_FLAG_ALPHA != 0
             let sixteenBit = image.format & PNG_FORMAT_FLAG_LINEAR != 0
@@ -50,6 +37,40 @@ public enum PNGFile {
             return dropAlpha(buffer, width: width, height: height, color: color, alpha: alpha)
         }
         return format == .rgb ? decoded.toRGB() : decoded.toGray()
+    }
+
+    /// The stored samples of a 16-bit gray PNG without alpha (what `writeGray16` writes); other layouts are
+    /// refused, since libpng would gamma-convert 8-bit data on the way to 16 bits.
+    public static func readGray16(path: String) throws -> (values: [UInt16], width: Int, height: Int) {
+        try decode(path: path) { image, width, height in
+            guard image.format & ~PNG_FORMAT_FLAG_COLORMAP == PNG_FORMAT_FLAG_LINEAR else {
+                throw ImageIOError(path: path, message: "not a 16-bit gray PNG without alpha")
+            }
+            image.format = PNG_FORMAT_FLAG_LINEAR
+            var values = [UInt16](repeating: 0, count: width * height)
+            try finish(&image, into: &values, path: path)
+            return (values, width, height)
+        }
+    }
+
+    /// Runs `body` on a libpng image whose header has been read and whose size is within the limits.
+    private static func decode<T>(path: String, _ body: (inout png_image, Int, Int) throws -> T) throws -> T {
+        let png = PNGChunks.criticalOnly(try readWholeFile(path))
+        return try png.withUnsafeBytes { bytes -> T in
+            var image = png_image()
+            image.version = stpm_png_image_version()
+            defer { png_image_free(&image) }
+            // libpng reads lazily from this memory, so all its calls must run inside withUnsafeBytes.
+            guard png_image_begin_read_from_memory(&image, bytes.baseAddress, bytes.count) != 0 else {
+                throw libpngError(image, path: path)
+            }
+            let width = Int(image.width), height = Int(image.height)
+            guard width <= maxSide, height <= maxSide, width * height <= maxPixels else {
+                throw ImageIOError(path: path, message: "image is \(width)x\(height), over the limit of "
+                                   + "\(maxSide)x\(maxSide) and \(maxPixels) pixels")
+            }
+            return try body(&image, width, height)
+        }
     }
 
     private static func finish<T>(_ image: inout png_image, into buffer: inout [T], path: String) throws {

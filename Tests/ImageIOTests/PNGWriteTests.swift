@@ -1,0 +1,73 @@
+import Foundation
+import XCTest
+@testable import ImageIO
+
+final class PNGWriteTests: XCTestCase {
+    private func pattern(_ width: Int, _ height: Int, _ channels: Int) -> Image8 {
+        Image8(width: width, height: height, channels: channels,
+               pixels: (0..<(width * height * channels)).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ $0 / 7) })
+    }
+
+    func testGrayRoundTrip() throws {
+        let dir = try TemporaryDirectory()
+        let image = pattern(13, 7, 1)
+        try PNGFile.write(image, path: dir.file("gray.png"))
+        XCTAssertEqual(try PNGFile.read(path: dir.file("gray.png"), as: .gray), image)
+        XCTAssertEqual(try PNGFile.read(path: dir.file("gray.png"), as: .rgb), image.toRGB())
+    }
+
+    func testRGBRoundTrip() throws {
+        let dir = try TemporaryDirectory()
+        let image = pattern(31, 17, 3)
+        try PNGFile.write(image, path: dir.file("rgb.png"))
+        XCTAssertEqual(try PNGFile.read(path: dir.file("rgb.png"), as: .rgb), image)
+    }
+
+    func testGray16RoundTripThroughLibpng() throws {
+        let dir = try TemporaryDirectory()
+        let values: [UInt16] = [0, 1, 255, 256, 1000, 32767, 32768, 65534, 65535, 4242, 12345, 54321]
+        let path = dir.file("map16.png")
+        try PNGFile.writeGray16(values: values, width: 4, height: 3, path: path)
+        let map = try PNGFile.readGray16(path: path)
+        XCTAssertEqual(map.values, values)
+        XCTAssertEqual([map.width, map.height], [4, 3])
+        // The 8-bit view is Pillow's clip of 'I;16'.
+        XCTAssertEqual(try PNGFile.read(path: path, as: .gray).pixels, values.map { UInt8(min($0, 255)) })
+    }
+
+    func testReadGray16RefusesOtherLayouts() throws {
+        let dir = try TemporaryDirectory()
+        try PNGFile.write(pattern(3, 3, 1), path: dir.file("gray8.png"))
+        XCTAssertThrowsError(try PNGFile.readGray16(path: dir.file("gray8.png")))
+    }
+
+    func testOverwriteReplacesAndLeavesNoTemporaryFiles() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.file("out.png")
+        try PNGFile.write(pattern(4, 4, 3), path: path)
+        try PNGFile.write(pattern(5, 2, 1), path: path)
+        XCTAssertEqual(try PNGFile.read(path: path, as: .gray), pattern(5, 2, 1))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["out.png"])
+    }
+
+    func testUnwritableDestinationIsAnError() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.file("missing-directory/out.png")
+        XCTAssertThrowsError(try PNGFile.write(pattern(2, 2, 1), path: path)) { error in
+            let error = error as! ImageIOError
+            XCTAssertEqual(error.path, path)
+            XCTAssertTrue(error.message.contains("No such file"), error.message)
+        }
+        XCTAssertThrowsError(try PNGFile.writeGray16(values: [1, 2], width: 2, height: 1, path: path))
+    }
+
+    func testFailedRenameIsAnErrorAndCleansUp() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.file("occupied")
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+        XCTAssertThrowsError(try PNGFile.write(pattern(2, 2, 3), path: path)) { error in
+            XCTAssertTrue((error as! ImageIOError).message.contains("into place"), "\(error)")
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["occupied"])
+    }
+}
