@@ -72,23 +72,43 @@ extension Image8 {
 
     private func horizontalPass(_ axis: PillowBilinearAxis) -> Image8 {
         let c = channels, inRow = width * c, outRow = axis.outSize * c, taps = axis.taps
+        let half: Int32 = 1 << (PillowBilinearAxis.precisionBits - 1)
+        let bits = PillowBilinearAxis.precisionBits
         var out = [UInt8](repeating: 0, count: height * outRow)
         pixels.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
                 axis.weights.withUnsafeBufferPointer { weights in
-                    for y in 0..<height {
-                        let row = src.baseAddress! + y * inRow
-                        let outPixels = dst.baseAddress! + y * outRow
-                        for xx in 0..<axis.outSize {
-                            let n = axis.count[xx]
-                            let k = weights.baseAddress! + xx * taps
-                            let p = row + axis.first[xx] * c
-                            for ch in 0..<c {
-                                var acc: Int32 = 1 << (PillowBilinearAxis.precisionBits - 1)
-                                for t in 0..<n {
-                                    acc &+= Int32(p[t * c + ch]) &* k[t]
+                    axis.first.withUnsafeBufferPointer { first in
+                        axis.count.withUnsafeBufferPointer { count in
+                            for y in 0..<height {
+                                let row = src.baseAddress! + y * inRow
+                                let outPixels = dst.baseAddress! + y * outRow
+                                // One loop per channel count keeps the three RGB sums in registers.
+                                if c == 3 {
+                                    for xx in 0..<axis.outSize {
+                                        let k = weights.baseAddress! + xx * taps
+                                        let p = row + first[xx] * 3
+                                        var r = half, g = half, b = half
+                                        for t in 0..<count[xx] {
+                                            r &+= Int32(p[3 * t]) &* k[t]
+                                            g &+= Int32(p[3 * t + 1]) &* k[t]
+                                            b &+= Int32(p[3 * t + 2]) &* k[t]
+                                        }
+                                        outPixels[3 * xx] = UInt8(clamping: r >> bits)
+                                        outPixels[3 * xx + 1] = UInt8(clamping: g >> bits)
+                                        outPixels[3 * xx + 2] = UInt8(clamping: b >> bits)
+                                    }
+                                } else {
+                                    for xx in 0..<axis.outSize {
+                                        let k = weights.baseAddress! + xx * taps
+                                        let p = row + first[xx]
+                                        var v = half
+                                        for t in 0..<count[xx] {
+                                            v &+= Int32(p[t]) &* k[t]
+                                        }
+                                        outPixels[xx] = UInt8(clamping: v >> bits)
+                                    }
                                 }
-                                outPixels[xx * c + ch] = UInt8(clamping: acc >> PillowBilinearAxis.precisionBits)
                             }
                         }
                     }
