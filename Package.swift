@@ -2,7 +2,7 @@
 import PackageDescription
 
 // -Ounchecked drops bounds and overflow checks in the inner loops of the numerics; release builds only.
-let fast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+let fast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-target-cpu", "haswell"], .when(configuration: .release))]
 
 let package = Package(
     name: "stpm",

@@ -6,11 +6,11 @@ public enum Activation: Sendable {
     case relu6
 
     public func forward(_ t: Tensor) {
-        let p = t.data, n = t.count
+        let p = t.data
         switch self {
         case .identity: break
-        case .relu: for i in 0..<n { p[i] = max(p[i], 0) }
-        case .relu6: for i in 0..<n { p[i] = min(max(p[i], 0), 6) }
+        case .relu: parallelFor(t.count, work: t.count) { r in for i in r { p[i] = max(p[i], 0) } }
+        case .relu6: parallelFor(t.count, work: t.count) { r in for i in r { p[i] = min(max(p[i], 0), 6) } }
         }
     }
 
@@ -19,8 +19,9 @@ public enum Activation: Sendable {
         let yp = y.data, g = grad.data, n = y.count
         switch self {
         case .identity: break
-        case .relu: for i in 0..<n { g[i] = yp[i] > 0 ? g[i] : 0 }
-        case .relu6: for i in 0..<n { g[i] = (yp[i] > 0 && yp[i] < 6) ? g[i] : 0 }
+        case .relu: parallelFor(n, work: n) { r in for i in r { g[i] = yp[i] > 0 ? g[i] : 0 } }
+        // One comparison instead of two keeps the loop branch-free and vectorised.
+        case .relu6: parallelFor(n, work: n) { r in for i in r { g[i] = min(yp[i], 6 - yp[i]) > 0 ? g[i] : 0 } }
         }
     }
 }

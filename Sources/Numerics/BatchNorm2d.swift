@@ -49,7 +49,8 @@ public final class BatchNorm2d {
         let m = x.rowLength
         if training {
             precondition(m > 1, "\(weight.name): batch statistics need more than one value per channel")
-            for c in 0..<channels {
+            parallelFor(channels, work: channels * m) { range in
+            for c in range {
                 let row = x.data + c * m
                 let mean = chunkedSum(row, m) / Double(m)
                 let sq = chunkedSquaredDeviation(row, m, mean: Float(mean))
@@ -63,9 +64,12 @@ public final class BatchNorm2d {
                 let shift = bias.value[c] - batchMean[c] * scale
                 affine(row, output.data + c * m, m, scale, shift)
             }
+            }
         } else {
             let (scale, shift) = evalAffine()
-            for c in 0..<channels { affine(x.data + c * m, output.data + c * m, m, scale[c], shift[c]) }
+            parallelFor(channels, work: channels * m) { range in
+                for c in range { affine(x.data + c * m, output.data + c * m, m, scale[c], shift[c]) }
+            }
         }
         return output
     }
@@ -77,7 +81,8 @@ public final class BatchNorm2d {
         weight.enableGrad(); bias.enableGrad()
         inputGrad.resize(c: x.c, n: x.n, h: x.h, w: x.w)
         let m = x.rowLength
-        for c in 0..<channels {
+        parallelFor(channels, work: channels * m) { range in
+        for c in range {
             let xr = x.data + c * m, gr = dy.data + c * m, dx = inputGrad.data + c * m
             let mean = batchMean[c], inv = batchInvStd[c]
             let sumDy = chunkedSum(gr, m)
@@ -92,6 +97,7 @@ public final class BatchNorm2d {
                 let xhat = (xr[i] - mean) * inv
                 dx[i] = k * (gr[i] - a - xhat * b)
             }
+        }
         }
         return inputGrad
     }

@@ -26,7 +26,8 @@ struct ConvGeometry {
 func im2col(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ cols: UnsafeMutablePointer<Float>) {
     let oh = g.oh, ow = g.ow, s = g.stride
     let inPlane = g.h * g.w, outPlane = oh * ow
-    for ci in 0..<g.c {
+    parallelFor(g.c, work: g.colRows * g.colCols) { channels in
+    for ci in channels {
         for ky in 0..<g.kh {
             let ys = validRange(outN: oh, inN: g.h, stride: s, pad: g.pad.top, k: ky)
             for kx in 0..<g.kw {
@@ -51,13 +52,15 @@ func im2col(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ cols: UnsafeMutableP
             }
         }
     }
+    }
 }
 
 /// Adds the columns back onto the input positions they were copied from (the adjoint of im2col).
 func col2imAdd(_ cols: UnsafePointer<Float>, _ g: ConvGeometry, _ dx: UnsafeMutablePointer<Float>) {
     let oh = g.oh, ow = g.ow, s = g.stride
     let inPlane = g.h * g.w, outPlane = oh * ow
-    for ci in 0..<g.c {
+    parallelFor(g.c, work: g.colRows * g.colCols) { channels in
+    for ci in channels {
         for ky in 0..<g.kh {
             let ys = validRange(outN: oh, inN: g.h, stride: s, pad: g.pad.top, k: ky)
             for kx in 0..<g.kw {
@@ -78,5 +81,6 @@ func col2imAdd(_ cols: UnsafePointer<Float>, _ g: ConvGeometry, _ dx: UnsafeMuta
                 }
             }
         }
+    }
     }
 }

@@ -11,7 +11,7 @@ public final class ResidualAdd {
         precondition(a.sameShape(b), "residual branches differ in shape")
         output.resize(c: a.c, n: a.n, h: a.h, w: a.w)
         let x = a.data, y = b.data, o = output.data
-        for i in 0..<a.count { o[i] = x[i] + y[i] }
+        parallelFor(a.count, work: a.count) { r in for i in r { o[i] = x[i] + y[i] } }
         activation.forward(output)
         return output
     }
@@ -24,5 +24,5 @@ public final class ResidualAdd {
 public func addInPlace(_ dst: Tensor, _ src: Tensor) {
     precondition(dst.sameShape(src), "gradient shapes differ")
     let d = dst.data, s = src.data
-    for i in 0..<dst.count { d[i] += s[i] }
+    parallelFor(dst.count, work: dst.count) { r in for i in r { d[i] += s[i] } }
 }

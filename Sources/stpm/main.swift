@@ -1,1 +1,10 @@
 import ArgumentParser
+
+struct Stpm: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stpm",
+        abstract: "Visual anomaly detection with Student-Teacher Feature Pyramid Matching, on the CPU.",
+        subcommands: [BenchCommand.self])
+}
+
+Stpm.main()

@@ -1,0 +1,65 @@
+import Foundation
+import Numerics
+import Backbones
+
+/// Throughput of one backbone at a given resolution, measured on random inputs: speed does not depend
+/// on the weights' values.
+public struct BenchmarkResult: Sendable {
+    public var backbone: BackboneKind
+    public var size: Int
+    public var forwardBatch1: Double
+    public var forwardBatch8: Double
+    public var stpmInferenceBatch8: Double
+    public var trainBatch8: Double
+}
+
+public enum Benchmark {
+    static func randomBatch(_ n: Int, _ size: Int) -> Tensor {
+        let t = Tensor(c: 3, n: n, h: size, w: size)
+        var state: UInt64 = 0x9E3779B97F4A7C15
+        for i in 0..<t.count {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            t.data[i] = Float(state >> 40) / Float(1 << 24) * 255
+        }
+        return t
+    }
+
+    /// Images per second of `body` run on batches of `n`, best of `repeats` after one warm-up.
+    static func rate(_ n: Int, repeats: Int, _ body: () -> Void) -> Double {
+        body()
+        var best = Double.infinity
+        for _ in 0..<repeats {
+            let start = DispatchTime.now().uptimeNanoseconds
+            body()
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        return Double(n) / best
+    }
+
+    public static func run(_ kind: BackboneKind, size: Int = 256, repeats: Int = 3) -> BenchmarkResult {
+        let teacher = kind.make(role: .teacher)
+        let student = kind.make(role: .student)
+        StudentInit.initialize(student, seed: 0)
+        let x1 = randomBatch(1, size), x8 = randomBatch(8, size)
+        kind.normalize(x1); kind.normalize(x8)
+        let f1 = rate(1, repeats: repeats) { teacher.forward(x1) }
+        let f8 = rate(8, repeats: repeats) { teacher.forward(x8) }
+        let mapper = AnomalyMapper(height: size, width: size)
+        student.setTraining(false)
+        let inference = rate(8, repeats: repeats) {
+            let t = normalizedCopy(teacher.forward(x8))
+            _ = mapper.compute(teacher: t, student: student.forward(x8))
+        }
+        student.setTraining(true)
+        let loss = PyramidLoss()
+        let sgd = SGD(learningRate: 0.4)
+        let train = rate(8, repeats: repeats) {
+            let t = normalizedCopy(teacher.forward(x8))
+            _ = loss.forwardBackward(teacher: t, student: student.forward(x8))
+            student.backward(tapGrads: loss.studentGrads)
+            sgd.step(student.parameters)
+        }
+        return BenchmarkResult(backbone: kind, size: size, forwardBatch1: f1, forwardBatch8: f8,
+                               stpmInferenceBatch8: inference, trainBatch8: train)
+    }
+}

@@ -1,0 +1,30 @@
+import Dispatch
+import Foundation
+
+/// Splits 0..<count into one contiguous range per core and runs them concurrently. GEMMs are
+/// threaded by OpenBLAS; this does the same for the hand-written loops (depthwise convolution,
+/// BatchNorm, activations, im2col) so they do not leave a core idle.
+///
+/// `work` is the total number of elements touched: small jobs stay on the calling thread because
+/// waking a second thread costs more than they do.
+@inline(__always)
+public func parallelFor(_ count: Int, work: Int, _ body: (Range<Int>) -> Void) {
+    let threads = min(Parallelism.threads, count)
+    if threads <= 1 || work < 32_768 {
+        body(0..<count)
+        return
+    }
+    DispatchQueue.concurrentPerform(iterations: threads) { t in
+        body((count * t / threads)..<(count * (t + 1) / threads))
+    }
+}
+
+public enum Parallelism {
+    /// Threads for hand-written loops; the CLI's --threads sets this together with OpenBLAS's.
+    nonisolated(unsafe) public static var threads = ProcessInfo.processInfo.activeProcessorCount
+
+    public static func set(_ n: Int) {
+        threads = max(1, n)
+        setBLASThreads(threads)
+    }
+}
