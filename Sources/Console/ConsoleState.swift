@@ -1,0 +1,158 @@
+/// One folder of the dataset tree, e.g. split "test", name "crack".
+public struct DatasetGroup: Equatable, Sendable {
+    public var split: String
+    public var name: String
+    public var count: Int
+
+    public init(split: String, name: String, count: Int) {
+        self.split = split; self.name = name; self.count = count
+    }
+}
+
+public enum ImageLabel: Equatable, Sendable {
+    case normal, defective, unknown
+}
+
+public struct ImageRow: Equatable, Sendable {
+    /// Stable identity the engine uses to answer `ConsoleCommand.inspect`.
+    public var id: Int
+    /// Shown and filtered on, e.g. "test/crack/003.png".
+    public var name: String
+    public var score: Double?
+    public var label: ImageLabel
+    public var manuallyFlagged: Bool
+
+    public init(id: Int, name: String, score: Double? = nil, label: ImageLabel = .unknown, manuallyFlagged: Bool = false) {
+        self.id = id; self.name = name; self.score = score; self.label = label; self.manuallyFlagged = manuallyFlagged
+    }
+
+    public func isFlagged(at threshold: Double) -> Bool {
+        manuallyFlagged || (score.map { $0 >= threshold } ?? false)
+    }
+}
+
+public enum SortOrder: Equatable, Sendable {
+    /// Highest score first: the likeliest defects on top.
+    case score
+    case name
+}
+
+public enum TrainingPhase: Equatable, Sendable {
+    case idle, running, paused, finished
+    case failed(String)
+}
+
+public struct TrainingStatus: Equatable, Sendable {
+    public var phase: TrainingPhase = .idle
+    public var epoch = 0, totalEpochs = 0
+    public var step = 0, totalSteps = 0
+    public var imagesPerSecond: Double?
+    public var etaSeconds: Double?
+    /// Loss per feature-pyramid level (x = step), and their sum.
+    public var levelLosses: [[ChartPoint]] = [[], [], []]
+    public var totalLoss: [ChartPoint] = []
+    /// Mean held-out normal score at the end of each epoch (x = epoch).
+    public var heldOutScores: [ChartPoint] = []
+
+    public init() {}
+}
+
+/// A modal layer drawn over the panes; it takes the keys while open.
+public enum Overlay: Equatable, Sendable {
+    case help
+    case confirm(Confirmation)
+    case message(String)
+}
+
+public enum Confirmation: Equatable, Sendable {
+    case export(count: Int)
+    case quitWhileTraining
+
+    var question: String {
+        switch self {
+        case .export(let n): return "Export \(n) flagged image\(n == 1 ? "" : "s")?"
+        case .quitWhileTraining: return "Training is running. Stop it and quit?"
+        }
+    }
+}
+
+/// Requests the console cannot satisfy itself; the app forwards them to the engine and
+/// writes the results back into the state.
+public enum ConsoleCommand: Equatable, Sendable {
+    case inspect(imageID: Int)
+    case startTraining, pauseTraining, stopTraining
+    case f1OptimalThreshold, percentileThreshold
+    case saveThreshold(Double)
+    case exportFlagged(imageIDs: [Int])
+    case quit
+}
+
+/// Everything the panes draw, as plain data. The engine fills it; keys change it through
+/// `handle(_:)`; panes only read it.
+public struct ConsoleState: Equatable, Sendable {
+    public var groups: [DatasetGroup] = []
+    public var rows: [ImageRow] = [] { didSet { clampSelection() } }
+    /// Index into `visibleRows`.
+    public var selected = 0
+    public var sort: SortOrder = .score { didSet { clampSelection() } }
+    public var filter = "" { didSet { clampSelection() } }
+    public var isEditingFilter = false
+
+    public var focus: PaneID = .dataset
+    public var overlay: Overlay?
+
+    public var training = TrainingStatus()
+    public var logScale = true
+
+    public var threshold: Double = 0.5
+    public var storedThreshold: Double?
+
+    public var inspected: InspectorImage?
+    public var inspectedID: Int?
+    public var inspectorView: InspectorView = .overlay
+    public var showOutlines = true
+    /// Anomaly-map values mapped to the colormap's ends.
+    public var mapRange: ClosedRange<Float> = 0...1
+
+    public var themeNames: [String] = ["default"]
+    public var themeIndex = 0
+    public var colormapNames: [String] = ["jet"]
+    public var colormapIndex = 0
+    public var colorDepth: ColorDepth = .direct
+    /// The depth the terminal supports; `d` cycles from it downwards, never above it.
+    public var maximumColorDepth: ColorDepth = .direct
+    /// Rows the dataset list shows, for PgUp/PgDn; set by the layout each frame.
+    public var listPageSize = 10
+    /// A one-line note in the hint bar (theme errors, "threshold saved").
+    public var status: String?
+    public var shouldQuit = false
+
+    public init() {}
+
+    public var visibleRows: [ImageRow] {
+        let needle = filter.lowercased()
+        let kept = needle.isEmpty ? rows : rows.filter { $0.name.lowercased().contains(needle) }
+        switch sort {
+        case .name: return kept.sorted { $0.name < $1.name }
+        case .score: return kept.sorted { ($0.score ?? -.infinity, $1.name) > ($1.score ?? -.infinity, $0.name) }
+        }
+    }
+
+    public var selectedRow: ImageRow? {
+        let v = visibleRows
+        return v.indices.contains(selected) ? v[selected] : nil
+    }
+
+    public var flaggedRows: [ImageRow] { rows.filter { $0.isFlagged(at: threshold) } }
+
+    /// Span of known scores, for threshold steps and the histogram; 0...1 before any scoring.
+    public var scoreRange: ClosedRange<Double> {
+        let s = rows.compactMap(\.score).filter(\.isFinite)
+        guard let lo = s.min(), let hi = s.max(), hi > lo else { return 0...1 }
+        return lo...hi
+    }
+
+    private mutating func clampSelection() {
+        selected = min(max(selected, 0), max(visibleRows.count - 1, 0))
+    }
+}

@@ -1,0 +1,62 @@
+/// Pane 1: the dataset tree with counts, then the image list (mark, name, score, label).
+public struct DatasetPane: Pane {
+    public let id = PaneID.dataset
+    public init() {}
+
+    /// Rows of the tree: a line per split, then its groups indented.
+    func treeLines(_ state: ConsoleState) -> [String] {
+        var lines: [String] = [], lastSplit: String?
+        for g in state.groups {
+            if g.split != lastSplit {
+                let total = state.groups.filter { $0.split == g.split }.reduce(0) { $0 + $1.count }
+                lines.append("\(g.split)/ \(total)")
+                lastSplit = g.split
+            }
+            lines.append("  \(g.name) \(g.count)")
+        }
+        return lines
+    }
+
+    /// Rows available for the list in a content area; the app uses it for PgUp/PgDn.
+    public func listCapacity(_ state: ConsoleState, content: Rect) -> Int {
+        max(1, content.height - treeLines(state).count - 2)
+    }
+
+    public func draw(_ state: ConsoleState, _ ctx: RenderContext, into grid: inout CellGrid, content: Rect) {
+        let t = ctx.theme
+        var y = content.y
+        for line in treeLines(state) where y < content.maxY {
+            grid.put(line, x: content.x, y: y, style: t.style(line.hasPrefix(" ") ? .mainFg : .title, line.hasPrefix(" ") ? [] : [.bold]), clip: content)
+            y += 1
+        }
+        guard y + 1 < content.maxY else { return }
+        let rows = state.visibleRows
+        let header = state.isEditingFilter || !state.filter.isEmpty
+            ? "/\(state.filter)\(state.isEditingFilter ? "▏" : "")  \(rows.count) of \(state.rows.count)"
+            : "\(rows.count) images · by \(state.sort == .score ? "score" : "name")"
+        grid.horizontalLine(x: content.x, y: y, length: content.width, style: t.style(.divLine))
+        grid.put(" \(header) ", x: content.x + 1, y: y, style: t.style(state.isEditingFilter ? .hiFg : .inactiveFg), clip: content)
+        y += 1
+        let list = Rect(x: content.x, y: y, width: content.width, height: content.maxY - y)
+        let offset = min(max(state.selected - list.height / 2, 0), max(rows.count - list.height, 0))
+        for (i, row) in rows.enumerated().dropFirst(offset).prefix(list.height) {
+            drawRow(row, selected: i == state.selected, focused: state.focus == id, state, t, into: &grid, x: list.x, y: list.y + i - offset, width: list.width)
+        }
+    }
+
+    /// "!" flagged by score, "*" flagged by hand; label "ok"/"NG" as in inspection reports.
+    private func drawRow(_ row: ImageRow, selected: Bool, focused: Bool, _ state: ConsoleState, _ t: Theme,
+                         into grid: inout CellGrid, x: Int, y: Int, width: Int) {
+        let base = selected ? (focused ? t.selectedStyle : t.style(.mainFg, [.reverse])) : t.style(.mainFg)
+        let area = Rect(x: x, y: y, width: width, height: 1)
+        grid.fill(area, style: base)
+        let mark = row.manuallyFlagged ? "*" : (row.isFlagged(at: state.threshold) ? "!" : " ")
+        grid.put(mark, x: x, y: y, style: selected ? base : base.with(fg: t[.flagged], attributes: [.bold]), clip: area)
+        let score = row.score.map { NumberFormat.short($0) } ?? "–"
+        let label: (String, ThemeKey) = row.label == .defective ? ("NG", .defect) : row.label == .normal ? ("ok", .good) : ("", .inactiveFg)
+        let right = 7 + 3
+        grid.put(TextWidth.truncate(row.name, to: width - 2 - right), x: x + 2, y: y, style: base, clip: area)
+        grid.put(String(repeating: " ", count: max(0, 7 - score.count)) + score, x: x + width - right, y: y, style: base, clip: area)
+        grid.put(label.0, x: x + width - 2, y: y, style: selected ? base : base.with(fg: t[label.1]), clip: area)
+    }
+}

@@ -1,0 +1,28 @@
+/// Pane 3: one image as image / heatmap / overlay / predicted mask / ground truth,
+/// fitted to the pane with its aspect kept, and a colour legend of the score scale.
+public struct InspectorPane: Pane {
+    public let id = PaneID.inspector
+    public init() {}
+
+    public func draw(_ state: ConsoleState, _ ctx: RenderContext, into grid: inout CellGrid, content: Rect) {
+        let t = ctx.theme
+        guard let input = state.inspected else {
+            grid.put("Enter on an image in the list opens it here", x: content.x, y: content.y, style: t.style(.inactiveFg), clip: content)
+            return
+        }
+        let row = state.rows.first { $0.id == state.inspectedID }
+        let score = row?.score.map { "score \(NumberFormat.short($0))" } ?? ""
+        let header = [row?.name ?? "", score, state.inspectorView.rawValue, state.colorDepth.rawValue].filter { !$0.isEmpty }.joined(separator: " · ")
+        grid.put(header, x: content.x, y: content.y, style: t.style(.title, [.bold]), clip: content)
+        let (_, rest) = content.splitTop(1)
+        let (imageArea, legendArea) = rest.splitTop(rest.height - 1)
+        var renderer = HeatmapRenderer(colormap: ctx.colormap, range: state.mapRange, threshold: Float(state.threshold))
+        renderer.showOutlines = state.showOutlines
+        if case .rgb(let c) = t[.predMask] { renderer.predictedOutline = c }
+        if case .rgb(let c) = t[.gtMask] { renderer.groundTruthOutline = c }
+        if renderer.draw(state.inspectorView, of: input, into: &grid, rect: imageArea, ascii: state.isASCII, background: t[.mainBg]) == nil {
+            grid.put("no \(state.inspectorView.rawValue) for this image", x: imageArea.x, y: imageArea.y, style: t.style(.inactiveFg), clip: imageArea)
+        }
+        renderer.drawLegend(into: &grid, rect: legendArea, ascii: state.isASCII, labelStyle: t.style(.mainFg), markerColor: t[.threshold])
+    }
+}

@@ -1,0 +1,122 @@
+extension ConsoleState {
+    /// Applies one key press. Modal layers (dialogs, help, filter editing) see keys first;
+    /// otherwise the keymap decides. Returns what the engine must do, if anything.
+    public mutating func handle(_ key: Key, keymap: Keymap = .standard) -> ConsoleCommand? {
+        if key == .ctrlC { shouldQuit = true; return .quit }
+        if key == .resize { return nil }
+        if let overlay { return handleOverlay(overlay, key) }
+        if isEditingFilter { editFilter(key); return nil }
+        return keymap.action(for: key, focus: focus).flatMap { apply($0) }
+    }
+
+    private mutating func handleOverlay(_ current: Overlay, _ key: Key) -> ConsoleCommand? {
+        switch current {
+        case .message:
+            overlay = nil
+        case .help:
+            if [.char("q"), .escape, .char("?"), .function(1), .enter].contains(key) { overlay = nil }
+        case .confirm(let question):
+            // Only an explicit "y" confirms; Enter takes the default, which is No.
+            guard key == .char("y") || key == .char("Y") else {
+                if [.char("n"), .char("N"), .escape, .enter, .char("q")].contains(key) { overlay = nil }
+                return nil
+            }
+            overlay = nil
+            switch question {
+            case .export: return .exportFlagged(imageIDs: flaggedRows.map(\.id))
+            case .quitWhileTraining: shouldQuit = true; return .quit
+            }
+        }
+        return nil
+    }
+
+    private mutating func editFilter(_ key: Key) {
+        switch key {
+        case .enter: isEditingFilter = false
+        case .escape: filter = ""; isEditingFilter = false
+        case .backspace: if !filter.isEmpty { filter.removeLast() }
+        case .char(let c): filter.append(c)
+        default: break
+        }
+    }
+
+    public mutating func apply(_ action: KeyAction) -> ConsoleCommand? {
+        switch action {
+        case .focusNext: focus = PaneID(rawValue: focus.rawValue % 4 + 1)!
+        case .focusPrevious: focus = PaneID(rawValue: (focus.rawValue + 2) % 4 + 1)!
+        case .focusPane(let p): focus = p
+        case .moveDown: return select(selected + 1)
+        case .moveUp: return select(selected - 1)
+        case .pageDown: return select(selected + listPageSize)
+        case .pageUp: return select(selected - listPageSize)
+        case .top: return select(0)
+        case .bottom: return select(visibleRows.count - 1)
+        case .open:
+            guard let row = selectedRow else { return nil }
+            focus = .inspector
+            return .inspect(imageID: row.id)
+        case .startFilter: isEditingFilter = true
+        case .toggleSort: sort = sort == .score ? .name : .score
+        case .toggleFlag:
+            guard let id = selectedRow?.id, let i = rows.firstIndex(where: { $0.id == id }) else { return nil }
+            rows[i].manuallyFlagged.toggle()
+        case .startTraining:
+            return training.phase == .running ? nil : .startTraining
+        case .pauseTraining:
+            return training.phase == .running ? .pauseTraining : nil
+        case .stopTraining:
+            return [.running, .paused].contains(training.phase) ? .stopTraining : nil
+        case .toggleLogScale: logScale.toggle()
+        case .cycleInspectorView: inspectorView = Self.next(inspectorView, in: InspectorView.allCases)
+        case .toggleOutlines: showOutlines.toggle()
+        case .cycleColorDepth:
+            let all = ColorDepth.allCases
+            colorDepth = Self.next(colorDepth, in: Array(all[all.firstIndex(of: maximumColorDepth)!...]))
+        case .thresholdFineUp: nudgeThreshold(by: 0.01)
+        case .thresholdFineDown: nudgeThreshold(by: -0.01)
+        case .thresholdCoarseUp: nudgeThreshold(by: 0.1)
+        case .thresholdCoarseDown: nudgeThreshold(by: -0.1)
+        case .thresholdF1Optimal: return .f1OptimalThreshold
+        case .thresholdPercentile: return .percentileThreshold
+        case .thresholdStored:
+            guard let stored = storedThreshold else { status = "no stored threshold"; return nil }
+            threshold = stored
+        case .saveThreshold:
+            storedThreshold = threshold
+            return .saveThreshold(threshold)
+        case .export:
+            let n = flaggedRows.count
+            if n == 0 { status = "nothing is flagged" } else { overlay = .confirm(.export(count: n)) }
+        case .cycleTheme: themeIndex = (themeIndex + 1) % max(themeNames.count, 1)
+        case .cycleColormap: colormapIndex = (colormapIndex + 1) % max(colormapNames.count, 1)
+        case .help: overlay = .help
+        case .back:
+            if !filter.isEmpty { filter = "" } else if focus != .dataset { focus = .dataset }
+        case .quit:
+            if training.phase == .running { overlay = .confirm(.quitWhileTraining) } else { shouldQuit = true; return .quit }
+        case .forceQuit:
+            shouldQuit = true
+            return .quit
+        }
+        return nil
+    }
+
+    /// Moves the selection; while the inspector has focus it follows the selection.
+    private mutating func select(_ index: Int) -> ConsoleCommand? {
+        let before = selectedRow?.id
+        selected = min(max(index, 0), max(visibleRows.count - 1, 0))
+        guard focus == .inspector, let row = selectedRow, row.id != before else { return nil }
+        return .inspect(imageID: row.id)
+    }
+
+    /// Steps are fractions of the observed score span, so they suit any score scale.
+    private mutating func nudgeThreshold(by fraction: Double) {
+        let r = scoreRange
+        threshold += fraction * (r.upperBound - r.lowerBound)
+    }
+
+    private static func next<T: Equatable>(_ value: T, in all: [T]) -> T {
+        guard let i = all.firstIndex(of: value) else { return all[0] }
+        return all[(i + 1) % all.count]
+    }
+}

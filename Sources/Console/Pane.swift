@@ -1,0 +1,22 @@
+/// What panes draw with besides the state: the active theme, colormap and output mode.
+public struct RenderContext: Sendable {
+    public var theme: Theme
+    public var colormap: Colormap
+    public var keymap: Keymap
+
+    public init(theme: Theme, colormap: Colormap, keymap: Keymap = .standard) {
+        self.theme = theme; self.colormap = colormap; self.keymap = keymap
+    }
+}
+
+/// A pane renders a `ConsoleState` into the inside of its frame; `ConsoleView` draws the
+/// frame, title and focus. Panes hold no state of their own, so tests render them directly.
+public protocol Pane: Sendable {
+    var id: PaneID { get }
+    func draw(_ state: ConsoleState, _ context: RenderContext, into grid: inout CellGrid, content: Rect)
+}
+
+extension ConsoleState {
+    /// ASCII ramp instead of colour for images and curve fills.
+    public var isASCII: Bool { colorDepth == .monochrome }
+}

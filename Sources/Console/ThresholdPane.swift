@@ -1,0 +1,33 @@
+/// Pane 4: threshold value, live flagged count, precision/recall/F1 when labels exist, and
+/// the score histogram (defective vs normal; unlabelled scores count as normal, which is
+/// what held-out normal images are).
+public struct ThresholdPane: Pane {
+    public let id = PaneID.threshold
+    public init() {}
+
+    func summary(_ state: ConsoleState) -> [String] {
+        let stored = state.storedThreshold.map { "  stored \(NumberFormat.short($0))" } ?? ""
+        var lines = ["threshold \(NumberFormat.short(state.threshold))\(stored)   flagged \(state.flaggedRows.count)/\(state.rows.count)"]
+        let stats = ThresholdStats(rows: state.rows, threshold: state.threshold)
+        if stats.labelledCount > 0 {
+            func f(_ v: Double?) -> String { v.map { NumberFormat.short($0) } ?? "–" }
+            lines.append("P \(f(stats.precision))  R \(f(stats.recall))  F1 \(f(stats.f1))   (\(stats.labelledCount) labelled)")
+        }
+        return lines
+    }
+
+    public func draw(_ state: ConsoleState, _ ctx: RenderContext, into grid: inout CellGrid, content: Rect) {
+        let t = ctx.theme
+        let lines = summary(state)
+        for (i, line) in lines.enumerated() {
+            grid.put(line, x: content.x, y: content.y + i, style: t.style(i == 0 ? .title : .mainFg, i == 0 ? [.bold] : []), clip: content)
+        }
+        let scored = state.rows.filter { $0.score != nil }
+        let histogram = Histogram(
+            normal: scored.filter { $0.label != .defective }.map { $0.score! },
+            defective: scored.filter { $0.label == .defective }.map { $0.score! },
+            threshold: state.threshold)
+        let colors = Histogram.Colors(normal: t[.histNormal], defective: t[.histDefect], marker: t[.threshold])
+        histogram.draw(into: &grid, rect: content.splitTop(lines.count).1, colors: colors, labelStyle: t.style(.mainFg), ascii: state.isASCII)
+    }
+}

@@ -1,0 +1,37 @@
+/// Pane 2: progress line, loss curves per pyramid level and total, held-out normal scores.
+public struct TrainingPane: Pane {
+    public let id = PaneID.training
+    public init() {}
+
+    func statusLine(_ s: TrainingStatus) -> String {
+        let phase: String
+        switch s.phase {
+        case .idle: phase = "idle"
+        case .running: phase = "running"
+        case .paused: phase = "paused"
+        case .finished: phase = "finished"
+        case .failed(let why): phase = "failed: \(why)"
+        }
+        var parts = [phase, "epoch \(s.epoch)/\(s.totalEpochs)", "step \(s.step)/\(s.totalSteps)"]
+        if let r = s.imagesPerSecond { parts.append("\(NumberFormat.short(r)) img/s") }
+        if let eta = s.etaSeconds, s.phase == .running { parts.append("ETA \(NumberFormat.duration(eta))") }
+        return parts.joined(separator: "  ")
+    }
+
+    public func draw(_ state: ConsoleState, _ ctx: RenderContext, into grid: inout CellGrid, content: Rect) {
+        let t = ctx.theme, s = state.training
+        let failed: Bool = { if case .failed = s.phase { return true }; return false }()
+        grid.put(statusLine(s), x: content.x, y: content.y, style: t.style(failed ? .defect : .title, [.bold]), clip: content)
+        let (chartArea, footer) = content.splitTop(content.height - 1)
+        let levels: [ThemeKey] = [.level1, .level2, .level3]
+        let series = zip(levels, s.levelLosses).enumerated().map { i, pair in
+            ChartSeries(name: "level\(i + 1)", color: t[pair.0], points: pair.1)
+        } + [ChartSeries(name: "total", color: t[.total], points: s.totalLoss)]
+        var chart = chartArea.splitTop(1).1
+        chart.height = max(0, chart.height)
+        LineChart(series: series, logScale: state.logScale).draw(into: &grid, rect: chart, labelStyle: t.style(.mainFg))
+        let scale = state.logScale ? "log" : "linear"
+        let heldOut = s.heldOutScores.suffix(6).map { NumberFormat.short($0.y) }.joined(separator: " ")
+        grid.put("held-out normal: \(heldOut.isEmpty ? "–" : heldOut)   [\(scale)]", x: footer.x, y: footer.y, style: t.style(.inactiveFg), clip: footer)
+    }
+}
