@@ -1,0 +1,73 @@
+/// Composes a whole frame from the state: four framed panes, the key-hint line, and any
+/// overlay. Pure: the same state gives the same grid, which is what tests and `Screen` use.
+public struct ConsoleView: Sendable {
+    public static let minimumWidth = 80, minimumHeight = 24
+
+    public var panes: [any Pane] = [DatasetPane(), TrainingPane(), InspectorPane(), ThresholdPane()]
+
+    public init() {}
+
+    /// Dataset down the left; inspector top right; training and threshold share the bottom right.
+    public static func layout(width: Int, height: Int) -> [PaneID: Rect] {
+        let body = Rect(x: 0, y: 0, width: width, height: height - 1)
+        let (left, right) = body.splitLeft(max(32, width * 35 / 100))
+        let (top, bottom) = right.splitTop(right.height * 55 / 100)
+        let (training, threshold) = bottom.splitLeft(bottom.width / 2)
+        return [.dataset: left, .inspector: top, .training: training, .threshold: threshold]
+    }
+
+    public func render(_ state: ConsoleState, _ ctx: RenderContext, width: Int, height: Int) -> CellGrid {
+        let t = ctx.theme
+        var grid = CellGrid(width: width, height: height, fill: Cell(" ", style: t.style(.mainFg)))
+        guard width >= Self.minimumWidth, height >= Self.minimumHeight else {
+            drawTooSmall(into: &grid, t)
+            return grid
+        }
+        let rects = Self.layout(width: width, height: height)
+        for pane in panes {
+            guard let r = rects[pane.id] else { continue }
+            let focused = state.focus == pane.id
+            grid.box(r, title: pane.id.title, paneDigit: pane.id.rawValue,
+                     border: t.style(focused ? .focusLine : .divLine),
+                     titleStyle: t.style(focused ? .hiFg : .title, focused ? [.bold] : []),
+                     digitStyle: t.style(.keyFg, [.bold]))
+            pane.draw(state, ctx, into: &grid, content: r.inset(by: 1))
+        }
+        HintBar.draw(state, ctx, into: &grid, row: height - 1)
+        if let overlay = state.overlay { OverlayView.draw(overlay, ctx, into: &grid) }
+        return grid
+    }
+
+    private func drawTooSmall(into grid: inout CellGrid, _ t: Theme) {
+        let lines = ["Terminal is \(grid.width)×\(grid.height).",
+                     "stpm needs at least \(Self.minimumWidth)×\(Self.minimumHeight):",
+                     "enlarge the terminal (q quits)."]
+        for (i, line) in lines.enumerated() {
+            let w = TextWidth.columns(of: line)
+            grid.put(line, x: max(0, (grid.width - w) / 2), y: grid.height / 2 - 1 + i, style: t.style(i == 0 ? .defect : .mainFg, [.bold]))
+        }
+    }
+}
+
+/// The bottom line: the focused pane's keys, then global ones, then a status note.
+enum HintBar {
+    static func draw(_ state: ConsoleState, _ ctx: RenderContext, into grid: inout CellGrid, row: Int) {
+        let t = ctx.theme
+        let line = Rect(x: 0, y: row, width: grid.width, height: 1)
+        grid.fill(line, style: t.style(.mainFg))
+        let items: [(String, String)] = state.isEditingFilter
+            ? [("Enter", "keep filter"), ("Esc", "clear filter"), ("BS", "delete")]
+            : ctx.keymap.hints(for: state.focus).map { ($0.keys[0].label, $0.hint!) }
+        var x = 1
+        for (key, hint) in items {
+            let width = TextWidth.columns(of: key) + TextWidth.columns(of: hint) + 3
+            guard x + width <= grid.width - 1 else { break }
+            x = grid.put(key, x: x, y: row, style: t.style(.keyFg, [.bold]), clip: line)
+            x = grid.put(" \(hint)  ", x: x, y: row, style: t.style(.inactiveFg), clip: line)
+        }
+        if let status = state.status {
+            let s = TextWidth.truncate(status, to: max(0, grid.width - x - 1))
+            grid.put(s, x: grid.width - 1 - TextWidth.columns(of: s), y: row, style: t.style(.hiFg), clip: line)
+        }
+    }
+}
