@@ -3,7 +3,8 @@ public struct TrainingPane: Pane {
     public let id = PaneID.training
     public init() {}
 
-    func statusLine(_ s: TrainingStatus) -> String {
+    /// Status parts packed into as few lines of `width` columns as they need.
+    func statusLines(_ s: TrainingStatus, width: Int) -> [String] {
         let phase: String
         switch s.phase {
         case .idle: phase = "idle"
@@ -15,20 +16,30 @@ public struct TrainingPane: Pane {
         var parts = [phase, "epoch \(s.epoch)/\(s.totalEpochs)", "step \(s.step)/\(s.totalSteps)"]
         if let r = s.imagesPerSecond { parts.append("\(NumberFormat.short(r)) img/s") }
         if let eta = s.etaSeconds, s.phase == .running { parts.append("ETA \(NumberFormat.duration(eta))") }
-        return parts.joined(separator: "  ")
+        var lines: [String] = []
+        for p in parts {
+            if let last = lines.last, TextWidth.columns(of: last) + 2 + TextWidth.columns(of: p) <= width {
+                lines[lines.count - 1] = last + "  " + p
+            } else {
+                lines.append(p)
+            }
+        }
+        return lines
     }
 
     public func draw(_ state: ConsoleState, _ ctx: RenderContext, into grid: inout CellGrid, content: Rect) {
         let t = ctx.theme, s = state.training
         let failed: Bool = { if case .failed = s.phase { return true }; return false }()
-        grid.put(statusLine(s), x: content.x, y: content.y, style: t.style(failed ? .defect : .title, [.bold]), clip: content)
+        let status = statusLines(s, width: content.width)
+        for (i, line) in status.enumerated() {
+            grid.put(line, x: content.x, y: content.y + i, style: t.style(failed ? .defect : .title, [.bold]), clip: content)
+        }
         let (chartArea, footer) = content.splitTop(content.height - 1)
         let levels: [ThemeKey] = [.level1, .level2, .level3]
         let series = zip(levels, s.levelLosses).enumerated().map { i, pair in
             ChartSeries(name: "level\(i + 1)", color: t[pair.0], points: pair.1)
         } + [ChartSeries(name: "total", color: t[.total], points: s.totalLoss)]
-        var chart = chartArea.splitTop(1).1
-        chart.height = max(0, chart.height)
+        let chart = chartArea.splitTop(status.count).1
         LineChart(series: series, logScale: state.logScale).draw(into: &grid, rect: chart, labelStyle: t.style(.mainFg))
         let scale = state.logScale ? "log" : "linear"
         let heldOut = s.heldOutScores.suffix(6).map { NumberFormat.short($0.y) }.joined(separator: " ")
