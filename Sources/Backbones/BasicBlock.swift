@@ -9,12 +9,12 @@ final class BasicBlock: Layer {
     let inputGrad = Tensor(c: 0, n: 0, h: 0, w: 0)
 
     init(prefix: String, inChannels: Int, outChannels: Int, stride: Int, role: Role) {
-        conv1 = ConvUnit(name: prefix + ".conv1", bnName: prefix + ".bn1", trainable: role == .student, inChannels: inChannels,
+        conv1 = ConvUnit(name: prefix + ".conv1", bnName: prefix + ".bn1", trainable: role.trainable, inChannels: inChannels,
                          outChannels: outChannels, kernel: 3, stride: stride, padding: .fixed(.symmetric(1)), activation: .relu)
-        conv2 = ConvUnit(name: prefix + ".conv2", bnName: prefix + ".bn2", trainable: role == .student, inChannels: outChannels,
+        conv2 = ConvUnit(name: prefix + ".conv2", bnName: prefix + ".bn2", trainable: role.trainable, inChannels: outChannels,
                          outChannels: outChannels, kernel: 3, padding: .fixed(.symmetric(1)), activation: .identity)
         downsample = (stride != 1 || inChannels != outChannels)
-            ? ConvUnit(name: prefix + ".downsample.0", bnName: prefix + ".downsample.1", trainable: role == .student, inChannels: inChannels,
+            ? ConvUnit(name: prefix + ".downsample.0", bnName: prefix + ".downsample.1", trainable: role.trainable, inChannels: inChannels,
                        outChannels: outChannels, kernel: 1, stride: stride, padding: .fixed(.none), activation: .identity)
             : nil
     }

@@ -12,7 +12,7 @@ final class Bottleneck: Layer {
 
     init(prefix: String, inChannels: Int, width: Int, outChannels: Int, stride: Int, project: Bool, role: Role) {
         func unit(_ n: String, _ i: Int, _ o: Int, k: Int, s: Int, act: Activation) -> ConvUnit {
-            ConvUnit(name: "\(prefix).\(n)", bnName: "\(prefix).\(n).bn", trainable: role == .student, inChannels: i, outChannels: o,
+            ConvUnit(name: "\(prefix).\(n)", bnName: "\(prefix).\(n).bn", trainable: role.trainable, inChannels: i, outChannels: o,
                      kernel: k, stride: s, padding: .fixed(.symmetric(k / 2)), activation: act)
         }
         branch2a = unit("branch2a", inChannels, width, k: 1, s: stride, act: .relu)

@@ -7,9 +7,9 @@ enum EfficientNetLite0 {
     static let stages = [(1, 3, 1, 16, 1), (6, 3, 2, 24, 2), (6, 5, 2, 40, 2), (6, 3, 2, 80, 3), (6, 5, 1, 112, 3)]
 
     static func make(role: Role) -> FeatureExtractor {
-        let eps: Float = role == .student ? 1e-5 : 1e-3
+        let eps = role.bnEps(teacher: 1e-3)
         var layers: [Layer] = [
-            ConvUnit(name: "_conv_stem", bnName: "_bn0", trainable: role == .student, inChannels: 3, outChannels: 32, kernel: 3,
+            ConvUnit(name: "_conv_stem", bnName: "_bn0", trainable: role.trainable, inChannels: 3, outChannels: 32, kernel: 3,
                      stride: 2, padding: .tfSame, activation: .relu6, bnEps: eps),
         ]
         var channels = 32, index = 0

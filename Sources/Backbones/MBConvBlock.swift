@@ -12,14 +12,14 @@ final class MBConvBlock: Layer {
     init(index: Int, inChannels: Int, outChannels: Int, expandRatio: Int, kernel: Int, stride: Int, role: Role) {
         let p = "_blocks.\(index)"
         let mid = inChannels * expandRatio
-        let eps: Float = role == .student ? 1e-5 : 1e-3
+        let eps = role.bnEps(teacher: 1e-3)
         expand = expandRatio == 1 ? nil
-            : ConvUnit(name: p + "._expand_conv", bnName: p + "._bn0", trainable: role == .student, inChannels: inChannels,
+            : ConvUnit(name: p + "._expand_conv", bnName: p + "._bn0", trainable: role.trainable, inChannels: inChannels,
                        outChannels: mid, kernel: 1, padding: .tfSame, activation: .relu6, bnEps: eps)
-        depthwise = ConvUnit(name: p + "._depthwise_conv", bnName: p + "._bn1", trainable: role == .student, inChannels: mid,
+        depthwise = ConvUnit(name: p + "._depthwise_conv", bnName: p + "._bn1", trainable: role.trainable, inChannels: mid,
                              outChannels: mid, kernel: kernel, stride: stride, padding: .tfSame, groups: mid,
                              activation: .relu6, bnEps: eps)
-        project = ConvUnit(name: p + "._project_conv", bnName: p + "._bn2", trainable: role == .student, inChannels: mid,
+        project = ConvUnit(name: p + "._project_conv", bnName: p + "._bn2", trainable: role.trainable, inChannels: mid,
                            outChannels: outChannels, kernel: 1, padding: .tfSame, activation: .identity, bnEps: eps)
         join = (stride == 1 && inChannels == outChannels) ? ResidualAdd(activation: .identity) : nil
     }

@@ -5,7 +5,7 @@ import Numerics
 enum ResNet18 {
     static func make(role: Role) -> FeatureExtractor {
         var layers: [Layer] = [
-            ConvUnit(name: "conv1", bnName: "bn1", trainable: role == .student, inChannels: 3, outChannels: 64, kernel: 7, stride: 2,
+            ConvUnit(name: "conv1", bnName: "bn1", trainable: role.trainable, inChannels: 3, outChannels: 64, kernel: 7, stride: 2,
                      padding: .fixed(.symmetric(3)), activation: .relu),
             MaxPool2d(kernel: 3, stride: 2, padding: .symmetric(1)),
         ]

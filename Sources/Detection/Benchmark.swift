@@ -36,17 +36,17 @@ public enum Benchmark {
         return Double(n) / best
     }
 
-    public static func run(_ kind: BackboneKind, size: Int = 256, repeats: Int = 3) -> BenchmarkResult {
+    public static func run(_ kind: BackboneKind, size: Int = 256, repeats: Int = 3, trainOnly: Bool = false) -> BenchmarkResult {
         let teacher = kind.make(role: .teacher)
         let student = kind.make(role: .student)
         StudentInit.initialize(student, seed: 0)
         let x1 = randomBatch(1, size), x8 = randomBatch(8, size)
         kind.normalize(x1); kind.normalize(x8)
-        let f1 = rate(1, repeats: repeats) { teacher.forward(x1) }
-        let f8 = rate(8, repeats: repeats) { teacher.forward(x8) }
+        let f1 = trainOnly ? 0 : rate(1, repeats: repeats) { teacher.forward(x1) }
+        let f8 = trainOnly ? 0 : rate(8, repeats: repeats) { teacher.forward(x8) }
         let mapper = AnomalyMapper(height: size, width: size)
         student.setTraining(false)
-        let inference = rate(8, repeats: repeats) {
+        let inference = trainOnly ? 0 : rate(8, repeats: repeats) {
             let t = normalizedCopy(teacher.forward(x8))
             _ = mapper.compute(teacher: t, student: student.forward(x8))
         }

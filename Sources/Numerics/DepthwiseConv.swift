@@ -56,12 +56,43 @@ struct DepthwisePlan {
         let s = g.stride
         for r in 0..<g.h {
             let pr = r + g.pad.top, row = dst + r * g.w
-            let base = dq + (pr % s) * s * phasePlane + (pr / s) * wq
-            for c in 0..<g.w {
-                let pc = c + g.pad.left
-                row[c] = base[(pc % s) * phasePlane + pc / s]
+            if s == 1 {
+                row.update(from: dq + pr * wq + g.pad.left, count: g.w)
+                continue
+            }
+            for px in 0..<s {
+                let first = (px - g.pad.left % s + s) % s
+                let src = dq + ((pr % s) * s + px) * phasePlane + (pr / s) * wq
+                var c = first
+                while c < g.w { row[c] = src[(c + g.pad.left) / s]; c += s }
             }
         }
+    }
+
+    /// Offset of tap (ky, kx) inside its phase plane.
+    @inline(__always) func inPlaneOffset(_ ky: Int, _ kx: Int) -> Int { (ky / g.stride) * wq + kx / g.stride }
+}
+
+/// out[i] = sum over taps t of w[t] * src[offset[t] + i], for i in 0..<count. Eight outputs are
+/// accumulated in registers across all taps before one store: a tap costs one load and one FMA.
+@inline(__always)
+func tapSum(_ out: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ offsets: UnsafePointer<Int>,
+            _ weights: UnsafePointer<Float>, taps: Int, count: Int) {
+    var i = 0
+    while i + 8 <= count {
+        var a = SIMD8<Float>()
+        for t in 0..<taps {
+            let v = UnsafeRawPointer(src + offsets[t] + i).loadUnaligned(as: SIMD8<Float>.self)
+            a = a.addingProduct(SIMD8(repeating: weights[t]), v)
+        }
+        UnsafeMutableRawPointer(out + i).storeBytes(of: a, as: SIMD8<Float>.self)
+        i += 8
+    }
+    while i < count {
+        var a: Float = 0
+        for t in 0..<taps { a = a.addingProduct(weights[t], src[offsets[t] + i]) }
+        out[i] = a
+        i += 1
     }
 }
 
@@ -70,22 +101,18 @@ func depthwiseForward(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ weight: Un
     let plan = DepthwisePlan(g)
     let k = g.kh, oh = g.oh, ow = g.ow, wq = plan.wq, span = plan.wide
     let inPlane = g.h * g.w, outPlane = oh * ow
+    let offsets = (0..<(k * k)).map { plan.tapOffset($0 / k, $0 % k) }
     parallelFor(g.c, work: g.c * g.n * outPlane * k * k) { channels in
         withUnsafeTemporaryAllocation(of: Float.self, capacity: plan.phaseBuffer + span) { buf in
             let q = buf.baseAddress!, acc = q + plan.phaseBuffer
-            for ci in channels {
-                let wc = weight + ci * k * k
-                for ni in 0..<g.n {
-                    plan.scatter(x + (ci * g.n + ni) * inPlane, q)
-                    acc.update(repeating: 0, count: span)
-                    for ky in 0..<k {
-                        for kx in 0..<k {
-                            let wv = wc[ky * k + kx], src = q + plan.tapOffset(ky, kx)
-                            for i in 0..<span { acc[i] = acc[i].addingProduct(wv, src[i]) }
-                        }
+            offsets.withUnsafeBufferPointer { off in
+                for ci in channels {
+                    for ni in 0..<g.n {
+                        plan.scatter(x + (ci * g.n + ni) * inPlane, q)
+                        tapSum(acc, q, off.baseAddress!, weight + ci * k * k, taps: k * k, count: span)
+                        let dst = y + (ci * g.n + ni) * outPlane
+                        for oy in 0..<oh { (dst + oy * ow).update(from: acc + oy * wq, count: ow) }
                     }
-                    let dst = y + (ci * g.n + ni) * outPlane
-                    for oy in 0..<oh { (dst + oy * ow).update(from: acc + oy * wq, count: ow) }
                 }
             }
         }
@@ -96,33 +123,40 @@ func depthwiseBackward(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ weight: U
                        _ dy: UnsafePointer<Float>, _ dw: UnsafeMutablePointer<Float>,
                        _ dx: UnsafeMutablePointer<Float>?) {
     let plan = DepthwisePlan(g)
-    let k = g.kh, oh = g.oh, ow = g.ow, wq = plan.wq, span = plan.wide
+    let k = g.kh, oh = g.oh, ow = g.ow, wq = plan.wq, span = plan.wide, s = g.stride
     let inPlane = g.h * g.w, outPlane = oh * ow
+    let offsets = (0..<(k * k)).map { plan.tapOffset($0 / k, $0 % k) }
+    // The input gradient of a phase plane is a correlation of the output gradient with the taps of
+    // that phase at negated offsets; the gradient is zero-padded in front so they stay in bounds.
+    let lead = plan.inPlaneOffset(k - 1, k - 1)
+    let phaseTaps = (0..<plan.phases).map { p in (0..<(k * k)).filter { t in ((t / k) % s) * s + (t % k) % s == p } }
+    let phaseOffsets = phaseTaps.map { $0.map { -plan.inPlaneOffset($0 / k, $0 % k) } }
+    let gradLength = lead + plan.phasePlane
     parallelFor(g.c, work: g.c * g.n * outPlane * k * k) { channels in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * plan.phaseBuffer + span) { buf in
-            let q = buf.baseAddress!, dq = q + plan.phaseBuffer, gradWide = dq + plan.phaseBuffer
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * plan.phaseBuffer + gradLength + k * k) { buf in
+            let q = buf.baseAddress!, dq = q + plan.phaseBuffer, padded = dq + plan.phaseBuffer
+            let tapWeights = padded + gradLength
+            let gradWide = padded + lead
+            padded.update(repeating: 0, count: gradLength)
             for ci in channels {
                 let wc = weight + ci * k * k
-                var sums = [Double](repeating: 0, count: k * k)
+                var sums = (0..<(k * k)).map { _ in 0.0 }
                 for ni in 0..<g.n {
                     plan.scatter(x + (ci * g.n + ni) * inPlane, q)
-                    // Wide gradient rows with zeros in the discarded columns, so they add nothing.
-                    gradWide.update(repeating: 0, count: span)
+                    // Wide gradient rows keep zeros in the discarded columns, so those add nothing.
                     let grad = dy + (ci * g.n + ni) * outPlane
                     for oy in 0..<oh { (gradWide + oy * wq).update(from: grad + oy * ow, count: ow) }
-                    if dx != nil { dq.update(repeating: 0, count: plan.phaseBuffer) }
-                    for ky in 0..<k {
-                        for kx in 0..<k {
-                            let off = plan.tapOffset(ky, kx), src = q + off
-                            var dot: Float = 0
-                            for i in 0..<span { dot = dot.addingProduct(gradWide[i], src[i]) }
-                            sums[ky * k + kx] += Double(dot)
-                            guard dx != nil else { continue }
-                            let wv = wc[ky * k + kx], dsrc = dq + off
-                            for i in 0..<span { dsrc[i] = dsrc[i].addingProduct(wv, gradWide[i]) }
+                    for t in 0..<(k * k) { sums[t] += Double(dotProduct(gradWide, q + offsets[t], span)) }
+                    guard let dx else { continue }
+                    for p in 0..<plan.phases {
+                        let taps = phaseTaps[p]
+                        for (j, t) in taps.enumerated() { tapWeights[j] = wc[t] }
+                        phaseOffsets[p].withUnsafeBufferPointer { off in
+                            tapSum(dq + p * plan.phasePlane, gradWide, off.baseAddress!, tapWeights,
+                                   taps: taps.count, count: plan.hq * wq)
                         }
                     }
-                    if let dx { plan.gather(dq, dx + (ci * g.n + ni) * inPlane) }
+                    plan.gather(dq, dx + (ci * g.n + ni) * inPlane)
                 }
                 for t in 0..<(k * k) { dw[ci * k * k + t] = Float(sums[t]) }
             }

@@ -1,0 +1,27 @@
+import XCTest
+import Foundation
+@testable import Numerics
+
+final class SHA256Tests: XCTestCase {
+    func testKnownVectors() {
+        XCTAssertEqual(SHA256.hex(of: Data()), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        XCTAssertEqual(SHA256.hex(of: Data("abc".utf8)), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        XCTAssertEqual(SHA256.hex(of: Data("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)),
+                       "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+    }
+
+    func testIncrementalUpdatesEqualOneShot() {
+        let data = Data((0..<1000).map { UInt8(truncatingIfNeeded: $0 * 7) })
+        var h = SHA256()
+        for piece in stride(from: 0, to: 1000, by: 37) { h.update(data[piece..<min(piece + 37, 1000)]) }
+        XCTAssertEqual(h.finalize(), SHA256.hex(of: data))
+    }
+
+    func testFileDigestMatchesSha256sum() throws {
+        let path = NSTemporaryDirectory() + "/stpm-sha-\(getpid())"
+        let data = Data((0..<(3 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31 >> 3) })
+        try data.write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        XCTAssertEqual(try SHA256.hex(ofFile: path), SHA256.hex(of: data))
+    }
+}
