@@ -1,0 +1,95 @@
+import XCTest
+@testable import Numerics
+
+/// Conv2d's backward (input, weight, bias) against finite differences, over the geometries the
+/// backbones use: each takes a different path through im2col/col2im, the pointwise GEMM or the
+/// depthwise kernels, and TF-SAME puts the odd padding row/column at the bottom/right.
+final class GradientCheckConvTests: XCTestCase {
+    struct Case {
+        var label: String
+        var c: Int, o: Int, n: Int, size: (h: Int, w: Int)
+        var kernel: Int, stride: Int, padding: Conv2d.PaddingMode
+        var depthwise = false
+        var bias = true
+    }
+
+    // Convolution is linear in each of x, w, b, so differences are exact up to rounding (errors seen
+    // stay below 3e-5): a wide step keeps that noise small and a tight tolerance catches partial sums.
+    let check = GradientCheck(h: 1e-2, tolerance: 2e-4)
+
+    func run(_ k: Case, file: StaticString = #filePath, line: UInt = #line) {
+        var rng = SplitMix64(label: k.label)
+        let conv = Conv2d(name: "conv", inChannels: k.c, outChannels: k.o, kernel: k.kernel, stride: k.stride,
+                          padding: k.padding, groups: k.depthwise ? k.c : 1, bias: k.bias)
+        conv.weight.randomize(&rng)
+        conv.bias?.randomize(&rng)
+        let x = Tensor.random(c: k.c, n: k.n, h: k.size.h, w: k.size.w, &rng)
+        let ws = Workspace()
+        var probes = [Probe("input", input: x) { conv.inputGrad }, Probe(conv.weight)]
+        if let b = conv.bias { probes.append(Probe(b)) }
+        check.assertMatches(k.label, forward: { conv.forward(x, ws) },
+                            backward: { conv.backward(x, $0, ws, needInputGrad: true) }, probes: probes,
+                            file: file, line: line)
+    }
+
+    func testDense3x3Stride1Pad1() {
+        run(Case(label: "dense3x3s1p1", c: 3, o: 4, n: 2, size: (5, 5), kernel: 3, stride: 1, padding: .fixed(.symmetric(1))))
+        run(Case(label: "dense3x3s1p1-nobias", c: 3, o: 4, n: 3, size: (4, 6), kernel: 3, stride: 1,
+                 padding: .fixed(.symmetric(1)), bias: false))
+    }
+
+    /// 6x6 with stride 2 under TF-SAME pads 0 rows above and 1 below.
+    func testDense3x3Stride2TFSameEvenSize() {
+        XCTAssertEqual(Padding.tfSame(inH: 6, inW: 6, kernel: 3, stride: 2), Padding(top: 0, bottom: 1, left: 0, right: 1))
+        run(Case(label: "dense3x3s2-tfsame", c: 3, o: 4, n: 2, size: (6, 6), kernel: 3, stride: 2, padding: .tfSame))
+    }
+
+    /// Both spellings of an unpadded 1x1 stride-1 convolution skip im2col.
+    func testPointwise() {
+        run(Case(label: "pointwise", c: 5, o: 4, n: 2, size: (3, 4), kernel: 1, stride: 1, padding: .fixed(.none)))
+        run(Case(label: "pointwise-tfsame-nobias", c: 5, o: 6, n: 3, size: (3, 3), kernel: 1, stride: 1,
+                 padding: .tfSame, bias: false))
+    }
+
+    func test1x1Stride2() {
+        run(Case(label: "1x1s2-even", c: 4, o: 3, n: 2, size: (6, 6), kernel: 1, stride: 2, padding: .fixed(.none), bias: false))
+        run(Case(label: "1x1s2-odd", c: 4, o: 3, n: 2, size: (7, 5), kernel: 1, stride: 2, padding: .fixed(.none)))
+    }
+
+    func testDense7x7Stride2Pad3() {
+        run(Case(label: "dense7x7s2p3", c: 3, o: 4, n: 2, size: (11, 11), kernel: 7, stride: 2,
+                 padding: .fixed(.symmetric(3)), bias: false))
+        run(Case(label: "dense7x7s2p3-bias", c: 2, o: 3, n: 2, size: (8, 8), kernel: 7, stride: 2, padding: .fixed(.symmetric(3))))
+    }
+
+    func testDepthwise3x3() {
+        run(Case(label: "dw3x3s1", c: 4, o: 4, n: 2, size: (7, 7), kernel: 3, stride: 1, padding: .tfSame,
+                 depthwise: true, bias: false))
+        run(Case(label: "dw3x3s2-even", c: 4, o: 4, n: 2, size: (8, 8), kernel: 3, stride: 2, padding: .tfSame, depthwise: true))
+    }
+
+    /// 8x8 stride 2 pads (1, 2): the widest asymmetric TF-SAME case among the backbones.
+    func testDepthwise5x5() {
+        XCTAssertEqual(Padding.tfSame(inH: 8, inW: 8, kernel: 5, stride: 2), Padding(top: 1, bottom: 2, left: 1, right: 2))
+        run(Case(label: "dw5x5s1", c: 3, o: 3, n: 2, size: (6, 7), kernel: 5, stride: 1, padding: .tfSame,
+                 depthwise: true, bias: false))
+        run(Case(label: "dw5x5s2-even", c: 3, o: 3, n: 3, size: (8, 8), kernel: 5, stride: 2, padding: .tfSame,
+                 depthwise: true, bias: false))
+        run(Case(label: "dw5x5s2-odd", c: 3, o: 3, n: 2, size: (7, 9), kernel: 5, stride: 2, padding: .tfSame, depthwise: true))
+    }
+
+    /// The first layer skips dL/dx; its weight gradient must not depend on that.
+    func testWeightGradientWithoutInputGradient() {
+        var rng = SplitMix64(seed: 99)
+        let conv = Conv2d(name: "first", inChannels: 3, outChannels: 4, kernel: 3, stride: 2, padding: .fixed(.symmetric(1)))
+        conv.weight.randomize(&rng)
+        let x = Tensor.random(c: 3, n: 2, h: 6, w: 6, &rng)
+        let ws = Workspace()
+        let dy = Tensor.random(c: 4, n: 2, h: 3, w: 3, &rng)
+        conv.forward(x, ws)
+        conv.backward(x, dy, ws, needInputGrad: true)
+        let full = conv.weight.gradients
+        conv.backward(x, dy, ws, needInputGrad: false)
+        XCTAssertEqual(conv.weight.gradients, full)
+    }
+}
