@@ -1,0 +1,162 @@
+import XCTest
+import Numerics
+import Backbones
+@testable import Detection
+
+/// PyramidLoss's gradient wrt the student taps, then whole student backbones under it: the tap
+/// gradients fed through FeatureExtractor.backward must match central differences of the loss for a
+/// sample of parameters spread over the depth of the network.
+///
+/// Lives in DetectionTests because it needs PyramidLoss; the layer-by-layer checks, with the generic
+/// checker, are in NumericsTests/GradientCheck*.
+final class GradientCheckNetworkTests: XCTestCase {
+    /// SplitMix64, as in NumericsTests (test targets cannot share code without a new module).
+    struct Generator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        mutating func uniform(_ lo: Float, _ hi: Float) -> Float { lo + (hi - lo) * Float(Double(next() >> 11) / Double(1 << 53)) }
+        /// Sum of 12 uniforms minus 6: close enough to normal for weights and inputs.
+        mutating func normal() -> Float { (0..<12).reduce(-6) { s, _ in s + uniform(0, 1) } }
+        mutating func tensor(like t: Tensor) -> Tensor {
+            let r = Tensor(c: t.c, n: t.n, h: t.h, w: t.w)
+            for i in 0..<r.count { r.data[i] = normal() }
+            return r
+        }
+    }
+
+    /// The STPM loss in Double from Float taps. PyramidLoss sums in Float chunks of 4096, whose rounding
+    /// (~1e-5 of the loss) would swamp the differences of parameters deep in the network.
+    static func referenceLoss(teacher: [Tensor], student: [Tensor], weights: [Double] = [1, 1, 1]) -> Double {
+        var total = 0.0
+        for (t, (s, weight)) in zip(teacher, zip(student, weights)) {
+            let m = s.rowLength
+            var level = 0.0
+            for i in 0..<m {
+                var sq = 0.0
+                for c in 0..<s.c { let v = Double(s.data[c * m + i]); sq += v * v }
+                let inv = 1 / max(sq.squareRoot(), 1e-12)
+                for c in 0..<s.c { let d = Double(t.data[c * m + i]) - Double(s.data[c * m + i]) * inv; level += d * d }
+            }
+            total += weight * level / Double(m)
+        }
+        return total
+    }
+
+    /// Teacher taps as the trainer caches them: channel-normalised. (Each is the output tensor of its
+    /// own ChannelNormalize, which outlives the layer; its raw pointer would not.)
+    static func normalizedTeacher(like taps: [Tensor], _ rng: inout Generator) -> [Tensor] {
+        taps.map { ChannelNormalize().forward(rng.tensor(like: $0)) }
+    }
+
+    /// dL/dv[i] by central difference, with the quotient taken over the Float values actually reached.
+    static func centralDifference(_ v: UnsafeMutablePointer<Float>, _ i: Int, h: Float, _ loss: () -> Double) -> Double {
+        let x = v[i], up = x + h, down = x - h
+        v[i] = up
+        let lp = loss()
+        v[i] = down
+        let lm = loss()
+        v[i] = x
+        return (lp - lm) / (Double(up) - Double(down))
+    }
+
+    func testPyramidLossStudentGradient() {
+        var rng = Generator(state: 3)
+        let shapes = [Tensor(c: 4, n: 2, h: 4, w: 4), Tensor(c: 6, n: 2, h: 2, w: 2), Tensor(c: 8, n: 2, h: 1, w: 1)]
+        let student = shapes.map { rng.tensor(like: $0) }
+        let teacher = Self.normalizedTeacher(like: shapes, &rng)
+        let loss = PyramidLoss()
+        let levels = loss.forwardBackward(teacher: teacher, student: student)
+        let reference = Self.referenceLoss(teacher: teacher, student: student)
+        XCTAssertEqual(levels.reduce(0, +), reference, accuracy: 1e-6 * reference)
+        for (l, s) in student.enumerated() {
+            let grad = loss.studentGrads[l].array
+            let scale = grad.reduce(0.0) { max($0, Double(abs($1))) }
+            var worst = 0.0
+            for i in 0..<s.count {
+                let numeric = Self.centralDifference(s.data, i, h: 1e-3) { Self.referenceLoss(teacher: teacher, student: student) }
+                worst = max(worst, abs(numeric - Double(grad[i])))
+            }
+            print("GradientCheck pyramid-loss level\(l + 1): worst relative error \(String(format: "%.2e", worst / scale))")
+            XCTAssertLessThanOrEqual(worst / scale, 1e-3, "level \(l + 1)")
+        }
+    }
+
+    /// Randomises the student (He-scaled convs, BatchNorm gamma near 1), draws an input and a fixed
+    /// normalised teacher, and compares analytic and numeric dL/dp on `picks` random elements of each
+    /// listed parameter. Errors are relative to the largest analytic gradient of that parameter tensor.
+    ///
+    /// The loss is only piecewise smooth (ReLU/ReLU6, max-pool argmax) and strongly curved through
+    /// train-mode BatchNorm on few values per channel: a step of 1e-2 leaves up to 9% error in the
+    /// first layers, shrinking about linearly with h; below 1e-3 Float rounding of the forward pass
+    /// takes over. Hence h = 1e-3 and a 5% tolerance: this check is for wiring (tap sums, residual
+    /// branches, in-place masking), which fails by O(1); the layer checks hold the exact math.
+    ///
+    /// `levelWeights` scale each level's loss (and its tap gradient). In EfficientNet-Lite0 at 32x32 the
+    /// level-3 path (BatchNorm over 8 values per channel) dominates every early gradient so much that
+    /// dropping the level-1/2 tap gradients altogether stayed within 5%; damping level 3 exposes it.
+    func check(_ kind: BackboneKind, picks: [(String, Int)], seed: UInt64, levelWeights: [Float] = [1, 1, 1],
+               h: Float = 1e-3, tolerance: Double = 5e-2, file: StaticString = #filePath, line: UInt = #line) {
+        var rng = Generator(state: seed)
+        let student = kind.make(role: .student)
+        student.setTraining(true)
+        for p in student.parameters {
+            if p.shape.count == 4 {
+                let std = (2 / Float(p.shape[1] * p.shape[2] * p.shape[3])).squareRoot()
+                for i in 0..<p.count { p.value[i] = std * rng.normal() }
+            } else if p.name.hasSuffix(".weight") {
+                for i in 0..<p.count { p.value[i] = rng.uniform(0.5, 1.5) }
+            } else {
+                for i in 0..<p.count { p.value[i] = rng.uniform(-0.2, 0.2) }
+            }
+        }
+        let x = rng.tensor(like: Tensor(c: 3, n: 2, h: 32, w: 32))
+        let teacher = Self.normalizedTeacher(like: student.forward(x), &rng)
+        let loss = PyramidLoss()
+        _ = loss.forwardBackward(teacher: teacher, student: student.forward(x))
+        for (g, w) in zip(loss.studentGrads, levelWeights) { for i in 0..<g.count { g.data[i] *= w } }
+        student.backward(tapGrads: loss.studentGrads)
+        let weights = levelWeights.map(Double.init)
+
+        let byName = Dictionary(uniqueKeysWithValues: student.parameters.map { ($0.name, $0) })
+        let analytic = picks.map { name, _ in byName[name]!.gradients }
+        for ((name, count), grad) in zip(picks, analytic) {
+            let p = byName[name]!
+            let scale = grad.reduce(0.0) { max($0, Double(abs($1))) }
+            var worst = 0.0
+            for _ in 0..<count {
+                let i = Int(rng.next() % UInt64(p.count))
+                let numeric = Self.centralDifference(p.value, i, h: h) {
+                    Self.referenceLoss(teacher: teacher, student: student.forward(x), weights: weights)
+                }
+                worst = max(worst, abs(numeric - Double(grad[i])))
+            }
+            print("GradientCheck \(kind.rawValue) \(name): worst relative error \(String(format: "%.2e", worst / scale))")
+            XCTAssertGreaterThan(scale, 0, "\(name): no gradient reached it", file: file, line: line)
+            XCTAssertLessThanOrEqual(worst / scale, tolerance, "\(kind.rawValue) \(name)", file: file, line: line)
+        }
+    }
+
+    func testResNet18Student() {
+        check(.resnet18, picks: [
+            ("conv1.weight", 4), ("bn1.weight", 2), ("bn1.bias", 2),
+            ("layer1.0.conv1.weight", 3), ("layer1.1.bn2.weight", 2),
+            ("layer2.0.downsample.0.weight", 3), ("layer2.0.downsample.1.bias", 2), ("layer2.1.conv2.weight", 3),
+            ("layer3.0.conv1.weight", 3), ("layer3.0.bn1.weight", 2), ("layer3.1.bn2.weight", 2), ("layer3.1.bn2.bias", 2),
+        ], seed: 18)
+    }
+
+    func testEfficientNetLite0Student() {
+        check(.efficientnetLite0, picks: [
+            ("_conv_stem.weight", 3), ("_bn0.weight", 2),
+            ("_blocks.1._depthwise_conv.weight", 3), ("_blocks.1._bn1.bias", 2),
+            ("_blocks.3._expand_conv.weight", 2), ("_blocks.4._project_conv.weight", 2),
+            ("_blocks.6._depthwise_conv.weight", 2), ("_blocks.9._bn2.weight", 2), ("_blocks.10._depthwise_conv.weight", 2),
+        ], seed: 10, levelWeights: [1, 1, 0.1])
+    }
+}
