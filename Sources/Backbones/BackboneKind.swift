@@ -52,3 +52,13 @@ public enum BackboneKind: String, CaseIterable, Codable, Sendable {
         }
     }
 }
+
+extension BackboneKind {
+    public var normalizationDescription: String {
+        switch self {
+        case .resnet18: "RGB, (x/255 - [0.485, 0.456, 0.406]) / [0.229, 0.224, 0.225]"
+        case .efficientnetLite0: "RGB, (x - 127) / 128"
+        case .resnet50Half: "BGR, x - [104, 117, 123]"
+        }
+    }
+}

@@ -61,7 +61,7 @@ public final class Conv2d {
         let g = geometry(x)
         output.resize(c: outChannels, n: x.n, h: g.oh, w: g.ow)
         if isDepthwise {
-            depthwiseForward(x.data, g, weight.value, output.data)
+            depthwiseForward(x.data, g, weight.value, output.data, ws)
         } else {
             let cols: UnsafePointer<Float>
             if isPointwise {

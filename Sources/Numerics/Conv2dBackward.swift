@@ -13,7 +13,7 @@ extension Conv2d {
         }
         if needInputGrad { inputGrad.resize(c: x.c, n: x.n, h: x.h, w: x.w) }
         if isDepthwise {
-            depthwiseBackward(x.data, g, weight.value, dy.data, weight.grad!, needInputGrad ? inputGrad.data : nil)
+            depthwiseBackward(x.data, g, weight.value, dy.data, weight.grad!, needInputGrad ? inputGrad.data : nil, ws)
             return inputGrad
         }
         let cols: UnsafeMutablePointer<Float>

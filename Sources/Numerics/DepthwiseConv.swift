@@ -97,14 +97,15 @@ func tapSum(_ out: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ o
 }
 
 func depthwiseForward(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ weight: UnsafePointer<Float>,
-                      _ y: UnsafeMutablePointer<Float>) {
+                      _ y: UnsafeMutablePointer<Float>, _ ws: Workspace) {
     let plan = DepthwisePlan(g)
     let k = g.kh, oh = g.oh, ow = g.ow, wq = plan.wq, span = plan.wide
     let inPlane = g.h * g.w, outPlane = oh * ow
     let offsets = (0..<(k * k)).map { plan.tapOffset($0 / k, $0 % k) }
-    parallelFor(g.c, work: g.c * g.n * outPlane * k * k) { channels in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: plan.phaseBuffer + span) { buf in
-            let q = buf.baseAddress!, acc = q + plan.phaseBuffer
+    let scratch = ws.threadScratch(plan.phaseBuffer + span)
+    parallelChunks(g.c, work: g.c * g.n * outPlane * k * k) { chunk, channels in
+        do {
+            let q = scratch[chunk], acc = q + plan.phaseBuffer
             offsets.withUnsafeBufferPointer { off in
                 for ci in channels {
                     for ni in 0..<g.n {
@@ -121,7 +122,7 @@ func depthwiseForward(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ weight: Un
 
 func depthwiseBackward(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ weight: UnsafePointer<Float>,
                        _ dy: UnsafePointer<Float>, _ dw: UnsafeMutablePointer<Float>,
-                       _ dx: UnsafeMutablePointer<Float>?) {
+                       _ dx: UnsafeMutablePointer<Float>?, _ ws: Workspace) {
     let plan = DepthwisePlan(g)
     let k = g.kh, oh = g.oh, ow = g.ow, wq = plan.wq, span = plan.wide, s = g.stride
     let inPlane = g.h * g.w, outPlane = oh * ow
@@ -132,15 +133,17 @@ func depthwiseBackward(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ weight: U
     let phaseTaps = (0..<plan.phases).map { p in (0..<(k * k)).filter { t in ((t / k) % s) * s + (t % k) % s == p } }
     let phaseOffsets = phaseTaps.map { $0.map { -plan.inPlaneOffset($0 / k, $0 % k) } }
     let gradLength = lead + plan.phasePlane
-    parallelFor(g.c, work: g.c * g.n * outPlane * k * k) { channels in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * plan.phaseBuffer + gradLength + k * k) { buf in
-            let q = buf.baseAddress!, dq = q + plan.phaseBuffer, padded = dq + plan.phaseBuffer
+    let scratch = ws.threadScratch(2 * plan.phaseBuffer + gradLength + k * k)
+    parallelChunks(g.c, work: g.c * g.n * outPlane * k * k) { chunk, channels in
+        do {
+            let q = scratch[chunk], dq = q + plan.phaseBuffer, padded = dq + plan.phaseBuffer
             let tapWeights = padded + gradLength
             let gradWide = padded + lead
             padded.update(repeating: 0, count: gradLength)
+            var sums = [Double](repeating: 0, count: k * k)
             for ci in channels {
                 let wc = weight + ci * k * k
-                var sums = (0..<(k * k)).map { _ in 0.0 }
+                for t in sums.indices { sums[t] = 0 }
                 for ni in 0..<g.n {
                     plan.scatter(x + (ci * g.n + ni) * inPlane, q)
                     // Wide gradient rows keep zeros in the discarded columns, so those add nothing.

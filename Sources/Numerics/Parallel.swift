@@ -9,13 +9,20 @@ import Foundation
 /// waking a second thread costs more than they do.
 @inline(__always)
 public func parallelFor(_ count: Int, work: Int, _ body: (Range<Int>) -> Void) {
+    parallelChunks(count, work: work) { _, range in body(range) }
+}
+
+/// As `parallelFor`, also passing the chunk's index (below `Parallelism.threads`) so that each
+/// chunk can use its own scratch buffer.
+@inline(__always)
+public func parallelChunks(_ count: Int, work: Int, _ body: (Int, Range<Int>) -> Void) {
     let threads = min(Parallelism.threads, count)
     if threads <= 1 || work < 32_768 {
-        body(0..<count)
+        body(0, 0..<count)
         return
     }
     DispatchQueue.concurrentPerform(iterations: threads) { t in
-        body((count * t / threads)..<(count * (t + 1) / threads))
+        body(t, (count * t / threads)..<(count * (t + 1) / threads))
     }
 }
 

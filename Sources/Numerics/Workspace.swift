@@ -11,7 +11,26 @@ public final class Workspace {
         buffer = .allocate(capacity: 1)
     }
 
-    deinit { buffer.deallocate() }
+    private var perThread: [(pointer: UnsafeMutablePointer<Float>, capacity: Int)] = []
+
+    deinit {
+        buffer.deallocate()
+        for b in perThread { b.pointer.deallocate() }
+    }
+
+    /// One scratch buffer of at least `count` floats per parallel chunk, grown here on the calling
+    /// thread so that the chunks only read the table. Fresh memory every call would cost a page
+    /// fault per 4 KiB.
+    func threadScratch(_ count: Int) -> [UnsafeMutablePointer<Float>] {
+        while perThread.count < Parallelism.threads {
+            perThread.append((.allocate(capacity: 1), 1))
+        }
+        for i in perThread.indices where perThread[i].capacity < count {
+            perThread[i].pointer.deallocate()
+            perThread[i] = (.allocate(capacity: count), count)
+        }
+        return perThread.map(\.pointer)
+    }
 
     func scratch(_ count: Int) -> UnsafeMutablePointer<Float> {
         if count > capacity {

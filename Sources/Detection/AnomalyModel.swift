@@ -1,0 +1,64 @@
+import Foundation
+import Numerics
+import Backbones
+import ImageIO
+
+/// A trained model ready for inference: frozen teacher and frozen student (BatchNorm folded into
+/// both), producing anomaly maps at model resolution and image scores (map maximum).
+public final class AnomalyModel {
+    public let store: ModelStore
+    public let config: ModelConfig
+    let teacher: FeatureExtractor
+    let student: FeatureExtractor
+    let mapper: AnomalyMapper
+    private let input = Tensor(c: 0, n: 0, h: 0, w: 0)
+    public let batchSize: Int
+
+    public var size: Int { config.size }
+
+    public init(path: String, batchSize: Int = 8) throws {
+        store = ModelStore(path: path)
+        config = try store.loadConfig()
+        let weights = config.teacherWeights
+        guard FileManager.default.fileExists(atPath: weights) else {
+            throw TeacherWeightsError.missingFile(weights)
+        }
+        let hash = try SHA256.hex(ofFile: weights)
+        guard hash == config.teacherWeightsSHA256 else {
+            throw ModelStoreError.corrupt(weights, "its sha256 \(hash) differs from the one this model was trained with (\(config.teacherWeightsSHA256))")
+        }
+        teacher = config.backbone.make(role: .teacher)
+        try teacher.load(from: SafetensorsFile(path: weights))
+        student = try store.loadStudent(config.backbone)
+        mapper = AnomalyMapper(height: config.size, width: config.size)
+        self.batchSize = batchSize
+    }
+
+    /// Anomaly maps (size x size each, row-major) and scores of already prepared images.
+    public func score(_ images: [Image8]) -> (maps: [[Float]], scores: [Float]) {
+        var maps: [[Float]] = []
+        var scores: [Float] = []
+        let plane = size * size
+        for start in stride(from: 0, to: images.count, by: batchSize) {
+            let chunk = Array(images[start..<min(start + batchSize, images.count)])
+            ImagePreparation.fill(input, with: chunk, kind: config.backbone)
+            let t = normalizedCopy(teacher.forward(input))
+            let (m, _) = mapper.compute(teacher: t, student: student.forward(input))
+            for i in 0..<chunk.count { maps.append(Array(m[(i * plane)..<((i + 1) * plane)])) }
+            scores += mapper.scores()
+        }
+        return (maps, scores)
+    }
+
+    /// Loads, prepares and scores image files, `batchSize` at a time, reporting progress.
+    public func score(paths: [String], progress: (Int) -> Void = { _ in },
+                      each: (Int, Image8, [Float], Float) throws -> Void) throws {
+        for start in stride(from: 0, to: paths.count, by: batchSize) {
+            let chunk = Array(paths[start..<min(start + batchSize, paths.count)])
+            let images = try chunk.map { try ImagePreparation.load($0, size: size) }
+            let (maps, scores) = score(images)
+            for i in 0..<chunk.count { try each(start + i, images[i], maps[i], scores[i]) }
+            progress(start + chunk.count)
+        }
+    }
+}

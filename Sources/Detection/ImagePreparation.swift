@@ -1,0 +1,36 @@
+import ImageIO
+import Numerics
+import Backbones
+
+/// Images as the networks see them: RGB (gray expanded), resized to the model size with Pillow's
+/// bilinear filter (what the reference training used), kept as bytes until a batch is built.
+public enum ImagePreparation {
+    public static func load(_ path: String, size: Int) throws -> Image8 {
+        let image = try PNGFile.read(path: path, as: .rgb)
+        return image.width == size && image.height == size ? image : image.resizedBilinear(width: size, height: size)
+    }
+
+    /// A ground-truth mask at model resolution (nearest neighbour), true where defective.
+    public static func loadMask(_ path: String, size: Int) throws -> [Bool] {
+        let mask = try PNGFile.read(path: path, as: .gray)
+        let resized = mask.width == size && mask.height == size ? mask : mask.resizedNearest(width: size, height: size)
+        return resized.pixels.map { $0 != 0 }
+    }
+
+    /// Fills `batch` (reshaped to 3 x images.count x size x size) with the images, normalised for `kind`.
+    public static func fill(_ batch: Tensor, with images: [Image8], kind: BackboneKind) {
+        let size = images[0].width
+        batch.resize(c: 3, n: images.count, h: size, w: size)
+        let plane = size * size
+        for (n, image) in images.enumerated() {
+            precondition(image.width == size && image.height == size && image.channels == 3, "batch images must share one RGB size")
+            image.pixels.withUnsafeBufferPointer { px in
+                for c in 0..<3 {
+                    let dst = batch.data + (c * images.count + n) * plane
+                    for i in 0..<plane { dst[i] = Float(px[i * 3 + c]) }
+                }
+            }
+        }
+        kind.normalize(batch)
+    }
+}

@@ -1,0 +1,58 @@
+import Numerics
+import Backbones
+import ImageIO
+
+/// Channel-normalised teacher features of every training image, computed once: without augmentation
+/// the frozen teacher sees the same images every epoch, so each epoch only runs the student.
+final class TeacherFeatureCache {
+    let shapes: [(c: Int, h: Int, w: Int)]
+    private var levels: [[Float]]
+    let count: Int
+
+    init(teacher: FeatureExtractor, images: [Image8], batchSize: Int = 8, progress: (Int) -> Void) {
+        count = images.count
+        let input = Tensor(c: 0, n: 0, h: 0, w: 0)
+        var shapes: [(c: Int, h: Int, w: Int)] = []
+        var levels: [[Float]] = [[], [], []]
+        let norm = ChannelNormalize()
+        var start = 0
+        while start < images.count {
+            let chunk = Array(images[start..<min(start + batchSize, images.count)])
+            ImagePreparation.fill(input, with: chunk, kind: teacher.kind)
+            let taps = teacher.forward(input)
+            if shapes.isEmpty {
+                shapes = taps.map { ($0.c, $0.h, $0.w) }
+                for l in 0..<3 { levels[l].reserveCapacity(images.count * taps[l].c * taps[l].plane) }
+            }
+            for l in 0..<3 {
+                let t = norm.forward(taps[l])
+                for n in 0..<t.n { for c in 0..<t.c {
+                    let p = t.data + (c * t.n + n) * t.plane
+                    levels[l].append(contentsOf: UnsafeBufferPointer(start: p, count: t.plane))
+                } }
+            }
+            start += chunk.count
+            progress(start)
+        }
+        self.shapes = shapes
+        self.levels = levels
+    }
+
+    var bytes: Int { levels.reduce(0) { $0 + $1.count * 4 } }
+
+    /// Copies the features of `indices` into channel-major batch tensors.
+    func fill(_ batch: [Tensor], indices: [Int]) {
+        for l in 0..<3 {
+            let (c, h, w) = shapes[l], plane = h * w
+            batch[l].resize(c: c, n: indices.count, h: h, w: w)
+            levels[l].withUnsafeBufferPointer { src in
+                for (n, image) in indices.enumerated() {
+                    for ch in 0..<c {
+                        (batch[l].data + (ch * indices.count + n) * plane)
+                            .update(from: src.baseAddress! + (image * c + ch) * plane, count: plane)
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,42 @@
+import Backbones
+
+/// The official STPM recipe as defaults.
+public struct TrainingOptions: Codable, Equatable, Sendable {
+    public var backbone: BackboneKind = .efficientnetLite0
+    public var size = 256
+    public var epochs = 100
+    public var batchSize = 32
+    public var learningRate: Float = 0.4
+    public var momentum: Float = 0.9
+    public var weightDecay: Float = 1e-4
+    public var validationFraction = 0.2
+    public var seed: UInt64 = 0
+    public var teacherWeights: String?
+
+    public init() {}
+
+    public func validate() throws {
+        func check(_ ok: Bool, _ message: String) throws { if !ok { throw TrainingError.badOption(message) } }
+        try check(size >= 32 && size % 16 == 0, "--size must be a multiple of 16, at least 32 (got \(size))")
+        try check(epochs >= 1, "--epochs must be at least 1")
+        try check(batchSize >= 1, "--batch must be at least 1")
+        try check(learningRate > 0, "--lr must be positive")
+        try check((0..<1).contains(validationFraction), "--val-fraction must be in [0, 1)")
+    }
+}
+
+public enum TrainingError: Error, CustomStringConvertible {
+    case badOption(String)
+    case tooFewImages(Int)
+    case modelExists(String)
+    case checkpoint(String)
+
+    public var description: String {
+        switch self {
+        case .badOption(let m): m
+        case .tooFewImages(let n): "training needs at least 2 normal images in train/good (found \(n))"
+        case .modelExists(let p): "\(p) already holds a trained model: pass --resume to continue it or choose another --out"
+        case .checkpoint(let m): m
+        }
+    }
+}

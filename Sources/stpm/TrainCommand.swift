@@ -1,0 +1,92 @@
+import ArgumentParser
+import Foundation
+import Backbones
+import Detection
+import Numerics
+
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a student on the normal images of DATA/train/good (MVTec AD layout).")
+
+    @Argument(help: "Dataset root (MVTec AD layout).") var data: String
+    @Option(help: "Model directory to write.") var out: String
+    @Option(help: "Teacher backbone: \(BackboneKind.allCases.map(\.rawValue).joined(separator: ", ")).") var backbone = BackboneKind.efficientnetLite0.rawValue
+    @Option(help: "Teacher weights (safetensors); default: the fetched file for the backbone.") var teacherWeights: String?
+    @Option(help: "Input size (square, multiple of 16).") var size = 256
+    @Option var epochs = 100
+    @Option(help: "Batch size.") var batch = 32
+    @Option(help: "SGD learning rate.") var lr: Float = 0.4
+    @Option var momentum: Float = 0.9
+    @Option var weightDecay: Float = 1e-4
+    @Option(help: "Fraction of train/good held out to choose the best epoch.") var valFraction = 0.2
+    @Option var seed: UInt64 = 0
+    @Option(help: "Threads (default: all cores).") var threads: Int?
+    @Flag(help: "Continue the stopped run in --out.") var resume = false
+
+    func run() throws {
+        if let threads { Parallelism.set(threads) }
+        guard let kind = BackboneKind(rawValue: backbone) else {
+            throw ValidationError("unknown backbone '\(backbone)'; choose from \(BackboneKind.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        var options = TrainingOptions()
+        options.backbone = kind
+        options.teacherWeights = teacherWeights
+        options.size = size
+        options.epochs = epochs
+        options.batchSize = batch
+        options.learningRate = lr
+        options.momentum = momentum
+        options.weightDecay = weightDecay
+        options.validationFraction = valFraction
+        options.seed = seed
+        let dataset = try MVTecDataset(root: data)
+        for problem in dataset.problems { FileHandle.standardError.write(Data("warning: \(problem)\n".utf8)) }
+        SignalFlag.install()
+        let progress = ProgressPrinter()
+        let outcome = try Trainer(imagePaths: dataset.train.map(\.path), options: options, store: ModelStore(path: out),
+                                  resume: resume).run { progress.show($0) }
+        progress.finish()
+        switch outcome {
+        case .finished(let best): print("done: best epoch \(best.map(String.init) ?? "-"), model in \(out)")
+        case .interrupted: print("interrupted: `stpm train \(data) --out \(out) --resume` continues")
+        }
+    }
+}
+
+/// A one-line progress bar on a terminal; plain lines (one per epoch) in a pipe.
+final class ProgressPrinter {
+    let tty = isatty(STDOUT_FILENO) != 0
+    var lastDraw = Date.distantPast
+
+    func show(_ event: TrainingEvent) {
+        switch event {
+        case .message(let m):
+            clear(); print(m)
+        case .step(let p):
+            guard tty, Date().timeIntervalSince(lastDraw) > 0.2 || p.step == p.stepsPerEpoch else { return }
+            lastDraw = Date()
+            let done = Double(p.epoch * p.stepsPerEpoch + p.step) / Double(p.epochs * p.stepsPerEpoch)
+            let width = 20, filled = Int(done * Double(width))
+            let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
+            let losses = p.levelLosses.map { String(format: "%.4f", $0) }.joined(separator: " ")
+            print(String(format: "\r\u{1B}[2K%@ epoch %d/%d step %d/%d  loss %@ = %.4f  %.1f img/s  ETA %@",
+                         bar, p.epoch + 1, p.epochs, p.step, p.stepsPerEpoch, losses, p.total, p.imagesPerSecond,
+                         duration(p.secondsRemaining)), terminator: "")
+            fflush(stdout)
+        case .epoch(let e):
+            clear()
+            let val = e.validationScore.map { String(format: "held-out mean score %.6g", $0) } ?? "no held-out images"
+            print(String(format: "epoch %d: %@%@ (%.1f s)", e.epoch, val, e.isBest ? " *best*" : "", e.seconds))
+            fflush(stdout)
+        }
+    }
+
+    func clear() { if tty { print("\r\u{1B}[2K", terminator: "") } }
+    func finish() { clear() }
+
+    func duration(_ s: Double) -> String {
+        let t = Int(s.rounded())
+        return t >= 3600 ? String(format: "%dh%02dm", t / 3600, t / 60 % 60) : String(format: "%dm%02ds", t / 60, t % 60)
+    }
+}
