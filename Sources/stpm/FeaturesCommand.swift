@@ -1,0 +1,36 @@
+import ArgumentParser
+import Foundation
+import Backbones
+import Detection
+import Numerics
+
+struct FeaturesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "features",
+        abstract: "Write a teacher's three pyramid taps for some images (F32 NCHW safetensors: tap1, tap2, tap3).",
+        discussion: "Images are resized bilinearly (as Pillow) to size x size, gray expanded to RGB and normalised the backbone's way; the teacher runs in eval mode. Use it to compare stpm's backbones with another implementation.")
+
+    @Option(help: "Backbone: \(BackboneKind.allCases.map(\.rawValue).joined(separator: ", ")).") var backbone: String
+    @Option(help: "Teacher weights (safetensors); default: the fetched file for the backbone.") var teacherWeights: String?
+    @Option(help: "Input size (square).") var size = 256
+    @Option(help: "Output safetensors file.") var out: String
+    @Argument(help: "PNG images.") var images: [String]
+
+    func run() throws {
+        guard let kind = BackboneKind(rawValue: backbone) else {
+            throw ValidationError("unknown backbone '\(backbone)'; choose from \(BackboneKind.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard !images.isEmpty else { throw ValidationError("give at least one image") }
+        let teacher = try TeacherWeights.loadTeacher(kind, override: teacherWeights)
+        let input = Tensor(c: 0, n: 0, h: 0, w: 0)
+        ImagePreparation.fill(input, with: try images.map { try ImagePreparation.load($0, size: size) }, kind: kind)
+        let taps = teacher.forward(input)
+        let tensors = taps.enumerated().map { (l, t) in
+            (name: "tap\(l + 1)", shape: [t.n, t.c, t.h, t.w], values: t.toNCHW())
+        }
+        try SafetensorsFile.write(tensors, metadata: ["backbone": kind.rawValue, "size": String(size),
+                                                      "images": images.joined(separator: ",")], to: out)
+        for t in tensors { print("\(t.name) \(t.shape)") }
+        print("wrote \(out)")
+    }
+}
