@@ -1,0 +1,85 @@
+import Foundation
+
+/// Image AUROC (score = map max), pixel AUROC and AU-PRO@0.3 of one group of test images.
+/// A metric is NaN where it is undefined (one class missing, no defect region).
+public struct EvaluationMetrics: Sendable {
+    public var images: Int
+    public var defective: Int
+    public var imageAUROC: Double
+    public var pixelAUROC: Double
+    public var auPRO: Double
+}
+
+public struct EvaluationReport: Sendable {
+    public var overall: EvaluationMetrics
+    /// Per defect type, sorted by name: that type's images plus every good test image.
+    public var perType: [(type: String, metrics: EvaluationMetrics)]
+    /// Defective-folder images without a mask: counted in image AUROC, left out of the pixel metrics.
+    public var withoutMask: [String]
+    public var seconds: Double
+
+    /// {"image_auroc", "pixel_auroc", "aupro_0.3", "per_type": {type: {...}}, "images", "seconds"};
+    /// undefined metrics are null.
+    public func json() throws -> Data {
+        func entry(_ m: EvaluationMetrics) -> [String: Any] {
+            func number(_ x: Double) -> Any { x.isFinite ? x : NSNull() }
+            return ["image_auroc": number(m.imageAUROC), "pixel_auroc": number(m.pixelAUROC), "aupro_0.3": number(m.auPRO),
+                    "images": m.images, "defective": m.defective]
+        }
+        var root = entry(overall)
+        root["per_type"] = Dictionary(uniqueKeysWithValues: perType.map { ($0.type, entry($0.metrics)) })
+        root["seconds"] = seconds
+        root["images_without_mask"] = withoutMask
+        return try JSONSerialization.data(withJSONObject: root, options: [.prettyPrinted, .sortedKeys])
+    }
+}
+
+public enum Evaluation {
+    /// Scores every test image of `dataset` and computes the metrics overall and per defect type.
+    /// Stops at the first unreadable image or mask (see `LabelledScoring`).
+    public static func run(model: AnomalyModel, dataset: MVTecDataset,
+                           progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }) throws -> EvaluationReport {
+        let started = Date()
+        guard !dataset.test.isEmpty else { throw EvaluationError.noTestImages(dataset.root) }
+        let scored = try LabelledScoring.score(model: model, samples: dataset.test) { progress($0, dataset.test.count) }
+        var result = report(scored, size: model.size)
+        result.seconds = Date().timeIntervalSince(started)
+        return result
+    }
+
+    /// Metrics of already scored samples (`seconds` is left 0).
+    public static func report(_ scored: [ScoredSample], size: Int) -> EvaluationReport {
+        let good = scored.filter { $0.sample.defectType == "good" }
+        let types = Array(Set(scored.map(\.sample.defectType))).filter { $0 != "good" }.sorted()
+        let groups = [scored] + types.map { type in good + scored.filter { $0.sample.defectType == type } }
+        // Each group sorts millions of pixels independently; both cores help.
+        var results = [EvaluationMetrics?](repeating: nil, count: groups.count)
+        let lock = NSLock()
+        DispatchQueue.concurrentPerform(iterations: groups.count) { i in
+            let m = metrics(groups[i], size: size)
+            lock.withLock { results[i] = m }
+        }
+        return EvaluationReport(overall: results[0]!, perType: zip(types, results.dropFirst()).map { ($0, $1!) },
+                                withoutMask: scored.filter { $0.mask == nil }.map(\.sample.path),
+                                seconds: 0)
+    }
+
+    public static func metrics(_ scored: [ScoredSample], size: Int) -> EvaluationMetrics {
+        let withMask = scored.filter { $0.mask != nil }
+        let maps = withMask.map(\.map), masks = withMask.map { $0.mask! }
+        return EvaluationMetrics(images: scored.count, defective: scored.filter(\.isDefective).count,
+                                 imageAUROC: imageAUROC(scores: scored.map(\.score), labels: scored.map(\.isDefective)),
+                                 pixelAUROC: pixelAUROC(maps: maps, masks: masks),
+                                 auPRO: auPRO(maps: maps, masks: masks, width: size, height: size))
+    }
+}
+
+public enum EvaluationError: Error, CustomStringConvertible {
+    case noTestImages(String)
+
+    public var description: String {
+        switch self {
+        case .noTestImages(let root): "\(root) has no test images (expected test/<type>/*.png)"
+        }
+    }
+}
