@@ -46,3 +46,14 @@ public enum ThresholdRuleError: Error, CustomStringConvertible {
         }
     }
 }
+
+extension Threshold {
+    /// How the threshold was chosen, for messages: "F1-optimal", "percentile 99", "manual".
+    public var methodDescription: String {
+        switch choice {
+        case .f1: "F1-optimal"
+        case .percentile(let p): "percentile \(formatScore(Float(p))) of held-out normal scores"
+        case .manual: "manual"
+        }
+    }
+}

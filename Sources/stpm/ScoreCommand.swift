@@ -1,0 +1,63 @@
+import ArgumentParser
+import Foundation
+import Detection
+import ImageIO
+
+struct ScoreCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "score",
+        abstract: "Score PNG images (files or folders, recursively) with MODEL.",
+        discussion: """
+        Prints score, flagged (score >= the model's stored threshold; "-" without one) and path per image. \
+        --maps writes per image <name>_overlay.png (the image blended with a jet colormap of the map on [0, scale]) \
+        and <name>_map16.png (16-bit gray, value = map / scale * 65535), at model resolution, where \
+        scale = max(2 x threshold, the image's map max), so every image below twice the threshold shares one scale; \
+        the scale of each image is in the CSV (map_scale). <name> is the path relative to the inputs' common folder \
+        with "/" as "_". An unreadable image is reported and skipped; the exit status is then 1.
+        """)
+
+    @Argument(help: "Model directory (from stpm train).") var model: String
+    @Argument(help: "PNG files or folders.") var paths: [String]
+    @Option(help: "Write path,score,flagged,threshold,map_scale,overlay,map16,error to this CSV file.") var csv: String?
+    @Option(help: "Write an overlay PNG and a 16-bit map PNG per image into this folder.") var maps: String?
+
+    func run() throws {
+        let anomalyModel = try AnomalyModel(path: model)
+        let files = try scanImageFolder(paths: paths)
+        let threshold = anomalyModel.config.threshold?.value
+        if let maps { try FileManager.default.createDirectory(atPath: maps, withIntermediateDirectories: true) }
+        let stems = reportFileStems(for: files)
+        var table = ReportsCSV(header: ["path", "score", "flagged", "threshold", "map_scale", "overlay", "map16", "error"])
+        var failures = 0
+        let thresholdText = threshold.map(formatScore) ?? ""
+        print("score      flagged  path" + (threshold.map { "   (threshold \(formatScore($0)))" } ?? "   (no stored threshold)"))
+        try anomalyModel.scoreFiles(files) { i, result in
+            switch result {
+            case .failure(let error):
+                failures += 1
+                FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+                table.append([files[i], "", "", thresholdText, "", "", "", "\(error)"])
+            case .success(let scored):
+                let flagged = threshold.map { String(scored.score >= $0) } ?? ""
+                let scale = OverlayHeatmap.scale(mapMax: scored.score, threshold: threshold)
+                var written = ["", ""]
+                if let maps {
+                    written = [stems[i] + "_overlay.png", stems[i] + "_map16.png"]
+                    try PNGFile.write(OverlayHeatmap.overlay(image: scored.image, map: scored.map, scale: scale),
+                                      path: maps + "/" + written[0])
+                    try PNGFile.writeGray16(values: OverlayHeatmap.gray16(map: scored.map, scale: scale),
+                                            width: anomalyModel.size, height: anomalyModel.size, path: maps + "/" + written[1])
+                }
+                let shown = flagged.isEmpty ? "-" : flagged
+                print(formatScore(scored.score).padding(toLength: 10, withPad: " ", startingAt: 0) + " "
+                      + shown.padding(toLength: 8, withPad: " ", startingAt: 0) + " " + files[i])
+                table.append([files[i], formatScore(scored.score), flagged, thresholdText, formatScore(scale)] + written + [""])
+            }
+        }
+        if let csv { try table.write(to: csv) }
+        if failures > 0 {
+            FileHandle.standardError.write(Data("\(failures) of \(files.count) images could not be read (listed above)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}
