@@ -27,11 +27,16 @@ public func parallelChunks(_ count: Int, work: Int, _ body: (Int, Range<Int>) ->
 }
 
 public enum Parallelism {
-    /// Threads for hand-written loops; the CLI's --threads sets this together with OpenBLAS's.
+    /// Threads for every loop and GEMM (the CLI's --threads).
     nonisolated(unsafe) public static var threads = ProcessInfo.processInfo.activeProcessorCount
+    nonisolated(unsafe) private static var blasConfigured = false
 
-    public static func set(_ n: Int) {
-        threads = max(1, n)
-        setBLASThreads(threads)
+    public static func set(_ n: Int) { threads = max(1, n) }
+
+    /// OpenBLAS itself stays single-threaded: `gemm` splits large products across this pool.
+    static func configureBLAS() {
+        guard !blasConfigured else { return }
+        blasConfigured = true
+        setBLASThreads(1)
     }
 }

@@ -17,7 +17,7 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         if let threads { Parallelism.set(threads) }
-        print("stpm bench: \(size)x\(size), \(blasThreads()) BLAS threads, images/s (best of \(repeats))")
+        print("stpm bench: \(size)x\(size), \(Parallelism.threads) threads, images/s (best of \(repeats))")
         print("backbone              fwd b1   fwd b8   stpm-infer b8   train b8")
         for name in backbones.split(separator: ",") {
             guard let kind = BackboneKind(rawValue: String(name)) else {
