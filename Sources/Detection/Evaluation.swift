@@ -30,7 +30,7 @@ public struct EvaluationReport: Sendable {
         root["per_type"] = Dictionary(uniqueKeysWithValues: perType.map { ($0.type, entry($0.metrics)) })
         root["seconds"] = seconds
         root["images_without_mask"] = withoutMask
-        return try JSONSerialization.data(withJSONObject: root, options: [.prettyPrinted, .sortedKeys])
+        return try JSONSerialization.data(withJSONObject: root, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
     }
 }
 

@@ -25,7 +25,7 @@ public struct ExportRow: Codable, Equatable, Sendable {
             var images: [ExportRow]
         }
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return try encoder.encode(Report(threshold: threshold, flagged: rows.filter(\.flagged).count, images: rows))
     }
 }
