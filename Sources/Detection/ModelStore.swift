@@ -32,6 +32,7 @@ public struct ModelStore: Sendable {
     public var trainLogFile: String { path + "/train_log.jsonl" }
     public var validationFile: String { path + "/validation.jsonl" }
     public var normalScoresFile: String { path + "/normal_scores.json" }
+    public func snapshotFile(epoch: Int) -> String { path + "/student_epoch\(epoch).safetensors" }
 
     public var exists: Bool { FileManager.default.fileExists(atPath: configFile) }
 

@@ -174,6 +174,10 @@ public final class Trainer {
                 }
                 try store.save(config)
             }
+            if options.snapshotEpochs.contains(epoch + 1) {
+                try SafetensorsFile.write(student.stateTensors(), metadata: ["backbone": kind.rawValue, "epoch": String(epoch + 1)],
+                                          to: store.snapshotFile(epoch: epoch + 1))
+            }
             let summary = EpochSummary(epoch: epoch + 1, validationScore: score, isBest: isBest,
                                        seconds: Date().timeIntervalSince(epochStart))
             try log.epoch(summary)

@@ -12,6 +12,8 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public var validationFraction = 0.2
     public var seed: UInt64 = 0
     public var teacherWeights: String?
+    /// Epochs after which the student is also saved as student_epochN.safetensors, to compare epochs later.
+    public var snapshotEpochs: [Int] = []
 
     public init() {}
 

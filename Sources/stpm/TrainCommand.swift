@@ -23,6 +23,7 @@ struct TrainCommand: ParsableCommand {
     @Option var seed: UInt64 = 0
     @Option(help: "Threads (default: all cores).") var threads: Int?
     @Flag(help: "Continue the stopped run in --out.") var resume = false
+    @Option(help: "Also save the student after these epochs (comma-separated), e.g. 25,50,75.") var snapshotEpochs = ""
 
     func run() throws {
         if let threads { Parallelism.set(threads) }
@@ -40,6 +41,10 @@ struct TrainCommand: ParsableCommand {
         options.weightDecay = weightDecay
         options.validationFraction = valFraction
         options.seed = seed
+        options.snapshotEpochs = try snapshotEpochs.split(separator: ",").map {
+            guard let e = Int($0.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("--snapshot-epochs: '\($0)' is not an epoch number") }
+            return e
+        }
         let dataset = try MVTecDataset(root: data)
         for problem in dataset.problems { FileHandle.standardError.write(Data("warning: \(problem)\n".utf8)) }
         SignalFlag.install()
