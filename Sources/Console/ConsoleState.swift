@@ -62,16 +62,18 @@ public enum Overlay: Equatable, Sendable {
     case help
     case confirm(Confirmation)
     case message(String)
+    case trainingForm(TrainingForm)
 }
 
 public enum Confirmation: Equatable, Sendable {
-    case export(count: Int)
+    case export(count: Int, destination: String)
     case quitWhileTraining
 
-    var question: String {
+    var lines: [String] {
         switch self {
-        case .export(let n): return "Export \(n) flagged image\(n == 1 ? "" : "s")?"
-        case .quitWhileTraining: return "Training is running. Stop it and quit?"
+        case let .export(n, destination):
+            return ["Export \(n) flagged image\(n == 1 ? "" : "s")?", "to \(destination)"]
+        case .quitWhileTraining: return ["Training is running. Stop it and quit?", "(its checkpoint is saved)"]
         }
     }
 }
@@ -81,6 +83,7 @@ public enum Confirmation: Equatable, Sendable {
 public enum ConsoleCommand: Equatable, Sendable {
     case inspect(imageID: Int)
     case startTraining, pauseTraining, stopTraining
+    case beginTraining(TrainingForm)
     case f1OptimalThreshold, percentileThreshold
     case saveThreshold(Double)
     case exportFlagged(imageIDs: [Int])
@@ -94,6 +97,8 @@ public struct ConsoleState: Equatable, Sendable {
     public var rows: [ImageRow] = [] { didSet { clampSelection() } }
     /// Index into `visibleRows`.
     public var selected = 0
+    /// Name prefix of the tree entry whose images the list shows: "test/", "test/crack/", or "" for all.
+    public var scope = "" { didSet { clampSelection() } }
     public var sort: SortOrder = .score { didSet { clampSelection() } }
     public var filter = "" { didSet { clampSelection() } }
     public var isEditingFilter = false
@@ -106,6 +111,10 @@ public struct ConsoleState: Equatable, Sendable {
 
     public var threshold: Double = 0.5
     public var storedThreshold: Double?
+    /// Where `e` would write; the app picks a fresh folder after every export.
+    public var exportDestination = "stpm-export"
+    /// Images flagged by score among those export covers (scored test images), for the dialog.
+    public var exportCount: Int { rows.filter { $0.label != .unknown && ($0.score.map { $0 >= threshold } ?? false) }.count }
 
     public var inspected: InspectorImage?
     public var inspectedID: Int?
@@ -131,7 +140,7 @@ public struct ConsoleState: Equatable, Sendable {
 
     public var visibleRows: [ImageRow] {
         let needle = filter.lowercased()
-        let kept = needle.isEmpty ? rows : rows.filter { $0.name.lowercased().contains(needle) }
+        let kept = rows.filter { $0.name.hasPrefix(scope) && (needle.isEmpty || $0.name.lowercased().contains(needle)) }
         switch sort {
         case .name: return kept.sorted { $0.name < $1.name }
         case .score: return kept.sorted { ($0.score ?? -.infinity, $1.name) > ($1.score ?? -.infinity, $0.name) }
@@ -141,6 +150,16 @@ public struct ConsoleState: Equatable, Sendable {
     public var selectedRow: ImageRow? {
         let v = visibleRows
         return v.indices.contains(selected) ? v[selected] : nil
+    }
+
+    /// Name prefixes of the tree's lines, top to bottom: each split, then its groups.
+    public var treeScopes: [String] {
+        var out: [String] = []
+        for g in groups {
+            if !out.contains(g.split + "/") { out.append(g.split + "/") }
+            out.append("\(g.split)/\(g.name)/")
+        }
+        return out
     }
 
     public var flaggedRows: [ImageRow] { rows.filter { $0.isFlagged(at: threshold) } }

@@ -7,13 +7,15 @@ public struct ConsoleView: Sendable {
 
     public init() {}
 
-    /// Dataset down the left; inspector top right; training and threshold share the bottom right.
+    /// Dataset down the left; inspector and threshold side by side top right; training along
+    /// the bottom right. Images are about as wide as tall, so the inspector needs little
+    /// width, while loss curves over hundreds of steps need all the width there is.
     public static func layout(width: Int, height: Int) -> [PaneID: Rect] {
         let body = Rect(x: 0, y: 0, width: width, height: height - 1)
-        let (left, right) = body.splitLeft(max(32, width * 35 / 100))
-        let (top, bottom) = right.splitTop(right.height * 55 / 100)
-        let (training, threshold) = bottom.splitLeft(bottom.width / 2)
-        return [.dataset: left, .inspector: top, .training: training, .threshold: threshold]
+        let (left, right) = body.splitLeft(max(32, width * 30 / 100))
+        let (top, training) = right.splitTop(right.height * 55 / 100)
+        let (inspector, threshold) = top.splitLeft(top.width * 55 / 100)
+        return [.dataset: left, .inspector: inspector, .training: training, .threshold: threshold]
     }
 
     public func render(_ state: ConsoleState, _ ctx: RenderContext, width: Int, height: Int) -> CellGrid {

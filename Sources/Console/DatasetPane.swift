@@ -25,8 +25,12 @@ public struct DatasetPane: Pane {
     public func draw(_ state: ConsoleState, _ ctx: RenderContext, into grid: inout CellGrid, content: Rect) {
         let t = ctx.theme
         var y = content.y
-        for line in treeLines(state) where y < content.maxY {
-            grid.put(line, x: content.x, y: y, style: t.style(line.hasPrefix(" ") ? .mainFg : .title, line.hasPrefix(" ") ? [] : [.bold]), clip: content)
+        let scopes = state.treeScopes
+        for (i, line) in treeLines(state).enumerated() where y < content.maxY {
+            let isGroup = line.hasPrefix(" ")
+            let current = scopes.indices.contains(i) && scopes[i] == state.scope
+            let style = current ? t.style(.hiFg, [.bold]) : t.style(isGroup ? .mainFg : .title, isGroup ? [] : [.bold])
+            grid.put(current ? "▸" + (isGroup ? line.dropFirst() : Substring(line)) : line, x: content.x, y: y, style: style, clip: content)
             y += 1
         }
         guard y + 1 < content.maxY else { return }

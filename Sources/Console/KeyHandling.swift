@@ -13,6 +13,14 @@ extension ConsoleState {
         switch current {
         case .message:
             overlay = nil
+        case .trainingForm(var form):
+            switch form.handle(key) {
+            case .editing: overlay = .trainingForm(form)
+            case .cancel: overlay = nil
+            case .submit:
+                overlay = nil
+                return .beginTraining(form)
+            }
         case .help:
             if [.char("q"), .escape, .char("?"), .function(1), .enter].contains(key) { overlay = nil }
         case .confirm(let question):
@@ -57,6 +65,8 @@ extension ConsoleState {
             return .inspect(imageID: row.id)
         case .startFilter: isEditingFilter = true
         case .toggleSort: sort = sort == .score ? .name : .score
+        case .nextGroup: moveScope(by: 1)
+        case .previousGroup: moveScope(by: -1)
         case .toggleFlag:
             guard let id = selectedRow?.id, let i = rows.firstIndex(where: { $0.id == id }) else { return nil }
             rows[i].manuallyFlagged.toggle()
@@ -85,8 +95,8 @@ extension ConsoleState {
             storedThreshold = threshold
             return .saveThreshold(threshold)
         case .export:
-            let n = flaggedRows.count
-            if n == 0 { status = "nothing is flagged" } else { overlay = .confirm(.export(count: n)) }
+            let n = exportCount
+            if n == 0 { status = "nothing is flagged" } else { overlay = .confirm(.export(count: n, destination: exportDestination)) }
         case .cycleTheme: themeIndex = (themeIndex + 1) % max(themeNames.count, 1)
         case .cycleColormap: colormapIndex = (colormapIndex + 1) % max(colormapNames.count, 1)
         case .help: overlay = .help
@@ -107,6 +117,14 @@ extension ConsoleState {
         selected = min(max(index, 0), max(visibleRows.count - 1, 0))
         guard focus == .inspector, let row = selectedRow, row.id != before else { return nil }
         return .inspect(imageID: row.id)
+    }
+
+    private mutating func moveScope(by step: Int) {
+        let all = treeScopes
+        guard !all.isEmpty else { return }
+        let i = all.firstIndex(of: scope) ?? 0
+        scope = all[min(max(i + step, 0), all.count - 1)]
+        selected = 0
     }
 
     /// Steps are fractions of the observed score span, so they suit any score scale.

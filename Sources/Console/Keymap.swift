@@ -49,7 +49,7 @@ public enum Key: Hashable, Sendable {
 public enum KeyAction: Hashable, Sendable {
     case focusNext, focusPrevious, focusPane(PaneID)
     case moveUp, moveDown, pageUp, pageDown, top, bottom
-    case open, startFilter, toggleSort, toggleFlag
+    case open, startFilter, toggleSort, toggleFlag, nextGroup, previousGroup
     case startTraining, pauseTraining, stopTraining, toggleLogScale
     case cycleInspectorView, toggleOutlines, cycleColorDepth
     case thresholdFineUp, thresholdFineDown, thresholdCoarseUp, thresholdCoarseDown
@@ -115,6 +115,8 @@ public struct Keymap: Sendable {
             b([.enter], .panes([.dataset]), "inspect", "Open the selected image in the inspector", .open),
             b([.char("/")], .panes([.dataset]), "filter", "Filter the list by name (Enter keeps, Esc clears)", .startFilter),
             b([.char("o")], .panes([.dataset]), "sort", "Sort by score or by name", .toggleSort),
+            b([.right, .char("l")], .panes([.dataset]), "group", "Next folder of the tree (the list shows its images)", .nextGroup),
+            b([.left, .char("h")], .panes([.dataset]), nil, "Previous folder of the tree", .previousGroup),
             b([.char(" ")], list, "flag", "Toggle a manual flag on the image", .toggleFlag),
             b([.enter], .panes([.training]), "start", "Start or resume training", .startTraining),
             b([.char(" ")], .panes([.training]), "pause", "Pause training", .pauseTraining),

@@ -4,9 +4,11 @@ enum OverlayView {
         switch overlay {
         case .help: drawHelp(ctx, into: &grid)
         case .confirm(let c):
-            drawDialog(title: "confirm", lines: [c.question, "", "y yes    N/Enter/Esc no"], ctx, into: &grid)
+            drawDialog(title: "confirm", lines: c.lines + ["", "y yes    N/Enter/Esc no"], ctx, into: &grid)
         case .message(let m):
             drawDialog(title: "note", lines: [m, "", "any key closes"], ctx, into: &grid)
+        case .trainingForm(let form):
+            TrainingFormView.draw(form, ctx, into: &grid)
         }
     }
 

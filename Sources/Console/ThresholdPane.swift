@@ -5,20 +5,30 @@ public struct ThresholdPane: Pane {
     public let id = PaneID.threshold
     public init() {}
 
-    func summary(_ state: ConsoleState) -> [String] {
-        let stored = state.storedThreshold.map { "  stored \(NumberFormat.short($0))" } ?? ""
-        var lines = ["threshold \(NumberFormat.short(state.threshold))\(stored)   flagged \(state.flaggedRows.count)/\(state.rows.count)"]
+    /// The threshold line first, then the counts, packed into as few lines of `width` as fit.
+    func summary(_ state: ConsoleState, width: Int) -> [String] {
+        var parts = ["threshold \(NumberFormat.short(state.threshold))"]
+        if let stored = state.storedThreshold { parts.append("stored \(NumberFormat.short(stored))") }
+        parts.append("flagged \(state.flaggedRows.count)/\(state.rows.filter { $0.score != nil || $0.manuallyFlagged }.count)")
         let stats = ThresholdStats(rows: state.rows, threshold: state.threshold)
         if stats.labelledCount > 0 {
             func f(_ v: Double?) -> String { v.map { NumberFormat.short($0) } ?? "–" }
-            lines.append("P \(f(stats.precision))  R \(f(stats.recall))  F1 \(f(stats.f1))   (\(stats.labelledCount) labelled)")
+            parts += ["P \(f(stats.precision))", "R \(f(stats.recall))", "F1 \(f(stats.f1))"]
+        }
+        var lines: [String] = []
+        for p in parts {
+            if let last = lines.last, TextWidth.columns(of: last) + 2 + TextWidth.columns(of: p) <= width {
+                lines[lines.count - 1] = last + "  " + p
+            } else {
+                lines.append(p)
+            }
         }
         return lines
     }
 
     public func draw(_ state: ConsoleState, _ ctx: RenderContext, into grid: inout CellGrid, content: Rect) {
         let t = ctx.theme
-        let lines = summary(state)
+        let lines = summary(state, width: content.width)
         for (i, line) in lines.enumerated() {
             grid.put(line, x: content.x, y: content.y + i, style: t.style(i == 0 ? .title : .mainFg, i == 0 ? [.bold] : []), clip: content)
         }

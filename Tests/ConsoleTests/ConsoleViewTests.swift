@@ -52,7 +52,7 @@ final class ConsoleViewTests: XCTestCase {
         var s = ConsoleStateTests.sample()
         s.threshold = 0.5
         var g = render(s)
-        XCTAssertNotNil(find("threshold 0.5   flagged 2/4", in: g))
+        XCTAssertNotNil(find("threshold 0.5  flagged 2/4", in: g))
         XCTAssertNotNil(find("P 0.5  R 0.5  F1 0.5", in: g))
         let before = try XCTUnwrap(find("▲", in: g))
         s.threshold = 0.8

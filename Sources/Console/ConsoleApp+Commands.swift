@@ -1,0 +1,129 @@
+import Foundation
+import Detection
+import ImageIO
+
+extension ConsoleApp {
+    func perform(_ command: ConsoleCommand) {
+        switch command {
+        case .inspect(let id): inspect(id)
+        case .startTraining:
+            if let training, state.training.phase == .paused {
+                training.control.paused = false
+                state.training.phase = .running
+            } else {
+                openTrainingForm()
+            }
+        case .pauseTraining:
+            training?.control.paused = true
+            state.training.phase = .paused
+        case .stopTraining:
+            training?.control.requestStop()
+            state.status = "stopping after the current step…"
+        case .beginTraining(let form): submitTrainingForm(form)
+        case .f1OptimalThreshold: snapToF1()
+        case .percentileThreshold: snapToPercentile()
+        case .saveThreshold(let value): saveThreshold(value)
+        case .exportFlagged: startExport()
+        case .quit: break
+        }
+    }
+
+    /// Scores the test images with the model in `path`, replacing any earlier model's scores.
+    func openModel(_ path: String) {
+        scorer?.cancel()
+        generation += 1
+        modelPath = path
+        maps = [:]
+        for i in state.rows.indices { state.rows[i].score = nil }
+        if state.inspected != nil { state.inspected?.anomalyMap = nil }
+        let jobs = dataset.testIDs.map { (id: $0, path: dataset.samples[$0].path) }
+        let worker = ScoringWorker(modelPath: path, jobs: jobs, generation: generation, events: events)
+        scorer = worker
+        worker.start()
+        if let id = state.inspectedID { worker.prioritize(id: id, path: dataset.samples[id].path) }
+    }
+
+    /// Shows the photograph and ground truth at once; the anomaly map follows from the scorer
+    /// when it is not cached yet.
+    func inspect(_ id: Int) {
+        guard dataset.samples.indices.contains(id) else { return }
+        let sample = dataset.samples[id]
+        var shown = InspectorImage(anomalyMap: maps[id])
+        do {
+            let photo = try PNGFile.read(path: sample.path, as: .rgb)
+            shown.image = PixelImage(width: photo.width, height: photo.height, pixels: stride(from: 0, to: photo.pixels.count, by: 3).map {
+                RGB(photo.pixels[$0], photo.pixels[$0 + 1], photo.pixels[$0 + 2])
+            })
+            if let maskPath = sample.maskPath {
+                let mask = try PNGFile.read(path: maskPath, as: .gray)
+                shown.groundTruth = ScalarMap(width: mask.width, height: mask.height, values: mask.pixels.map { $0 == 0 ? 0 : 1 })
+            }
+        } catch {
+            state.status = "\(error)"
+        }
+        state.inspected = shown
+        state.inspectedID = id
+        if shown.anomalyMap == nil {
+            if let scorer { scorer.prioritize(id: id, path: sample.path) } else { state.status = "no model open: --model MODEL shows anomaly maps" }
+        }
+    }
+
+    private var labelledScores: (scores: [Float], defective: [Bool]) {
+        let rows = state.rows.filter { $0.score != nil && $0.label != .unknown }
+        return (rows.map { Float($0.score!) }, rows.map { $0.label == .defective })
+    }
+
+    private func setThreshold(_ t: Threshold, rule: ThresholdRule, note: String) {
+        state.threshold = Double(t.value)
+        thresholdOrigin = (Double(t.value), rule)
+        state.status = note
+    }
+
+    private func snapToF1() {
+        let (scores, defective) = labelledScores
+        do {
+            let t = try f1OptimalThreshold(scores: scores, labels: defective)
+            let f1 = ConfusionSummary(scores: scores, labels: defective, threshold: t.value).f1
+            setThreshold(t, rule: .f1, note: "F1-optimal threshold over \(scores.count) scored test images (F1 \(NumberFormat.short(f1)))")
+        } catch {
+            state.status = "no F1 threshold: \(error)"
+        }
+    }
+
+    private func snapToPercentile() {
+        do {
+            let t = try percentileThreshold(normalScores: normalScores, percentile: 99)
+            setThreshold(t, rule: .percentile(99), note: "99th percentile of \(normalScores.count) held-out normal scores")
+        } catch {
+            state.status = normalScores.isEmpty ? "the model has no held-out normal scores" : "\(error)"
+        }
+    }
+
+    /// The rule that reproduces the threshold in force: how it was chosen while it is
+    /// unchanged, a plain value once it was nudged by hand.
+    var currentThresholdRule: ThresholdRule {
+        if let origin = thresholdOrigin, origin.value == state.threshold { return origin.rule }
+        return .value(Float(state.threshold))
+    }
+
+    private func saveThreshold(_ value: Double) {
+        guard let modelPath else { state.status = "no model open to save the threshold into"; return }
+        let store = ModelStore(path: modelPath)
+        do {
+            var config = try store.loadConfig()
+            let choice: ThresholdChoice
+            switch currentThresholdRule {
+            case .f1: choice = .f1
+            case .percentile(let p): choice = .percentile(p)
+            case .stored: choice = config.threshold?.choice ?? .manual
+            case .value: choice = .manual
+            }
+            config.threshold = Threshold(choice: choice, value: Float(value))
+            try store.save(config)
+            thresholdOrigin = (value, .stored)
+            state.status = "threshold \(NumberFormat.short(value)) saved to \(store.configFile)"
+        } catch {
+            state.overlay = .message("could not save the threshold: \(error)")
+        }
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import Detection
+import Backbones
+
+extension ConsoleApp {
+    /// Offers to resume the open model when its run stopped early, else a new folder.
+    func openTrainingForm() {
+        guard datasetRoot != nil else {
+            state.status = "training needs a dataset: stpm console DATA"
+            return
+        }
+        var o = options.training
+        var target = Self.freshFolder(modelPath.map { $0 + "-retrained" } ?? "stpm-model")
+        var resume = false
+        if let modelPath, state.training.phase == .idle, FileManager.default.fileExists(atPath: ModelStore(path: modelPath).checkpointFile),
+           let config = try? ModelStore(path: modelPath).loadConfig() {
+            o = config.training
+            target = modelPath
+            resume = true
+        }
+        state.overlay = .trainingForm(TrainingForm(fields: [
+            .init("model", target, help: "Folder to train into (new, or the stopped run when resuming)"),
+            .init("backbone", o.backbone.rawValue, help: BackboneKind.allCases.map(\.rawValue).joined(separator: ", ")),
+            .init("size", String(o.size), help: "Input size in pixels, a multiple of 16 (256 is the STPM recipe)"),
+            .init("epochs", String(o.epochs), help: "Passes over the normal training images"),
+            .init("batch", String(o.batchSize), help: "Images per step"),
+            .init("lr", String(o.learningRate), help: "SGD learning rate (0.4 is the STPM recipe)"),
+            .init("resume", resume ? "yes" : "no", help: "yes continues the stopped run in the model folder"),
+        ]))
+    }
+
+    func submitTrainingForm(_ form: TrainingForm) {
+        var refused = form
+        do {
+            var o = options.training
+            guard let kind = BackboneKind(rawValue: form["backbone"]) else {
+                throw TrainingError.badOption("backbone must be one of \(BackboneKind.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            o.backbone = kind
+            func number<T: LosslessStringConvertible>(_ name: String) throws -> T {
+                guard let v = T(form[name].trimmingCharacters(in: .whitespaces)) else { throw TrainingError.badOption("\(name) must be a number") }
+                return v
+            }
+            o.size = try number("size")
+            o.epochs = try number("epochs")
+            o.batchSize = try number("batch")
+            o.learningRate = try number("lr")
+            try o.validate()
+            let path = form["model"].trimmingCharacters(in: .whitespaces)
+            let resume = form["resume"].lowercased().hasPrefix("y")
+            guard !path.isEmpty else { throw TrainingError.badOption("give a model folder") }
+            if !resume && ModelStore(path: path).exists { throw TrainingError.modelExists(path) }
+            startTraining(o, into: path, resume: resume)
+        } catch {
+            refused.error = "\(error)"
+            state.overlay = .trainingForm(refused)
+        }
+    }
+
+    /// The curves start from the logs of a resumed run and grow with each step event.
+    func startTraining(_ o: TrainingOptions, into path: String, resume: Bool) {
+        let images = dataset.samples.filter { $0.split == .train }.map(\.path)
+        let runner = TrainingRunner(imagePaths: images, options: o, modelPath: path, resume: resume, events: events)
+        state.training = resume ? TrainingStatus.fromLogs(of: ModelStore(path: path)) : TrainingStatus()
+        state.training.phase = .running
+        state.training.totalEpochs = o.epochs
+        state.focus = .training
+        state.status = "training into \(path)"
+        training = runner
+        runner.start()
+    }
+}

@@ -1,0 +1,164 @@
+import Foundation
+import Detection
+
+/// What `stpm console` was asked to open.
+public struct ConsoleOptions {
+    public var dataPath: String?
+    public var modelPath: String?
+    public var theme: String?
+    public var ascii = false
+    /// Train into `modelPath` (a new directory) as soon as the console is up.
+    public var trainAtStart = false
+    public var training = TrainingOptions()
+    /// Exports go here, or to the first free "<dir>-N" beside it.
+    public var exportDirectory = "stpm-export"
+
+    public init() {}
+}
+
+/// The console program: owns the screen and the state, runs the key loop, and answers the
+/// state's `ConsoleCommand`s with the engine. Long work (training, scoring, export) runs on
+/// worker threads whose events are drained between key reads, so keys never wait on it.
+public final class ConsoleApp {
+    var state = ConsoleState()
+    let options: ConsoleOptions
+    let screen: Screen
+    let library = ThemeLibrary.standard()
+    var theme: Theme
+    var appliedThemeIndex = 0
+    var colormaps: [Colormap]
+    let events = EventQueue()
+
+    let dataset: DatasetIndex
+    let datasetRoot: String?
+    var modelPath: String?
+    var scorer: ScoringWorker?
+    var generation = 0
+    /// Anomaly maps by row id, kept so the inspector opens scored images at once.
+    var maps: [Int: ScalarMap] = [:]
+    var normalScores: [Float] = []
+    /// How the threshold now in force was chosen, so saving and export record the method.
+    var thresholdOrigin: (value: Double, rule: ThresholdRule)?
+    var training: TrainingRunner?
+    var exporting = false
+
+    /// Reads the dataset and checks the model before the screen opens, so a wrong path is a
+    /// plain message on the terminal rather than an error inside the UI.
+    public init(options: ConsoleOptions) throws {
+        self.options = options
+        if let data = options.dataPath {
+            let scanned = try MVTecDataset(root: data)
+            dataset = DatasetIndex(scanned)
+            datasetRoot = data
+        } else {
+            dataset = DatasetIndex()
+            datasetRoot = nil
+        }
+        if let model = options.modelPath {
+            let store = ModelStore(path: model)
+            if options.trainAtStart {
+                guard !store.exists else { throw TrainingError.modelExists(model) }
+                guard datasetRoot != nil else { throw ConsoleError.trainingNeedsData }
+            } else if !store.exists {
+                throw ModelStoreError.notAModel(model)
+            }
+        }
+        let (theme, themeError) = library.themeOrDefault(options.theme ?? Theme.builtin.name)
+        self.theme = theme
+        let (maps, mapError) = library.colormaps()
+        colormaps = maps
+        screen = try Screen(maximumDepth: options.ascii ? .monochrome : .direct)
+        state.status = [themeError, mapError].compactMap { $0.map { "\($0) — using the default" } }.first
+        setUpState()
+    }
+
+    private func setUpState() {
+        var names = library.themeNames()
+        let requested = options.theme ?? Theme.builtin.name
+        if !names.contains(requested) && theme.name != Theme.builtin.name { names.insert(requested, at: 0) }
+        state.themeNames = names
+        state.themeIndex = names.firstIndex(of: requested) ?? 0
+        appliedThemeIndex = state.themeIndex
+        state.colormapNames = colormaps.map(\.name)
+        state.maximumColorDepth = screen.depth
+        state.colorDepth = screen.depth
+        state.groups = dataset.groups
+        state.rows = dataset.rows
+        state.scope = state.treeScopes.first { $0 == "test/" } ?? ""
+        state.exportDestination = Self.freshFolder(options.exportDirectory)
+        if let model = options.modelPath, !options.trainAtStart {
+            state.training = TrainingStatus.fromLogs(of: ModelStore(path: model))
+            openModel(model)
+        }
+        if options.trainAtStart, let model = options.modelPath {
+            startTraining(options.training, into: model, resume: false)
+        }
+    }
+
+    /// Runs until the user quits; the terminal is restored on every way out.
+    public func run() {
+        defer { screen.close() }
+        var dirty = true
+        while !state.shouldQuit {
+            if dirty { draw() }
+            dirty = false
+            if let key = screen.readKey() {
+                if let command = state.handle(key) { perform(command) }
+                applyAppearance()
+                dirty = true
+            }
+            if drainEvents() { dirty = true }
+        }
+        shutDown()
+    }
+
+    func draw() {
+        let (width, height) = screen.size
+        if let list = ConsoleView.layout(width: width, height: height)[.dataset] {
+            state.listPageSize = DatasetPane().listCapacity(state, content: list.inset(by: 1))
+        }
+        let context = RenderContext(theme: theme, colormap: colormaps[min(state.colormapIndex, colormaps.count - 1)])
+        let grid = ConsoleView().render(state, context, width: width, height: height)
+        screen.draw(state.colorDepth == screen.depth ? grid : grid.reduced(to: state.colorDepth))
+    }
+
+    /// Loads the theme the `t` key moved to; the colormap and depth are read at each draw.
+    private func applyAppearance() {
+        guard state.themeIndex != appliedThemeIndex, state.themeNames.indices.contains(state.themeIndex) else { return }
+        appliedThemeIndex = state.themeIndex
+        let (loaded, error) = library.themeOrDefault(state.themeNames[state.themeIndex])
+        theme = loaded
+        state.status = error.map { "\($0) — using the default" } ?? "theme \(loaded.name)"
+    }
+
+    /// Training is asked to stop (its checkpoint is written) before the terminal is given back.
+    private func shutDown() {
+        scorer?.cancel()
+        guard let training else { return }
+        state.overlay = nil
+        state.status = "stopping training and saving its checkpoint…"
+        draw()
+        _ = training.stopAndWait(timeout: 120)
+    }
+
+    /// "dir" if it is absent or empty, else the first such "dir-2", "dir-3", …
+    static func freshFolder(_ base: String) -> String {
+        func free(_ p: String) -> Bool {
+            ((try? FileManager.default.contentsOfDirectory(atPath: p)) ?? []).isEmpty
+        }
+        if free(base) { return base }
+        var n = 2
+        while !free("\(base)-\(n)") { n += 1 }
+        return "\(base)-\(n)"
+    }
+}
+
+public enum ConsoleError: Error, CustomStringConvertible {
+    case trainingNeedsData
+
+    public var description: String {
+        switch self {
+        case .trainingNeedsData: return "--train needs a dataset: stpm console DATA --model NEW_DIR --train"
+        }
+    }
+}

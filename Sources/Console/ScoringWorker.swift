@@ -1,0 +1,84 @@
+import Foundation
+import Detection
+
+/// Scores images with one model on its own thread, in the background of the UI: the test
+/// images in order, but an image the user opens in the inspector jumps the queue. The model
+/// object is not thread-safe, so only this thread touches it.
+final class ScoringWorker: @unchecked Sendable {
+    let generation: Int
+    private let modelPath: String
+    private let events: EventQueue
+    private let lock = NSLock()
+    private var queue: [(id: Int, path: String)]
+    private var urgent: [(id: Int, path: String)] = []
+    private var cancelled = false
+    private let wake = DispatchSemaphore(value: 0)
+
+    init(modelPath: String, jobs: [(id: Int, path: String)], generation: Int, events: EventQueue) {
+        self.modelPath = modelPath; self.queue = jobs; self.generation = generation; self.events = events
+    }
+
+    func start() {
+        let thread = Thread { [self] in run() }
+        thread.name = "stpm-scoring"
+        thread.stackSize = 8 << 20
+        thread.start()
+    }
+
+    /// Scores `id` next (it may already be queued or even done: scoring it again is cheap).
+    func prioritize(id: Int, path: String) {
+        lock.withLock { urgent.append((id, path)) }
+        wake.signal()
+    }
+
+    /// The worker finishes the batch in hand and ends; its late results are dropped by generation.
+    func cancel() {
+        lock.withLock { cancelled = true }
+        wake.signal()
+    }
+
+    private func nextBatch(_ size: Int) -> [(id: Int, path: String)]? {
+        lock.withLock {
+            if cancelled { return nil }
+            if !urgent.isEmpty {
+                defer { urgent.removeAll() }
+                return urgent
+            }
+            let batch = Array(queue.prefix(size))
+            queue.removeFirst(batch.count)
+            return batch
+        }
+    }
+
+    private func run() {
+        let model: AnomalyModel
+        do { model = try AnomalyModel(path: modelPath) } catch {
+            events.push(.scoringFailed(generation: generation, message: "\(error)"))
+            return
+        }
+        events.push(.modelLoaded(generation: generation, threshold: model.config.threshold, normalScores: model.store.loadNormalScores()))
+        let started = Date()
+        var done = 0, reportedFinish = false
+        while let batch = nextBatch(model.batchSize) {
+            if batch.isEmpty {
+                if !reportedFinish {
+                    reportedFinish = true
+                    events.push(.scoringFinished(generation: generation, count: done, seconds: Date().timeIntervalSince(started)))
+                }
+                wake.wait()
+                continue
+            }
+            do {
+                let images = try batch.map { try ImagePreparation.load($0.path, size: model.size) }
+                let (maps, scores) = model.score(images)
+                for (k, job) in batch.enumerated() {
+                    let map = ScalarMap(width: model.size, height: model.size, values: maps[k])
+                    events.push(.scored(generation: generation, id: job.id, score: scores[k], map: map))
+                }
+                done += batch.count
+            } catch {
+                events.push(.scoringFailed(generation: generation, message: "\(error)"))
+            }
+        }
+    }
+}

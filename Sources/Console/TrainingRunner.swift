@@ -1,0 +1,40 @@
+import Foundation
+import Detection
+
+/// One training run on a background thread. Its events go through the queue; the UI pauses
+/// and stops it through `control`, which the trainer checks between steps.
+final class TrainingRunner: @unchecked Sendable {
+    let control = TrainingControl()
+    let modelPath: String
+    private let trainer: Trainer
+    private let events: EventQueue
+    private let finished = DispatchSemaphore(value: 0)
+
+    init(imagePaths: [String], options: TrainingOptions, modelPath: String, resume: Bool, events: EventQueue) {
+        self.modelPath = modelPath
+        self.events = events
+        trainer = Trainer(imagePaths: imagePaths, options: options, store: ModelStore(path: modelPath), resume: resume)
+    }
+
+    func start() {
+        let thread = Thread { [self] in
+            do {
+                let outcome = try trainer.run(control: control) { [events] in events.push(.training($0)) }
+                events.push(.trainingEnded(outcome: outcome, error: nil))
+            } catch {
+                events.push(.trainingEnded(outcome: nil, error: "\(error)"))
+            }
+            finished.signal()
+        }
+        thread.name = "stpm-training"
+        thread.stackSize = 8 << 20
+        thread.start()
+    }
+
+    /// Asks the trainer to stop after its current step (it saves a checkpoint) and waits for
+    /// that, up to `timeout` seconds; used when quitting so no step's work is lost.
+    func stopAndWait(timeout: Double) -> Bool {
+        control.requestStop()
+        return finished.wait(timeout: .now() + timeout) == .success
+    }
+}

@@ -1,0 +1,55 @@
+import ArgumentParser
+import Foundation
+import Backbones
+import Console
+import Detection
+import Numerics
+
+struct ConsoleCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "console",
+        abstract: "Full-screen inspection console: browse and triage test images, watch training, set the threshold, export.",
+        discussion: """
+        Tab/Shift-Tab or 1-4 focus a pane; ? or F1 lists every key; q quits. With --train the console starts \
+        training DATA's normal images into --model (a new folder) at once, showing the loss curves as they grow.
+        """)
+
+    @Argument(help: "Dataset root (MVTec AD layout).") var data: String?
+    @Option(help: "Model directory (from stpm train), or the new one to train into with --train.") var model: String?
+    @Option(help: "Theme name (from Themes/) or path to a .theme file.") var theme: String?
+    @Flag(help: "Plain ASCII images and no colour, for monochrome terminals.") var ascii = false
+    @Flag(help: "Start training into --model at once.") var train = false
+    @Option(help: "Folder for exports (e), or the first free DIR-N beside it.") var exportDir = "stpm-export"
+    @Option(help: "Teacher backbone: \(BackboneKind.allCases.map(\.rawValue).joined(separator: ", ")).") var backbone = BackboneKind.efficientnetLite0.rawValue
+    @Option(help: "Input size for training (square, multiple of 16).") var size = 256
+    @Option var epochs = 100
+    @Option(help: "Batch size.") var batch = 32
+    @Option(help: "SGD learning rate.") var lr: Float = 0.4
+    @Option(help: "Threads (default: all cores).") var threads: Int?
+
+    func validate() throws {
+        if train && model == nil { throw ValidationError("--train needs --model NEW_DIR to train into") }
+        if train && data == nil { throw ValidationError("--train needs the dataset argument") }
+    }
+
+    func run() throws {
+        if let threads { Parallelism.set(threads) }
+        guard let kind = BackboneKind(rawValue: backbone) else {
+            throw ValidationError("unknown backbone '\(backbone)'; choose from \(BackboneKind.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        var o = ConsoleOptions()
+        o.dataPath = data
+        o.modelPath = model
+        o.theme = theme
+        o.ascii = ascii
+        o.trainAtStart = train
+        o.exportDirectory = exportDir
+        o.training.backbone = kind
+        o.training.size = size
+        o.training.epochs = epochs
+        o.training.batchSize = batch
+        o.training.learningRate = lr
+        if train { try o.training.validate() }
+        try ConsoleApp(options: o).run()
+    }
+}
