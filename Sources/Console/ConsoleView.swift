@@ -57,15 +57,20 @@ enum HintBar {
         let t = ctx.theme
         let line = Rect(x: 0, y: row, width: grid.width, height: 1)
         grid.fill(line, style: t.style(.mainFg))
-        let items: [(String, String)] = state.isEditingFilter
-            ? [("Enter", "keep filter"), ("Esc", "clear filter"), ("BS", "delete")]
-            : ctx.keymap.hints(for: state.focus).map { ($0.keys[0].label, $0.hint!) }
+        typealias Item = (key: String, hint: String, pinned: Bool)
+        // Help and quit stay visible however narrow the terminal: other hints drop out first.
+        let hints: [Item] = state.isEditingFilter
+            ? [("Enter", "keep filter", true), ("Esc", "clear filter", true), ("BS", "delete", true)]
+            : ctx.keymap.hints(for: state.focus).map { ($0.keys[0].label, $0.hint!, [.help, .quit].contains($0.action)) }
+        let items = hints.filter { !$0.pinned } + hints.filter(\.pinned)
+        func width(_ i: Item) -> Int { TextWidth.columns(of: i.key) + TextWidth.columns(of: i.hint) + 3 }
+        var reserved = items.filter(\.pinned).reduce(0) { $0 + width($1) }
         var x = 1
-        for (key, hint) in items {
-            let width = TextWidth.columns(of: key) + TextWidth.columns(of: hint) + 3
-            guard x + width <= grid.width - 1 else { break }
-            x = grid.put(key, x: x, y: row, style: t.style(.keyFg, [.bold]), clip: line)
-            x = grid.put(" \(hint)  ", x: x, y: row, style: t.style(.inactiveFg), clip: line)
+        for item in items {
+            if item.pinned { reserved -= width(item) }
+            guard x + width(item) + reserved <= grid.width - 1 else { continue }
+            x = grid.put(item.key, x: x, y: row, style: t.style(.keyFg, [.bold]), clip: line)
+            x = grid.put(" \(item.hint)  ", x: x, y: row, style: t.style(.inactiveFg), clip: line)
         }
         if let status = state.status {
             let s = TextWidth.truncate(status, to: max(0, grid.width - x - 1))

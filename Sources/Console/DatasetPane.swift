@@ -59,7 +59,9 @@ public struct DatasetPane: Pane {
         let score = row.score.map { NumberFormat.short($0) } ?? "–"
         let label: (String, ThemeKey) = row.label == .defective ? ("NG", .defect) : row.label == .normal ? ("ok", .good) : ("", .inactiveFg)
         let right = 7 + 3
-        grid.put(TextWidth.truncate(row.name, to: width - 2 - right), x: x + 2, y: y, style: base, clip: area)
+        // The tree already says which folder is listed; repeating it would only crowd names out.
+        let name = row.name.hasPrefix(state.scope) ? String(row.name.dropFirst(state.scope.count)) : row.name
+        grid.put(TextWidth.truncate(name, to: width - 2 - right), x: x + 2, y: y, style: base, clip: area)
         grid.put(String(repeating: " ", count: max(0, 7 - score.count)) + score, x: x + width - right, y: y, style: base, clip: area)
         grid.put(label.0, x: x + width - 2, y: y, style: selected ? base : base.with(fg: t[label.1]), clip: area)
     }

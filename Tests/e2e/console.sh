@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# End-to-end test of `stpm console`: drives the real binary in tmux on a tiny synthetic dataset.
+#   Tests/e2e/console.sh            builds the release binary first
+#   STPM=/path/to/stpm Tests/e2e/console.sh
+# Needs tmux, python3 and the ncurses-term package (tmux-256color, tmux-direct), and the teacher
+# weights that scripts/fetch-weights fetches. Takes about a minute.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+if [[ -z "${STPM:-}" ]]; then
+    swift build -c release --product stpm >/dev/null
+    STPM=$PWD/.build/release/stpm
+fi
+STPM=$(realpath "$STPM")
+WORK=$(mktemp -d /tmp/stpm-console-e2e.XXXXXX)
+SOCKET="stpm-e2e-$$"
+tm() { tmux -L "$SOCKET" "$@"; }
+cleanup() { tm kill-server 2>/dev/null || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+failures=0
+pass() { echo "ok    $1"; }
+fail() { echo "FAIL  $1"; failures=$((failures + 1)); }
+check() { if eval "$2"; then pass "$1"; else fail "$1"; fi; }
+
+screen() { tm capture-pane -p -t "$1"; }
+# Waits until the session's screen matches the regex; fails the step after $3 seconds.
+wait_for() {
+    local session=$1 pattern=$2 timeout=${3:-20} start=$SECONDS
+    until screen "$session" | grep -Eq -- "$pattern"; do
+        if (( SECONDS - start >= timeout )); then
+            echo "--- screen of $session while waiting for /$pattern/:"; screen "$session"; return 1
+        fi
+        sleep 0.2
+    done
+}
+keys() { local s=$1; shift; for k in "$@"; do tm send-keys -t "$s" "$k"; sleep 0.15; done; }
+# Runs the console in a detached session; the shell line after it marks the exit.
+launch() {
+    local session=$1 cols=$2 rows=$3 term=$4; shift 4
+    tm new-session -d -s "$session" -x "$cols" -y "$rows" -c "$WORK" \
+        "TERM=$term $STPM console $* ; echo \"console exited \$?\"; sleep 600"
+}
+first_number_after() { screen "$1" | grep -Eo -- "$2 [0-9]+" | head -1 | grep -Eo '[0-9]+$'; }
+
+echo "== dataset and model"
+python3 Tests/e2e/make_dataset.py "$WORK/data"
+"$STPM" train "$WORK/data" --out "$WORK/model" --size 64 --epochs 2 --batch 4 >"$WORK/train.log" 2>&1
+check "stpm train wrote a model" "[[ -f $WORK/model/student.safetensors ]]"
+
+echo "== 120x40, TERM=tmux-256color: triage, threshold, export, training"
+S=main
+launch $S 120 40 tmux-256color "$WORK/data" --model "$WORK/model" --export-dir "$WORK/export" --size 64 --epochs 60 --batch 4
+check "all four panes are drawn" "wait_for $S '⁴threshold' && screen $S | grep -q '¹dataset' && screen $S | grep -q '²training' && screen $S | grep -q '³inspector'"
+check "test images are scored" "wait_for $S 'flagged [0-9]+/10'"
+check "logged curves of the model are shown" "screen $S | grep -q 'held-out normal: [0-9]'"
+top=$(screen $S | grep -Eo '(hole|scratch|good)/[0-9]{3}\.png' | head -1)
+second=$(screen $S | grep -Eo '(hole|scratch|good)/[0-9]{3}\.png' | sed -n 2p)
+keys $S j Enter
+check "j then Enter inspects the second image ($second)" "wait_for $S 'test/$second · score'"
+check "the inspector draws half blocks" "screen $S | grep -q '▀▀▀▀'"
+before=$(first_number_after $S flagged)
+keys $S ']' ']' ']' ']' ']'
+after=$(first_number_after $S flagged)
+check "] raises the threshold: flagged $before -> $after" "[[ -n '$before' && -n '$after' && $after -lt $before ]]"
+keys $S f
+check "f snaps to the F1-optimal threshold" "wait_for $S 'F1-optimal threshold'"
+keys $S e
+check "e asks before exporting, naming the folder" "wait_for $S 'Export [0-9]+ flagged image' && screen $S | grep -q 'to $WORK/export'"
+keys $S y
+check "export finishes" "wait_for $S 'Exported [0-9]+ of 10 images'"
+"$STPM" export "$WORK/model" "$WORK/data" --out "$WORK/cli-export" --f1 >/dev/null
+check "console export writes the same files as stpm export --f1" "ls $WORK/export | grep -q _panel.png && diff -r $WORK/export $WORK/cli-export"
+keys $S Escape 2 Enter
+check "Enter in the training pane opens the training form" "wait_for $S 'start training' && screen $S | grep -Eq 'epochs +60'"
+keys $S Enter
+check "training starts from the console" "wait_for $S 'running +epoch' 30"
+sleep 1.5
+e1=$(screen $S | grep -Eo 'epoch [0-9]+/60' | head -1 | grep -Eo '[0-9]+' | head -1)
+sleep 1.5
+e2=$(screen $S | grep -Eo 'epoch [0-9]+/60' | head -1 | grep -Eo '[0-9]+' | head -1)
+check "the curves grow while training runs (epoch $e1 -> $e2)" "[[ -n '$e1' && -n '$e2' && $e2 -gt $e1 ]]"
+keys $S ' '
+check "Space pauses training" "wait_for $S 'paused +epoch'"
+keys $S Enter
+check "Enter resumes it" "wait_for $S 'running +epoch'"
+keys $S q
+check "q while training asks first" "wait_for $S 'Training is running'"
+keys $S y
+check "y stops training and quits" "wait_for $S 'console exited 0' 60"
+check "the terminal is restored (no alternate screen, cursor shown)" \
+    "[[ \$(tm display -p -t $S '#{alternate_on}#{cursor_flag}') == 01 ]]"
+check "the stopped run left a checkpoint" "[[ -f $WORK/model-retrained/checkpoint.safetensors ]]"
+
+echo "== 80x24, TERM=tmux-direct, --train"
+S=direct
+launch $S 80 24 tmux-direct "$WORK/data" --model "$WORK/fresh" --train --size 64 --epochs 40 --batch 4
+check "--train shows the per-level curves at once" "wait_for $S 'level1.*level2.*level3' && wait_for $S 'running +epoch' 30"
+check "direct colour reaches the terminal as RGB" "tm capture-pane -p -e -t $S | grep -Eq '38;2;[0-9]+;[0-9]+;[0-9]+'"
+check "hint line fits 80 columns" "screen $S | tail -1 | grep -q 'quit'"
+keys $S '?'
+check "? opens the help listing the key table" "wait_for $S 'help · q/Esc closes' && screen $S | grep -q 'Next colormap'"
+keys $S q C-c
+check "Ctrl-C quits even while training" "wait_for $S 'console exited 0' 60"
+check "terminal restored after Ctrl-C" "[[ \$(tm display -p -t $S '#{alternate_on}') == 0 ]]"
+
+echo "== 60x20: too small"
+S=tiny
+launch $S 60 20 tmux-256color "$WORK/data" --model "$WORK/model"
+check "a small terminal asks to be enlarged" "wait_for $S 'enlarge the terminal'"
+tm resize-window -t $S -x 100 -y 30
+check "enlarging it shows the panes" "wait_for $S '¹dataset'"
+keys $S q
+check "q quits" "wait_for $S 'console exited 0'"
+
+echo "== errors before the screen opens"
+check "a missing model is a plain message" "{ TERM=xterm-256color $STPM console $WORK/data --model $WORK/nope 2>&1 </dev/null || true; } | grep -q 'not an stpm model directory'"
+check "an unknown TERM is a message, not a crash" "{ TERM=no-such-term $STPM console $WORK/data --model $WORK/model 2>&1 </dev/null || true; } | grep -q 'no-such-term'"
+
+if (( failures > 0 )); then echo "$failures check(s) failed"; exit 1; fi
+echo "all console end-to-end checks passed in ${SECONDS}s"
