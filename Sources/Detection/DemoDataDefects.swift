@@ -1,3 +1,4 @@
+import Numerics
 import Foundation
 import ImageIO
 
@@ -124,12 +125,14 @@ public enum DefectSynthesis {
         for y in y0...y1 {
             for x in x0...x1 {
                 let px = Float(x) + 0.5, py = Float(y) + 0.5
-                var best = Float.infinity
+                // Coverage of a pixel by a band of half-width r at distance d is close to r + 1/2 - d; the
+                // band tapers towards both ends, as a stroke that bites in and lifts off.
+                var best: Float = 0
                 for k in 1..<points.count {
-                    best = min(best, segmentDistance(px, py, points[k - 1], points[k]))
+                    let taper = 0.4 + 0.6 * sin(Float.pi * (Float(k) - 0.5) / Float(points.count - 1))
+                    best = max(best, halfWidth * taper + 0.5 - segmentDistance(px, py, points[k - 1], points[k]))
                 }
-                // Coverage of a pixel by a band of half-width r at distance d is close to r + 1/2 - d.
-                let coverage = min(1, max(0, halfWidth + 0.5 - best))
+                let coverage = min(1, best)
                 guard coverage > 0 else { continue }
                 let i = y * w + x
                 layer.coverage[i] = coverage
