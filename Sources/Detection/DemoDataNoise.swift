@@ -1,3 +1,4 @@
+import Numerics
 import Foundation
 
 /// 2-D gradient (Perlin) noise with its own seeded lattice, so every synthetic defect gets a different

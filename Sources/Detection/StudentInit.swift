@@ -21,21 +21,3 @@ public enum StudentInit {
         }
     }
 }
-
-/// A small, fast, reproducible generator whose whole state is one integer (so checkpoints can store it).
-public struct SplitMix64: RandomNumberGenerator, Codable, Sendable {
-    public var state: UInt64
-
-    public init(seed: UInt64) { state = seed }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E3779B97F4A7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
-        z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    public mutating func nextUnit() -> Float { Float(next() >> 40) / Float(1 << 24) }
-}

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import Numerics
 import ImageIO
 import Backbones
 @testable import Detection

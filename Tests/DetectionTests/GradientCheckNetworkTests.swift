@@ -10,26 +10,6 @@ import Backbones
 /// Lives in DetectionTests because it needs PyramidLoss; the layer-by-layer checks, with the generic
 /// checker, are in NumericsTests/GradientCheck*.
 final class GradientCheckNetworkTests: XCTestCase {
-    /// SplitMix64, as in NumericsTests (test targets cannot share code without a new module).
-    struct Generator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func uniform(_ lo: Float, _ hi: Float) -> Float { lo + (hi - lo) * Float(Double(next() >> 11) / Double(1 << 53)) }
-        /// Sum of 12 uniforms minus 6: close enough to normal for weights and inputs.
-        mutating func normal() -> Float { (0..<12).reduce(-6) { s, _ in s + uniform(0, 1) } }
-        mutating func tensor(like t: Tensor) -> Tensor {
-            let r = Tensor(c: t.c, n: t.n, h: t.h, w: t.w)
-            for i in 0..<r.count { r.data[i] = normal() }
-            return r
-        }
-    }
-
     /// The STPM loss in Double from Float taps. PyramidLoss sums in Float chunks of 4096, whose rounding
     /// (~1e-5 of the loss) would swamp the differences of parameters deep in the network.
     static func referenceLoss(teacher: [Tensor], student: [Tensor], weights: [Double] = [1, 1, 1]) -> Double {
@@ -50,7 +30,7 @@ final class GradientCheckNetworkTests: XCTestCase {
 
     /// Teacher taps as the trainer caches them: channel-normalised. (Each is the output tensor of its
     /// own ChannelNormalize, which outlives the layer; its raw pointer would not.)
-    static func normalizedTeacher(like taps: [Tensor], _ rng: inout Generator) -> [Tensor] {
+    static func normalizedTeacher(like taps: [Tensor], _ rng: inout SplitMix64) -> [Tensor] {
         taps.map { ChannelNormalize().forward(rng.tensor(like: $0)) }
     }
 
@@ -66,7 +46,7 @@ final class GradientCheckNetworkTests: XCTestCase {
     }
 
     func testPyramidLossStudentGradient() {
-        var rng = Generator(state: 3)
+        var rng = SplitMix64(seed: 3)
         let shapes = [Tensor(c: 4, n: 2, h: 4, w: 4), Tensor(c: 6, n: 2, h: 2, w: 2), Tensor(c: 8, n: 2, h: 1, w: 1)]
         let student = shapes.map { rng.tensor(like: $0) }
         let teacher = Self.normalizedTeacher(like: shapes, &rng)
@@ -102,7 +82,7 @@ final class GradientCheckNetworkTests: XCTestCase {
     /// dropping the level-1/2 tap gradients altogether stayed within 5%; damping level 3 exposes it.
     func check(_ kind: BackboneKind, picks: [(String, Int)], seed: UInt64, levelWeights: [Float] = [1, 1, 1],
                h: Float = 1e-3, tolerance: Double = 5e-2, file: StaticString = #filePath, line: UInt = #line) {
-        var rng = Generator(state: seed)
+        var rng = SplitMix64(seed: seed)
         let student = kind.make(role: .student)
         student.setTraining(true)
         for p in student.parameters {
@@ -158,5 +138,13 @@ final class GradientCheckNetworkTests: XCTestCase {
             ("_blocks.3._expand_conv.weight", 2), ("_blocks.4._project_conv.weight", 2),
             ("_blocks.6._depthwise_conv.weight", 2), ("_blocks.9._bn2.weight", 2), ("_blocks.10._depthwise_conv.weight", 2),
         ], seed: 10, levelWeights: [1, 1, 0.1])
+    }
+}
+
+extension SplitMix64 {
+    mutating func tensor(like t: Tensor) -> Tensor {
+        let r = Tensor(c: t.c, n: t.n, h: t.h, w: t.w)
+        for i in 0..<r.count { r.data[i] = normal() }
+        return r
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import Numerics
 @testable import Detection
 
 final class MetricsReferenceTests: XCTestCase {
@@ -106,7 +107,7 @@ final class AUROCTests: XCTestCase {
     }
 
     func testPixelAUROCAgreesWithPairCounting() {
-        var generator = SplitMix(seed: 7)
+        var generator = SplitMix64(seed: 7)
         let maps = (0..<5).map { _ in (0..<36).map { _ in Float(generator.next() % 12) / 4 } }   // coarse values: many ties
         let masks = maps.map { $0.map { $0 + Float(generator.next() % 3) > 2 } }
         let scores = maps.flatMap { $0 }, labels = masks.flatMap { $0 }
@@ -207,7 +208,7 @@ final class AUPROTests: XCTestCase {
     }
 
     func testAgreesWithBruteForceThresholdSweep() {
-        var generator = SplitMix(seed: 11)
+        var generator = SplitMix64(seed: 11)
         let (width, height) = (9, 7)
         var maps: [[Float]] = [], masks: [[Bool]] = []
         for image in 0..<6 {
@@ -256,18 +257,5 @@ final class TrapezoidTests: XCTestCase {
 
     func testDropsNonFinitePoints() {
         XCTAssertEqual(trapezoid(x: [0, .nan, 1], y: [1, 5, 1]), 1)
-    }
-}
-
-/// Deterministic pseudo-random numbers for property tests.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import Numerics
 @testable import Detection
 
 final class ThresholdsTests: XCTestCase {
@@ -30,7 +31,7 @@ final class ThresholdsTests: XCTestCase {
     }
 
     func testF1IsTheBestOverAllCandidates() throws {
-        var generator = SplitMix(seed: 3)
+        var generator = SplitMix64(seed: 3)
         for _ in 0..<20 {
             let scores = (0..<30).map { _ in Float(generator.next() % 10) }
             let labels = scores.map { $0 + Float(generator.next() % 6) > 8 }

@@ -2,32 +2,11 @@ import XCTest
 @testable import Numerics
 
 /// Deterministic generator so every check sees the same inputs on every machine.
-struct SplitMix64 {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
+extension SplitMix64 {
     /// Seeds from a test's label (FNV-1a), so each case draws its own values.
-    init(label: String) { state = label.utf8.reduce(0xCBF2_9CE4_8422_2325) { ($0 ^ UInt64($1)) &* 0x100_0000_01B3 } }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1) with 53 random bits.
-    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
+    init(label: String) { self.init(seed: label.utf8.reduce(0xCBF2_9CE4_8422_2325) { ($0 ^ UInt64($1)) &* 0x100_0000_01B3 }) }
 
     mutating func uniform(_ lo: Float, _ hi: Float) -> Float { lo + (hi - lo) * Float(unit()) }
-
-    /// Standard normal (Box-Muller).
-    mutating func normal() -> Float {
-        let u = max(unit(), 1e-300), v = unit()
-        return Float((-2 * log(u)).squareRoot() * cos(2 * Double.pi * v))
-    }
 
     /// Magnitude in [lo, hi] with a random sign: keeps values clear of the kink of ReLU-like functions at 0.
     mutating func awayFromZero(_ lo: Float, _ hi: Float) -> Float {
