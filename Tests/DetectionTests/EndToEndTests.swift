@@ -1,0 +1,194 @@
+import Foundation
+import XCTest
+import Backbones
+import ImageIO
+@testable import Detection
+
+/// A tiny MVTec-layout dataset drawn in the test (smooth texture; "scratch" defects are bright lines)
+/// and a model trained on it once per test process (3 epochs, uninterrupted), shared by the end-to-end,
+/// evaluation and export tests and the reference of the resume test. One shared model keeps the suite
+/// fast in debug builds, where training and hashing the teacher weights dominate.
+enum SyntheticSet {
+    static let size = 64
+    static let root = NSTemporaryDirectory() + "stpm-synthetic-\(UUID().uuidString)"
+    static var data: String { root + "/data" }
+
+    /// CI fetches the teacher before the tests; a missing file is a failure, never a skip.
+    static func requireTeacherWeights() throws {
+        do { _ = try TeacherWeights.locate(.efficientnetLite0) } catch {
+            XCTFail("\(error). The end-to-end tests need the EfficientNet-Lite0 teacher: run scripts/fetch-weights first.")
+            throw error
+        }
+    }
+
+    static func options(epochs: Int) -> TrainingOptions {
+        var options = TrainingOptions()
+        options.size = size
+        options.epochs = epochs
+        options.batchSize = 4
+        return options
+    }
+
+    /// Trains on the synthetic train/good into `out`; `events` may stop the run through `control`.
+    @discardableResult
+    static func train(epochs: Int, out: String, resume: Bool = false, control: TrainingControl = TrainingControl(),
+                      events: (TrainingEvent) -> Void = { _ in }) throws -> TrainingOutcome {
+        let dataset = try MVTecDataset(root: data)
+        return try Trainer(imagePaths: dataset.train.map(\.path), options: options(epochs: epochs),
+                           store: ModelStore(path: out), resume: resume).run(control: control, events: events)
+    }
+
+    static let epochs = 3
+
+    /// The dataset and the model directory, made on first use.
+    static let modelPath: Result<String, Error> = Result {
+        try requireTeacherWeights()
+        try write()
+        atexit { try? FileManager.default.removeItem(atPath: SyntheticSet.root) }
+        let out = root + "/model"
+        guard case .finished = try train(epochs: epochs, out: out) else { throw CocoaError(.userCancelled) }
+        return out
+    }
+
+    static let loadedModel: Result<AnomalyModel, Error> = Result { try AnomalyModel(path: modelPath.get()) }
+
+    static func trainedModel() throws -> String {
+        try requireTeacherWeights()
+        return try modelPath.get()
+    }
+
+    static func model() throws -> AnomalyModel {
+        try requireTeacherWeights()
+        return try loadedModel.get()
+    }
+
+    /// 6 train/good, 2 test/good, 2 test/scratch with masks.
+    static func write() throws {
+        for (folder, count) in [("train/good", 6), ("test/good", 2), ("test/scratch", 2), ("ground_truth/scratch", 2)] {
+            try FileManager.default.createDirectory(atPath: data + "/" + folder, withIntermediateDirectories: true)
+            for i in 0..<count {
+                let name = String(format: "%03d", i)
+                switch folder {
+                case "ground_truth/scratch":
+                    try PNGFile.write(Image8(width: size, height: size, channels: 1, pixels: scratch(i).map { $0 ? 255 : 0 }),
+                                      path: "\(data)/\(folder)/\(name)_mask.png")
+                case "test/scratch":
+                    try PNGFile.write(texture(phase: Float(i) + 7, scratch: scratch(i)), path: "\(data)/\(folder)/\(name).png")
+                default:
+                    try PNGFile.write(texture(phase: Float(i) + (folder == "test/good" ? 3.5 : 0)), path: "\(data)/\(folder)/\(name).png")
+                }
+            }
+        }
+    }
+
+    /// A two-pixel bright line, at a different height per image.
+    static func scratch(_ i: Int) -> [Bool] {
+        (0..<size * size).map { p in
+            let x = p % size, y = p / size
+            return (20 + 14 * i...21 + 14 * i).contains(y) && (12..<52).contains(x)
+        }
+    }
+
+    static func texture(phase: Float, scratch: [Bool]? = nil) -> Image8 {
+        var pixels = [UInt8](repeating: 0, count: size * size * 3)
+        for y in 0..<size {
+            for x in 0..<size {
+                let v = 110 + 45 * sin(0.35 * Float(x) + 0.4 * phase) * cos(0.3 * Float(y) + 0.2 * phase)
+                let bright = scratch?[y * size + x] == true
+                for c in 0..<3 {
+                    pixels[(y * size + x) * 3 + c] = bright ? 250 : UInt8(max(0, min(255, v + Float(c) * 12)))
+                }
+            }
+        }
+        return Image8(width: size, height: size, channels: 3, pixels: pixels)
+    }
+}
+
+final class EndToEndTests: XCTestCase {
+    func testTrainedModelScoresEveryImageWithFiniteMaps() throws {
+        let model = try SyntheticSet.model()
+        XCTAssertEqual(model.config.bestEpoch.map { (1...SyntheticSet.epochs).contains($0) }, true)
+        XCTAssertNotNil(model.config.threshold, "training stores p99 of the held-out normal scores")
+        let files = try scanImageFolder(paths: [SyntheticSet.data + "/test"])
+        XCTAssertEqual(files.count, 4)
+        var scores: [Float] = []
+        try model.scoreFiles(files) { _, result in
+            let scored = try result.get()
+            XCTAssertEqual(scored.map.count, 64 * 64)
+            XCTAssertTrue(scored.map.allSatisfy(\.isFinite))
+            XCTAssertEqual(scored.score, scored.map.max())
+            scores.append(scored.score)
+        }
+        XCTAssertEqual(scores.count, 4)
+    }
+
+    func testUnreadableImageIsReportedByNameAndTheOthersAreScored() throws {
+        let model = try SyntheticSet.model()
+        let bad = SyntheticSet.root + "/broken.png"
+        try Data("not a png".utf8).write(to: URL(fileURLWithPath: bad))
+        let good = SyntheticSet.data + "/test/good/000.png"
+        var outcomes: [Int: Result<ImageScore, Error>] = [:]
+        model.scoreFiles([good, bad, good]) { outcomes[$0] = $1 }
+        XCTAssertNotNil(try? outcomes[0]?.get())
+        XCTAssertNotNil(try? outcomes[2]?.get())
+        XCTAssertThrowsError(try outcomes[1]!.get()) { XCTAssertTrue("\($0)".contains(bad), "\($0)") }
+        // Labelled scoring needs every image, so it stops, naming the file.
+        let sample = DatasetSample(path: bad, split: .test, defectType: "good", maskPath: nil)
+        XCTAssertThrowsError(try LabelledScoring.score(model: model, samples: [sample])) { XCTAssertTrue("\($0)".contains(bad)) }
+    }
+
+    func testThresholdRulesResolve() throws {
+        let model = try SyntheticSet.model()
+        let scored = try LabelledScoring.score(model: model, samples: MVTecDataset(root: SyntheticSet.data).test)
+        XCTAssertEqual(scored.map(\.isDefective), [false, false, true, true])
+        XCTAssertEqual(try ThresholdRule.stored.resolve(model: model), model.config.threshold)
+        XCTAssertEqual(try ThresholdRule.value(0.25).resolve(model: model), manualThreshold(0.25))
+        XCTAssertEqual(try ThresholdRule.percentile(50).resolve(model: model).choice, .percentile(50))
+        let f1 = try ThresholdRule.f1.resolve(model: model, labelled: scored)
+        XCTAssertEqual(f1.choice, .f1)
+        XCTAssertTrue(scored.map(\.score).contains(f1.value))
+    }
+
+    /// The command line through the built binary (each run hashes the teacher weights, slow in debug builds,
+    /// so one real run: score with --csv and --maps, which only the command implements).
+    func testCommandLine() throws {
+        let model = try SyntheticSet.trainedModel()
+        let here = Bundle(for: Self.self).bundleURL
+        // Linux runs the tests from the build folder itself; macOS from an .xctest bundle inside it.
+        guard let binary = [here, here.deletingLastPathComponent()].map({ $0.appendingPathComponent("stpm").path })
+            .first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            throw XCTSkip("no stpm binary next to \(here.path) (swift build --product stpm)")
+        }
+        func stpm(_ args: String...) throws -> (status: Int32, output: String) {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: binary)
+            process.arguments = args
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            process.standardError = pipe
+            try process.run()
+            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            return (process.terminationStatus, output)
+        }
+        let maps = SyntheticSet.root + "/cli-maps", csv = SyntheticSet.root + "/cli-score.csv"
+        let score = try stpm("score", model, SyntheticSet.data + "/test", "--csv", csv, "--maps", maps)
+        XCTAssertEqual(score.status, 0, score.output)
+        XCTAssertTrue(score.output.contains("scratch/001.png"), score.output)
+        let lines = try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(lines.first, "path,score,flagged,threshold,map_scale,overlay,map16,error")
+        XCTAssertEqual(lines.count, 5)
+        let row = lines[3].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        XCTAssertEqual(row[5...6], ["scratch_000_overlay.png", "scratch_000_map16.png"])
+        // The 16-bit map holds map / scale * 65535, so its brightest pixel gives back the score.
+        let raw = try PNGFile.readGray16(path: maps + "/scratch_000_map16.png")
+        XCTAssertEqual(raw.width, 64)
+        let decoded = Float(raw.values.max()!) / 65535 * Float(row[4])!
+        XCTAssertEqual(decoded, Float(row[1])!, accuracy: Float(row[4])! / 30000)
+        XCTAssertEqual(try PNGFile.read(path: maps + "/good_001_overlay.png").width, 64)
+
+        let missing = try stpm("eval", SyntheticSet.root + "/no-model", SyntheticSet.data)
+        XCTAssertNotEqual(missing.status, 0)
+        XCTAssertTrue(missing.output.contains("not an stpm model directory"), missing.output)
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+import XCTest
+import Backbones
+import Numerics
+@testable import Detection
+
+final class ResumeTests: XCTestCase {
+    var root: String!
+
+    override func setUpWithError() throws {
+        root = SyntheticSet.root + "/resume-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(atPath: root)
+    }
+
+    func tensors(_ path: String, prefix: String = "") throws -> [String: [UInt32]] {
+        let file = try SafetensorsFile(path: path)
+        var result: [String: [UInt32]] = [:]
+        for name in file.names where name.hasPrefix(prefix) { result[name] = try file.floats(name).map(\.bitPattern) }
+        return result
+    }
+
+    /// Stopping in the middle of epoch 2 and resuming reaches the very weights of the uninterrupted
+    /// run (the shared synthetic model, trained the same 3 epochs from the same seed).
+    func testStopMidEpochThenResumeGivesBitIdenticalWeights() throws {
+        let straight = ModelStore(path: try SyntheticSet.trainedModel())
+        let resumed = ModelStore(path: root + "/resumed")
+        let control = TrainingControl()
+        let stopped = try SyntheticSet.train(epochs: SyntheticSet.epochs, out: resumed.path, control: control) { event in
+            if case .step(let p) = event, p.epoch == 1, p.step == 1 { control.requestStop() }
+        }
+        XCTAssertEqual(stopped, .interrupted(epoch: 1, step: 1))
+        XCTAssertEqual(try SyntheticSet.train(epochs: SyntheticSet.epochs, out: resumed.path, resume: true),
+                       .finished(bestEpoch: try straight.loadConfig().bestEpoch))
+
+        XCTAssertEqual(try tensors(straight.studentFile), try tensors(resumed.studentFile))
+        let checkpointStudent = try tensors(straight.checkpointFile, prefix: "student.")
+        XCTAssertFalse(checkpointStudent.isEmpty)
+        XCTAssertEqual(checkpointStudent, try tensors(resumed.checkpointFile, prefix: "student."))
+        XCTAssertEqual(try tensors(straight.checkpointFile, prefix: "momentum."), try tensors(resumed.checkpointFile, prefix: "momentum."))
+    }
+
+    /// A copy of the shared model, to damage.
+    func copyOfModel() throws -> ModelStore {
+        let copy = root + "/model"
+        try FileManager.default.copyItem(atPath: SyntheticSet.trainedModel(), toPath: copy)
+        return ModelStore(path: copy)
+    }
+
+    func loadCheckpoint(_ store: ModelStore) throws {
+        _ = try Checkpoint.load(from: store.checkpointFile, into: BackboneKind.efficientnetLite0.make(role: .student))
+    }
+
+    func testDamagedCheckpointFailsWithChecksumError() throws {
+        let store = try copyOfModel()
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: store.checkpointFile))
+        bytes[bytes.count - 5] ^= 0x40
+        try bytes.write(to: URL(fileURLWithPath: store.checkpointFile))
+        XCTAssertThrowsError(try loadCheckpoint(store)) { error in
+            let message = "\(error)"
+            XCTAssertTrue(message.contains("checksum mismatch") && message.contains(store.checkpointFile), message)
+        }
+    }
+
+    func testTruncatedCheckpointFailsNamingTheFile() throws {
+        let store = try copyOfModel()
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: store.checkpointFile))
+        try bytes.prefix(bytes.count / 2).write(to: URL(fileURLWithPath: store.checkpointFile))
+        XCTAssertThrowsError(try loadCheckpoint(store)) { error in
+            XCTAssertTrue("\(error)".contains(store.checkpointFile), "\(error)")
+        }
+    }
+
+    /// What an interrupted atomic write leaves behind (a temporary beside config.json or the student) is
+    /// ignored when loading. (The store is read directly: AnomalyModel would also hash the teacher weights,
+    /// which adds seconds in debug builds and tests nothing here.)
+    func testStaleTemporaryFilesDoNotBreakLoading() throws {
+        let store = try copyOfModel()
+        let config = try Data(contentsOf: URL(fileURLWithPath: store.configFile))
+        for stale in [".config.json.4242.tmp", ".student.safetensors.4242.tmp"] {
+            try Data("{\"half\": ".utf8).write(to: URL(fileURLWithPath: store.path + "/" + stale))
+        }
+        let loaded = try store.loadConfig()
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        XCTAssertEqual(try encoder.encode(loaded), try encoder.encode(JSONDecoder().decode(ModelConfig.self, from: config)))
+        XCTAssertNotNil(loaded.threshold)
+        XCTAssertNoThrow(try store.loadStudent(loaded.backbone))
+        // The next atomic write replaces config.json and leaves the stale temporary harmless.
+        try store.save(loaded)
+        XCTAssertNoThrow(try store.loadConfig())
+    }
+}
