@@ -11,9 +11,6 @@ public enum ThresholdRule: Equatable, Sendable {
     /// F1-optimal over labelled scores.
     case f1
 
-    /// Whether resolving needs labelled scores.
-    public var needsLabels: Bool { self == .f1 }
-
     /// The threshold this rule gives; `labelled` is only read for `.f1`.
     public func resolve(model: AnomalyModel, labelled: [ScoredSample] = []) throws -> Threshold {
         switch self {
