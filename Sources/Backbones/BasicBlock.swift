@@ -33,9 +33,7 @@ final class BasicBlock: Layer {
         join.backward(dy)
         let d1 = conv2.backward(conv1.output, dy, ws, needInputGrad: true)
         let dMain = conv1.backward(x, d1, ws, needInputGrad: true)
-        inputGrad.resize(c: x.c, n: x.n, h: x.h, w: x.w)
-        inputGrad.data.update(from: dMain.data, count: dMain.count)
-        addInPlace(inputGrad, downsample.map { $0.backward(x, dy, ws, needInputGrad: true) } ?? dy)
+        sumGradients(inputGrad, dMain, downsample.map { $0.backward(x, dy, ws, needInputGrad: true) } ?? dy)
         return inputGrad
     }
 

@@ -37,9 +37,7 @@ final class Bottleneck: Layer {
         let dc = branch2c.backward(branch2b.output, dy, ws, needInputGrad: true)
         let db = branch2b.backward(branch2a.output, dc, ws, needInputGrad: true)
         let dMain = branch2a.backward(x, db, ws, needInputGrad: true)
-        inputGrad.resize(c: x.c, n: x.n, h: x.h, w: x.w)
-        inputGrad.data.update(from: dMain.data, count: dMain.count)
-        addInPlace(inputGrad, projection.map { $0.backward(x, dy, ws, needInputGrad: true) } ?? dy)
+        sumGradients(inputGrad, dMain, projection.map { $0.backward(x, dy, ws, needInputGrad: true) } ?? dy)
         return inputGrad
     }
 

@@ -39,9 +39,7 @@ final class MBConvBlock: Layer {
         let dd = depthwise.backward(expand?.output ?? x, dp, ws, needInputGrad: true)
         let dMain = expand.map { $0.backward(x, dd, ws, needInputGrad: true) } ?? dd
         guard join != nil else { return dMain }
-        inputGrad.resize(c: x.c, n: x.n, h: x.h, w: x.w)
-        inputGrad.data.update(from: dMain.data, count: dMain.count)
-        addInPlace(inputGrad, dy)
+        sumGradients(inputGrad, dMain, dy)
         return inputGrad
     }
 

@@ -23,64 +23,65 @@ struct ConvGeometry {
     var colCols: Int { n * oh * ow }
 }
 
-func im2col(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ cols: UnsafeMutablePointer<Float>) {
-    let oh = g.oh, ow = g.ow, s = g.stride
-    let inPlane = g.h * g.w, outPlane = oh * ow
+/// Visits each row of the column matrix — channel `ci`, filter tap (ky, kx), at `row` floats into
+/// the matrix — with the output rows `ys` and columns `xs` whose input position lies inside the
+/// image. Shared by im2col and its adjoint so that both walk exactly the same positions.
+@inline(__always)
+func forEachColumnRow(_ g: ConvGeometry, _ body: (_ ci: Int, _ ky: Int, _ kx: Int, _ row: Int, _ ys: Range<Int>, _ xs: Range<Int>) -> Void) {
+    let oh = g.oh, ow = g.ow
     parallelFor(g.c, work: g.colRows * g.colCols) { channels in
-    for ci in channels {
-        for ky in 0..<g.kh {
-            let ys = validRange(outN: oh, inN: g.h, stride: s, pad: g.pad.top, k: ky)
-            for kx in 0..<g.kw {
-                let xs = validRange(outN: ow, inN: g.w, stride: s, pad: g.pad.left, k: kx)
-                let row = cols + ((ci * g.kh + ky) * g.kw + kx) * g.colCols
-                for ni in 0..<g.n {
-                    let src = x + (ci * g.n + ni) * inPlane
-                    let dst = row + ni * outPlane
-                    for oy in 0..<oh {
-                        let d = dst + oy * ow
-                        guard ys.contains(oy) else { d.update(repeating: 0, count: ow); continue }
-                        let srow = src + (oy * s - g.pad.top + ky) * g.w - g.pad.left + kx
-                        if xs.lowerBound > 0 { d.update(repeating: 0, count: xs.lowerBound) }
-                        if s == 1 {
-                            (d + xs.lowerBound).update(from: srow + xs.lowerBound, count: xs.count)
-                        } else {
-                            for ox in xs { d[ox] = srow[ox * s] }
-                        }
-                        if xs.upperBound < ow { (d + xs.upperBound).update(repeating: 0, count: ow - xs.upperBound) }
-                    }
+        for ci in channels {
+            for ky in 0..<g.kh {
+                let ys = validRange(outN: oh, inN: g.h, stride: g.stride, pad: g.pad.top, k: ky)
+                for kx in 0..<g.kw {
+                    let xs = validRange(outN: ow, inN: g.w, stride: g.stride, pad: g.pad.left, k: kx)
+                    body(ci, ky, kx, ((ci * g.kh + ky) * g.kw + kx) * g.colCols, ys, xs)
                 }
             }
         }
     }
+}
+
+func im2col(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ cols: UnsafeMutablePointer<Float>) {
+    let oh = g.oh, ow = g.ow, s = g.stride
+    let inPlane = g.h * g.w, outPlane = oh * ow
+    forEachColumnRow(g) { ci, ky, kx, rowOffset, ys, xs in
+        for ni in 0..<g.n {
+            let src = x + (ci * g.n + ni) * inPlane
+            let dst = cols + rowOffset + ni * outPlane
+            for oy in 0..<oh {
+                let d = dst + oy * ow
+                guard ys.contains(oy) else { d.update(repeating: 0, count: ow); continue }
+                let srow = src + (oy * s - g.pad.top + ky) * g.w - g.pad.left + kx
+                if xs.lowerBound > 0 { d.update(repeating: 0, count: xs.lowerBound) }
+                if s == 1 {
+                    (d + xs.lowerBound).update(from: srow + xs.lowerBound, count: xs.count)
+                } else {
+                    for ox in xs { d[ox] = srow[ox * s] }
+                }
+                if xs.upperBound < ow { (d + xs.upperBound).update(repeating: 0, count: ow - xs.upperBound) }
+            }
+        }
     }
 }
 
 /// Adds the columns back onto the input positions they were copied from (the adjoint of im2col).
 func col2imAdd(_ cols: UnsafePointer<Float>, _ g: ConvGeometry, _ dx: UnsafeMutablePointer<Float>) {
-    let oh = g.oh, ow = g.ow, s = g.stride
-    let inPlane = g.h * g.w, outPlane = oh * ow
-    parallelFor(g.c, work: g.colRows * g.colCols) { channels in
-    for ci in channels {
-        for ky in 0..<g.kh {
-            let ys = validRange(outN: oh, inN: g.h, stride: s, pad: g.pad.top, k: ky)
-            for kx in 0..<g.kw {
-                let xs = validRange(outN: ow, inN: g.w, stride: s, pad: g.pad.left, k: kx)
-                let row = cols + ((ci * g.kh + ky) * g.kw + kx) * g.colCols
-                for ni in 0..<g.n {
-                    let dst = dx + (ci * g.n + ni) * inPlane
-                    let src = row + ni * outPlane
-                    for oy in ys {
-                        let drow = dst + (oy * s - g.pad.top + ky) * g.w - g.pad.left + kx
-                        let srow = src + oy * ow
-                        if s == 1 {
-                            for ox in xs { drow[ox] += srow[ox] }
-                        } else {
-                            for ox in xs { drow[ox * s] += srow[ox] }
-                        }
-                    }
+    let ow = g.ow, s = g.stride
+    let inPlane = g.h * g.w, outPlane = g.oh * ow
+    forEachColumnRow(g) { ci, ky, kx, rowOffset, ys, xs in
+        for ni in 0..<g.n {
+            let dst = dx + (ci * g.n + ni) * inPlane
+            let src = cols + rowOffset + ni * outPlane
+            for oy in ys {
+                let drow = dst + (oy * s - g.pad.top + ky) * g.w - g.pad.left + kx
+                let srow = src + oy * ow
+                if s == 1 {
+                    for ox in xs { drow[ox] += srow[ox] }
+                } else {
+                    for ox in xs { drow[ox * s] += srow[ox] }
                 }
             }
         }
-    }
     }
 }
