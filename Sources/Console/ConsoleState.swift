@@ -111,6 +111,8 @@ public struct ConsoleState: Equatable, Sendable {
 
     public var threshold: Double = 0.5
     public var storedThreshold: Double?
+    /// The model's held-out normal scores; the histogram shows them until test images are scored.
+    public var heldOutNormalScores: [Double] = []
     /// Where `e` would write; the app picks a fresh folder after every export.
     public var exportDestination = "stpm-export"
     /// Images flagged by score among those export covers (scored test images), for the dialog.

@@ -68,9 +68,10 @@ public struct Histogram: Sendable {
         }
         let r = effectiveRange
         grid.fill(Rect(x: rect.x, y: rect.maxY - 1, width: rect.width, height: 1), style: labelStyle)
-        grid.put(NumberFormat.short(r.lowerBound), x: rect.x, y: rect.maxY - 1, style: labelStyle, clip: rect)
-        let hi = NumberFormat.short(r.upperBound)
-        grid.put(hi, x: rect.maxX - hi.count, y: rect.maxY - 1, style: labelStyle, clip: rect)
+        // An end label under the marker would be misread ("1▲75"), so the marker wins.
+        let lo = NumberFormat.short(r.lowerBound), hi = NumberFormat.short(r.upperBound)
+        if marker >= lo.count { grid.put(lo, x: rect.x, y: rect.maxY - 1, style: labelStyle, clip: rect) }
+        if marker < rect.width - hi.count { grid.put(hi, x: rect.maxX - hi.count, y: rect.maxY - 1, style: labelStyle, clip: rect) }
         grid.set(rect.x + marker, rect.maxY - 1, "▲", labelStyle.with(fg: colors.marker, attributes: [.bold]))
     }
 

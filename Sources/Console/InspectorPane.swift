@@ -12,8 +12,10 @@ public struct InspectorPane: Pane {
         }
         let row = state.rows.first { $0.id == state.inspectedID }
         let score = row?.score.map { "score \(NumberFormat.short($0))" } ?? ""
-        let header = [row?.name ?? "", score, state.inspectorView.rawValue, state.colorDepth.rawValue].filter { !$0.isEmpty }.joined(separator: " · ")
-        grid.put(header, x: content.x, y: content.y, style: t.style(.title, [.bold]), clip: content)
+        let details = [score, state.inspectorView.rawValue, state.colorDepth.rawValue].filter { !$0.isEmpty }.map { " · " + $0 }.joined()
+        // The view and depth are what the keys change, so the name gives way first, from its start.
+        let name = TextWidth.truncateLeading(row?.name ?? "", to: max(0, content.width - TextWidth.columns(of: details)))
+        grid.put(name + details, x: content.x, y: content.y, style: t.style(.title, [.bold]), clip: content)
         let (_, rest) = content.splitTop(1)
         let (imageArea, legendArea) = rest.splitTop(rest.height - 1)
         var renderer = HeatmapRenderer(colormap: ctx.colormap, range: state.mapRange, threshold: Float(state.threshold))

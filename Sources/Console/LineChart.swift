@@ -23,9 +23,12 @@ public struct LineChart: Sendable {
     public var series: [ChartSeries]
     /// log10 y axis; samples ≤ 0 are skipped since they have no logarithm.
     public var logScale: Bool
+    /// A fixed x extent (a run's total steps), so curves visibly grow to the right while a
+    /// run is going instead of being stretched across the width at every step.
+    public var xDomain: ClosedRange<Double>?
 
-    public init(series: [ChartSeries], logScale: Bool = false) {
-        self.series = series; self.logScale = logScale
+    public init(series: [ChartSeries], logScale: Bool = false, xDomain: ClosedRange<Double>? = nil) {
+        self.series = series; self.logScale = logScale; self.xDomain = xDomain
     }
 
     func transformed(_ y: Double) -> Double? {
@@ -39,7 +42,8 @@ public struct LineChart: Sendable {
         let pts = series.flatMap { $0.points.compactMap { p in transformed(p.y).map { (p.x, $0) } } }
         guard let x0 = pts.map(\.0).min(), let x1 = pts.map(\.0).max(),
               let y0 = pts.map(\.1).min(), let y1 = pts.map(\.1).max() else { return nil }
-        return (x1 > x0 ? x0...x1 : x0...(x0 + 1), y1 > y0 ? y0...y1 : (y0 - 0.5)...(y1 + 0.5))
+        let x = xDomain.map { min($0.lowerBound, x0)...max($0.upperBound, x1) } ?? (x0...x1)
+        return (x.upperBound > x.lowerBound ? x : x.lowerBound...(x.lowerBound + 1), y1 > y0 ? y0...y1 : (y0 - 0.5)...(y1 + 0.5))
     }
 
     public func draw(into grid: inout CellGrid, rect: Rect, labelStyle: CellStyle) {

@@ -29,6 +29,11 @@ public enum TextWidth {
         return out + "…"
     }
 
+    /// As `truncate`, but keeps the end: "…ation/027.png", for paths whose file name matters most.
+    public static func truncateLeading(_ s: String, to width: Int) -> String {
+        String(truncate(String(s.reversed()), to: width).reversed())
+    }
+
     private static let wideRanges: [ClosedRange<UInt32>] = [
         0x1100...0x115F, 0x2E80...0x303E, 0x3041...0x33FF, 0x3400...0x4DBF, 0x4E00...0x9FFF,
         0xA000...0xA4CF, 0xAC00...0xD7A3, 0xF900...0xFAFF, 0xFE30...0xFE4F, 0xFF00...0xFF60,

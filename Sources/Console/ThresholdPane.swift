@@ -11,6 +11,9 @@ public struct ThresholdPane: Pane {
         if let stored = state.storedThreshold { parts.append("stored \(NumberFormat.short(stored))") }
         parts.append("flagged \(state.flaggedRows.count)/\(state.rows.filter { $0.score != nil || $0.manuallyFlagged }.count)")
         let stats = ThresholdStats(rows: state.rows, threshold: state.threshold)
+        if state.rows.allSatisfy({ $0.score == nil }) && !state.heldOutNormalScores.isEmpty {
+            parts.append("held-out normal scores:")
+        }
         if stats.labelledCount > 0 {
             func f(_ v: Double?) -> String { v.map { NumberFormat.short($0) } ?? "–" }
             parts += ["P \(f(stats.precision))", "R \(f(stats.recall))", "F1 \(f(stats.f1))"]
@@ -33,10 +36,11 @@ public struct ThresholdPane: Pane {
             grid.put(line, x: content.x, y: content.y + i, style: t.style(i == 0 ? .title : .mainFg, i == 0 ? [.bold] : []), clip: content)
         }
         let scored = state.rows.filter { $0.score != nil }
-        let histogram = Histogram(
-            normal: scored.filter { $0.label != .defective }.map { $0.score! },
-            defective: scored.filter { $0.label == .defective }.map { $0.score! },
-            threshold: state.threshold)
+        let histogram = scored.isEmpty
+            ? Histogram(normal: state.heldOutNormalScores, defective: [], threshold: state.threshold)
+            : Histogram(normal: scored.filter { $0.label != .defective }.map { $0.score! },
+                        defective: scored.filter { $0.label == .defective }.map { $0.score! },
+                        threshold: state.threshold)
         let colors = Histogram.Colors(normal: t[.histNormal], defective: t[.histDefect], marker: t[.threshold])
         histogram.draw(into: &grid, rect: content.splitTop(lines.count).1, colors: colors, labelStyle: t.style(.mainFg), ascii: state.isASCII)
     }

@@ -40,7 +40,8 @@ public struct TrainingPane: Pane {
             ChartSeries(name: "level\(i + 1)", color: t[pair.0], points: pair.1)
         } + [ChartSeries(name: "total", color: t[.total], points: s.totalLoss)]
         let chart = chartArea.splitTop(status.count).1
-        LineChart(series: series, logScale: state.logScale).draw(into: &grid, rect: chart, labelStyle: t.style(.mainFg))
+        let planned = Double(s.totalEpochs * s.totalSteps)
+        LineChart(series: series, logScale: state.logScale, xDomain: planned >= 1 ? 1...planned : nil).draw(into: &grid, rect: chart, labelStyle: t.style(.mainFg))
         let scale = state.logScale ? "log" : "linear"
         let heldOut = s.heldOutScores.suffix(6).map { NumberFormat.short($0.y) }.joined(separator: " ")
         grid.put("held-out normal: \(heldOut.isEmpty ? "–" : heldOut)   [\(scale)]", x: footer.x, y: footer.y, style: t.style(.inactiveFg), clip: footer)

@@ -78,7 +78,7 @@ final class ConsoleStateTests: XCTestCase {
         var s = Self.sample()
         s.threshold = 0.5
         XCTAssertNil(s.handle(.char("e")))
-        XCTAssertEqual(s.overlay, .confirm(.export(count: 2)))
+        XCTAssertEqual(s.overlay, .confirm(.export(count: 2, destination: "stpm-export")))
         XCTAssertNil(s.handle(.enter), "Enter takes the default, No")
         XCTAssertNil(s.overlay)
         _ = s.handle(.char("e"))

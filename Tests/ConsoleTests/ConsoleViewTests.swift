@@ -69,8 +69,9 @@ final class ConsoleViewTests: XCTestCase {
         s.inspected = InspectorImage(image: PixelImage(width: 4, height: 4, pixels: Array(repeating: red, count: 16)))
         s.inspectedID = 3
         s.inspectorView = .image
+        XCTAssertNotNil(find("test/crack/000.png · score 0.9 · image · direct", in: render(s, 140, 30)))
         let g = render(s)
-        XCTAssertNotNil(find("test/crack/000.png · score 0.9 · image · direct", in: g))
+        XCTAssertNotNil(find("…0.png · score 0.9 · image · direct", in: g), "a narrow pane cuts the name, keeping what the keys change")
         let blocks = g.cells.filter { $0.character == "▀" && $0.style.fg == .rgb(red) && $0.style.bg == .rgb(red) }
         XCTAssertGreaterThan(blocks.count, 50, "a 4×4 image is zoomed to fit the pane")
         s.inspectorView = .heatmap
@@ -101,9 +102,10 @@ final class ConsoleViewTests: XCTestCase {
             XCTAssertTrue(text.contains(b.keyLabel), "help lacks \(b.keyLabel)")
         }
         XCTAssertTrue(text.contains("Export flagged images (asks first)"))
-        s.overlay = .confirm(.export(count: 2))
+        s.overlay = .confirm(.export(count: 2, destination: "out/x"))
         let d = render(s).plainText().joined(separator: "\n")
         XCTAssertTrue(d.contains("Export 2 flagged images?"))
+        XCTAssertTrue(d.contains("to out/x"))
         XCTAssertTrue(d.contains("y yes    N/Enter/Esc no"))
     }
 

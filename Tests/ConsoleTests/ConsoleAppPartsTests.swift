@@ -1,0 +1,144 @@
+import XCTest
+import Foundation
+@testable import Console
+@testable import Detection
+
+/// The pieces the app wires together that need no terminal: log reading, event folding,
+/// the dataset index, the training form, tree scopes, colour reduction, the hint line.
+final class ConsoleAppPartsTests: XCTestCase {
+    private func tempDir() throws -> String {
+        let dir = NSTemporaryDirectory() + "console-parts-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
+        return dir
+    }
+
+    func testStepAndEpochEventsGrowTheCurves() {
+        var s = TrainingStatus()
+        let p = TrainingProgress(epoch: 1, epochs: 5, step: 2, stepsPerEpoch: 4, levelLosses: [0.5, 0.25, 0.125],
+                                 imagesPerSecond: 12, secondsRemaining: 30)
+        s.apply(.step(p))
+        XCTAssertEqual(s.epoch, 2, "shown 1-based")
+        XCTAssertEqual(s.step, 2)
+        XCTAssertEqual(s.totalSteps, 4)
+        XCTAssertEqual(s.levelLosses.map(\.count), [1, 1, 1])
+        XCTAssertEqual(s.levelLosses[2][0], ChartPoint(x: 6, y: 0.125), "x counts steps done: 1 epoch of 4, then 2")
+        XCTAssertEqual(s.totalLoss[0].y, 0.875)
+        s.apply(.epoch(EpochSummary(epoch: 2, validationScore: 0.3, isBest: true, seconds: 1)))
+        XCTAssertEqual(s.heldOutScores, [ChartPoint(x: 2, y: 0.3)])
+        s.apply(.message("hello"))
+        XCTAssertEqual(s.totalLoss.count, 1)
+    }
+
+    func testLoggedCurvesReadBackWithTheSameAxis() throws {
+        let dir = try tempDir()
+        let store = ModelStore(path: dir)
+        try """
+        {"epoch":1,"step":1,"global_step":0,"loss":[3,2,1],"total":6}
+        {"epoch":1,"step":2,"global_step":1,"loss":[2.5,1.5,0.5],"total":4.5}
+        not json
+        {"epoch":2,"step":1,"global_step":2,"loss":[2,1,0.25],"total":3.25}
+
+        """.write(toFile: store.trainLogFile, atomically: true, encoding: .utf8)
+        try """
+        {"epoch":1,"validation_mean_score":0.5,"best":true,"seconds":1.0}
+        {"epoch":2,"validation_mean_score":0.25,"best":true,"seconds":1.0}
+
+        """.write(toFile: store.validationFile, atomically: true, encoding: .utf8)
+        let s = TrainingStatus.fromLogs(of: store)
+        XCTAssertEqual(s.levelLosses[0].map(\.x), [1, 2, 3])
+        XCTAssertEqual(s.levelLosses[2].map(\.y), [1, 0.5, 0.25])
+        XCTAssertEqual(s.totalLoss.map(\.y), [6, 4.5, 3.25])
+        XCTAssertEqual(s.heldOutScores.map(\.y), [0.5, 0.25])
+        XCTAssertEqual(s.epoch, 2)
+        XCTAssertEqual(s.phase, .idle, "no readable config: not known to be finished")
+    }
+
+    func testDatasetIndexGroupsRowsAndLabels() throws {
+        let root = try tempDir()
+        for f in ["train/good/a.png", "train/good/b.png", "test/good/c.png", "test/crack/d.png", "ground_truth/crack/d_mask.png"] {
+            let path = root + "/" + f
+            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            FileManager.default.createFile(atPath: path, contents: Data())
+        }
+        let index = DatasetIndex(try MVTecDataset(root: root))
+        XCTAssertEqual(index.groups, [DatasetGroup(split: "train", name: "good", count: 2),
+                                      DatasetGroup(split: "test", name: "crack", count: 1),
+                                      DatasetGroup(split: "test", name: "good", count: 1)])
+        XCTAssertEqual(index.rows.map(\.name), ["train/good/a.png", "train/good/b.png", "test/crack/d.png", "test/good/c.png"])
+        XCTAssertEqual(index.rows.map(\.label), [.unknown, .unknown, .defective, .normal])
+        XCTAssertEqual(index.rows.map(\.id), [0, 1, 2, 3], "ids index the samples")
+        XCTAssertEqual(index.testIDs, [2, 3])
+    }
+
+    func testTreeScopesFilterTheList() {
+        var s = ConsoleStateTests.sample()
+        XCTAssertEqual(s.treeScopes, ["train/", "train/good/", "test/", "test/good/", "test/crack/"])
+        s.scope = "test/"
+        _ = s.handle(.right)
+        XCTAssertEqual(s.scope, "test/good/")
+        XCTAssertEqual(s.visibleRows.map(\.id), [2, 1])
+        _ = s.handle(.char("l"))
+        XCTAssertEqual(s.visibleRows.map(\.id), [3, 4])
+        _ = s.handle(.right)
+        XCTAssertEqual(s.scope, "test/crack/", "stops at the last folder")
+        for _ in 0..<9 { _ = s.handle(.char("h")) }
+        XCTAssertEqual(s.scope, "train/")
+        XCTAssertTrue(s.visibleRows.isEmpty)
+        let g = ConsoleView().render(s, RenderContext(theme: .builtin, colormap: .builtinJet), width: 100, height: 30)
+        XCTAssertTrue(g.plainText().contains { $0.contains("▸train/ 209") }, "the listed folder is marked")
+    }
+
+    func testTrainingFormEditsAndSubmitsThroughTheOverlay() {
+        var s = ConsoleStateTests.sample()
+        s.overlay = .trainingForm(TrainingForm(fields: [.init("model", "m", help: ""), .init("epochs", "10", help: "")]))
+        for k: Key in [.char("q"), .down, .backspace, .char("2"), .up, .backspace] { XCTAssertNil(s.handle(k)) }
+        guard case .trainingForm(let form)? = s.overlay else { return XCTFail("form closed") }
+        XCTAssertEqual(form["model"], "m", "q typed, then deleted: it does not quit")
+        XCTAssertEqual(form["epochs"], "12")
+        XCTAssertEqual(s.handle(.enter), .beginTraining(form))
+        XCTAssertNil(s.overlay)
+        s.overlay = .trainingForm(form)
+        XCTAssertNil(s.handle(.escape))
+        XCTAssertNil(s.overlay)
+    }
+
+    func testColourReductionShowsThePaletteColour() {
+        var g = CellGrid(width: 2, height: 1)
+        g.set(0, 0, "x", CellStyle(fg: .rgb(RGB(250, 2, 3)), bg: .terminalDefault))
+        g.set(1, 0, "y", CellStyle(fg: .rgb(RGB(10, 20, 200)), bg: .rgb(RGB(128, 128, 128))))
+        let r = g.reduced(to: .xterm256)
+        XCTAssertEqual(r[0, 0].style.fg, .rgb(RGB(255, 0, 0)))
+        XCTAssertEqual(r[0, 0].style.bg, .terminalDefault)
+        XCTAssertEqual(r[1, 0].style.fg, .rgb(Palette.rgb(ofIndex: Palette.xterm256Index(RGB(10, 20, 200)))))
+        XCTAssertEqual(g.reduced(to: .monochrome)[1, 0].style, CellStyle())
+        XCTAssertEqual(r[1, 0].character, "y")
+    }
+
+    func testHintLineKeepsHelpAndQuitAt80Columns() {
+        var s = ConsoleStateTests.sample()
+        for pane in PaneID.allCases {
+            s.focus = pane
+            let last = ConsoleView().render(s, RenderContext(theme: .builtin, colormap: .builtinJet), width: 80, height: 24).plainText().last!
+            XCTAssertTrue(last.contains("? help") && last.contains("q quit"), "\(pane): \(last)")
+        }
+    }
+
+    func testEventQueueDrainsInOrderOnce() {
+        let q = EventQueue()
+        q.push(.exportProgress("a"))
+        q.push(.exportProgress("b"))
+        let drained = q.drain().compactMap { e -> String? in if case .exportProgress(let s) = e { return s }; return nil }
+        XCTAssertEqual(drained, ["a", "b"])
+        XCTAssertTrue(q.drain().isEmpty)
+    }
+
+    func testFreshExportFolderSkipsNonEmptyOnes() throws {
+        let dir = try tempDir()
+        XCTAssertEqual(ConsoleApp.freshFolder(dir + "/out"), dir + "/out")
+        try FileManager.default.createDirectory(atPath: dir + "/out", withIntermediateDirectories: true)
+        XCTAssertEqual(ConsoleApp.freshFolder(dir + "/out"), dir + "/out", "an empty folder is fine")
+        FileManager.default.createFile(atPath: dir + "/out/report.csv", contents: Data())
+        XCTAssertEqual(ConsoleApp.freshFolder(dir + "/out"), dir + "/out-2")
+    }
+}
