@@ -6,7 +6,7 @@ import Backbones
 /// The real photographs the demo dataset is cut from: scikit-image's CC0 sample textures (512x512 gray),
 /// which `scripts/fetch-textures` takes out of a hash-pinned wheel into `$STPM_HOME/textures`.
 public enum DemoTexture: String, CaseIterable, Sendable {
-    case gravel, grass, brick
+    case brick, gravel, grass
 
     public var fileName: String { rawValue + ".png" }
 

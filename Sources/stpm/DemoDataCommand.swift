@@ -15,7 +15,7 @@ struct DemoDataCommand: ParsableCommand {
 
     @Option(help: "Dataset folder to create (must not exist).") var out: String
     @Option var seed: UInt64 = 0
-    @Option(help: "Surface: \(DemoTexture.allCases.map(\.rawValue).joined(separator: ", ")).") var texture = DemoTexture.gravel.rawValue
+    @Option(help: "Surface: \(DemoTexture.allCases.map(\.rawValue).joined(separator: ", ")).") var texture = DemoTexture.brick.rawValue
     @Option(help: "Image side in pixels.") var size = 128
     @Option(help: "Training images.") var trainCount = 200
     @Option(help: "Good test images.") var goodCount = 30

@@ -182,7 +182,7 @@ final class DemoDataTests: XCTestCase {
 
     func testPhotographsAreCheckedAgainstTheirPins() throws {
         XCTAssertThrowsError(try DemoPhotos.load(directory: root)) { error in
-            XCTAssertEqual(error as? DemoDataError, .textureMissing(root + "/gravel.png"))
+            XCTAssertEqual(error as? DemoDataError, .textureMissing(root + "/brick.png"))
             XCTAssertTrue("\(error)".contains("scripts/fetch-textures"))
         }
         for texture in DemoTexture.allCases {
@@ -190,7 +190,7 @@ final class DemoDataTests: XCTestCase {
         }
         XCTAssertThrowsError(try DemoPhotos.load(directory: root)) { error in
             guard case .textureChanged(let path, _)? = error as? DemoDataError else { return XCTFail("\(error)") }
-            XCTAssertEqual(path, root + "/gravel.png")
+            XCTAssertEqual(path, root + "/brick.png")
         }
     }
 }
