@@ -71,4 +71,11 @@ final class ExportTests: XCTestCase {
         let left = try FileManager.default.contentsOfDirectory(atPath: out)
         XCTAssertEqual(left, ["report.csv"], "no temporary file and no report.json after the failure")
     }
+
+    func testFileStemsAreUniqueAndReadable() {
+        XCTAssertEqual(reportFileStems(for: ["d/test/cut/000.png", "d/test/good/000.png"]), ["cut_000", "good_000"])
+        XCTAssertEqual(reportFileStems(for: ["../x/a.png", "/tmp/b.PNG"]), ["x_a", "tmp_b"])
+        XCTAssertEqual(reportFileStems(for: ["a/b_c.png", "a/b/c.png"]), ["b_c", "b_c-2"])
+        XCTAssertEqual(reportFileStems(for: ["only/one.png"]), ["one"])
+    }
 }
