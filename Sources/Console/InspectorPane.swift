@@ -11,8 +11,11 @@ public struct InspectorPane: Pane {
             return
         }
         let row = state.rows.first { $0.id == state.inspectedID }
-        let score = row?.score.map { "score \(NumberFormat.short($0))" } ?? ""
-        let details = [score, state.inspectorView.rawValue, state.colorDepth.rawValue].filter { !$0.isEmpty }.map { " · " + $0 }.joined()
+        let score = row?.score.map { NumberFormat.short($0) }
+        var details = [score.map { "score " + $0 }, state.inspectorView.rawValue, state.colorDepth.rawValue].compactMap { $0 }.map { " · " + $0 }.joined()
+        if TextWidth.columns(of: details) > content.width - 8 {
+            details = " " + [score, state.inspectorView.rawValue, state.colorDepth.rawValue].compactMap { $0 }.joined(separator: " ")
+        }
         // The view and depth are what the keys change, so the name gives way first, from its start.
         let name = TextWidth.truncateLeading(row?.name ?? "", to: max(0, content.width - TextWidth.columns(of: details)))
         grid.put(name + details, x: content.x, y: content.y, style: t.style(.title, [.bold]), clip: content)

@@ -39,7 +39,7 @@ enum OverlayView {
         let box = centredBox(width: grid.width - 4, height: grid.height - 2, in: grid)
         frame(box, title: "help · q/Esc closes", t, into: &grid)
         let inner = box.inset(by: 1)
-        let columns = (ordered.count + inner.height - 1) / max(inner.height, 1) >= 2 && inner.width >= 76 ? 2 : 1
+        let columns = (ordered.count + inner.height - 1) / max(inner.height, 1) >= 2 && inner.width >= 60 ? 2 : 1
         let perColumn = (ordered.count + columns - 1) / columns
         let columnWidth = inner.width / columns
         for (i, b) in ordered.enumerated() {

@@ -58,12 +58,13 @@ final class ScoringWorker: @unchecked Sendable {
         }
         events.push(.modelLoaded(generation: generation, threshold: model.config.threshold, normalScores: model.store.loadNormalScores()))
         let started = Date()
-        var done = 0, reportedFinish = false
+        let total = lock.withLock { queue.count }
+        var reportedFinish = false
         while let batch = nextBatch(model.batchSize) {
             if batch.isEmpty {
                 if !reportedFinish {
                     reportedFinish = true
-                    events.push(.scoringFinished(generation: generation, count: done, seconds: Date().timeIntervalSince(started)))
+                    events.push(.scoringFinished(generation: generation, count: total, seconds: Date().timeIntervalSince(started)))
                 }
                 wake.wait()
                 continue
@@ -75,7 +76,6 @@ final class ScoringWorker: @unchecked Sendable {
                     let map = ScalarMap(width: model.size, height: model.size, values: maps[k])
                     events.push(.scored(generation: generation, id: job.id, score: scores[k], map: map))
                 }
-                done += batch.count
             } catch {
                 events.push(.scoringFailed(generation: generation, message: "\(error)"))
             }

@@ -55,7 +55,7 @@ check "logged curves of the model are shown" "screen $S | grep -q 'held-out norm
 top=$(screen $S | grep -Eo '(hole|scratch|good)/[0-9]{3}\.png' | head -1)
 second=$(screen $S | grep -Eo '(hole|scratch|good)/[0-9]{3}\.png' | sed -n 2p)
 keys $S j Enter
-check "j then Enter inspects the second image ($second)" "wait_for $S 'test/$second · score'"
+check "j then Enter inspects the second image ($second)" "wait_for $S '${second#*/} · score'"
 check "the inspector draws half blocks" "screen $S | grep -q '▀▀▀▀'"
 before=$(first_number_after $S flagged)
 keys $S ']' ']' ']' ']' ']'
@@ -63,6 +63,8 @@ after=$(first_number_after $S flagged)
 check "] raises the threshold: flagged $before -> $after" "[[ -n '$before' && -n '$after' && $after -lt $before ]]"
 keys $S f
 check "f snaps to the F1-optimal threshold" "wait_for $S 'F1-optimal threshold'"
+keys $S s
+check "s saves the threshold into the model" "wait_for $S 'saved to' && grep -q '\"f1\"' $WORK/model/config.json"
 keys $S e
 check "e asks before exporting, naming the folder" "wait_for $S 'Export [0-9]+ flagged image' && screen $S | grep -q 'to $WORK/export'"
 keys $S y
