@@ -17,6 +17,25 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
 
     public init() {}
 
+    /// Keys missing from an older config.json keep their defaults, so models trained by earlier
+    /// versions still load.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        var o = TrainingOptions()
+        o.backbone = try c.decodeIfPresent(BackboneKind.self, forKey: .backbone) ?? o.backbone
+        o.size = try c.decodeIfPresent(Int.self, forKey: .size) ?? o.size
+        o.epochs = try c.decodeIfPresent(Int.self, forKey: .epochs) ?? o.epochs
+        o.batchSize = try c.decodeIfPresent(Int.self, forKey: .batchSize) ?? o.batchSize
+        o.learningRate = try c.decodeIfPresent(Float.self, forKey: .learningRate) ?? o.learningRate
+        o.momentum = try c.decodeIfPresent(Float.self, forKey: .momentum) ?? o.momentum
+        o.weightDecay = try c.decodeIfPresent(Float.self, forKey: .weightDecay) ?? o.weightDecay
+        o.validationFraction = try c.decodeIfPresent(Double.self, forKey: .validationFraction) ?? o.validationFraction
+        o.seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? o.seed
+        o.teacherWeights = try c.decodeIfPresent(String.self, forKey: .teacherWeights)
+        o.snapshotEpochs = try c.decodeIfPresent([Int].self, forKey: .snapshotEpochs) ?? o.snapshotEpochs
+        self = o
+    }
+
     public func validate() throws {
         func check(_ ok: Bool, _ message: String) throws { if !ok { throw TrainingError.badOption(message) } }
         try check(size >= 32 && size % 16 == 0, "--size must be a multiple of 16, at least 32 (got \(size))")

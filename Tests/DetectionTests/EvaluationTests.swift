@@ -45,3 +45,15 @@ final class EvaluationTests: XCTestCase {
         XCTAssertTrue((json?["per_type"] as? [String: [String: Any]])?["stain"]?["pixel_auroc"] is NSNull)
     }
 }
+
+final class TrainingOptionsDecodingTests: XCTestCase {
+    func testOlderConfigWithoutNewerKeysDecodesWithDefaults() throws {
+        let json = #"{"backbone":"resnet50-1by2","size":128,"epochs":5,"batchSize":8,"learningRate":0.4,"momentum":0.9,"weightDecay":0.0001,"validationFraction":0.2,"seed":3}"#
+        let o = try JSONDecoder().decode(TrainingOptions.self, from: Data(json.utf8))
+        XCTAssertEqual(o.backbone, .resnet50Half)
+        XCTAssertEqual(o.size, 128)
+        XCTAssertEqual(o.seed, 3)
+        XCTAssertEqual(o.snapshotEpochs, [])
+        XCTAssertNil(o.teacherWeights)
+    }
+}
