@@ -253,7 +253,8 @@ public enum DefectSynthesis {
         }
 
         var layer = Layer(pixels: w * h)
-        let reach = radius * 2 + 2
+        // Three octaves stay within about 1.25 of zero, so the patch never reaches past 2.2 radii.
+        let reach = radius * 2.2 + 2
         for y in max(0, Int(cy - reach))...min(h - 1, Int(cy + reach)) {
             for x in max(0, Int(cx - reach))...min(w - 1, Int(cx + reach)) {
                 let coverage = supersampled(x, y, samples: 3, inside)
