@@ -1,12 +1,23 @@
 # stpm: two commands for a fresh Debian machine (see README.md).
-#   make setup   system packages, teacher weights, release build
+#   make demo    system packages, teacher weights, demo data, release build, then the console
+#                training on the demo data (or inspecting the model it trained before)
 #   make test    the whole test suite
 SHELL := /bin/bash
 APT_PACKAGES := libopenblas-dev libpng-dev libncursesw5-dev ncurses-term tmux
 
-.PHONY: setup packages weights build test
+STPM_HOME ?= $(HOME)/.cache/stpm
+DEMO_DATA := $(STPM_HOME)/demo/brick
+DEMO_MODEL := $(STPM_HOME)/demo/model
 
-setup: packages weights build
+.PHONY: demo setup packages weights textures build test
+
+setup: packages weights textures build
+
+# The demo trains at 128 px for 20 epochs (under 5 minutes on 2 cores). Run again, it reuses the
+# data, and the console continues an unfinished training or opens the finished model in seconds.
+demo: setup
+	@[ -d "$(DEMO_DATA)" ] || .build/release/stpm demo-data --out "$(DEMO_DATA)"
+	.build/release/stpm console "$(DEMO_DATA)" --model "$(DEMO_MODEL)" --train --size 128 --epochs 20
 
 # Installs the system libraries stpm links against, only when one is missing.
 packages:
@@ -20,9 +31,12 @@ packages:
 weights:
 	@scripts/fetch-weights
 
+textures:
+	@scripts/fetch-textures
+
 build:
 	swift build -c release --product stpm
 
-test: packages weights
+test: packages weights textures
 	swift build --build-tests
 	swift test --skip-build
