@@ -6,7 +6,7 @@ extension ConsoleApp {
     /// Offers to resume the open model when its run stopped early, else a new folder.
     func openTrainingForm() {
         guard datasetRoot != nil else {
-            state.status = "training needs a dataset: stpm console DATA"
+            state.overlay = .message("Training needs a dataset: stpm console DATA [--model MODEL]")
             return
         }
         var o = options.training

@@ -26,6 +26,7 @@ public final class ConsoleApp {
     let library = ThemeLibrary.standard()
     var theme: Theme
     var appliedThemeIndex = 0
+    var appliedColormapIndex = 0
     var colormaps: [Colormap]
     let events = EventQueue()
 
@@ -122,8 +123,13 @@ public final class ConsoleApp {
         screen.draw(state.colorDepth == screen.depth ? grid : grid.reduced(to: state.colorDepth))
     }
 
-    /// Loads the theme the `t` key moved to; the colormap and depth are read at each draw.
+    /// Loads the theme the `t` key moved to and names what `t` or `c` changed; the colormap
+    /// itself and the depth are read at each draw.
     private func applyAppearance() {
+        if state.colormapIndex != appliedColormapIndex {
+            appliedColormapIndex = state.colormapIndex
+            state.status = "colormap \(colormaps[min(state.colormapIndex, colormaps.count - 1)].name)"
+        }
         guard state.themeIndex != appliedThemeIndex, state.themeNames.indices.contains(state.themeIndex) else { return }
         appliedThemeIndex = state.themeIndex
         let (loaded, error) = library.themeOrDefault(state.themeNames[state.themeIndex])

@@ -64,10 +64,13 @@ enum HintBar {
             : ctx.keymap.hints(for: state.focus).map { ($0.keys[0].label, $0.hint!, [.help, .quit].contains($0.action)) }
         let items = hints.filter { !$0.pinned } + hints.filter(\.pinned)
         func width(_ i: Item) -> Int { TextWidth.columns(of: i.key) + TextWidth.columns(of: i.hint) + 3 }
+        // A status note is news, so it may take up to half the line from the optional hints.
+        let statusRoom = state.status.map { min(TextWidth.columns(of: $0) + 1, grid.width / 2) } ?? 0
         var reserved = items.filter(\.pinned).reduce(0) { $0 + width($1) }
         var x = 1
         for item in items {
             if item.pinned { reserved -= width(item) }
+            let reserved = reserved + (item.pinned ? 0 : statusRoom)
             guard x + width(item) + reserved <= grid.width - 1 else { continue }
             x = grid.put(item.key, x: x, y: row, style: t.style(.keyFg, [.bold]), clip: line)
             x = grid.put(" \(item.hint)  ", x: x, y: row, style: t.style(.inactiveFg), clip: line)

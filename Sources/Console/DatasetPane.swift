@@ -24,6 +24,10 @@ public struct DatasetPane: Pane {
 
     public func draw(_ state: ConsoleState, _ ctx: RenderContext, into grid: inout CellGrid, content: Rect) {
         let t = ctx.theme
+        guard !state.groups.isEmpty else {
+            grid.put("no dataset: stpm console DATA", x: content.x, y: content.y, style: t.style(.inactiveFg), clip: content)
+            return
+        }
         var y = content.y
         let scopes = state.treeScopes
         for (i, line) in treeLines(state).enumerated() where y < content.maxY {
