@@ -148,9 +148,11 @@ public final class Trainer {
 
             var score: Double? = nil
             var isBest = false
+            var heldOutScores: [Float] = []
             if !valIdx.isEmpty {
                 student.setTraining(false)
-                let (meanMap, _) = Self.validate(student: student, images: valIdx.map { images[$0] }, cache: valCache,
+                let meanMap: Double
+                (meanMap, heldOutScores) = Self.validate(student: student, images: valIdx.map { images[$0] }, cache: valCache,
                                                  kind: kind, size: options.size)
                 student.setTraining(true)
                 score = meanMap
@@ -164,14 +166,19 @@ public final class Trainer {
                 best = student.stateTensors()
                 try SafetensorsFile.write(best, metadata: ["backbone": kind.rawValue, "epoch": String(epoch + 1),
                                                            "format": "stpm student, torch names"], to: store.studentFile)
-                let normal = try normalScores(student: student, images: valIdx.isEmpty ? trainIdx.map { images[$0] } : valIdx.map { images[$0] },
-                                              cache: valIdx.isEmpty ? trainCache : valCache, kind: kind)
-                try store.saveNormalScores(normal)
+                // Without a held-out split the training images stand in for normal images; scoring them
+                // all every epoch would cost a second pass, so that happens after the last epoch only.
+                let normal = !valIdx.isEmpty ? heldOutScores
+                    : epoch + 1 == options.epochs ? try normalScores(student: student, images: trainIdx.map { images[$0] },
+                                                                     cache: trainCache, kind: kind) : nil
+                if let normal {
+                    try store.saveNormalScores(normal)
+                    if config.threshold == nil || config.threshold?.choice != .manual {
+                        config.threshold = try? percentileThreshold(normalScores: normal, percentile: 99)
+                    }
+                }
                 config.bestEpoch = epoch + 1
                 config.bestValidationScore = score
-                if config.threshold == nil || config.threshold?.choice != .manual {
-                    config.threshold = try? percentileThreshold(normalScores: normal, percentile: 99)
-                }
                 try store.save(config)
             }
             if options.snapshotEpochs.contains(epoch + 1) {
