@@ -39,4 +39,5 @@ build:
 
 test: packages weights textures
 	swift build --build-tests
+	STPM=$(CURDIR)/.build/debug/stpm Tests/e2e/console.sh
 	swift test --skip-build

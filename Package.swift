@@ -19,7 +19,7 @@ let package = Package(
         .target(name: "ImageIO", dependencies: ["CPNG"], swiftSettings: fast),
         .target(name: "Backbones", dependencies: ["Numerics"], swiftSettings: fast),
         .target(name: "Detection", dependencies: ["Numerics", "ImageIO", "Backbones"], swiftSettings: fast),
-        .target(name: "Console", dependencies: ["CNCursesW", "Detection"], swiftSettings: fast),
+        .target(name: "Console", dependencies: ["CNCursesW", "Detection", "ImageIO", "Backbones"], swiftSettings: fast),
         .executableTarget(name: "stpm", dependencies: [
             "Detection", "Console", "Backbones", "Numerics", "ImageIO",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -21,7 +21,7 @@ public struct ConsoleOptions {
 /// worker threads whose events are drained between key reads, so keys never wait on it.
 public final class ConsoleApp {
     var state = ConsoleState()
-    let options: ConsoleOptions
+    var options: ConsoleOptions
     let screen: Screen
     let library = ThemeLibrary.standard()
     var theme: Theme
@@ -45,8 +45,8 @@ public final class ConsoleApp {
 
     /// Reads the dataset and checks the model before the screen opens, so a wrong path is a
     /// plain message on the terminal rather than an error inside the UI.
-    public init(options: ConsoleOptions) throws {
-        self.options = options
+    public init(options requested: ConsoleOptions) throws {
+        var options = requested
         if let data = options.dataPath {
             let scanned = try MVTecDataset(root: data)
             dataset = DatasetIndex(scanned)
@@ -58,12 +58,15 @@ public final class ConsoleApp {
         if let model = options.modelPath {
             let store = ModelStore(path: model)
             if options.trainAtStart {
-                guard !store.exists else { throw TrainingError.modelExists(model) }
                 guard datasetRoot != nil else { throw ConsoleError.trainingNeedsData }
+                // Asked again to train into a model it trained before (make demo, run twice): a
+                // finished run is opened for inspection, an interrupted one continues.
+                if store.exists && store.trainingFinished { options.trainAtStart = false }
             } else if !store.exists {
                 throw ModelStoreError.notAModel(model)
             }
         }
+        self.options = options
         let (theme, themeError) = library.themeOrDefault(options.theme ?? Theme.builtin.name)
         self.theme = theme
         let (maps, mapError) = library.colormaps()
@@ -92,7 +95,10 @@ public final class ConsoleApp {
             openModel(model)
         }
         if options.trainAtStart, let model = options.modelPath {
-            startTraining(options.training, into: model, resume: false)
+            let store = ModelStore(path: model)
+            if store.exists { state.training = TrainingStatus.fromLogs(of: store) }
+            startTraining(options.training, into: model,
+                          resume: FileManager.default.fileExists(atPath: store.checkpointFile))
         }
     }
 

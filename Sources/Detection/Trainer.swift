@@ -65,7 +65,9 @@ public final class Trainer {
     public func run(control: TrainingControl = TrainingControl(), events: (TrainingEvent) -> Void) throws -> TrainingOutcome {
         try options.validate()
         guard imagePaths.count >= 2 else { throw TrainingError.tooFewImages(imagePaths.count) }
-        if store.exists && !resume { throw TrainingError.modelExists(store.path) }
+        // A config without a checkpoint is a run that never finished an epoch: starting over loses nothing.
+        let hasCheckpoint = FileManager.default.fileExists(atPath: store.checkpointFile)
+        if store.exists && hasCheckpoint && !resume { throw TrainingError.modelExists(store.path) }
         if resume && !FileManager.default.fileExists(atPath: store.checkpointFile) {
             throw TrainingError.checkpoint("\(store.path) has no checkpoint to resume from")
         }
