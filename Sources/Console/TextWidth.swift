@@ -44,3 +44,18 @@ public enum TextWidth {
         v >= 0x1100 && wideRanges.contains { $0.contains(v) }
     }
 }
+
+extension TextWidth {
+    /// Joins short status parts with two spaces, starting a new line where the next would overflow.
+    static func wrapParts(_ parts: [String], width: Int) -> [String] {
+        var lines: [String] = []
+        for p in parts {
+            if let last = lines.last, columns(of: last) + 2 + columns(of: p) <= width {
+                lines[lines.count - 1] = last + "  " + p
+            } else {
+                lines.append(p)
+            }
+        }
+        return lines
+    }
+}

@@ -18,15 +18,7 @@ public struct ThresholdPane: Pane {
             func f(_ v: Double?) -> String { v.map { NumberFormat.short($0) } ?? "–" }
             parts += ["P \(f(stats.precision))", "R \(f(stats.recall))", "F1 \(f(stats.f1))"]
         }
-        var lines: [String] = []
-        for p in parts {
-            if let last = lines.last, TextWidth.columns(of: last) + 2 + TextWidth.columns(of: p) <= width {
-                lines[lines.count - 1] = last + "  " + p
-            } else {
-                lines.append(p)
-            }
-        }
-        return lines
+        return TextWidth.wrapParts(parts, width: width)
     }
 
     public func draw(_ state: ConsoleState, _ ctx: RenderContext, into grid: inout CellGrid, content: Rect) {

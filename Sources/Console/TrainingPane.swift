@@ -16,15 +16,7 @@ public struct TrainingPane: Pane {
         var parts = [phase, "epoch \(s.epoch)/\(s.totalEpochs)", "step \(s.step)/\(s.totalSteps)"]
         if let r = s.imagesPerSecond { parts.append("\(NumberFormat.short(r)) img/s") }
         if let eta = s.etaSeconds, s.phase == .running { parts.append("ETA \(NumberFormat.duration(eta))") }
-        var lines: [String] = []
-        for p in parts {
-            if let last = lines.last, TextWidth.columns(of: last) + 2 + TextWidth.columns(of: p) <= width {
-                lines[lines.count - 1] = last + "  " + p
-            } else {
-                lines.append(p)
-            }
-        }
-        return lines
+        return TextWidth.wrapParts(parts, width: width)
     }
 
     public func draw(_ state: ConsoleState, _ ctx: RenderContext, into grid: inout CellGrid, content: Rect) {

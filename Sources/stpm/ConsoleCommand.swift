@@ -20,12 +20,7 @@ struct ConsoleCommand: ParsableCommand {
     @Flag(help: "Plain ASCII images and no colour, for monochrome terminals.") var ascii = false
     @Flag(help: "Start training into --model at once.") var train = false
     @Option(help: "Folder for exports (e), or the first free DIR-N beside it.") var exportDir = "stpm-export"
-    @Option(help: "Teacher backbone: \(BackboneKind.allCases.map(\.rawValue).joined(separator: ", ")).") var backbone = BackboneKind.efficientnetLite0.rawValue
-    @Option(help: "Input size for training (square, multiple of 16).") var size = 256
-    @Option var epochs = 100
-    @Option(help: "Batch size.") var batch = 32
-    @Option(help: "SGD learning rate.") var lr: Float = 0.4
-    @Option(help: "Threads (default: all cores).") var threads: Int?
+    @OptionGroup var training: TrainingArguments
 
     func validate() throws {
         if train && model == nil { throw ValidationError("--train needs --model NEW_DIR to train into") }
@@ -33,10 +28,6 @@ struct ConsoleCommand: ParsableCommand {
     }
 
     func run() throws {
-        if let threads { Parallelism.set(threads) }
-        guard let kind = BackboneKind(rawValue: backbone) else {
-            throw ValidationError("unknown backbone '\(backbone)'; choose from \(BackboneKind.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
         var o = ConsoleOptions()
         o.dataPath = data
         o.modelPath = model
@@ -44,12 +35,7 @@ struct ConsoleCommand: ParsableCommand {
         o.ascii = ascii
         o.trainAtStart = train
         o.exportDirectory = exportDir
-        o.training.backbone = kind
-        o.training.size = size
-        o.training.epochs = epochs
-        o.training.batchSize = batch
-        o.training.learningRate = lr
-        if train { try o.training.validate() }
+        o.training = try training.options()
         try ConsoleApp(options: o).run()
     }
 }

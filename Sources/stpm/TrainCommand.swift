@@ -11,40 +11,11 @@ struct TrainCommand: ParsableCommand {
 
     @Argument(help: "Dataset root (MVTec AD layout).") var data: String
     @Option(help: "Model directory to write.") var out: String
-    @Option(help: "Teacher backbone: \(BackboneKind.allCases.map(\.rawValue).joined(separator: ", ")).") var backbone = BackboneKind.efficientnetLite0.rawValue
-    @Option(help: "Teacher weights (safetensors); default: the fetched file for the backbone.") var teacherWeights: String?
-    @Option(help: "Input size (square, multiple of 16).") var size = 256
-    @Option var epochs = 100
-    @Option(help: "Batch size.") var batch = 32
-    @Option(help: "SGD learning rate.") var lr: Float = 0.4
-    @Option var momentum: Float = 0.9
-    @Option var weightDecay: Float = 1e-4
-    @Option(help: "Fraction of train/good held out to choose the best epoch.") var valFraction = 0.2
-    @Option var seed: UInt64 = 0
-    @Option(help: "Threads (default: all cores).") var threads: Int?
+    @OptionGroup var training: TrainingArguments
     @Flag(help: "Continue the stopped run in --out.") var resume = false
-    @Option(help: "Also save the student after these epochs (comma-separated), e.g. 25,50,75.") var snapshotEpochs = ""
 
     func run() throws {
-        if let threads { Parallelism.set(threads) }
-        guard let kind = BackboneKind(rawValue: backbone) else {
-            throw ValidationError("unknown backbone '\(backbone)'; choose from \(BackboneKind.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-        var options = TrainingOptions()
-        options.backbone = kind
-        options.teacherWeights = teacherWeights
-        options.size = size
-        options.epochs = epochs
-        options.batchSize = batch
-        options.learningRate = lr
-        options.momentum = momentum
-        options.weightDecay = weightDecay
-        options.validationFraction = valFraction
-        options.seed = seed
-        options.snapshotEpochs = try snapshotEpochs.split(separator: ",").map {
-            guard let e = Int($0.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("--snapshot-epochs: '\($0)' is not an epoch number") }
-            return e
-        }
+        let options = try training.options()
         let dataset = try MVTecDataset(root: data)
         for problem in dataset.problems { FileHandle.standardError.write(Data("warning: \(problem)\n".utf8)) }
         SignalFlag.install()
