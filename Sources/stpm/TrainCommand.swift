@@ -12,10 +12,14 @@ struct TrainCommand: ParsableCommand {
     @Argument(help: "Dataset root (MVTec AD layout).") var data: String
     @Option(help: "Model directory to write.") var out: String
     @OptionGroup var training: TrainingArguments
-    @Flag(help: "Continue the stopped run in --out.") var resume = false
+    @Flag(help: "Continue the stopped run in --out with its own options.") var resume = false
 
     func run() throws {
-        let options = try training.options()
+        var options = try training.options()
+        if resume {
+            // A resumed run continues with the options it was started with, whatever the command line says.
+            options = try ModelStore(path: out).loadConfig().training
+        }
         let dataset = try MVTecDataset(root: data)
         for problem in dataset.problems { FileHandle.standardError.write(Data("warning: \(problem)\n".utf8)) }
         SignalFlag.install()
