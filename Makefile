@@ -41,6 +41,8 @@ test: packages weights textures
 	swift build --build-tests
 	STPM=$(CURDIR)/.build/debug/stpm Tests/e2e/console.sh
 	swift test --skip-build --disable-swift-testing 2>&1 | tee .build/test.log; status=$${PIPESTATUS[0]}; \
-	summary=$$(grep -Eo 'Executed [0-9]+ tests?, with [0-9]+ failures?' .build/test.log | tail -1); \
-	total=$$(echo "$$summary" | grep -Eo '[0-9]+' | head -1); failed=$$(echo "$$summary" | grep -Eo '[0-9]+' | tail -1); \
-	echo "$$((total - failed)) passed, $$failed failed"; exit $$status
+	summary=$$(grep -E 'Executed [0-9]+ tests?, with ' .build/test.log | tail -1); \
+	total=$$(echo "$$summary" | sed -E 's/.*Executed ([0-9]+) test.*/\1/'); \
+	skipped=$$(echo "$$summary" | sed -nE 's/.*with ([0-9]+) tests? skipped.*/\1/p'); \
+	failed=$$(echo "$$summary" | sed -E 's/.* ([0-9]+) failures?.*/\1/'); \
+	echo "$$((total - failed - $${skipped:-0})) passed, $$failed failed, $${skipped:-0} skipped"; exit $$status
