@@ -52,13 +52,15 @@ public final class AnomalyMapper {
     }
 }
 
-/// Channel-normalises teacher taps into caller-owned tensors (the form the loss and maps consume).
-public func normalizedCopy(_ taps: [Tensor]) -> [Tensor] {
-    taps.map { t in
-        let norm = ChannelNormalize()
-        let y = norm.forward(t)
-        let copy = Tensor(c: y.c, n: y.n, h: y.h, w: y.w)
-        copy.data.update(from: y.data, count: y.count)
-        return copy
+/// Channel-normalises the three teacher taps (the form the loss and the maps consume) into buffers
+/// that are reused call after call, so scoring batch after batch allocates nothing.
+public final class TapNormalizer {
+    private let norms = [ChannelNormalize(), ChannelNormalize(), ChannelNormalize()]
+
+    public init() {}
+
+    /// The normalised taps stay valid until the next call.
+    public func callAsFunction(_ taps: [Tensor]) -> [Tensor] {
+        zip(norms, taps).map { $0.forward($1) }
     }
 }

@@ -11,6 +11,7 @@ public final class AnomalyModel {
     let teacher: FeatureExtractor
     let student: FeatureExtractor
     let mapper: AnomalyMapper
+    private let normalizeTeacher = TapNormalizer()
     private let input = Tensor(c: 0, n: 0, h: 0, w: 0)
     public let batchSize: Int
 
@@ -42,23 +43,11 @@ public final class AnomalyModel {
         for start in stride(from: 0, to: images.count, by: batchSize) {
             let chunk = Array(images[start..<min(start + batchSize, images.count)])
             ImagePreparation.fill(input, with: chunk, kind: config.backbone)
-            let t = normalizedCopy(teacher.forward(input))
+            let t = normalizeTeacher(teacher.forward(input))
             let (m, _) = mapper.compute(teacher: t, student: student.forward(input))
             for i in 0..<chunk.count { maps.append(Array(m[(i * plane)..<((i + 1) * plane)])) }
             scores += mapper.scores()
         }
         return (maps, scores)
-    }
-
-    /// Loads, prepares and scores image files, `batchSize` at a time, reporting progress.
-    public func score(paths: [String], progress: (Int) -> Void = { _ in },
-                      each: (Int, Image8, [Float], Float) throws -> Void) throws {
-        for start in stride(from: 0, to: paths.count, by: batchSize) {
-            let chunk = Array(paths[start..<min(start + batchSize, paths.count)])
-            let images = try chunk.map { try ImagePreparation.load($0, size: size) }
-            let (maps, scores) = score(images)
-            for i in 0..<chunk.count { try each(start + i, images[i], maps[i], scores[i]) }
-            progress(start + chunk.count)
-        }
     }
 }

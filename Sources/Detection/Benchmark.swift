@@ -45,16 +45,17 @@ public enum Benchmark {
         let f1 = trainOnly ? 0 : rate(1, repeats: repeats) { teacher.forward(x1) }
         let f8 = trainOnly ? 0 : rate(8, repeats: repeats) { teacher.forward(x8) }
         let mapper = AnomalyMapper(height: size, width: size)
+        let normalizeTeacher = TapNormalizer()
         student.setTraining(false)
         let inference = trainOnly ? 0 : rate(8, repeats: repeats) {
-            let t = normalizedCopy(teacher.forward(x8))
+            let t = normalizeTeacher(teacher.forward(x8))
             _ = mapper.compute(teacher: t, student: student.forward(x8))
         }
         student.setTraining(true)
         let loss = PyramidLoss()
         let sgd = SGD(learningRate: 0.4)
         let train = rate(8, repeats: repeats) {
-            let t = normalizedCopy(teacher.forward(x8))
+            let t = normalizeTeacher(teacher.forward(x8))
             _ = loss.forwardBackward(teacher: t, student: student.forward(x8))
             student.backward(tapGrads: loss.studentGrads)
             sgd.step(student.parameters)

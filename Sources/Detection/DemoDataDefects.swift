@@ -176,23 +176,19 @@ public enum DefectSynthesis {
         var layer = Layer(pixels: w * h)
         let reach = radius * 1.6 + 2
         let light = (x: Float(0.5).squareRoot(), y: Float(0.5).squareRoot())
-        for y in max(0, Int(cy - reach))...min(h - 1, Int(cy + reach)) {
-            for x in max(0, Int(cx - reach))...min(w - 1, Int(cx + reach)) {
-                let coverage = supersampled(x, y, samples: 4) { depth($0, $1) < 1 }
-                guard coverage > 0 else { continue }
-                let px = Float(x) + 0.5, py = Float(y) + 0.5
-                let u = min(1, depth(px, py))
-                let rx = px - cx, ry = py - cy
-                let norm = max(1e-3, (rx * rx + ry * ry).squareRoot())
-                // Light from the upper left: the far (lower-right) wall faces it, the near wall is in shadow.
-                let facing = (rx * light.x + ry * light.y) / norm
-                let shade = (0.12 + 0.5 * u * u) * (1 + 0.6 * u * facing)
-                let highlight = 70 * pow(u, 6) * max(0, facing)
-                let i = y * w + x
-                layer.coverage[i] = coverage
-                for c in 0..<3 {
-                    layer.colour[3 * i + c] = Float(clean.pixels[3 * i + c]) * shade + highlight
-                }
+        forEachCovered(width: w, height: h, around: cx, cy, reach: reach, samples: 4, { depth($0, $1) < 1 }) { x, y, coverage in
+            let px = Float(x) + 0.5, py = Float(y) + 0.5
+            let u = min(1, depth(px, py))
+            let rx = px - cx, ry = py - cy
+            let norm = max(1e-3, (rx * rx + ry * ry).squareRoot())
+            // Light from the upper left: the far (lower-right) wall faces it, the near wall is in shadow.
+            let facing = (rx * light.x + ry * light.y) / norm
+            let shade = (0.12 + 0.5 * u * u) * (1 + 0.6 * u * facing)
+            let highlight = 70 * pow(u, 6) * max(0, facing)
+            let i = y * w + x
+            layer.coverage[i] = coverage
+            for c in 0..<3 {
+                layer.colour[3 * i + c] = Float(clean.pixels[3 * i + c]) * shade + highlight
             }
         }
         return layer
@@ -216,22 +212,18 @@ public enum DefectSynthesis {
 
         var layer = Layer(pixels: w * h)
         let reach = radius * 1.5 + 2
-        for y in max(0, Int(cy - reach))...min(h - 1, Int(cy + reach)) {
-            for x in max(0, Int(cx - reach))...min(w - 1, Int(cx + reach)) {
-                let coverage = supersampled(x, y, samples: 3, inside)
-                guard coverage > 0 else { continue }
-                let px = Float(x) + 0.5, py = Float(y) + 0.5
-                let i = y * w + x
-                let r = Float(clean.pixels[3 * i]), g = Float(clean.pixels[3 * i + 1]), b = Float(clean.pixels[3 * i + 2])
-                // The stain darkens with the relief under it instead of painting it flat.
-                let relief = 0.45 + 0.55 * (0.299 * r + 0.587 * g + 0.114 * b) / 255
-                let o = min(0.9, max(0.45, opacity + 0.25 * thickness.value(px / cell, py / cell)))
-                let pigment = [tone.0, tone.1, tone.2]
-                layer.coverage[i] = coverage
-                for c in 0..<3 {
-                    let base = Float(clean.pixels[3 * i + c])
-                    layer.colour[3 * i + c] = base + (pigment[c] * 255 * relief - base) * o
-                }
+        let pigment = [tone.0, tone.1, tone.2]
+        forEachCovered(width: w, height: h, around: cx, cy, reach: reach, samples: 3, inside) { x, y, coverage in
+            let px = Float(x) + 0.5, py = Float(y) + 0.5
+            let i = y * w + x
+            let r = Float(clean.pixels[3 * i]), g = Float(clean.pixels[3 * i + 1]), b = Float(clean.pixels[3 * i + 2])
+            // The stain darkens with the relief under it instead of painting it flat.
+            let relief = 0.45 + 0.55 * (0.299 * r + 0.587 * g + 0.114 * b) / 255
+            let o = min(0.9, max(0.45, opacity + 0.25 * thickness.value(px / cell, py / cell)))
+            layer.coverage[i] = coverage
+            for c in 0..<3 {
+                let base = Float(clean.pixels[3 * i + c])
+                layer.colour[3 * i + c] = base + (pigment[c] * 255 * relief - base) * o
             }
         }
         return layer
@@ -255,19 +247,26 @@ public enum DefectSynthesis {
         var layer = Layer(pixels: w * h)
         // Three octaves stay within about 1.25 of zero, so the patch never reaches past 2.2 radii.
         let reach = radius * 2.2 + 2
-        for y in max(0, Int(cy - reach))...min(h - 1, Int(cy + reach)) {
-            for x in max(0, Int(cx - reach))...min(w - 1, Int(cx + reach)) {
-                let coverage = supersampled(x, y, samples: 3, inside)
-                guard coverage > 0 else { continue }
-                let i = y * w + x
-                layer.coverage[i] = coverage
-                for c in 0..<3 {
-                    let base = Float(clean.pixels[3 * i + c])
-                    layer.colour[3 * i + c] = base + (Float(foreign.pixels[3 * i + c]) - base) * opacity
-                }
+        forEachCovered(width: w, height: h, around: cx, cy, reach: reach, samples: 3, inside) { x, y, coverage in
+            let i = y * w + x
+            layer.coverage[i] = coverage
+            for c in 0..<3 {
+                let base = Float(clean.pixels[3 * i + c])
+                layer.colour[3 * i + c] = base + (Float(foreign.pixels[3 * i + c]) - base) * opacity
             }
         }
         return layer
+    }
+
+    /// Calls `body` with each pixel within `reach` of (cx, cy) that `inside` covers, and that coverage.
+    private static func forEachCovered(width w: Int, height h: Int, around cx: Float, _ cy: Float, reach: Float, samples: Int,
+                                       _ inside: (Float, Float) -> Bool, _ body: (_ x: Int, _ y: Int, _ coverage: Float) -> Void) {
+        for y in max(0, Int(cy - reach))...min(h - 1, Int(cy + reach)) {
+            for x in max(0, Int(cx - reach))...min(w - 1, Int(cx + reach)) {
+                let coverage = supersampled(x, y, samples: samples, inside)
+                if coverage > 0 { body(x, y, coverage) }
+            }
+        }
     }
 
     /// The fraction of an n x n grid of points in pixel (x, y) where `inside` holds: anti-aliased coverage.
@@ -282,8 +281,4 @@ public enum DefectSynthesis {
     }
 
     private static func byte(_ v: Float) -> UInt8 { UInt8(min(255, max(0, v)).rounded()) }
-}
-
-extension SplitMix64 {
-    mutating func uniform(_ low: Float, _ high: Float) -> Float { low + (high - low) * nextUnit() }
 }

@@ -9,30 +9,29 @@ final class TeacherFeatureCache {
     private var levels: [[Float]]
     let count: Int
 
-    init(teacher: FeatureExtractor, images: [Image8], batchSize: Int = 8, progress: (Int) -> Void) {
+    init(teacher: FeatureExtractor, images: [Image8], batchSize: Int = 8) {
         count = images.count
         let input = Tensor(c: 0, n: 0, h: 0, w: 0)
         var shapes: [(c: Int, h: Int, w: Int)] = []
         var levels: [[Float]] = [[], [], []]
-        let norm = ChannelNormalize()
+        let normalize = TapNormalizer()
         var start = 0
         while start < images.count {
             let chunk = Array(images[start..<min(start + batchSize, images.count)])
             ImagePreparation.fill(input, with: chunk, kind: teacher.kind)
-            let taps = teacher.forward(input)
+            let taps = normalize(teacher.forward(input))
             if shapes.isEmpty {
                 shapes = taps.map { ($0.c, $0.h, $0.w) }
                 for l in 0..<3 { levels[l].reserveCapacity(images.count * taps[l].c * taps[l].plane) }
             }
             for l in 0..<3 {
-                let t = norm.forward(taps[l])
+                let t = taps[l]
                 for n in 0..<t.n { for c in 0..<t.c {
                     let p = t.data + (c * t.n + n) * t.plane
                     levels[l].append(contentsOf: UnsafeBufferPointer(start: p, count: t.plane))
                 } }
             }
             start += chunk.count
-            progress(start)
         }
         self.shapes = shapes
         self.levels = levels

@@ -68,7 +68,7 @@ public final class Trainer {
         // A config without a checkpoint is a run that never finished an epoch: starting over loses nothing.
         let hasCheckpoint = FileManager.default.fileExists(atPath: store.checkpointFile)
         if store.exists && hasCheckpoint && !resume { throw TrainingError.modelExists(store.path) }
-        if resume && !FileManager.default.fileExists(atPath: store.checkpointFile) {
+        if resume && !hasCheckpoint {
             throw TrainingError.checkpoint("\(store.path) has no checkpoint to resume from")
         }
         try store.create()
@@ -86,8 +86,8 @@ public final class Trainer {
         let (trainIdx, valIdx) = Self.split(count: imagePaths.count, fraction: options.validationFraction, seed: options.seed)
         events(.message("loading \(imagePaths.count) normal images at \(options.size)x\(options.size) (\(trainIdx.count) train, \(valIdx.count) held out)"))
         let images = try imagePaths.map { try ImagePreparation.load($0, size: options.size) }
-        let trainCache = TeacherFeatureCache(teacher: teacher, images: trainIdx.map { images[$0] }) { _ in }
-        let valCache = TeacherFeatureCache(teacher: teacher, images: valIdx.map { images[$0] }) { _ in }
+        let trainCache = TeacherFeatureCache(teacher: teacher, images: trainIdx.map { images[$0] })
+        let valCache = TeacherFeatureCache(teacher: teacher, images: valIdx.map { images[$0] })
         events(.message(String(format: "teacher features cached in memory: %.0f MB", Double(trainCache.bytes + valCache.bytes) / 1e6)))
 
         let student = kind.make(role: .student)
@@ -112,6 +112,7 @@ public final class Trainer {
         let sgd = SGD(learningRate: options.learningRate, momentum: options.momentum, weightDecay: options.weightDecay)
         let input = Tensor(c: 0, n: 0, h: 0, w: 0)
         let teacherBatch = [Tensor(c: 0, n: 0, h: 0, w: 0), Tensor(c: 0, n: 0, h: 0, w: 0), Tensor(c: 0, n: 0, h: 0, w: 0)]
+        let parameters = student.parameters
         let steps = stepsPerEpoch(trainIdx.count)
         let started = Date()
         var imagesSeen = 0
@@ -137,7 +138,7 @@ public final class Trainer {
                 trainCache.fill(teacherBatch, indices: batch)
                 let levels = loss.forwardBackward(teacher: teacherBatch, student: student.forward(input))
                 student.backward(tapGrads: loss.studentGrads)
-                sgd.step(student.parameters)
+                sgd.step(parameters)
                 imagesSeen += batch.count
                 try log.step(epoch: epoch, step: step, globalStep: epoch * steps + step, losses: levels)
                 let rate = Double(imagesSeen) / max(Date().timeIntervalSince(started), 1e-9)

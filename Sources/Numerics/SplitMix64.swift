@@ -18,6 +18,9 @@ public struct SplitMix64: RandomNumberGenerator, Codable, Sendable {
     /// Uniform in [0, 1) with 24 random bits.
     public mutating func nextUnit() -> Float { Float(next() >> 40) / Float(1 << 24) }
 
+    /// Uniform in [low, high) from 24 random bits.
+    public mutating func uniform(_ low: Float, _ high: Float) -> Float { low + (high - low) * nextUnit() }
+
     /// Uniform in [0, 1) with 53 random bits.
     public mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
 

@@ -11,11 +11,12 @@ struct ConsoleCommand: ParsableCommand {
         abstract: "Full-screen inspection console: browse and triage test images, watch training, set the threshold, export.",
         discussion: """
         Tab/Shift-Tab or 1-4 focus a pane; ? or F1 lists every key; q quits. With --train the console starts \
-        training DATA's normal images into --model (a new folder) at once, showing the loss curves as they grow.
+        training DATA's normal images into --model at once, showing the loss curves as they grow; a model that \
+        stopped early continues, and a finished one opens for inspection.
         """)
 
     @Argument(help: "Dataset root (MVTec AD layout).") var data: String?
-    @Option(help: "Model directory (from stpm train), or the new one to train into with --train.") var model: String?
+    @Option(help: "Model directory (from stpm train), or the one to train into with --train.") var model: String?
     @Option(help: "Theme name (from Themes/) or path to a .theme file.") var theme: String?
     @Flag(help: "Plain ASCII images and no colour, for monochrome terminals.") var ascii = false
     @Flag(help: "Start training into --model at once.") var train = false
@@ -23,7 +24,7 @@ struct ConsoleCommand: ParsableCommand {
     @OptionGroup var training: TrainingArguments
 
     func validate() throws {
-        if train && model == nil { throw ValidationError("--train needs --model NEW_DIR to train into") }
+        if train && model == nil { throw ValidationError("--train needs --model DIR to train into") }
         if train && data == nil { throw ValidationError("--train needs the dataset argument") }
     }
 

@@ -44,7 +44,7 @@ final class ResNet18ReferenceTests: XCTestCase {
 
         let t = teacher.forward(x)
         for l in 0..<3 { try check(t[l].toNCHW(), "teacher.layer\(l + 1)", rel: 1e-4) }
-        let tn = normalizedCopy(t)
+        let tn = TapNormalizer()(t)
 
         student.setTraining(false)
         let se = student.forward(x)

@@ -6,8 +6,6 @@ extension SplitMix64 {
     /// Seeds from a test's label (FNV-1a), so each case draws its own values.
     init(label: String) { self.init(seed: label.utf8.reduce(0xCBF2_9CE4_8422_2325) { ($0 ^ UInt64($1)) &* 0x100_0000_01B3 }) }
 
-    mutating func uniform(_ lo: Float, _ hi: Float) -> Float { lo + (hi - lo) * Float(unit()) }
-
     /// Magnitude in [lo, hi] with a random sign: keeps values clear of the kink of ReLU-like functions at 0.
     mutating func awayFromZero(_ lo: Float, _ hi: Float) -> Float {
         let m = uniform(lo, hi)
