@@ -96,6 +96,20 @@ public final class SafetensorsFile {
 
     deinit { munmap(UnsafeMutableRawPointer(mutating: base), mappedLength) }
 
+    /// The element count of `shape`, or why it is no valid tensor shape (rank, sign, overflow); the
+    /// reader and the writer both bound shapes this way.
+    static func elementCount(of shape: [Int]) -> (count: Int, problem: String?) {
+        guard shape.count <= maxRank else { return (0, "rank \(shape.count) exceeds \(maxRank)") }
+        var count = 1
+        for d in shape {
+            guard d >= 0 else { return (0, "negative dimension in shape \(shape)") }
+            let (p, o) = count.multipliedReportingOverflow(by: d)
+            guard !o else { return (0, "element count of shape \(shape) overflows") }
+            count = p
+        }
+        return (count, nil)
+    }
+
     public func shape(_ name: String) -> [Int]? { entries[name]?.shape }
 
     public func dtype(_ name: String) -> String? { entries[name]?.dtype }
@@ -204,14 +218,8 @@ public final class SafetensorsFile {
         for (name, r) in raw.entries {
             func bad(_ reason: String) -> SafetensorsError { .badTensor(path: path, name: name, reason: reason) }
             guard let elementSize = dtypeSizes[r.dtype] else { throw bad("unknown dtype '\(r.dtype)'") }
-            guard r.shape.count <= maxRank else { throw bad("rank \(r.shape.count) exceeds \(maxRank)") }
-            var count = 1
-            for d in r.shape {
-                guard d >= 0 else { throw bad("negative dimension in shape \(r.shape)") }
-                let (p, o) = count.multipliedReportingOverflow(by: d)
-                guard !o else { throw bad("element count of shape \(r.shape) overflows") }
-                count = p
-            }
+            let (count, problem) = elementCount(of: r.shape)
+            if let problem { throw bad(problem) }
             let (bytes, o) = count.multipliedReportingOverflow(by: elementSize)
             guard !o else { throw bad("byte size of shape \(r.shape) overflows") }
             guard r.data_offsets.count == 2 else { throw bad("data_offsets must have 2 entries, has \(r.data_offsets.count)") }

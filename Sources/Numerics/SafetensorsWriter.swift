@@ -83,14 +83,8 @@ extension SafetensorsFile {
             func bad(_ reason: String) -> SafetensorsError { .invalidInput(path: path, reason: "tensor '\(t.name)': \(reason)") }
             guard t.name != "__metadata__" else { throw bad("name is reserved") }
             guard seen.insert(t.name).inserted else { throw bad("duplicate name") }
-            guard t.shape.count <= maxRank else { throw bad("rank \(t.shape.count) exceeds \(maxRank)") }
-            var count = 1
-            for d in t.shape {
-                guard d >= 0 else { throw bad("negative dimension in shape \(t.shape)") }
-                let (p, o) = count.multipliedReportingOverflow(by: d)
-                guard !o else { throw bad("shape \(t.shape) overflows") }
-                count = p
-            }
+            let (count, problem) = elementCount(of: t.shape)
+            if let problem { throw bad(problem) }
             guard count == t.values.count else {
                 throw bad("shape \(t.shape) holds \(count) values but \(t.values.count) were given")
             }
