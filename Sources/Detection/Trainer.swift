@@ -120,10 +120,6 @@ public final class Trainer {
 
         for epoch in checkpoint.epoch..<options.epochs {
             let epochStart = Date()
-            if checkpoint.step == 0 {
-                checkpoint.order = Array(0..<trainIdx.count)
-                Self.shuffle(&checkpoint.order, &checkpoint.rng)
-            }
             for step in checkpoint.step..<steps {
                 while control.paused && !control.stopRequested { Thread.sleep(forTimeInterval: 0.1) }
                 if control.stopRequested {
@@ -132,6 +128,12 @@ public final class Trainer {
                     try log.flush()
                     events(.message("stopped at epoch \(epoch + 1), step \(step); checkpoint saved, continue with --resume"))
                     return .interrupted(epoch: epoch, step: step)
+                }
+                // Shuffled only after the stop check: a stop at step 0 must save the random state the
+                // resumed run shuffles this epoch with.
+                if step == 0 {
+                    checkpoint.order = Array(0..<trainIdx.count)
+                    Self.shuffle(&checkpoint.order, &checkpoint.rng)
                 }
                 let batch = Array(checkpoint.order[(step * options.batchSize)..<min((step + 1) * options.batchSize, trainIdx.count)])
                 ImagePreparation.fill(input, with: batch.map { images[trainIdx[$0]] }, kind: kind)
