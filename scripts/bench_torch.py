@@ -14,7 +14,7 @@ same work. It measures, for each backbone at --size x --size (default 256), imag
                  channels of the squared difference of the channel-normalised features, mean over N*h*w;
                  levels summed) + backward + SGD step (lr 0.4, momentum 0.9, weight decay 1e-4), batch 8
 
-Each figure is the best of --repeats timed runs after one warm-up run, as in Sources/Detection/Benchmark.swift.
+Each figure is the best of --repeats timed runs after one warm-up run, as in Sources/Detection/Training/Benchmark.swift.
 The backbones are written in plain torch.nn (no torchvision), truncated after the third pyramid level
 like stpm's, with random weights (speed does not depend on the weights' values):
 

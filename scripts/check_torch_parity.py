@@ -21,7 +21,7 @@ some PNG images, it
      bilinear filter (a numpy port, bit-exact, of Pillow's fixed-point Resample.c, cross-checked
      against the installed Pillow when its version is 13), normalised per backbone
      (Sources/Backbones/BackboneKind.swift);
-  4. computes the anomaly map as Sources/Detection/AnomalyMap.swift does: per level
+  4. computes the anomaly map as Sources/Detection/Model/AnomalyMapper.swift does: per level
      0.5 * sum_c (normalize(t) - normalize(s))^2, F.interpolate(bilinear, align_corners=False) to
      the model size, product over the three levels; the image score is the map's max;
   5. runs `stpm score MODEL IMAGES --maps DIR --csv FILE` and compares, per image,

@@ -14,7 +14,7 @@ public struct ThemeLibrary: Sendable {
     public static func standard(environment: [String: String] = ProcessInfo.processInfo.environment,
                                 executablePath: String = CommandLine.arguments.first ?? "") -> ThemeLibrary {
         let exeDir = URL(fileURLWithPath: executablePath).resolvingSymlinksInPath().deletingLastPathComponent()
-        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Themes")
         var dirs: [String] = []
         if let env = environment["STPM_THEMES"], !env.isEmpty { dirs.append(env) }

@@ -1,29 +1,3 @@
-/// An RGB image as the inspector receives it (decoded elsewhere), row-major.
-public struct PixelImage: Equatable, Sendable {
-    public let width: Int, height: Int
-    public var pixels: [RGB]
-
-    public init(width: Int, height: Int, pixels: [RGB]) {
-        precondition(pixels.count == width * height, "pixel count must be width × height")
-        self.width = width; self.height = height; self.pixels = pixels
-    }
-
-    public subscript(x: Int, y: Int) -> RGB { pixels[y * width + x] }
-}
-
-/// A single-channel float map (anomaly map, mask), row-major.
-public struct ScalarMap: Equatable, Sendable {
-    public let width: Int, height: Int
-    public var values: [Float]
-
-    public init(width: Int, height: Int, values: [Float]) {
-        precondition(values.count == width * height, "value count must be width × height")
-        self.width = width; self.height = height; self.values = values
-    }
-
-    public subscript(x: Int, y: Int) -> Float { values[y * width + x] }
-}
-
 /// Area-averaging resampler: each output pixel is the mean of the source area it covers,
 /// weighted by fractional overlap. Exact box downscaling, and plain replication when enlarging.
 enum AreaResampler {
