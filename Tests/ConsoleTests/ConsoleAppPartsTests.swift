@@ -2,15 +2,17 @@ import XCTest
 import Foundation
 @testable import Console
 @testable import Detection
+import TestSupport
 
 /// The pieces the app wires together that need no terminal: log reading, event folding,
 /// the dataset index, the training form, tree scopes, colour reduction, the hint line.
 final class ConsoleAppPartsTests: XCTestCase {
+    private var temporaries: [TemporaryDirectory] = []
+
     private func tempDir() throws -> String {
-        let dir = NSTemporaryDirectory() + "console-parts-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
-        return dir
+        let dir = try TemporaryDirectory("console-parts")
+        temporaries.append(dir)
+        return dir.path
     }
 
     func testStepAndEpochEventsGrowTheCurves() {

@@ -1,5 +1,6 @@
 import XCTest
 @testable import Console
+import TestSupport
 
 final class ThemeTests: XCTestCase {
     private let repoThemes = ThemeLibrary(directories: [
@@ -48,9 +49,8 @@ final class ThemeTests: XCTestCase {
     }
 
     func testBrokenThemeFileFallsBackToDefaultWithError() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("stpm-theme-\(UUID())")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let temporary = try TemporaryDirectory("stpm-theme")
+        let dir = temporary.url
         try "hi_fg = \"#00ff00\"\nhi_fg2 = \"#00ff00\"\n".write(to: dir.appendingPathComponent("broken.theme"), atomically: true, encoding: .utf8)
         let lib = ThemeLibrary(directories: [dir.path])
         let (theme, error) = lib.themeOrDefault("broken")

@@ -1,18 +1,15 @@
 import Foundation
 import XCTest
 @testable import Detection
+import TestSupport
 
 final class DatasetTests: XCTestCase {
-    var root: URL!
+    var temporary: TemporaryDirectory!
+    var root: URL { temporary.url }
 
-    override func setUpWithError() throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("stpm-dataset-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-    }
+    override func setUpWithError() throws { temporary = try TemporaryDirectory("stpm-dataset") }
 
-    override func tearDownWithError() throws {
-        try FileManager.default.removeItem(at: root)
-    }
+    override func tearDown() { temporary = nil }
 
     /// Creates empty files (the scan never decodes them) and their folders.
     func touch(_ paths: String...) throws {
@@ -100,7 +97,7 @@ final class DatasetTests: XCTestCase {
 /// The datasets shipped beside the repository; counts taken with `find DATA/<split>/<type> -iname '*.png' | wc -l`.
 final class SharedDatasetTests: XCTestCase {
     func check(_ name: String, train: Int, test: [String: Int]) throws {
-        let dataset = try MVTecDataset(root: try sharedFolder("datasets", name).path)
+        let dataset = try MVTecDataset(root: try SharedData.require("datasets", name).path)
         XCTAssertEqual(dataset.train.count, train)
         XCTAssertEqual(Dictionary(grouping: dataset.test, by: \.defectType).mapValues(\.count), test)
         XCTAssertEqual(dataset.types, test.keys.sorted())

@@ -4,20 +4,17 @@ import Numerics
 import ImageIO
 import Backbones
 @testable import Detection
+import TestSupport
 
 /// The generator on made-up photographs, so these run without fetching anything; `DemoDataPhotoTests`
 /// covers the real ones.
 final class DemoDataTests: XCTestCase {
-    var root: String!
+    var temporary: TemporaryDirectory!
+    var root: String { temporary.path }
 
-    override func setUpWithError() throws {
-        root = NSTemporaryDirectory() + "stpm-demo-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-    }
+    override func setUpWithError() throws { temporary = try TemporaryDirectory("stpm-demo") }
 
-    override func tearDownWithError() throws {
-        try FileManager.default.removeItem(atPath: root)
-    }
+    override func tearDown() { temporary = nil }
 
     /// Three distinct gray surfaces with structure at several scales, standing in for the photographs.
     static let photos: [DemoTexture: Image8] = {
@@ -207,8 +204,8 @@ final class DemoDataPhotoTests: XCTestCase {
         for (texture, photo) in photos {
             XCTAssertEqual([photo.width, photo.height, photo.channels], [512, 512, 1], "\(texture)")
         }
-        let root = NSTemporaryDirectory() + "stpm-demo-photos-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: root) }
+        let temporary = try TemporaryDirectory("stpm-demo-photos")
+        let root = temporary.path + "/demo"
         var options = DemoDataOptions()
         options.trainCount = 4
         options.goodTestCount = 2

@@ -2,33 +2,34 @@ import Foundation
 import XCTest
 import Numerics
 @testable import Detection
+import TestSupport
 
 final class MetricsReferenceTests: XCTestCase {
     struct Case {
         var maps: [[Float]], masks: [[Bool]], labels: [Bool], regions: [[Int32]], width: Int, height: Int
-        var expected: [String: Any], tensors: F32Tensors
+        var expected: [String: Any], tensors: SafetensorsFile
     }
 
     func loadCase() throws -> Case {
-        let folder = try sharedFolder("reference", "metrics")
-        let tensors = try F32Tensors(contentsOf: folder.appendingPathComponent("expected.safetensors"))
+        let folder = try SharedData.require("reference", "metrics")
+        let tensors = try SafetensorsFile(path: folder.appendingPathComponent("expected.safetensors").path)
         let expected = try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("expected.json"))) as! [String: Any]
-        let shape = try tensors.shape("maps")
+        let shape = try XCTUnwrap(tensors.shape("maps"))
         XCTAssertEqual(shape, [12, 32, 32])
         let (count, height, width) = (shape[0], shape[1], shape[2])
         func images<T>(_ name: String, _ convert: (Float) -> T) throws -> [[T]] {
-            let flat = try tensors.values(name)
+            let flat = try tensors.floats(name)
             return (0..<count).map { i in flat[(i * width * height)..<((i + 1) * width * height)].map(convert) }
         }
         return Case(maps: try images("maps") { $0 }, masks: try images("masks") { $0 != 0 },
-                    labels: try tensors.values("labels").map { $0 != 0 }, regions: try images("regions_8conn") { Int32($0) },
+                    labels: try tensors.floats("labels").map { $0 != 0 }, regions: try images("regions_8conn") { Int32($0) },
                     width: width, height: height, expected: expected, tensors: tensors)
     }
 
     func testImageAUROCMatchesSklearn() throws {
         let c = try loadCase()
         let scores = c.maps.map { $0.max()! }
-        XCTAssertEqual(scores, try c.tensors.values("image_scores"))
+        XCTAssertEqual(scores, try c.tensors.floats("image_scores"))
         XCTAssertEqual(imageAUROC(scores: scores, labels: c.labels), c.expected["image_auroc"] as! Double, accuracy: 1e-9)
     }
 
@@ -60,7 +61,7 @@ final class MetricsReferenceTests: XCTestCase {
         XCTAssertEqual(curve.pro.count, curve.fpr.count)
 
         // The stored curve is float32, so points agree to float32 rounding.
-        let fpr = try c.tensors.values("pro_curve_fpr"), pro = try c.tensors.values("pro_curve_pro")
+        let fpr = try c.tensors.floats("pro_curve_fpr"), pro = try c.tensors.floats("pro_curve_pro")
         XCTAssertEqual(fpr.count, curve.fpr.count)
         let worst = zip(zip(curve.fpr, fpr), zip(curve.pro, pro)).map { max(abs($0.0 - Double($0.1)), abs($1.0 - Double($1.1))) }.max()!
         XCTAssertLessThan(worst, 1e-6)

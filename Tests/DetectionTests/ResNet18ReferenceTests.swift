@@ -2,18 +2,12 @@ import XCTest
 import Numerics
 import Backbones
 @testable import Detection
+import TestSupport
 
 /// One STPM training run on ResNet-18 checked against ../shared/reference/resnet18 (PyTorch, float64):
 /// taps, maps, scores, losses, every gradient, parameters and running statistics over two SGD steps.
 final class ResNet18ReferenceTests: XCTestCase {
-    var dir: String { ReferenceFiles.root + "/resnet18" }
-
-    func relError(_ a: [Float], _ ref: [Float]) -> Double {
-        XCTAssertEqual(a.count, ref.count)
-        var diff = 0.0, peak = 0.0
-        for (x, y) in zip(a, ref) { diff = max(diff, Double(abs(x - y))); peak = max(peak, Double(abs(y))) }
-        return peak > 0 ? diff / peak : diff
-    }
+    var dir: String { SharedData.root.appendingPathComponent("reference/resnet18").path }
 
     func absError(_ a: [Float], _ ref: [Float]) -> Double {
         zip(a, ref).reduce(0.0) { max($0, Double(abs($1.0 - $1.1))) }
@@ -27,7 +21,7 @@ final class ResNet18ReferenceTests: XCTestCase {
     }
 
     func testTwoTrainingStepsMatchPyTorch() throws {
-        try ReferenceFiles.requireShared()
+        _ = try SharedData.require("reference")
         let expected = try SafetensorsFile(path: dir + "/expected.safetensors")
         let inputs = try SafetensorsFile(path: dir + "/input.safetensors")
         let teacher = BackboneKind.resnet18.make(role: .teacher)
@@ -38,8 +32,7 @@ final class ResNet18ReferenceTests: XCTestCase {
 
         func check(_ got: [Float], _ name: String, rel tol: Double, file: StaticString = #filePath, line: UInt = #line) throws {
             let ref = try expected.floats(name)
-            let e = relError(got, ref)
-            XCTAssertLessThanOrEqual(e, tol, "\(name): relative error \(e)", file: file, line: line)
+            assertClose(got, ref, tolerance: tol, name, file: file, line: line)
         }
 
         let t = teacher.forward(x)

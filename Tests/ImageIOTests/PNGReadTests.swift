@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import ImageIO
+import TestSupport
 
 final class PNGReadTests: XCTestCase {
     private func read(_ base64: String, as format: PNGFile.PixelFormat) throws -> Image8 {

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import ImageIO
+import TestSupport
 
 final class PNGWriteTests: XCTestCase {
     private func pattern(_ width: Int, _ height: Int, _ channels: Int) -> Image8 {

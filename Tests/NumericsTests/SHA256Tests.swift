@@ -1,6 +1,7 @@
 import XCTest
 import Foundation
 @testable import Numerics
+import TestSupport
 
 final class SHA256Tests: XCTestCase {
     func testKnownVectors() {
@@ -18,10 +19,10 @@ final class SHA256Tests: XCTestCase {
     }
 
     func testFileDigestMatchesSha256sum() throws {
-        let path = NSTemporaryDirectory() + "/stpm-sha-\(getpid())"
+        let dir = try TemporaryDirectory("stpm-sha")
+        let path = dir.file("data")
         let data = Data((0..<(3 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31 >> 3) })
         try data.write(to: URL(fileURLWithPath: path))
-        defer { try? FileManager.default.removeItem(atPath: path) }
         XCTAssertEqual(try SHA256.hex(ofFile: path), SHA256.hex(of: data))
     }
 }

@@ -1,20 +1,16 @@
 import Foundation
 import XCTest
 @testable import Numerics
+import TestSupport
 
 final class SafetensorsTests: XCTestCase {
-    private var dir: URL!
+    private var dir: TemporaryDirectory!
 
-    override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("safetensors-tests-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    }
+    override func setUpWithError() throws { dir = try TemporaryDirectory("safetensors-tests") }
 
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: dir)
-    }
+    override func tearDown() { dir = nil }
 
-    private func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
+    private func path(_ name: String) -> String { dir.file(name) }
 
     /// Assembles a file byte by byte so tests can produce exactly the malformed inputs a writer never would.
     private func rawFile(_ name: String, header: String, data: [UInt8] = [], length: UInt64? = nil) throws -> String {
@@ -223,13 +219,7 @@ final class SafetensorsTests: XCTestCase {
     // MARK: shared reference file
 
     func testReadsReferenceResNet18Teacher() throws {
-        // Tests/NumericsTests/<this file> -> repo root is three levels up; the shared data sits beside the repo.
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        let p = root.appendingPathComponent("../shared/reference/resnet18/teacher.safetensors").standardized.path
-        guard FileManager.default.fileExists(atPath: p) else {
-            throw XCTSkip("shared reference data not present (looked for \(p)); skipping the real-file check")
-        }
+        let p = try SharedData.require("reference", "resnet18", "teacher.safetensors").path
         let f = try SafetensorsFile(path: p)
         XCTAssertEqual(f.names.count, 75)
         XCTAssertEqual(f.shape("conv1.weight"), [64, 3, 7, 7])

@@ -1,17 +1,18 @@
 import Foundation
 
 /// A fresh directory per test, removed when the test's object is released.
-final class TemporaryDirectory {
-    let path: String
+public final class TemporaryDirectory {
+    public let path: String
+    public var url: URL { URL(fileURLWithPath: path) }
 
-    init() throws {
-        path = NSTemporaryDirectory() + "ImageIOTests-" + UUID().uuidString
+    public init(_ prefix: String = "stpm-tests") throws {
+        path = NSTemporaryDirectory() + prefix + "-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }
 
-    func file(_ name: String) -> String { path + "/" + name }
+    public func file(_ name: String) -> String { path + "/" + name }
 
-    func write(base64: String, to name: String) throws -> String {
+    public func write(base64: String, to name: String) throws -> String {
         let file = file(name)
         try Data(base64Encoded: base64)!.write(to: URL(fileURLWithPath: file))
         return file
