@@ -14,9 +14,11 @@ let package = Package(
     targets: [
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", providers: [.apt(["libjpeg62-turbo-dev"])]),
+        .systemLibrary(name: "CTIFF", path: "Sources/CTIFF", providers: [.apt(["libtiff-dev"])]),
         .systemLibrary(name: "CNCursesW", path: "Sources/CNCursesW", providers: [.apt(["libncursesw5-dev"])]),
         .target(name: "Numerics", dependencies: ["COpenBLAS"], swiftSettings: fast),
-        .target(name: "ImageIO", dependencies: ["CPNG"], swiftSettings: fast),
+        .target(name: "ImageIO", dependencies: ["CPNG", "CJPEG", "CTIFF"], swiftSettings: fast),
         .target(name: "Backbones", dependencies: ["Numerics"], swiftSettings: fast),
         .target(name: "Detection", dependencies: ["Numerics", "ImageIO", "Backbones"], swiftSettings: fast),
         .target(name: "Console", dependencies: ["CNCursesW", "Detection", "ImageIO", "Backbones"], swiftSettings: fast),

@@ -4,22 +4,18 @@ import Foundation
 /// PNG files through libpng's simplified API, decoded to the bytes Pillow's
 /// `Image.open(p).convert('RGB' | 'L')` would give.
 public enum PNGFile {
-    public enum PixelFormat: Sendable {
-        case rgb
-        case gray
-    }
-
-    /// Checked before any pixel buffer is allocated, so a hostile header cannot exhaust memory.
+    /// The writer's bounds on what it is asked to write.
     public static let maxSide = 32768
     public static let maxPixels = 1 << 28
 
-    /// Alpha is dropped, not composited (Pillow's convert('RGB') on RGBA); palettes expand to their colours;
-    /// colour to gray uses Pillow's luma. 16-bit samples map as Pillow maps them: gray ('I;16') clips to
-    /// 0...255, every other 16-bit type keeps the high byte. gAMA/sRGB/iCCP/tRNS are ignored, as in Pillow.
-    /// Known difference: 16-bit images with alpha come from libpng premultiplied, so partially transparent
-    /// pixels are un-premultiplied (may be 1 off) and fully transparent ones read as 0.
-    public static func read(path: String, as format: PixelFormat = .rgb) throws -> Image8 {
-        let decoded = try decode(path: path) { image, width, height -> Image8 in
+    /// Alpha is dropped, not composited (Pillow's convert('RGB') on RGBA); palettes expand to their colours.
+    /// 16-bit samples keep their high byte (value >> 8). Pillow does that for colour but clips 16-bit gray
+    /// ('I;16') to 0...255, which turns every camera image into white; stpm deliberately scales instead.
+    /// gAMA/sRGB/iCCP/tRNS are ignored, as in Pillow. Known difference: 16-bit images with alpha come from
+    /// libpng premultiplied, so partially transparent pixels are un-premultiplied (may be 1 off) and fully
+    /// transparent ones read as 0.
+    static func decode(_ bytes: [UInt8], path: String) throws -> Image8 {
+        try decode(bytes, path: path) { image, width, height -> Image8 in
             let color = image.format & PNG_FORMAT_FLAG_COLOR != 0
             let alpha = image.format & PNG_FORMAT_FLAG_ALPHA != 0
             let sixteenBit = image.format & PNG_FORMAT_FLAG_LINEAR != 0
@@ -36,13 +32,12 @@ public enum PNGFile {
             try finish(&image, into: &buffer, path: path)
             return dropAlpha(buffer, width: width, height: height, color: color, alpha: alpha)
         }
-        return format == .rgb ? decoded.toRGB() : decoded.toGray()
     }
 
     /// The stored samples of a 16-bit gray PNG without alpha (what `writeGray16` writes); other layouts are
     /// refused, since libpng would gamma-convert 8-bit data on the way to 16 bits.
     public static func readGray16(path: String) throws -> (values: [UInt16], width: Int, height: Int) {
-        try decode(path: path) { image, width, height in
+        try decode(try readWholeFile(path, limit: try ImageLimits.maxFileBytes()), path: path) { image, width, height in
             guard image.format & ~PNG_FORMAT_FLAG_COLORMAP == PNG_FORMAT_FLAG_LINEAR else {
                 throw ImageIOError(path: path, message: "not a 16-bit gray PNG without alpha")
             }
@@ -54,8 +49,8 @@ public enum PNGFile {
     }
 
     /// Runs `body` on a libpng image whose header has been read and whose size is within the limits.
-    private static func decode<T>(path: String, _ body: (inout png_image, Int, Int) throws -> T) throws -> T {
-        let png = PNGChunks.criticalOnly(try readWholeFile(path))
+    private static func decode<T>(_ bytes: [UInt8], path: String, _ body: (inout png_image, Int, Int) throws -> T) throws -> T {
+        let png = PNGChunks.criticalOnly(bytes)
         return try png.withUnsafeBytes { bytes -> T in
             var image = png_image()
             image.version = stpm_png_image_version()
@@ -65,10 +60,7 @@ public enum PNGFile {
                 throw libpngError(image, path: path)
             }
             let width = Int(image.width), height = Int(image.height)
-            guard width <= maxSide, height <= maxSide, width * height <= maxPixels else {
-                throw ImageIOError(path: path, message: "image is \(width)x\(height), over the limit of "
-                                   + "\(maxSide)x\(maxSide) and \(maxPixels) pixels")
-            }
+            try ImageLimits.check(width: width, height: height, path: path)
             return try body(&image, width, height)
         }
     }
@@ -101,7 +93,7 @@ public enum PNGFile {
                 if a != 65535 {
                     v = a == 0 ? 0 : min(65535, (v * 65535 + a / 2) / a)
                 }
-                out[i * channels + c] = !color && !alpha ? UInt8(min(v, 255)) : UInt8(v >> 8)
+                out[i * channels + c] = UInt8(v >> 8)
             }
         }
         return Image8(width: width, height: height, channels: channels, pixels: out)

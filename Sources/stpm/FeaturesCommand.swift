@@ -14,7 +14,7 @@ struct FeaturesCommand: ParsableCommand {
     @Option(help: "Teacher weights (safetensors); default: the fetched file for the backbone.") var teacherWeights: String?
     @Option(help: "Input size (square).") var size = 256
     @Option(help: "Output safetensors file.") var out: String
-    @Argument(help: "PNG images.") var images: [String]
+    @Argument(help: "Images (PNG, JPEG, TIFF or BMP).") var images: [String]
 
     func run() throws {
         guard let kind = BackboneKind(rawValue: backbone) else {

@@ -6,7 +6,7 @@ import ImageIO
 struct ScoreCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "score",
-        abstract: "Score PNG images (files or folders, recursively) with MODEL.",
+        abstract: "Score images (PNG, JPEG, TIFF or BMP files, or folders of them, recursively) with MODEL.",
         discussion: """
         Prints score, flagged (score >= the model's stored threshold; "-" without one) and path per image. \
         --maps writes per image <name>_overlay.png (the image blended with a jet colormap of the map on [0, scale]) \
@@ -17,7 +17,7 @@ struct ScoreCommand: ParsableCommand {
         """)
 
     @Argument(help: "Model directory (from stpm train).") var model: String
-    @Argument(help: "PNG files or folders.") var paths: [String]
+    @Argument(help: "Image files or folders.") var paths: [String]
     @Option(help: "Write path,score,flagged,threshold,map_scale,overlay,map16,error to this CSV file.") var csv: String?
     @Option(help: "Write an overlay PNG and a 16-bit map PNG per image into this folder.") var maps: String?
 

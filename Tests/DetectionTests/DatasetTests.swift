@@ -41,6 +41,15 @@ final class DatasetTests: XCTestCase {
         XCTAssertEqual(dataset.problems, [])
     }
 
+    func testImagesAndMasksOfOtherFormatsMatchByStem() throws {
+        try touch("train/good/a.jpg", "train/good/b.TIF", "train/good/c.bmp", "train/good/d.gif",
+                  "test/crack/000.jpeg", "ground_truth/crack/000_mask.png", "test/crack/001.tiff", "ground_truth/crack/001_mask.bmp")
+        let dataset = try MVTecDataset(root: root.path)
+        XCTAssertEqual(dataset.train.map { relative($0.path) }, ["train/good/a.jpg", "train/good/b.TIF", "train/good/c.bmp"])
+        XCTAssertEqual(dataset.test.map { $0.maskPath.map(relative) }, ["ground_truth/crack/000_mask.png", "ground_truth/crack/001_mask.bmp"])
+        XCTAssertEqual(dataset.problems, [])
+    }
+
     func testMissingAndOrphanMasksAreReported() throws {
         try touch("train/good/a.png", "test/hole/000.png", "test/hole/001.png", "ground_truth/hole/001_mask.png",
                   "ground_truth/hole/007_mask.png", "ground_truth/stain/000_mask.png")
@@ -71,24 +80,25 @@ final class DatasetTests: XCTestCase {
         try touch("train/good/readme.txt")
         XCTAssertThrowsError(try MVTecDataset(root: root.path)) {
             XCTAssertEqual($0 as? DatasetError, .noTrainImages(self.root.path + "/train/good"))
-            XCTAssertTrue("\($0)".contains("no .png images"))
+            XCTAssertTrue("\($0)".contains("no images (.bmp .jpeg .jpg .png .tif .tiff)"), "\($0)")
         }
     }
 
     func testImageFolderScanIsRecursiveAndSorted() throws {
-        try touch("imgs/b.png", "imgs/sub/a.Png", "imgs/sub/deeper/c.png", "imgs/skip.jpg", "imgs/.cache/d.png", "single.png")
+        try touch("imgs/b.png", "imgs/sub/a.Png", "imgs/sub/deeper/c.png", "imgs/e.JPG", "imgs/f.jpeg", "imgs/g.tif",
+                  "imgs/h.TIFF", "imgs/i.bmp", "imgs/skip.txt", "imgs/skip.gif", "imgs/.cache/d.png", "single.raw")
         let folder = root.appendingPathComponent("imgs").path
-        let single = root.appendingPathComponent("single.png").path
+        // A file named on the command line is taken whatever its name: the reader decides by content.
+        let single = root.appendingPathComponent("single.raw").path
         let found = try scanImageFolder(paths: [single, folder, folder + "/b.png"])
-        XCTAssertEqual(found.map(relative), ["imgs/b.png", "imgs/sub/a.Png", "imgs/sub/deeper/c.png", "single.png"])
+        XCTAssertEqual(found.map(relative), ["imgs/b.png", "imgs/e.JPG", "imgs/f.jpeg", "imgs/g.tif", "imgs/h.TIFF", "imgs/i.bmp",
+                                             "imgs/sub/a.Png", "imgs/sub/deeper/c.png", "single.raw"])
     }
 
     func testImageFolderErrors() throws {
-        try touch("empty/readme.txt", "photo.jpg")
+        try touch("empty/readme.txt")
         let missing = root.appendingPathComponent("missing").path
         XCTAssertThrowsError(try scanImageFolder(paths: [missing])) { XCTAssertEqual($0 as? DatasetError, .pathMissing(missing)) }
-        let jpg = root.appendingPathComponent("photo.jpg").path
-        XCTAssertThrowsError(try scanImageFolder(paths: [jpg])) { XCTAssertEqual($0 as? DatasetError, .notPNG(jpg)) }
         let empty = root.appendingPathComponent("empty").path
         XCTAssertThrowsError(try scanImageFolder(paths: [empty])) { XCTAssertEqual($0 as? DatasetError, .noImages([empty])) }
     }

@@ -77,12 +77,12 @@ final class DemoDataTests: XCTestCase {
         XCTAssertEqual(dataset.types, ["foreign", "good", "hole", "scratch", "stain"])
         XCTAssertEqual(dataset.test.count, 3 + 4 * 3)
         for sample in dataset.test {
-            let image = try PNGFile.read(path: sample.path, as: .rgb)
+            let image = try ImageReader.read(path: sample.path, as: .rgb)
             XCTAssertEqual([image.width, image.height], [64, 64])
             if sample.defectType == "good" {
                 XCTAssertNil(sample.maskPath)
             } else {
-                let mask = try PNGFile.read(path: XCTUnwrap(sample.maskPath), as: .gray)
+                let mask = try ImageReader.read(path: XCTUnwrap(sample.maskPath), as: .gray)
                 XCTAssertTrue(mask.pixels.allSatisfy { $0 == 0 || $0 == 255 }, "binary mask \(sample.path)")
                 XCTAssertTrue(mask.pixels.contains(255), "empty mask for \(sample.path)")
             }
@@ -217,7 +217,7 @@ final class DemoDataPhotoTests: XCTestCase {
         XCTAssertEqual(dataset.problems, [])
         XCTAssertEqual(dataset.train.count, 4)
         XCTAssertEqual(dataset.test.count, 2 + 4 * 2)
-        let first = try PNGFile.read(path: dataset.train[0].path, as: .rgb)
+        let first = try ImageReader.read(path: dataset.train[0].path, as: .rgb)
         XCTAssertEqual([first.width, first.height], [128, 128])
         // A crop of the photograph has the spread of a real surface, not a flat or clipped image.
         let gray = first.toGray().pixels.map(Int.init)

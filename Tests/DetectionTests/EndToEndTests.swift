@@ -185,7 +185,7 @@ final class EndToEndTests: XCTestCase {
         XCTAssertEqual(raw.width, 64)
         let decoded = Float(raw.values.max()!) / 65535 * Float(row[4])!
         XCTAssertEqual(decoded, Float(row[1])!, accuracy: Float(row[4])! / 30000)
-        XCTAssertEqual(try PNGFile.read(path: maps + "/good_001_overlay.png").width, 64)
+        XCTAssertEqual(try ImageReader.read(path: maps + "/good_001_overlay.png").width, 64)
 
         let missing = try stpm("eval", SyntheticSet.root + "/no-model", SyntheticSet.data)
         XCTAssertNotEqual(missing.status, 0)

@@ -26,9 +26,9 @@ final class ExportTests: XCTestCase {
         XCTAssertEqual(summary.images, 4)
         XCTAssertEqual(summary.flagged, 4)
         XCTAssertEqual(summary.filesWritten, 4 * 2 + 2)
-        let panel = try PNGFile.read(path: out + "/scratch_001_panel.png")
+        let panel = try ImageReader.read(path: out + "/scratch_001_panel.png")
         XCTAssertEqual([panel.width, panel.height], [3 * 64 + 2 * 4, 64])
-        let mask = try PNGFile.read(path: out + "/good_000_mask.png", as: .gray)
+        let mask = try ImageReader.read(path: out + "/good_000_mask.png", as: .gray)
         XCTAssertTrue(mask.pixels.allSatisfy { $0 == 255 }, "threshold below the whole map marks every pixel")
 
         let csv = try String(contentsOfFile: out + "/report.csv", encoding: .utf8).split(separator: "\n")
@@ -76,6 +76,7 @@ final class ExportTests: XCTestCase {
         XCTAssertEqual(reportFileStems(for: ["d/test/cut/000.png", "d/test/good/000.png"]), ["cut_000", "good_000"])
         XCTAssertEqual(reportFileStems(for: ["../x/a.png", "/tmp/b.PNG"]), ["x_a", "tmp_b"])
         XCTAssertEqual(reportFileStems(for: ["a/b_c.png", "a/b/c.png"]), ["b_c", "b_c-2"])
+        XCTAssertEqual(reportFileStems(for: ["a/b.jpg", "a/c.TIFF", "a/d.bmp", "a/e.tar.gz"]), ["b", "c", "d", "e.tar.gz"])
         XCTAssertEqual(reportFileStems(for: ["only/one.png"]), ["one"])
     }
 }

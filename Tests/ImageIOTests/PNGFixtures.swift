@@ -15,9 +15,9 @@ enum PNGFixtures {
     static let paletteRGB: [UInt8] = [255, 0, 0, 0, 255, 0, 0, 0, 255, 10, 20, 30]
     static let paletteGray: [UInt8] = [76, 150, 29, 18]
 
-    /// 4x1 16-bit gray 0, 200, 256, 65535: Pillow's 'I;16' clips to 255 rather than scaling.
+    /// 4x1 16-bit gray 0, 200, 256, 65535: stpm keeps the high byte (Pillow's 'I;16' would clip to 0, 200, 255, 255).
     static let gray16 = "iVBORw0KGgoAAAANSUhEUgAAAAQAAAABEAAAAACMx4xSAAAAEUlEQVR4nGNgYGA4wcjw/z8ABvICyL3PHI8AAAAASUVORK5CYII="
-    static let gray16Gray: [UInt8] = [0, 200, 255, 255]
+    static let gray16Gray: [UInt8] = [0, 0, 1, 255]
 
     /// 2x1 16-bit RGB (0x12FF, 0x8000, 0xFFFF), (0x00FF, 0x7F80, 0x0101): Pillow keeps the high byte.
     static let rgb16 = "iVBORw0KGgoAAAANSUhEUgAAAAIAAAABEAIAAAAr0DSeAAAAFUlEQVR4nGMQ+t/A8P8/w//6BkZGAChFBZC6+a9uAAAAAElFTkSuQmCC"

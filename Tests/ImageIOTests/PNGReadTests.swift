@@ -4,9 +4,9 @@ import XCTest
 import TestSupport
 
 final class PNGReadTests: XCTestCase {
-    private func read(_ base64: String, as format: PNGFile.PixelFormat) throws -> Image8 {
+    private func read(_ base64: String, as format: PixelFormat) throws -> Image8 {
         let dir = try TemporaryDirectory()
-        return try PNGFile.read(path: try dir.write(base64: base64, to: "fixture.png"), as: format)
+        return try ImageReader.read(path: try dir.write(base64: base64, to: "fixture.png"), as: format)
     }
 
     func testRGBADropsAlphaWithoutCompositing() throws {
@@ -28,7 +28,7 @@ final class PNGReadTests: XCTestCase {
         XCTAssertEqual(try read(PNGFixtures.palette, as: .gray).pixels, PNGFixtures.paletteGray)
     }
 
-    func testSixteenBitMapsLikePillow() throws {
+    func testSixteenBitKeepsTheHighByte() throws {
         XCTAssertEqual(try read(PNGFixtures.gray16, as: .gray).pixels, PNGFixtures.gray16Gray)
         XCTAssertEqual(try read(PNGFixtures.rgb16, as: .rgb).pixels, PNGFixtures.rgb16RGB)
     }
@@ -53,18 +53,18 @@ final class PNGReadTests: XCTestCase {
 
     func testMissingFileIsAnError() throws {
         let path = try TemporaryDirectory().file("absent.png")
-        XCTAssertThrowsError(try PNGFile.read(path: path)) { error in
+        XCTAssertThrowsError(try ImageReader.read(path: path)) { error in
             let message = String(describing: error)
             XCTAssertTrue(message.contains(path), message)
             XCTAssertTrue(message.contains("No such file"), message)
         }
     }
 
-    func testGarbageIsAnErrorCarryingLibpngsMessage() throws {
+    func testGarbageAfterTheSignatureIsAnErrorCarryingLibpngsMessage() throws {
         let dir = try TemporaryDirectory()
         let path = dir.file("garbage.png")
-        try Data("this is not a PNG file at all".utf8).write(to: URL(fileURLWithPath: path))
-        XCTAssertThrowsError(try PNGFile.read(path: path)) { error in
+        try Data(PNGChunks.signature + Array("this is not a PNG file at all".utf8)).write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try ImageReader.read(path: path)) { error in
             let error = error as! ImageIOError
             XCTAssertEqual(error.path, path)
             XCTAssertTrue(error.message.hasPrefix("libpng: "), error.message)
@@ -75,10 +75,10 @@ final class PNGReadTests: XCTestCase {
     func testTruncatedFileIsAnError() throws {
         let dir = try TemporaryDirectory()
         let whole = Data(base64Encoded: PNGFixtures.rgba8)!
-        for length in [0, 8, 20, 40, whole.count - 13] {
+        for length in [8, 20, 40, whole.count - 13] {
             let path = dir.file("truncated\(length).png")
             try whole.prefix(length).write(to: URL(fileURLWithPath: path))
-            XCTAssertThrowsError(try PNGFile.read(path: path), "truncated to \(length) bytes") { error in
+            XCTAssertThrowsError(try ImageReader.read(path: path), "truncated to \(length) bytes") { error in
                 XCTAssertTrue((error as! ImageIOError).message.hasPrefix("libpng: "), "\(error)")
             }
         }
@@ -91,7 +91,7 @@ final class PNGReadTests: XCTestCase {
         for i in idat..<(idat + 10) { bytes[i] ^= 0x5A }
         let path = dir.file("corrupt.png")
         try Data(bytes).write(to: URL(fileURLWithPath: path))
-        XCTAssertThrowsError(try PNGFile.read(path: path))
+        XCTAssertThrowsError(try ImageReader.read(path: path))
     }
 
     func testOversizedHeaderIsRefusedBeforeAllocating() throws {
@@ -101,7 +101,7 @@ final class PNGReadTests: XCTestCase {
         let dir = try TemporaryDirectory()
         let path = dir.file("huge.png")
         try Data(PNGChunks.signature + ihdr + chunk("IDAT", []) + chunk("IEND", [])).write(to: URL(fileURLWithPath: path))
-        XCTAssertThrowsError(try PNGFile.read(path: path)) { error in
+        XCTAssertThrowsError(try ImageReader.read(path: path)) { error in
             XCTAssertTrue((error as! ImageIOError).message.contains("40000x40000"), "\(error)")
         }
     }

@@ -23,7 +23,7 @@ final class PillowParityTests: XCTestCase {
         let plane = size * size
         for (n, name) in Self.images.enumerated() {
             let path = try SharedData.require("datasets", name).path
-            let resized = try PNGFile.read(path: path, as: .rgb).resizedBilinear(width: size, height: size)
+            let resized = try ImageReader.read(path: path, as: .rgb).resizedBilinear(width: size, height: size)
             var mismatches = 0
             for c in 0..<3 {
                 for i in 0..<plane where Float(resized.pixels[i * 3 + c]) != raw[(n * 3 + c) * plane + i] {

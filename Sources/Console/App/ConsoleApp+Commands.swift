@@ -50,12 +50,12 @@ extension ConsoleApp {
         let sample = dataset.samples[id]
         var shown = InspectorImage(anomalyMap: maps[id])
         do {
-            let photo = try PNGFile.read(path: sample.path, as: .rgb)
+            let photo = try ImageReader.read(path: sample.path, as: .rgb)
             shown.image = PixelImage(width: photo.width, height: photo.height, pixels: stride(from: 0, to: photo.pixels.count, by: 3).map {
                 RGB(photo.pixels[$0], photo.pixels[$0 + 1], photo.pixels[$0 + 2])
             })
             if let maskPath = sample.maskPath {
-                let mask = try PNGFile.read(path: maskPath, as: .gray)
+                let mask = try ImageReader.read(path: maskPath, as: .gray)
                 shown.groundTruth = ScalarMap(width: mask.width, height: mask.height, values: mask.pixels.map { $0 == 0 ? 0 : 1 })
             }
         } catch {

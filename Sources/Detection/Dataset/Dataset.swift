@@ -1,4 +1,5 @@
 import Foundation
+import ImageIO
 
 public enum DatasetSplit: String, Codable, Sendable {
     case train, test
@@ -25,23 +26,22 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
     case noTrainGood(String)
     case noTrainImages(String)
     case pathMissing(String)
-    case notPNG(String)
     case noImages([String])
 
     public var description: String {
         switch self {
         case .rootMissing(let root): return "dataset folder \(root) does not exist or is not a folder"
         case .noTrainGood(let root): return "\(root) has no train/good folder (expected the MVTec AD layout: train/good, test/<type>, ground_truth/<type>)"
-        case .noTrainImages(let folder): return "no .png images in \(folder)"
+        case .noTrainImages(let folder): return "no images (\(imageExtensionList)) in \(folder)"
         case .pathMissing(let path): return "\(path) does not exist"
-        case .notPNG(let path): return "\(path) is not a .png file"
-        case .noImages(let paths): return "no .png images in \(paths.joined(separator: ", "))"
+        case .noImages(let paths): return "no images (\(imageExtensionList)) in \(paths.joined(separator: ", "))"
         }
     }
 }
 
 /// A dataset in the MVTec AD layout: root/train/good/*.png, root/test/<type>/*.png and
-/// root/ground_truth/<type>/<stem>_mask.png (good test images have no mask).
+/// root/ground_truth/<type>/<stem>_mask.png (good test images have no mask). Images and masks may be any
+/// format ImageReader reads (listed by extension, decoded by content); a mask matches an image by stem.
 public struct MVTecDataset: Sendable {
     public var root: String
     public var train: [DatasetSample]
@@ -61,7 +61,7 @@ public struct MVTecDataset: Sendable {
 
         let trainGood = joined(root, "train", "good")
         guard isDirectory(trainGood) else { throw DatasetError.noTrainGood(root) }
-        train = try pngFiles(in: trainGood).map {
+        train = try imageFiles(in: trainGood).map {
             DatasetSample(path: joined(trainGood, $0), split: .train, defectType: "good", maskPath: nil)
         }
         guard !train.isEmpty else { throw DatasetError.noTrainImages(trainGood) }
@@ -76,8 +76,8 @@ public struct MVTecDataset: Sendable {
         let testTypes = try subdirectories(of: testRoot)
         for type in testTypes {
             let folder = joined(testRoot, type)
-            let images = try pngFiles(in: folder)
-            if images.isEmpty { problems.append("test/\(type) has no .png images") }
+            let images = try imageFiles(in: folder)
+            if images.isEmpty { problems.append("test/\(type) has no images") }
             guard type != "good" else {
                 test += images.map { DatasetSample(path: joined(folder, $0), split: .test, defectType: type, maskPath: nil) }
                 continue
@@ -85,13 +85,13 @@ public struct MVTecDataset: Sendable {
             let truthFolder = joined(truthRoot, type)
             var masksByStem: [String: String] = [:]
             if isDirectory(truthFolder) {
-                for mask in try pngFiles(in: truthFolder) {
-                    let stem = pngStem(mask)
+                for mask in try imageFiles(in: truthFolder) {
+                    let stem = imageStem(mask)
                     if stem.hasSuffix("_mask") { masksByStem[String(stem.dropLast("_mask".count))] = mask }
                 }
             }
             for image in images {
-                let stem = pngStem(image)
+                let stem = imageStem(image)
                 var maskPath: String?
                 if let mask = masksByStem.removeValue(forKey: stem) {
                     maskPath = joined(truthFolder, mask)
@@ -112,15 +112,14 @@ public struct MVTecDataset: Sendable {
     }
 }
 
-/// The PNG images to score: explicit files (which must be .png) and every .png under the given folders,
-/// recursively; hidden files are skipped. Sorted, without duplicates.
+/// The images to score: explicit files (of any name: the reader decides by content) and every file with an
+/// image extension under the given folders, recursively; hidden files are skipped. Sorted, without duplicates.
 public func scanImageFolder(paths: [String]) throws -> [String] {
     var found = Set<String>()
     for path in paths {
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else { throw DatasetError.pathMissing(path) }
         guard isFolder.boolValue else {
-            guard isPNG(path) else { throw DatasetError.notPNG(path) }
             found.insert(path)
             continue
         }
@@ -133,19 +132,19 @@ public func scanImageFolder(paths: [String]) throws -> [String] {
                 continue
             }
             let file = joined(path, relative)
-            if isPNG(name) && !isDirectory(file) { found.insert(file) }
+            if ImageReader.hasImageExtension(name) && !isDirectory(file) { found.insert(file) }
         }
     }
     guard !found.isEmpty else { throw DatasetError.noImages(paths) }
     return found.sorted()
 }
 
-private func isPNG(_ name: String) -> Bool {
-    name.lowercased().hasSuffix(".png")
-}
+private let imageExtensionList = ImageReader.fileExtensions.sorted().map { "." + $0 }.joined(separator: " ")
 
-private func pngStem(_ name: String) -> String {
-    String(name.dropLast(".png".count))
+/// The name without its image extension ("000_mask.png" -> "000_mask").
+func imageStem(_ name: String) -> String {
+    guard ImageReader.hasImageExtension(name), let dot = name.lastIndex(of: ".") else { return name }
+    return String(name[..<dot])
 }
 
 private func isDirectory(_ path: String) -> Bool {
@@ -157,10 +156,10 @@ private func joined(_ parts: String...) -> String {
     parts.dropFirst().reduce(parts[0]) { $0.hasSuffix("/") ? $0 + $1 : $0 + "/" + $1 }
 }
 
-/// Visible regular .png files directly in `folder`, sorted by name.
-private func pngFiles(in folder: String) throws -> [String] {
+/// Visible regular files with an image extension directly in `folder`, sorted by name.
+private func imageFiles(in folder: String) throws -> [String] {
     try FileManager.default.contentsOfDirectory(atPath: folder)
-        .filter { !$0.hasPrefix(".") && isPNG($0) && !isDirectory(joined(folder, $0)) }
+        .filter { !$0.hasPrefix(".") && ImageReader.hasImageExtension($0) && !isDirectory(joined(folder, $0)) }
         .sorted()
 }
 

@@ -6,13 +6,13 @@ import Backbones
 /// bilinear filter (what the reference training used), kept as bytes until a batch is built.
 public enum ImagePreparation {
     public static func load(_ path: String, size: Int) throws -> Image8 {
-        let image = try PNGFile.read(path: path, as: .rgb)
+        let image = try ImageReader.read(path: path, as: .rgb)
         return image.width == size && image.height == size ? image : image.resizedBilinear(width: size, height: size)
     }
 
     /// A ground-truth mask at model resolution (nearest neighbour), true where defective.
     public static func loadMask(_ path: String, size: Int) throws -> [Bool] {
-        let mask = try PNGFile.read(path: path, as: .gray)
+        let mask = try ImageReader.read(path: path, as: .gray)
         let resized = mask.width == size && mask.height == size ? mask : mask.resizedNearest(width: size, height: size)
         return resized.pixels.map { $0 != 0 }
     }

@@ -65,7 +65,7 @@ public enum DemoPhotos {
             guard FileManager.default.fileExists(atPath: path) else { throw DemoDataError.textureMissing(path) }
             let sha = try SHA256.hex(ofFile: path)
             guard sha == texture.sha256 else { throw DemoDataError.textureChanged(path: path, sha256: sha) }
-            photos[texture] = try PNGFile.read(path: path, as: .gray)
+            photos[texture] = try ImageReader.read(path: path, as: .gray)
         }
         return photos
     }
