@@ -7,26 +7,66 @@ import Numerics
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure forward and training throughput of each backbone (images per second).")
+        abstract: "Measure forward, inference and training throughput of each backbone (images per second).",
+        discussion: """
+            Each figure is followed by its effective GFLOP/s (convolution FLOPs per image, counted from the
+            layer shapes) and its percentage of the sgemm rate measured on the same threads in the same run.
+            """)
 
     @Option(help: "Input size (square).") var size = 256
     @Option(help: "Backbones to measure (comma-separated).") var backbones = BackboneKind.allCases.map(\.rawValue).joined(separator: ",")
     @Option(help: "Timed repetitions per measurement (the best is kept).") var repeats = 3
     @Option(help: "Threads for GEMMs and hand-written loops (default: all cores).") var threads: Int?
     @Flag(help: "Measure only training throughput.") var trainOnly = false
+    @Flag(help: "One JSON object per backbone instead of the table (for scripts/bench_peers.py).") var json = false
 
     func run() throws {
         if let threads { Parallelism.set(threads) }
-        print("stpm bench: \(size)x\(size), \(Parallelism.threads) threads, images/s (best of \(repeats))")
-        print("backbone              fwd b1   fwd b8   stpm-infer b8   train b8")
-        for name in backbones.split(separator: ",") {
+        let kinds = try backbones.split(separator: ",").map { name in
             guard let kind = BackboneKind(rawValue: String(name)) else {
                 throw ValidationError("unknown backbone '\(name)'; choose from \(BackboneKind.allCases.map(\.rawValue))")
             }
-            let r = Benchmark.run(kind, size: size, repeats: repeats, trainOnly: trainOnly)
-            let name = kind.rawValue.padding(toLength: 20, withPad: " ", startingAt: 0)
-            print(name + String(format: " %8.1f %8.1f %15.1f %10.1f", r.forwardBatch1, r.forwardBatch8,
-                                r.stpmInferenceBatch8, r.trainBatch8))
+            return kind
         }
+        let peak = measureSGEMM(repeats: repeats) * 1e9
+        if !json {
+            print("stpm bench: \(size)x\(size), \(Parallelism.threads) threads, images/s (best of \(repeats)); "
+                  + String(format: "sgemm 1536^3 %.1f GFLOP/s", peak / 1e9) + " (OpenBLAS \(blasCoreName))")
+            print("then per figure: GFLOP/s and % of that sgemm rate")
+            print("backbone             GFLOP/img   fwd b1   fwd b8   stpm-infer b1   stpm-infer b8   train b8")
+        }
+        for kind in kinds {
+            let r = Benchmark.run(kind, size: size, repeats: repeats, trainOnly: trainOnly)
+            let figures = [(r.forwardBatch1, r.forwardFLOPs), (r.forwardBatch8, r.forwardFLOPs),
+                           (r.stpmInferenceBatch1, r.inferenceFLOPs), (r.stpmInferenceBatch8, r.inferenceFLOPs),
+                           (r.trainBatch8, r.trainFLOPs)]
+            if json {
+                print(jsonLine(r, peak: peak))
+                continue
+            }
+            let widths = [8, 8, 15, 15, 10]
+            let name = kind.rawValue.padding(toLength: 20, withPad: " ", startingAt: 0)
+            print(name + String(format: " %9.2f", r.inferenceFLOPs / 1e9)
+                  + zip(figures, widths).map { " " + rightAligned(String(format: "%.1f", $0.0), $1) }.joined())
+            print(String(repeating: " ", count: 30) + zip(figures, widths).map { f, w in
+                let rate = f.0 * f.1
+                return " " + rightAligned(String(format: "%.0f %.0f%%", rate / 1e9, 100 * rate / peak), w)
+            }.joined())
+        }
+    }
+
+    private func rightAligned(_ s: String, _ width: Int) -> String {
+        String(repeating: " ", count: max(0, width - s.count)) + s
+    }
+
+    private func jsonLine(_ r: BenchmarkResult, peak: Double) -> String {
+        let fields: [String: Any] = [
+            "backbone": r.backbone.rawValue, "size": r.size, "threads": Parallelism.threads, "sgemmGFLOPS": peak / 1e9, "blasCore": blasCoreName,
+            "forwardBatch1": r.forwardBatch1, "forwardBatch8": r.forwardBatch8,
+            "inferBatch1": r.stpmInferenceBatch1, "inferBatch8": r.stpmInferenceBatch8, "trainBatch8": r.trainBatch8,
+            "gflopPerImage": ["forward": r.forwardFLOPs / 1e9, "infer": r.inferenceFLOPs / 1e9, "train": r.trainFLOPs / 1e9],
+        ]
+        let data = try! JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])
+        return String(decoding: data, as: UTF8.self)
     }
 }

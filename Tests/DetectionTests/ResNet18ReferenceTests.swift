@@ -85,4 +85,23 @@ final class ResNet18ReferenceTests: XCTestCase {
         try check(maps2, "after2.amap.final", rel: 5e-3)
         try check(mapper.scores(), "after2.score", rel: 5e-3)
     }
+
+    /// What scoring runs: a frozen student (BatchNorm folded), teacher and student side by side, the
+    /// batch image by image, on 2 threads even on a 1-core machine.
+    func testInferenceMapsMatchPyTorch() throws {
+        _ = try SharedData.require("reference")
+        let expected = try SafetensorsFile(path: dir + "/expected.safetensors")
+        let teacher = BackboneKind.resnet18.make(role: .teacher)
+        try teacher.load(from: SafetensorsFile(path: dir + "/teacher.safetensors"))
+        let student = BackboneKind.resnet18.make(role: .frozenStudent)
+        try student.load(from: SafetensorsFile(path: dir + "/student.safetensors"))
+        let x = Tensor.fromNCHW(try SafetensorsFile(path: dir + "/input.safetensors").floats("input"), n: 2, c: 3, h: 64, w: 64)
+        let saved = Parallelism.threads
+        Parallelism.set(2)
+        defer { Parallelism.set(saved) }
+        let (maps, scores) = MapInference(teacher: teacher, student: student, size: 64)(x)
+        for (got, name) in [(maps, "amap.final"), (scores, "score")] {
+            assertClose(got, try expected.floats(name), tolerance: 1e-4, name)
+        }
+    }
 }

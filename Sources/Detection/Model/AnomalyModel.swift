@@ -8,10 +8,7 @@ import ImageIO
 public final class AnomalyModel {
     public let store: ModelStore
     public let config: ModelConfig
-    let teacher: FeatureExtractor
-    let student: FeatureExtractor
-    let mapper: AnomalyMapper
-    private let normalizeTeacher = TapNormalizer()
+    let inference: MapInference
     private let input = Tensor(c: 0, n: 0, h: 0, w: 0)
     public let batchSize: Int
 
@@ -28,10 +25,9 @@ public final class AnomalyModel {
         guard hash == config.teacherWeightsSHA256 else {
             throw ModelStoreError.corrupt(weights, "its sha256 \(hash) differs from the one this model was trained with (\(config.teacherWeightsSHA256))")
         }
-        teacher = config.backbone.make(role: .teacher)
+        let teacher = config.backbone.make(role: .teacher)
         try teacher.load(from: SafetensorsFile(path: weights))
-        student = try store.loadStudent(config.backbone)
-        mapper = AnomalyMapper(height: config.size, width: config.size)
+        inference = MapInference(teacher: teacher, student: try store.loadStudent(config.backbone), size: config.size)
         self.batchSize = batchSize
     }
 
@@ -43,10 +39,9 @@ public final class AnomalyModel {
         for start in stride(from: 0, to: images.count, by: batchSize) {
             let chunk = Array(images[start..<min(start + batchSize, images.count)])
             ImagePreparation.fill(input, with: chunk, kind: config.backbone)
-            let t = normalizeTeacher(teacher.forward(input))
-            let (m, _) = mapper.compute(teacher: t, student: student.forward(input))
+            let (m, s) = inference(input)
             for i in 0..<chunk.count { maps.append(Array(m[(i * plane)..<((i + 1) * plane)])) }
-            scores += mapper.scores()
+            scores += s
         }
         return (maps, scores)
     }

@@ -9,8 +9,14 @@ public struct BenchmarkResult: Sendable {
     public var size: Int
     public var forwardBatch1: Double
     public var forwardBatch8: Double
+    public var stpmInferenceBatch1: Double
     public var stpmInferenceBatch8: Double
     public var trainBatch8: Double
+    /// Convolution FLOPs per image (two per multiply-accumulate) of each figure's work, counted from
+    /// the layer shapes: a teacher forward, an inference (teacher and student), a training step.
+    public var forwardFLOPs: Double
+    public var inferenceFLOPs: Double
+    public var trainFLOPs: Double
 }
 
 public enum Benchmark {
@@ -40,17 +46,17 @@ public enum Benchmark {
         let teacher = kind.make(role: .teacher)
         let student = kind.make(role: .student)
         StudentInit.initialize(student, seed: 0)
+        // Inference runs a frozen student (BatchNorm folded), as a loaded model does.
+        let frozen = kind.make(role: .frozenStudent)
+        StudentInit.initialize(frozen, seed: 0)
+        let inference = MapInference(teacher: teacher, student: frozen, size: size)
         let x1 = randomBatch(1, size), x8 = randomBatch(8, size)
         kind.normalize(x1); kind.normalize(x8)
         let f1 = trainOnly ? 0 : rate(1, repeats: repeats) { teacher.forward(x1) }
         let f8 = trainOnly ? 0 : rate(8, repeats: repeats) { teacher.forward(x8) }
-        let mapper = AnomalyMapper(height: size, width: size)
+        let infer1 = trainOnly ? 0 : rate(1, repeats: repeats) { _ = inference(x1) }
+        let infer8 = trainOnly ? 0 : rate(8, repeats: repeats) { _ = inference(x8) }
         let normalizeTeacher = TapNormalizer()
-        student.setTraining(false)
-        let inference = trainOnly ? 0 : rate(8, repeats: repeats) {
-            let t = normalizeTeacher(teacher.forward(x8))
-            _ = mapper.compute(teacher: t, student: student.forward(x8))
-        }
         student.setTraining(true)
         let loss = PyramidLoss()
         let sgd = SGD(learningRate: 0.4)
@@ -60,7 +66,12 @@ public enum Benchmark {
             student.backward(tapGrads: loss.studentGrads)
             sgd.step(student.parameters)
         }
-        return BenchmarkResult(backbone: kind, size: size, forwardBatch1: f1, forwardBatch8: f8,
-                               stpmInferenceBatch8: inference, trainBatch8: train)
+        let teacherMACs = teacher.forwardMACs(), studentMACs = student.forwardMACs()
+        let forward = Double(teacherMACs.dense + teacherMACs.depthwise)
+        let studentForward = Double(studentMACs.dense + studentMACs.depthwise)
+        return BenchmarkResult(backbone: kind, size: size, forwardBatch1: f1, forwardBatch8: f8, stpmInferenceBatch1: infer1,
+                               stpmInferenceBatch8: infer8, trainBatch8: train, forwardFLOPs: 2 * forward,
+                               inferenceFLOPs: 2 * (forward + studentForward),
+                               trainFLOPs: 2 * (forward + studentForward + Double(student.backwardMACs())))
     }
 }

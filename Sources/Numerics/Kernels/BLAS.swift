@@ -49,3 +49,6 @@ private func sgemm(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int,
 }
 
 func setBLASThreads(_ n: Int) { openblas_set_num_threads(Int32(n)) }
+
+/// The kernels OpenBLAS runs sgemm with (its core name, e.g. "Haswell", "SkylakeX").
+public var blasCoreName: String { String(cString: openblas_get_corename()) }

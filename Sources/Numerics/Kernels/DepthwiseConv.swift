@@ -96,7 +96,9 @@ func tapSum(_ out: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ o
     }
 }
 
+/// The convolution plus its bias and activation, applied as the wide rows are copied out.
 func depthwiseForward(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ weight: UnsafePointer<Float>,
+                      _ bias: UnsafePointer<Float>?, _ activation: Activation,
                       _ y: UnsafeMutablePointer<Float>, _ ws: Workspace) {
     let plan = DepthwisePlan(g)
     let k = g.kh, oh = g.oh, ow = g.ow, wq = plan.wq, span = plan.wide
@@ -111,8 +113,8 @@ func depthwiseForward(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ weight: Un
                     for ni in 0..<g.n {
                         plan.scatter(x + (ci * g.n + ni) * inPlane, q)
                         tapSum(acc, q, off.baseAddress!, weight + ci * k * k, taps: k * k, count: span)
-                        let dst = y + (ci * g.n + ni) * outPlane
-                        for oy in 0..<oh { (dst + oy * ow).update(from: acc + oy * wq, count: ow) }
+                        let dst = y + (ci * g.n + ni) * outPlane, b = bias?[ci] ?? 0
+                        for oy in 0..<oh { activation.apply(acc + oy * wq, dst + oy * ow, ow, bias: b) }
                     }
                 }
             }

@@ -26,15 +26,52 @@ public func parallelChunks(_ count: Int, work: Int, _ body: (Int, Range<Int>) ->
     }
 }
 
-public enum Parallelism {
-    /// Threads for every loop and GEMM (the CLI's --threads).
-    nonisolated(unsafe) public static var threads = ProcessInfo.processInfo.activeProcessorCount
-    nonisolated(unsafe) private static var blasConfigured = false
+/// Runs two independent jobs at once, splitting the threads between them: every loop and GEMM inside
+/// `first` sees half of `Parallelism.threads`, those in `second` the rest. Two networks side by side
+/// (teacher and student at inference) each keep a core busy on whole layers, with none of the
+/// splitting, waking and idle tails of small per-layer parallel loops. With one thread they run in turn.
+public func concurrently(_ first: () -> Void, _ second: () -> Void) {
+    let total = Parallelism.threads
+    guard total > 1 else { first(); second(); return }
+    Parallelism.configureBLAS()
+    let shares = [total / 2, total - total / 2]
+    withoutActuallyEscaping(first) { first in
+        withoutActuallyEscaping(second) { second in
+            DispatchQueue.concurrentPerform(iterations: 2) { i in
+                Parallelism.withThreads(shares[i], i == 0 ? first : second)
+            }
+        }
+    }
+}
 
-    public static func set(_ n: Int) { threads = max(1, n) }
+public enum Parallelism {
+    nonisolated(unsafe) private static var configured = ProcessInfo.processInfo.activeProcessorCount
+    nonisolated(unsafe) private static var blasConfigured = false
+    /// The share of a thread running one side of `concurrently` (absent elsewhere).
+    private static let share: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+
+    /// Threads for every loop and GEMM started on the calling thread (the CLI's --threads, or this
+    /// thread's share inside `concurrently`).
+    public static var threads: Int {
+        if let p = pthread_getspecific(share) { return Int(bitPattern: p) }
+        return configured
+    }
+
+    public static func set(_ n: Int) { configured = max(1, n) }
+
+    static func withThreads(_ n: Int, _ body: () -> Void) {
+        let saved = pthread_getspecific(share)
+        pthread_setspecific(share, UnsafeRawPointer(bitPattern: max(1, n)))
+        body()
+        pthread_setspecific(share, saved)
+    }
 
     /// OpenBLAS itself stays single-threaded: `gemm` splits large products across this pool.
-    static func configureBLAS() {
+    public static func configureBLAS() {
         guard !blasConfigured else { return }
         blasConfigured = true
         setBLASThreads(1)

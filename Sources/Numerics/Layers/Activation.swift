@@ -14,6 +14,17 @@ public enum Activation: Sendable {
         }
     }
 
+    /// dst[i] = activation(src[i] + bias) for i in 0..<count: a layer's epilogue in one pass over its
+    /// output (src may be dst).
+    @inline(__always)
+    func apply(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ count: Int, bias: Float) {
+        switch self {
+        case .identity: for i in 0..<count { dst[i] = src[i] + bias }
+        case .relu: for i in 0..<count { dst[i] = max(src[i] + bias, 0) }
+        case .relu6: for i in 0..<count { dst[i] = min(max(src[i] + bias, 0), 6) }
+        }
+    }
+
     /// Masks `grad` in place by the derivative at output `y`.
     public func backward(output y: Tensor, grad: Tensor) {
         let yp = y.data, g = grad.data, n = y.count

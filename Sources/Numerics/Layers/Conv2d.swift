@@ -55,32 +55,30 @@ public final class Conv2d {
         return true
     }
 
+    /// The convolution, its bias and then `activation`, the last two in one pass over the output.
     @discardableResult
-    public func forward(_ x: Tensor, _ ws: Workspace) -> Tensor {
+    public func forward(_ x: Tensor, _ ws: Workspace, activation: Activation = .identity) -> Tensor {
         precondition(x.c == inChannels, "\(weight.name): input has \(x.c) channels, expected \(inChannels)")
         let g = geometry(x)
         output.resize(c: outChannels, n: x.n, h: g.oh, w: g.ow)
         if isDepthwise {
-            depthwiseForward(x.data, g, weight.value, output.data, ws)
-        } else {
-            let cols: UnsafePointer<Float>
-            if isPointwise {
-                cols = UnsafePointer(x.data)
-            } else {
-                let buf = ws.scratch(g.colRows * g.colCols)
-                im2col(x.data, g, buf)
-                cols = UnsafePointer(buf)
-            }
-            gemm(m: outChannels, n: g.colCols, k: g.colRows, a: weight.value, lda: g.colRows,
-                 b: cols, ldb: g.colCols, c: output.data, ldc: g.colCols)
+            depthwiseForward(x.data, g, weight.value, bias?.value, activation, output.data, ws)
+            return output
         }
-        if let bias {
-            let row = output.rowLength
-            for o in 0..<outChannels {
-                let b = bias.value[o]
-                let p = output.data + o * row
-                for i in 0..<row { p[i] += b }
-            }
+        let cols: UnsafePointer<Float>
+        if isPointwise {
+            cols = UnsafePointer(x.data)
+        } else {
+            let buf = ws.scratch(g.colRows * g.colCols)
+            im2col(x.data, g, buf)
+            cols = UnsafePointer(buf)
+        }
+        gemm(m: outChannels, n: g.colCols, k: g.colRows, a: weight.value, lda: g.colRows,
+             b: cols, ldb: g.colCols, c: output.data, ldc: g.colCols)
+        guard bias != nil || activation != .identity else { return output }
+        let row = output.rowLength, out = output.data, b = bias?.value
+        parallelFor(outChannels, work: output.count) { channels in
+            for o in channels { activation.apply(out + o * row, out + o * row, row, bias: b?[o] ?? 0) }
         }
         return output
     }

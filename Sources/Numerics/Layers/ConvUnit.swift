@@ -26,8 +26,9 @@ public final class ConvUnit: Layer {
 
     @discardableResult
     public func forward(_ x: Tensor, _ ws: Workspace) -> Tensor {
+        guard let bn else { return conv.forward(x, ws, activation: activation) }
         conv.forward(x, ws)
-        if let bn { bn.forward(conv.output) }
+        bn.forward(conv.output)
         activation.forward(output)
         return output
     }

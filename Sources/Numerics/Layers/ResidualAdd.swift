@@ -10,9 +10,12 @@ public final class ResidualAdd {
     public func forward(_ a: Tensor, _ b: Tensor) -> Tensor {
         precondition(a.sameShape(b), "residual branches differ in shape")
         output.resize(c: a.c, n: a.n, h: a.h, w: a.w)
-        let x = a.data, y = b.data, o = output.data
-        parallelFor(a.count, work: a.count) { r in for i in r { o[i] = x[i] + y[i] } }
-        activation.forward(output)
+        let x = a.data, y = b.data, o = output.data, act = activation
+        switch act {
+        case .identity: parallelFor(a.count, work: a.count) { r in for i in r { o[i] = x[i] + y[i] } }
+        case .relu: parallelFor(a.count, work: a.count) { r in for i in r { o[i] = max(x[i] + y[i], 0) } }
+        case .relu6: parallelFor(a.count, work: a.count) { r in for i in r { o[i] = min(max(x[i] + y[i], 0), 6) } }
+        }
         return output
     }
 

@@ -1,0 +1,46 @@
+import Numerics
+import Backbones
+
+/// Anomaly maps of a batch: what scoring runs and the benchmark measures.
+///
+/// Teacher and student run side by side, each network on its share of the threads, so both cores
+/// stay busy on whole layers without the splitting, waking and idle tails of per-layer parallel
+/// loops. Images go through one at a time: a single image's activations stay in the caches, where a
+/// batch's expanded tensors (tens of MB per layer) would stream through memory.
+final class MapInference {
+    let teacher: FeatureExtractor
+    let student: FeatureExtractor
+    private let mapper: AnomalyMapper
+    private let normalizeTeacher = TapNormalizer()
+    private let image = Tensor(c: 0, n: 0, h: 0, w: 0)
+    private var maps: [Float] = []
+    private var scores: [Float] = []
+
+    init(teacher: FeatureExtractor, student: FeatureExtractor, size: Int) {
+        self.teacher = teacher
+        self.student = student
+        mapper = AnomalyMapper(height: size, width: size)
+    }
+
+    /// The maps (size x size per image, row-major) and scores (map maxima) of a prepared batch.
+    func callAsFunction(_ input: Tensor) -> (maps: [Float], scores: [Float]) {
+        let plane = mapper.height * mapper.width, inPlane = input.plane
+        if maps.count != input.n * plane { maps = .init(repeating: 0, count: input.n * plane) }
+        scores.removeAll(keepingCapacity: true)
+        image.resize(c: input.c, n: 1, h: input.h, w: input.w)
+        for i in 0..<input.n {
+            for c in 0..<input.c {
+                (image.data + c * inPlane).update(from: input.data + (c * input.n + i) * inPlane, count: inPlane)
+            }
+            var t: [Tensor] = [], s: [Tensor] = []
+            concurrently({ t = self.normalizeTeacher(self.teacher.forward(self.image)) },
+                         { s = self.student.forward(self.image) })
+            let m = mapper.compute(teacher: t, student: s).maps
+            maps.withUnsafeMutableBufferPointer { (dst: inout UnsafeMutableBufferPointer<Float>) in
+                m.withUnsafeBufferPointer { dst.baseAddress!.advanced(by: i * plane).update(from: $0.baseAddress!, count: plane) }
+            }
+            scores += mapper.scores()
+        }
+        return (maps, scores)
+    }
+}

@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+"""stpm next to the runtimes a CPU user of anomalib deploys, in one invocation on one machine.
+
+For each backbone this runs `stpm bench --json` and then, on the same STPM inference graph (teacher +
+eval-mode student + anomaly map, built from scripts/bench_torch.py's modules with random weights and
+exported to ONNX opset 17), PyTorch eager, ONNX Runtime and OpenVINO at batch 1 and 8, f32, with the
+same thread count. Each runtime's map is checked against PyTorch's (max |difference| / max |map|,
+printed). PyTorch's training step (teacher features computed under no_grad, as bench_torch.py) is
+timed in both memory layouts and the faster is kept. All figures are images/s, best of --repeats after
+one warm-up; GFLOP/s and % of the sgemm peak use the FLOPs per image stpm counts from its layer shapes
+and the sgemm rate stpm measures in the same run.
+
+Not part of stpm: the product and its tests never import these packages. A venv outside the repo:
+  python3 -m venv /work/venv-peers
+  /work/venv-peers/bin/pip install torch==2.13.0+cpu openvino onnxruntime onnx numpy
+  /work/venv-peers/bin/python scripts/bench_peers.py --threads 2
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import warnings
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_torch as bt  # noqa: E402
+
+MAX_RELATIVE_ERROR = 1e-3
+
+
+class STPM(nn.Module):
+    def __init__(self, name, size):
+        super().__init__()
+        self.size = size
+        self.teacher = bt.make(name, student=False)
+        self.student = bt.make(name, student=True).eval()
+
+    def forward(self, x):
+        return bt.anomaly_map(self.teacher(x), self.student(x), self.size)
+
+
+def stpm_bench(binary, name, args):
+    cmd = [binary, "bench", "--json", "--backbones", name, "--threads", str(args.threads), "--size", str(args.size),
+           "--repeats", str(args.repeats)]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def relative_error(a, ref):
+    return float(np.abs(a - ref).max() / np.abs(ref).max())
+
+
+def peers(name, args, tmp):
+    import onnxruntime as ort
+    import openvino as ov
+
+    torch.manual_seed(0)
+    model = STPM(name, args.size).eval()
+    r, errors = {}, {}
+    for bs in (1, 8):
+        x = torch.randn(bs, 3, args.size, args.size)
+        xn = x.numpy()
+        path = os.path.join(tmp, f"{name}_b{bs}.onnx")
+        torch.onnx.export(model, x, path, opset_version=17, dynamo=False, input_names=["x"], output_names=["map"])
+        with torch.no_grad():
+            r[f"torch_b{bs}"] = bt.rate(bs, args.repeats, lambda: model(x))
+            ref = model(x).numpy()
+        compiled = ov.Core().compile_model(path, "CPU", {"INFERENCE_NUM_THREADS": args.threads,
+                                                         "PERFORMANCE_HINT": "LATENCY",
+                                                         "INFERENCE_PRECISION_HINT": "f32"})
+        req = compiled.create_infer_request()
+        r[f"ov_b{bs}"] = bt.rate(bs, args.repeats, lambda: req.infer({0: xn}))
+        errors[f"ov_b{bs}"] = relative_error(req.infer({0: xn})[0], ref)
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = args.threads
+        so.inter_op_num_threads = 1
+        sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+        r[f"ort_b{bs}"] = bt.rate(bs, args.repeats, lambda: sess.run(None, {"x": xn}))
+        errors[f"ort_b{bs}"] = relative_error(sess.run(None, {"x": xn})[0], ref)
+    if not args.no_train:
+        # bench_torch.run's training step, in both memory layouts; the faster is PyTorch's best.
+        r["torch_train_b8"] = max(bt.run(name, args.size, args.repeats, True, cl)[3] for cl in (False, True))
+    return r, errors
+
+
+def header(s, args):
+    # oneDNN (inside OpenVINO) reads its ISA limit once, at first use: set it before the import.
+    isa = {"native": "", None: "AVX2" if s["blasCore"] == "Haswell" else ""}.get(args.peer_isa, args.peer_isa)
+    if isa:
+        os.environ["ONEDNN_MAX_CPU_ISA"] = isa
+    import onnxruntime as ort
+    import openvino as ov
+    print(f"{args.size}x{args.size}, {args.threads} threads, f32, images/s (best of {args.repeats}); torch {torch.__version__}, "
+          f"onnxruntime {ort.__version__}, openvino {ov.__version__}")
+    print(f"ISA: stpm's OpenBLAS runs its {s['blasCore']} kernels (OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '')}); "
+          f"OpenVINO's oneDNN limited to {isa or 'nothing (native ISA)'} (ONEDNN_MAX_CPU_ISA); ONNX Runtime and PyTorch "
+          "use what the CPU offers", flush=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--size", type=int, default=256)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--backbones", default="efficientnet-lite0,resnet18,resnet50-1by2")
+    ap.add_argument("--stpm", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".build", "release", "stpm"),
+                    help="the stpm binary (default: this checkout's release build)")
+    ap.add_argument("--no-train", action="store_true", help="skip the training figures")
+    ap.add_argument("--peer-isa", help="ONEDNN_MAX_CPU_ISA for OpenVINO (default: AVX2 when stpm's OpenBLAS runs its "
+                                       "Haswell kernels, so both use the same vector width; 'native': unlimited)")
+    args = ap.parse_args()
+    warnings.filterwarnings("ignore")  # the exporter's tracing notes
+    torch.set_num_threads(args.threads)
+    names = [n for n in args.backbones.split(",") if n]
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in names:
+            s = stpm_bench(args.stpm, name, args)
+            if not rows:
+                header(s, args)
+            print(f"{name}: stpm {json.dumps(s)}", flush=True)
+            r, errors = peers(name, args, tmp)
+            print(f"{name}: peers " + " ".join(f"{k}={v:.1f}" for k, v in r.items()) + "  max rel. error vs torch: "
+                  + " ".join(f"{k}={v:.1e}" for k, v in errors.items()), flush=True)
+            bad = {k: v for k, v in errors.items() if not v < MAX_RELATIVE_ERROR}
+            if bad:
+                sys.exit(f"{name}: map differs from PyTorch's: {bad}")
+            rows.append((name, s, r))
+
+    columns = [("stpm infer b1", "s", "inferBatch1", "infer"), ("stpm infer b8", "s", "inferBatch8", "infer"),
+               ("OpenVINO b1", "r", "ov_b1", "infer"), ("OpenVINO b8", "r", "ov_b8", "infer"),
+               ("ORT b1", "r", "ort_b1", "infer"), ("ORT b8", "r", "ort_b8", "infer"),
+               ("torch b1", "r", "torch_b1", "infer"), ("torch b8", "r", "torch_b8", "infer")]
+    if not args.no_train:
+        columns += [("stpm train b8", "s", "trainBatch8", "train"), ("torch train b8", "r", "torch_train_b8", "train")]
+    print()
+    print(f"images/s (GFLOP/s, % of the sgemm peak measured by stpm in the same run)")
+    print("| backbone | sgemm GFLOP/s | " + " | ".join(c[0] for c in columns) + " |")
+    print("|---" * (len(columns) + 2) + "|")
+    for name, s, r in rows:
+        cells = []
+        for _, source, key, work in columns:
+            v = (s if source == "s" else r)[key]
+            gflop = v * s["gflopPerImage"][work]
+            cells.append(f"{v:.1f} ({gflop:.0f}, {100 * gflop / s['sgemmGFLOPS']:.0f} %)")
+        print(f"| {name} | {s['sgemmGFLOPS']:.0f} | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
