@@ -49,19 +49,25 @@ public enum Evaluation {
 
     /// Metrics of already scored samples (`seconds` is left 0).
     public static func report(_ scored: [ScoredSample], size: Int) -> EvaluationReport {
-        let good = scored.filter { $0.sample.defectType == "good" }
-        let types = Array(Set(scored.map(\.sample.defectType))).filter { $0 != "good" }.sorted()
-        let groups = [scored] + types.map { type in good + scored.filter { $0.sample.defectType == type } }
+        let groups = defectTypeGroups(scored, type: \.sample.defectType)
         // Each group sorts millions of pixels independently; both cores help.
         var results = [EvaluationMetrics?](repeating: nil, count: groups.count)
         let lock = NSLock()
         DispatchQueue.concurrentPerform(iterations: groups.count) { i in
-            let m = metrics(groups[i], size: size)
+            let m = metrics(groups[i].items, size: size)
             lock.withLock { results[i] = m }
         }
-        return EvaluationReport(overall: results[0]!, perType: zip(types, results.dropFirst()).map { ($0, $1!) },
+        return EvaluationReport(overall: results[0]!, perType: zip(groups.dropFirst(), results.dropFirst()).map { ($0.name, $1!) },
                                 withoutMask: scored.filter { $0.mask == nil }.map(\.sample.path),
                                 seconds: 0)
+    }
+
+    /// "all" (every item), then per defect type in name order: that type's items plus every "good" item,
+    /// so that each type's AUROC measures separating it from normal images.
+    public static func defectTypeGroups<Item>(_ items: [Item], type: (Item) -> String) -> [(name: String, items: [Item])] {
+        let good = items.filter { type($0) == "good" }
+        let types = Set(items.map(type)).subtracting(["good"]).sorted()
+        return [("all", items)] + types.map { name in (name, good + items.filter { type($0) == name }) }
     }
 
     public static func metrics(_ scored: [ScoredSample], size: Int) -> EvaluationMetrics {
