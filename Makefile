@@ -3,7 +3,7 @@
 #                training on the demo data (or inspecting the model it trained before)
 #   make test    the whole test suite
 SHELL := /bin/bash
-APT_PACKAGES := libopenblas-dev libpng-dev libjpeg62-turbo-dev libtiff-dev libncursesw5-dev ncurses-term tmux python3-venv
+APT_PACKAGES := libopenblas-dev libpng-dev libjpeg62-turbo-dev libtiff-dev libncursesw5-dev libsixel-dev ncurses-term tmux python3-venv
 
 STPM_HOME ?= $(HOME)/.cache/stpm
 DEMO_DATA := $(STPM_HOME)/demo/brick

@@ -17,11 +17,12 @@ let package = Package(
         .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", providers: [.apt(["libjpeg62-turbo-dev"])]),
         .systemLibrary(name: "CTIFF", path: "Sources/CTIFF", providers: [.apt(["libtiff-dev"])]),
         .systemLibrary(name: "CNCursesW", path: "Sources/CNCursesW", providers: [.apt(["libncursesw5-dev"])]),
+        .systemLibrary(name: "CSixel", path: "Sources/CSixel", providers: [.apt(["libsixel-dev"])]),
         .target(name: "Numerics", dependencies: ["COpenBLAS"], swiftSettings: fast),
         .target(name: "ImageIO", dependencies: ["CPNG", "CJPEG", "CTIFF"], swiftSettings: fast),
         .target(name: "Backbones", dependencies: ["Numerics"], swiftSettings: fast),
         .target(name: "Detection", dependencies: ["Numerics", "ImageIO", "Backbones"], swiftSettings: fast),
-        .target(name: "Console", dependencies: ["CNCursesW", "Detection", "ImageIO", "Backbones"], swiftSettings: fast),
+        .target(name: "Console", dependencies: ["CNCursesW", "CSixel", "Detection", "ImageIO", "Backbones"], swiftSettings: fast),
         .executableTarget(name: "stpm", dependencies: [
             "Detection", "Console", "Backbones", "Numerics", "ImageIO",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -72,3 +72,13 @@ final class PNGWriteTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["occupied"])
     }
 }
+
+final class PNGEncodingTests: XCTestCase {
+    func testEncodedBytesReadBackAsTheImage() throws {
+        let image = Image8(width: 5, height: 3, channels: 3, pixels: (0..<45).map { UInt8($0 * 5) })
+        let bytes = try PNGFile.encode(image)
+        XCTAssertEqual(Array(bytes.prefix(8)), [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
+        XCTAssertEqual(try ImageReader.decode(bytes, path: "(memory)", as: .rgb), image)
+        XCTAssertThrowsError(try PNGFile.encode(Image8(width: 0, height: 3, channels: 3, pixels: [])))
+    }
+}

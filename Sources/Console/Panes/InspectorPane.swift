@@ -19,15 +19,47 @@ public struct InspectorPane: Pane {
         // The view and depth are what the keys change, so the name gives way first, from its start.
         let name = TextWidth.truncateLeading(row?.name ?? "", to: max(0, content.width - TextWidth.columns(of: details)))
         grid.put(name + details, x: content.x, y: content.y, style: t.style(.title, [.bold]), clip: content)
-        let (_, rest) = content.splitTop(1)
-        let (imageArea, legendArea) = rest.splitTop(rest.height - 1)
-        var renderer = HeatmapRenderer(colormap: ctx.colormap, range: state.mapRange, threshold: Float(state.threshold))
-        renderer.showOutlines = state.showOutlines
-        if case .rgb(let c) = t[.predMask] { renderer.predictedOutline = c }
-        if case .rgb(let c) = t[.gtMask] { renderer.groundTruthOutline = c }
-        if renderer.draw(state.inspectorView, of: input, into: &grid, rect: imageArea, ascii: state.isASCII, background: t[.mainBg]) == nil {
+        let imageArea = Self.imageArea(content: content)
+        let legendArea = Rect(x: content.x, y: imageArea.maxY, width: content.width, height: min(1, content.maxY - imageArea.maxY))
+        let renderer = Self.renderer(state, ctx)
+        // With a graphics protocol the area stays blank: the image is placed over it after the grid is flushed.
+        let drawn = ctx.pixelGraphics && !state.isASCII ? input.has(state.inspectorView)
+            : renderer.draw(state.inspectorView, of: input, into: &grid, rect: imageArea, ascii: state.isASCII, background: t[.mainBg]) != nil
+        if !drawn {
             grid.put("no \(state.inspectorView.rawValue) for this image", x: imageArea.x, y: imageArea.y, style: t.style(.inactiveFg), clip: imageArea)
         }
         renderer.drawLegend(into: &grid, rect: legendArea, ascii: state.isASCII, labelStyle: t.style(.mainFg), markerColor: t[.threshold])
+    }
+
+    /// The rows between the header line and the legend line.
+    public static func imageArea(content: Rect) -> Rect {
+        let (_, rest) = content.splitTop(1)
+        return rest.splitTop(rest.height - 1).0
+    }
+
+    static func renderer(_ state: ConsoleState, _ ctx: RenderContext) -> HeatmapRenderer {
+        var renderer = HeatmapRenderer(colormap: ctx.colormap, range: state.mapRange, threshold: Float(state.threshold))
+        renderer.showOutlines = state.showOutlines
+        if case .rgb(let c) = ctx.theme[.predMask] { renderer.predictedOutline = c }
+        if case .rgb(let c) = ctx.theme[.gtMask] { renderer.groundTruthOutline = c }
+        return renderer
+    }
+
+    /// The inspected view for a graphics protocol: fitted with its aspect into `area` at `cell`'s pixel
+    /// size, on a canvas of whole cells (the view centred, the margin in `background`), and the cells
+    /// that canvas covers, centred in `area`. Nil when there is nothing to show.
+    public static func placedImage(_ state: ConsoleState, _ ctx: RenderContext, area: Rect, cell: CellPixels, background: RGB) -> PlacedImage? {
+        guard let input = state.inspected, let source = input.sourceSize, area.width > 0, area.height > 0 else { return nil }
+        let scale = min(Double(area.width * cell.width) / Double(source.width), Double(area.height * cell.height) / Double(source.height))
+        let width = max(1, Int(Double(source.width) * scale)), height = max(1, Int(Double(source.height) * scale))
+        guard let view = renderer(state, ctx).pixels(state.inspectorView, of: input, width: width, height: height) else { return nil }
+        let columns = min(area.width, (width + cell.width - 1) / cell.width), rows = min(area.height, (height + cell.height - 1) / cell.height)
+        var canvas = PixelImage(width: columns * cell.width, height: rows * cell.height,
+                                pixels: [RGB](repeating: background, count: columns * cell.width * rows * cell.height))
+        let (dx, dy) = ((canvas.width - width) / 2, (canvas.height - height) / 2)
+        for y in 0..<height {
+            for x in 0..<width { canvas.pixels[(y + dy) * canvas.width + x + dx] = view.pixels[y * width + x] }
+        }
+        return PlacedImage(image: canvas, cells: HeatmapRenderer.centred(columns, rows, in: area))
     }
 }

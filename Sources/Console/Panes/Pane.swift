@@ -3,9 +3,11 @@ public struct RenderContext: Sendable {
     public var theme: Theme
     public var colormap: Colormap
     public var keymap: Keymap
+    /// Images go through a terminal graphics protocol: panes leave their image areas blank.
+    public var pixelGraphics: Bool
 
-    public init(theme: Theme, colormap: Colormap, keymap: Keymap = .standard) {
-        self.theme = theme; self.colormap = colormap; self.keymap = keymap
+    public init(theme: Theme, colormap: Colormap, keymap: Keymap = .standard, pixelGraphics: Bool = false) {
+        self.theme = theme; self.colormap = colormap; self.keymap = keymap; self.pixelGraphics = pixelGraphics
     }
 }
 

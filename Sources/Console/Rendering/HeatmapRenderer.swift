@@ -15,6 +15,16 @@ public struct InspectorImage: Equatable, Sendable {
         self.image = image; self.anomalyMap = anomalyMap; self.groundTruth = groundTruth
     }
 
+    /// Whether `view` has its data (the renderer shows nothing for it otherwise).
+    public func has(_ view: InspectorView) -> Bool {
+        switch view {
+        case .image: image != nil
+        case .heatmap, .predictedMask: anomalyMap != nil
+        case .overlay: image != nil && anomalyMap != nil
+        case .groundTruth: groundTruth != nil
+        }
+    }
+
     /// The source size everything is fitted from: the photograph's, else the map's.
     var sourceSize: (width: Int, height: Int)? {
         if let i = image { return (i.width, i.height) }
