@@ -15,17 +15,16 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Continue the stopped run in --out with its own options.") var resume = false
 
     func run() throws {
-        var options = try training.options()
-        if resume {
-            // A resumed run continues with the options it was started with, whatever the command line says.
-            options = try ModelStore(path: out).loadConfig().training
-        }
+        let store = ModelStore(path: out)
+        let requested = try training.options()
+        // --resume continues with the options the run was started with, whatever the command line says.
+        let options = resume ? try TrainingSession.storedOptions(store) : requested
         let dataset = try MVTecDataset(root: data)
         for problem in dataset.problems { FileHandle.standardError.write(Data("warning: \(problem)\n".utf8)) }
         SignalFlag.install()
         let progress = ProgressPrinter()
-        let outcome = try Trainer(imagePaths: dataset.train.map(\.path), options: options, store: ModelStore(path: out),
-                                  resume: resume).run { progress.show($0) }
+        let outcome = try TrainingSession(store: store, imagePaths: dataset.train.map(\.path), options: options,
+                                          resume: resume, events: { progress.show($0) }).run()
         progress.finish()
         switch outcome {
         case .finished(let best): print("done: best epoch \(best.map(String.init) ?? "-"), model in \(out)")
@@ -46,7 +45,7 @@ final class ProgressPrinter {
         case .step(let p):
             guard tty, Date().timeIntervalSince(lastDraw) > 0.2 || p.step == p.stepsPerEpoch else { return }
             lastDraw = Date()
-            let done = Double(p.epoch * p.stepsPerEpoch + p.step) / Double(p.epochs * p.stepsPerEpoch)
+            let done = Double(p.stepsDone) / Double(p.epochs * p.stepsPerEpoch)
             let width = 20, filled = Int(done * Double(width))
             let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
             let losses = p.levelLosses.map { String(format: "%.4f", $0) }.joined(separator: " ")

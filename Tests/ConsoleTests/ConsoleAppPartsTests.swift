@@ -32,28 +32,27 @@ final class ConsoleAppPartsTests: XCTestCase {
         XCTAssertEqual(s.totalLoss.count, 1)
     }
 
-    func testLoggedCurvesReadBackWithTheSameAxis() throws {
-        let dir = try tempDir()
-        let store = ModelStore(path: dir)
-        try """
-        {"epoch":1,"step":1,"global_step":0,"loss":[3,2,1],"total":6}
-        {"epoch":1,"step":2,"global_step":1,"loss":[2.5,1.5,0.5],"total":4.5}
-        not json
-        {"epoch":2,"step":1,"global_step":2,"loss":[2,1,0.25],"total":3.25}
-
-        """.write(toFile: store.trainLogFile, atomically: true, encoding: .utf8)
-        try """
-        {"epoch":1,"validation_mean_score":0.5,"best":true,"seconds":1.0}
-        {"epoch":2,"validation_mean_score":0.25,"best":true,"seconds":1.0}
-
-        """.write(toFile: store.validationFile, atomically: true, encoding: .utf8)
-        let s = TrainingStatus.fromLogs(of: store)
+    /// A replay (the session reads it from real logs: DetectionTests.TrainingSessionTests) draws
+    /// the curves on the axis of the live events.
+    func testReplayedLogsDrawOnTheLiveAxis() {
+        let replay = TrainingReplay(
+            steps: [.init(epoch: 0, step: 1, stepsDone: 1, levelLosses: [3, 2, 1]),
+                    .init(epoch: 0, step: 2, stepsDone: 2, levelLosses: [2.5, 1.5, 0.5]),
+                    .init(epoch: 1, step: 1, stepsDone: 3, levelLosses: [2, 1, 0.25])],
+            epochs: [EpochSummary(epoch: 1, validationScore: 0.5, isBest: true, seconds: 1),
+                     EpochSummary(epoch: 2, validationScore: nil, isBest: true, seconds: 1)],
+            plannedEpochs: 5, stepsPerEpoch: 2, finished: false)
+        var s = TrainingStatus(replay: replay)
         XCTAssertEqual(s.levelLosses[0].map(\.x), [1, 2, 3])
         XCTAssertEqual(s.levelLosses[2].map(\.y), [1, 0.5, 0.25])
         XCTAssertEqual(s.totalLoss.map(\.y), [6, 4.5, 3.25])
-        XCTAssertEqual(s.heldOutScores.map(\.y), [0.5, 0.25])
-        XCTAssertEqual(s.epoch, 2)
-        XCTAssertEqual(s.phase, .idle, "no readable config: not known to be finished")
+        XCTAssertEqual(s.heldOutScores, [ChartPoint(x: 1, y: 0.5)])
+        XCTAssertEqual([s.epoch, s.step, s.totalEpochs, s.totalSteps], [2, 1, 5, 2])
+        XCTAssertEqual(s.phase, .idle)
+        XCTAssertEqual(TrainingStatus(replay: TrainingReplay(finished: true)).phase, .finished)
+        s.apply(.step(TrainingProgress(epoch: 1, epochs: 5, step: 2, stepsPerEpoch: 2, levelLosses: [1, 1, 1],
+                                       imagesPerSecond: 1, secondsRemaining: 1)))
+        XCTAssertEqual(s.totalLoss.last, ChartPoint(x: 4, y: 3), "the live run continues the replayed curve")
     }
 
     func testDatasetIndexGroupsRowsAndLabels() throws {

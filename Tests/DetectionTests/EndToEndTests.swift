@@ -32,29 +32,37 @@ enum SyntheticSet {
     /// Trains on the synthetic train/good into `out`; `events` may stop the run through `control`.
     @discardableResult
     static func train(epochs: Int, out: String, resume: Bool = false, control: TrainingControl = TrainingControl(),
-                      events: (TrainingEvent) -> Void = { _ in }) throws -> TrainingOutcome {
+                      events: @escaping (TrainingEvent) -> Void = { _ in }) throws -> TrainingOutcome {
         let dataset = try MVTecDataset(root: data)
-        return try Trainer(imagePaths: dataset.train.map(\.path), options: options(epochs: epochs),
-                           store: ModelStore(path: out), resume: resume).run(control: control, events: events)
+        return try TrainingSession(store: ModelStore(path: out), imagePaths: dataset.train.map(\.path), options: options(epochs: epochs),
+                                   resume: resume, control: control, events: events).run()
     }
 
     static let epochs = 3
 
-    /// The dataset and the model directory, made on first use.
-    static let modelPath: Result<String, Error> = Result {
+    /// The dataset and the model directory, made on first use, with the events its training published.
+    static let training: Result<(path: String, events: [TrainingEvent]), Error> = Result {
         try requireTeacherWeights()
         try write()
         atexit { try? FileManager.default.removeItem(atPath: SyntheticSet.root) }
         let out = root + "/model"
-        guard case .finished = try train(epochs: epochs, out: out) else { throw CocoaError(.userCancelled) }
-        return out
+        let recorder = EventRecorder()
+        guard case .finished = try train(epochs: epochs, out: out, events: recorder.record) else { throw CocoaError(.userCancelled) }
+        return (out, recorder.events)
     }
+
+    static var modelPath: Result<String, Error> { training.map(\.path) }
 
     static let loadedModel: Result<AnomalyModel, Error> = Result { try AnomalyModel(path: modelPath.get()) }
 
     static func trainedModel() throws -> String {
         try requireTeacherWeights()
         return try modelPath.get()
+    }
+
+    static func trainingEvents() throws -> [TrainingEvent] {
+        try requireTeacherWeights()
+        return try training.get().events
     }
 
     static func model() throws -> AnomalyModel {
@@ -102,6 +110,12 @@ enum SyntheticSet {
         }
         return Image8(width: size, height: size, channels: 3, pixels: pixels)
     }
+}
+
+/// Collects what a session publishes.
+final class EventRecorder: @unchecked Sendable {
+    private(set) var events: [TrainingEvent] = []
+    func record(_ event: TrainingEvent) { events.append(event) }
 }
 
 final class EndToEndTests: XCTestCase {

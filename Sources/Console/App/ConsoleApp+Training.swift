@@ -12,9 +12,9 @@ extension ConsoleApp {
         var o = options.training
         var target = Self.freshFolder(modelPath.map { $0 + "-retrained" } ?? "stpm-model")
         var resume = false
-        if let modelPath, state.training.phase == .idle, FileManager.default.fileExists(atPath: ModelStore(path: modelPath).checkpointFile),
-           let config = try? ModelStore(path: modelPath).loadConfig() {
-            o = config.training
+        if let modelPath, state.training.phase == .idle, TrainingSession.folderState(ModelStore(path: modelPath)) == .stopped,
+           let stored = try? TrainingSession.storedOptions(ModelStore(path: modelPath)) {
+            o = stored
             target = modelPath
             resume = true
         }
@@ -49,7 +49,7 @@ extension ConsoleApp {
             let path = form["model"].trimmingCharacters(in: .whitespaces)
             let resume = form["resume"].lowercased().hasPrefix("y")
             guard !path.isEmpty else { throw TrainingError.badOption("give a model folder") }
-            if !resume && ModelStore(path: path).exists { throw TrainingError.modelExists(path) }
+            try TrainingSession.check(store: ModelStore(path: path), imageCount: trainImages.count, options: o, resume: resume)
             startTraining(o, into: path, resume: resume)
         } catch {
             refused.error = "\(error)"
@@ -59,9 +59,8 @@ extension ConsoleApp {
 
     /// The curves start from the logs of a resumed run and grow with each step event.
     func startTraining(_ o: TrainingOptions, into path: String, resume: Bool) {
-        let images = dataset.samples.filter { $0.split == .train }.map(\.path)
-        let runner = TrainingRunner(imagePaths: images, options: o, modelPath: path, resume: resume, events: events)
-        state.training = resume ? TrainingStatus.fromLogs(of: ModelStore(path: path)) : TrainingStatus()
+        let runner = TrainingRunner(imagePaths: trainImages, options: o, modelPath: path, resume: resume, events: events)
+        state.training = resume ? TrainingStatus(replay: TrainingSession.replay(ModelStore(path: path))) : TrainingStatus()
         state.training.phase = .running
         state.training.totalEpochs = o.epochs
         state.focus = .training
@@ -69,4 +68,6 @@ extension ConsoleApp {
         training = runner
         runner.start()
     }
+
+    private var trainImages: [String] { dataset.samples.filter { $0.split == .train }.map(\.path) }
 }

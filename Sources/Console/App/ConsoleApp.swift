@@ -61,7 +61,7 @@ public final class ConsoleApp {
                 guard datasetRoot != nil else { throw ConsoleError.trainingNeedsData }
                 // Asked again to train into a model it trained before (make demo, run twice): a
                 // finished run is opened for inspection, an interrupted one continues.
-                if store.exists && store.trainingFinished { options.trainAtStart = false }
+                if TrainingSession.folderState(store) == .finished { options.trainAtStart = false }
             } else if !store.exists {
                 throw ModelStoreError.notAModel(model)
             }
@@ -91,14 +91,11 @@ public final class ConsoleApp {
         state.scope = state.treeScopes.first { $0 == "test/" } ?? ""
         state.exportDestination = Self.freshFolder(options.exportDirectory)
         if let model = options.modelPath, !options.trainAtStart {
-            state.training = TrainingStatus.fromLogs(of: ModelStore(path: model))
+            state.training = TrainingStatus(replay: TrainingSession.replay(ModelStore(path: model)))
             openModel(model)
         }
         if options.trainAtStart, let model = options.modelPath {
-            let store = ModelStore(path: model)
-            if store.exists { state.training = TrainingStatus.fromLogs(of: store) }
-            startTraining(options.training, into: model,
-                          resume: FileManager.default.fileExists(atPath: store.checkpointFile))
+            startTraining(options.training, into: model, resume: TrainingSession.folderState(ModelStore(path: model)) == .stopped)
         }
     }
 

@@ -6,20 +6,24 @@ import Detection
 final class TrainingRunner: @unchecked Sendable {
     let control = TrainingControl()
     let modelPath: String
-    private let trainer: Trainer
+    private let imagePaths: [String]
+    private let options: TrainingOptions
+    private let resume: Bool
     private let events: EventQueue
     private let finished = DispatchSemaphore(value: 0)
 
     init(imagePaths: [String], options: TrainingOptions, modelPath: String, resume: Bool, events: EventQueue) {
-        self.modelPath = modelPath
+        self.imagePaths = imagePaths; self.options = options; self.modelPath = modelPath; self.resume = resume
         self.events = events
-        trainer = Trainer(imagePaths: imagePaths, options: options, store: ModelStore(path: modelPath), resume: resume)
     }
 
+    /// Opens the session on its own thread too: loading images and caching teacher features takes a while.
     func start() {
         let thread = Thread { [self] in
             do {
-                let outcome = try trainer.run(control: control) { [events] in events.push(.training($0)) }
+                let session = try TrainingSession(store: ModelStore(path: modelPath), imagePaths: imagePaths, options: options,
+                                                  resume: resume, control: control) { [events] in events.push(.training($0)) }
+                let outcome = try session.run()
                 events.push(.trainingEnded(outcome: outcome, error: nil))
             } catch {
                 events.push(.trainingEnded(outcome: nil, error: "\(error)"))

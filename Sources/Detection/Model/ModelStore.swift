@@ -55,18 +55,6 @@ public struct ModelStore: Sendable {
         try writeAtomically(try encoder.encode(config), to: configFile)
     }
 
-    /// Epochs the checkpoint has completed, nil without a readable checkpoint.
-    public func completedEpochs() -> Int? {
-        guard let file = try? SafetensorsFile(path: checkpointFile) else { return nil }
-        return file.metadata["epoch"].flatMap(Int.init)
-    }
-
-    /// Whether the run recorded in config.json has trained all its epochs.
-    public var trainingFinished: Bool {
-        guard let config = try? loadConfig(), let done = completedEpochs() else { return false }
-        return done >= config.training.epochs
-    }
-
     public func loadNormalScores() -> [Float] {
         guard let data = FileManager.default.contents(atPath: normalScoresFile),
               let scores = try? JSONDecoder().decode([Float].self, from: data) else { return [] }

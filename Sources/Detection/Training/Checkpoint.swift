@@ -40,6 +40,12 @@ public struct Checkpoint {
         try SafetensorsFile.write(tensors, metadata: meta, to: path)
     }
 
+    /// Epochs the checkpoint at `path` has completed, nil without a readable one.
+    static func completedEpochs(at path: String) -> Int? {
+        guard let file = try? SafetensorsFile(path: path) else { return nil }
+        return file.metadata["epoch"].flatMap(Int.init)
+    }
+
     /// Restores the student (state and momentum) and returns the checkpoint with the best state.
     static func load(from path: String, into student: FeatureExtractor) throws -> (Checkpoint, [(name: String, shape: [Int], values: [Float])]) {
         let file = try SafetensorsFile(path: path)

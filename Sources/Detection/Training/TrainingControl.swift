@@ -15,6 +15,11 @@ public final class TrainingControl: @unchecked Sendable {
     }
 
     public func requestStop() { lock.withLock { stop = true } }
+
+    /// Returns when the run is neither paused nor asked to stop, or at once when asked to stop.
+    func waitWhilePaused() {
+        while paused && !stopRequested { Thread.sleep(forTimeInterval: 0.1) }
+    }
 }
 
 /// Ctrl-C during training: the handler only sets a flag; the trainer finishes its step, saves a

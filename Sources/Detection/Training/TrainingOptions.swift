@@ -36,6 +36,9 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         self = o
     }
 
+    /// Batches per epoch over `trainImages` images, the last one possibly short.
+    public func stepsPerEpoch(trainImages: Int) -> Int { (trainImages + batchSize - 1) / max(batchSize, 1) }
+
     public func validate() throws {
         func check(_ ok: Bool, _ message: String) throws { if !ok { throw TrainingError.badOption(message) } }
         try check(size >= 32 && size % 16 == 0, "--size must be a multiple of 16, at least 32 (got \(size))")
