@@ -39,6 +39,13 @@ final class ResumeTests: XCTestCase {
         XCTAssertEqual(differing(checkpoint, try tensors(resumed.checkpointFile)), [], "checkpoint tensors", file: file, line: line)
         XCTAssertEqual(try SafetensorsFile(path: straight.checkpointFile).metadata,
                        try SafetensorsFile(path: resumed.checkpointFile).metadata, "checkpoint metadata", file: file, line: line)
+        // The logs were cut back to the checkpoint and continued: the same lines, but the timings.
+        XCTAssertEqual(try String(contentsOfFile: straight.trainLogFile, encoding: .utf8),
+                       try String(contentsOfFile: resumed.trainLogFile, encoding: .utf8), "train_log.jsonl", file: file, line: line)
+        func untimed(_ store: ModelStore) throws -> String {
+            try String(contentsOfFile: store.validationFile, encoding: .utf8).replacingOccurrences(of: #""seconds":[0-9.]+"#, with: "", options: .regularExpression)
+        }
+        XCTAssertEqual(try untimed(straight), try untimed(resumed), "validation.jsonl", file: file, line: line)
     }
 
     /// Stopping in the middle of epoch 2 and resuming reaches the very weights of the uninterrupted
