@@ -14,21 +14,25 @@ final class TrainingLog {
         var epoch: Int
         var step: Int
         /// 0-based across epochs.
-        var global_step: Int
+        var globalStep: Int
         var loss: [Double]
+
+        enum CodingKeys: String, CodingKey { case epoch, step, globalStep = "global_step", loss }
     }
 
     /// One line of validation.jsonl.
     struct EpochLine: Decodable {
         var epoch: Int
-        var validation_mean_score: Double?
+        var validationMeanScore: Double?
         var best: Bool
         var seconds: Double
+
+        enum CodingKeys: String, CodingKey { case epoch, validationMeanScore = "validation_mean_score", best, seconds }
     }
 
     init(store: ModelStore, keepSteps: Int, keepEpochs: Int) throws {
         self.store = store
-        try Self.truncate(store.trainLogFile, as: StepLine.self) { $0.global_step < keepSteps }
+        try Self.truncate(store.trainLogFile, as: StepLine.self) { $0.globalStep < keepSteps }
         try Self.truncate(store.validationFile, as: EpochLine.self) { $0.epoch <= keepEpochs }
     }
 
@@ -69,10 +73,10 @@ final class TrainingLog {
     /// skipped: a log cut short by a crash still gives what it has.
     static func read(_ store: ModelStore) -> (steps: [TrainingReplay.Step], epochs: [EpochSummary]) {
         let steps = lines(store.trainLogFile, as: StepLine.self).map {
-            TrainingReplay.Step(epoch: $0.epoch - 1, step: $0.step, stepsDone: $0.global_step + 1, levelLosses: $0.loss)
+            TrainingReplay.Step(epoch: $0.epoch - 1, step: $0.step, stepsDone: $0.globalStep + 1, levelLosses: $0.loss)
         }
         let epochs = lines(store.validationFile, as: EpochLine.self).map {
-            EpochSummary(epoch: $0.epoch, validationScore: $0.validation_mean_score, isBest: $0.best, seconds: $0.seconds)
+            EpochSummary(epoch: $0.epoch, validationScore: $0.validationMeanScore, isBest: $0.best, seconds: $0.seconds)
         }
         return (steps, epochs)
     }
