@@ -33,7 +33,7 @@ let package = Package(
         .testTarget(name: "NumericsTests", dependencies: ["Numerics", "TestSupport"]),
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "Numerics", "TestSupport"]),
         .testTarget(name: "BackbonesTests", dependencies: ["Backbones", "Numerics", "ImageIO", "TestSupport"]),
-        .testTarget(name: "DetectionTests", dependencies: ["Detection", "TestSupport"]),
+        .testTarget(name: "DetectionTests", dependencies: ["Detection", "Console", "TestSupport"]),
         .testTarget(name: "ConsoleTests", dependencies: ["Console", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]

@@ -7,7 +7,7 @@ struct EvalCommand: ParsableCommand {
         commandName: "eval",
         abstract: "Image AUROC, pixel AUROC and AU-PRO@0.3 of MODEL on DATA/test, overall and per defect type.",
         discussion: """
-        Labels come from the masks: an image is defective when its mask has a nonzero pixel. A defect-folder image \
+        Labels come from the masks: an image is defective when its mask (as stored) has a nonzero pixel. A defect-folder image \
         without a mask is listed, counted as defective for image AUROC and left out of the pixel metrics. \
         Per-type rows score that type's images together with all good test images. \
         An unreadable image or mask stops the evaluation (its path is named).
@@ -20,12 +20,12 @@ struct EvalCommand: ParsableCommand {
     func run() throws {
         let dataset = try MVTecDataset(root: data)
         for problem in dataset.problems { warn(problem) }
-        let anomalyModel = try AnomalyModel(path: model)
+        let inspection = try Inspection(modelPath: model)
         let status = StatusLine()
-        let report = try Evaluation.run(model: anomalyModel, dataset: dataset) { status.show("scoring \($0)/\($1)") }
+        let report = try inspection.evaluate(dataset) { status.show("scoring \($0)/\($1)") }
         status.clear()
         let good = dataset.test.filter { $0.defectType == "good" }.count
-        print("\(model) on \(data): \(report.overall.images) test images at \(anomalyModel.size)x\(anomalyModel.size)")
+        print("\(model) on \(data): \(report.overall.images) test images at \(inspection.model.size)x\(inspection.model.size)")
         print(table(report))
         print("Each defect type is scored together with all \(good) good test images (as per-category tables in MVTec AD and anomalib do).")
         if !report.withoutMask.isEmpty {

@@ -10,7 +10,7 @@ struct ExportCommand: ParsableCommand {
         Per flagged image (score >= threshold): <type>_<name>_panel.png (image | heatmap overlay | predicted-mask \
         outline in red and ground-truth outline in green) and <type>_<name>_mask.png (map >= threshold per pixel, 0/255), \
         at model resolution; then report.csv and report.json for all images (path, type, score, flagged, threshold, \
-        defective), written last. Threshold: the model's stored one unless --threshold, --f1 (over DATA's test \
+        defective, over_threshold, manual_flag; the console's exports carry its flags by hand), written last. Threshold: the model's stored one unless --threshold, --f1 (over DATA's test \
         labels) or --percentile (of held-out normal scores) is given; it is not saved (see stpm threshold). \
         Every file is written atomically; on failure the command names the file and exits non-zero.
         """)
@@ -33,9 +33,9 @@ struct ExportCommand: ParsableCommand {
         let rule: ThresholdRule = f1 ? .f1 : threshold.map { .value($0) } ?? percentile.map { .percentile($0) } ?? .stored
         let dataset = try MVTecDataset(root: data)
         for problem in dataset.problems { warn(problem) }
-        let anomalyModel = try AnomalyModel(path: model)
+        let inspection = try Inspection(modelPath: model)
         let status = StatusLine()
-        let summary = try Exporter.run(model: anomalyModel, samples: dataset.test, threshold: rule, outDir: out, force: force) { p in
+        let summary = try inspection.export(dataset.test, threshold: rule, to: out, force: force) { p in
             status.show("\(p.phase == .scoring ? "scoring" : "writing") \(p.done)/\(p.total)")
         }
         status.clear()

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import Detection
-import ImageIO
 
 struct ScoreCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -22,16 +21,16 @@ struct ScoreCommand: ParsableCommand {
     @Option(help: "Write an overlay PNG and a 16-bit map PNG per image into this folder.") var maps: String?
 
     func run() throws {
-        let anomalyModel = try AnomalyModel(path: model)
+        let inspection = try Inspection(modelPath: model)
         let files = try scanImageFolder(paths: paths)
-        let threshold = anomalyModel.config.threshold?.value
-        if let maps { try FileManager.default.createDirectory(atPath: maps, withIntermediateDirectories: true) }
+        let threshold = inspection.model.config.threshold?.value
+        if let maps { try MapImages.prepare(maps) }
         let stems = reportFileStems(for: files)
         var table = ReportsCSV(header: ["path", "score", "flagged", "threshold", "map_scale", "overlay", "map16", "error"])
         var failures = 0
         let thresholdText = threshold.map(formatScore) ?? ""
         print("score      flagged  path" + (threshold.map { "   (threshold \(formatScore($0)))" } ?? "   (no stored threshold)"))
-        try anomalyModel.scoreFiles(files) { i, result in
+        try inspection.scoreFiles(files) { i, result in
             switch result {
             case .failure(let error):
                 failures += 1
@@ -41,13 +40,7 @@ struct ScoreCommand: ParsableCommand {
                 let flagged = threshold.map { String(scored.score >= $0) } ?? ""
                 let scale = OverlayHeatmap.scale(mapMax: scored.score, threshold: threshold)
                 var written = ["", ""]
-                if let maps {
-                    written = [stems[i] + "_overlay.png", stems[i] + "_map16.png"]
-                    try PNGFile.write(OverlayHeatmap.overlay(image: scored.image, map: scored.map, scale: scale),
-                                      path: maps + "/" + written[0])
-                    try PNGFile.writeGray16(values: OverlayHeatmap.gray16(map: scored.map, scale: scale),
-                                            width: anomalyModel.size, height: anomalyModel.size, path: maps + "/" + written[1])
-                }
+                if let maps { written = try MapImages.write(scored, scale: scale, stem: stems[i], into: maps) }
                 let shown = flagged.isEmpty ? "-" : flagged
                 print(formatScore(scored.score).padding(toLength: 10, withPad: " ", startingAt: 0) + " "
                       + shown.padding(toLength: 8, withPad: " ", startingAt: 0) + " " + files[i])

@@ -25,7 +25,7 @@ struct ThresholdCommand: ParsableCommand {
     }
 
     func run() throws {
-        let anomalyModel = try AnomalyModel(path: model)
+        let inspection = try Inspection(modelPath: model)
         let rule: ThresholdRule = f1 != nil ? .f1 : percentile.map { .percentile($0) } ?? .value(value!)
         var labelled: [ScoredSample] = []
         let labelSource = f1 ?? data
@@ -33,26 +33,23 @@ struct ThresholdCommand: ParsableCommand {
             let dataset = try MVTecDataset(root: labelSource)
             for problem in dataset.problems { warn(problem) }
             let status = StatusLine()
-            labelled = try LabelledScoring.score(model: anomalyModel, samples: dataset.test) { status.show("scoring \($0)/\(dataset.test.count)") }
+            labelled = try inspection.score(dataset.test) { status.show("scoring \($0)/\(dataset.test.count)") }
             status.clear()
         }
-        let threshold = try rule.resolve(model: anomalyModel, labelled: labelled)
-        var config = anomalyModel.config
-        let previous = config.threshold
-        config.threshold = threshold
-        try anomalyModel.store.save(config)
+        let threshold = try inspection.threshold(rule, labelled: labelled)
+        let previous = try inspection.saveThreshold(threshold.value, rule: rule)
 
         print("threshold \(formatScore(threshold.value)) (\(threshold.methodDescription))"
               + (previous.map { ", was \(formatScore($0.value)) (\($0.methodDescription))" } ?? ""))
         if let labelSource {
-            let c = ConfusionSummary(scores: labelled.map(\.score), labels: labelled.map(\.isDefective), threshold: threshold.value)
+            let c = ConfusionSummary(labelled.map(\.labelled), threshold: Double(threshold.value))
             print(String(format: "on %@ test images: precision %.3f  recall %.3f  F1 %.3f  (tp %d, fp %d, tn %d, fn %d)",
-                         labelSource, c.precision, c.recall, c.f1, c.tp, c.fp, c.tn, c.fn))
+                         labelSource, c.precision ?? 0, c.recall ?? 0, c.f1 ?? 0, c.tp, c.fp, c.tn, c.fn))
         }
-        let normal = anomalyModel.store.loadNormalScores()
+        let normal = inspection.store.loadNormalScores()
         if !normal.isEmpty {
             print("held-out normal images flagged: \(normal.filter { threshold.flags($0) }.count) of \(normal.count)")
         }
-        print("saved in \(anomalyModel.store.configFile)")
+        print("saved in \(inspection.store.configFile)")
     }
 }

@@ -2,6 +2,7 @@ import XCTest
 import Foundation
 @testable import Console
 @testable import Detection
+import ImageIO
 import TestSupport
 
 /// The pieces the app wires together that need no terminal: log reading, event folding,
@@ -57,19 +58,26 @@ final class ConsoleAppPartsTests: XCTestCase {
 
     func testDatasetIndexGroupsRowsAndLabels() throws {
         let root = try tempDir()
-        for f in ["train/good/a.png", "train/good/b.png", "test/good/c.png", "test/crack/d.png", "ground_truth/crack/d_mask.png"] {
+        for f in ["train/good/a.png", "train/good/b.png", "test/good/c.png", "test/crack/d.png", "test/crack/e.png", "test/crack/f.png",
+                  "ground_truth/crack/f_mask.png"] {
             let path = root + "/" + f
             try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             FileManager.default.createFile(atPath: path, contents: Data())
         }
+        // d has a defect pixel, e an empty mask (good, as the engine labels it), f an unreadable one.
+        try PNGFile.write(Image8(width: 2, height: 2, channels: 1, pixels: [0, 0, 0, 255]), path: root + "/ground_truth/crack/d_mask.png")
+        try PNGFile.write(Image8(width: 2, height: 2, channels: 1, pixels: [0, 0, 0, 0]), path: root + "/ground_truth/crack/e_mask.png")
         let index = DatasetIndex(try MVTecDataset(root: root))
         XCTAssertEqual(index.groups, [DatasetGroup(split: "train", name: "good", count: 2),
-                                      DatasetGroup(split: "test", name: "crack", count: 1),
+                                      DatasetGroup(split: "test", name: "crack", count: 3),
                                       DatasetGroup(split: "test", name: "good", count: 1)])
-        XCTAssertEqual(index.rows.map(\.name), ["train/good/a.png", "train/good/b.png", "test/crack/d.png", "test/good/c.png"])
-        XCTAssertEqual(index.rows.map(\.label), [.unknown, .unknown, .defective, .normal])
-        XCTAssertEqual(index.rows.map(\.id), [0, 1, 2, 3], "ids index the samples")
-        XCTAssertEqual(index.testIDs, [2, 3])
+        XCTAssertEqual(index.rows.map(\.name), ["train/good/a.png", "train/good/b.png", "test/crack/d.png", "test/crack/e.png",
+                                                "test/crack/f.png", "test/good/c.png"])
+        XCTAssertEqual(index.rows.map(\.label), [.unknown, .unknown, .defective, .normal, .unknown, .normal])
+        XCTAssertEqual(index.problems.count, 1)
+        XCTAssertTrue(index.problems[0].contains("f_mask.png"), index.problems[0])
+        XCTAssertEqual(index.rows.map(\.id), [0, 1, 2, 3, 4, 5], "ids index the samples")
+        XCTAssertEqual(index.testIDs, [2, 3, 4, 5])
     }
 
     func testTreeScopesFilterTheList() {

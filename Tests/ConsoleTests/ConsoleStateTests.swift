@@ -1,5 +1,6 @@
 import XCTest
 @testable import Console
+import Detection
 
 final class ConsoleStateTests: XCTestCase {
     static func sample() -> ConsoleState {
@@ -109,11 +110,11 @@ final class ConsoleStateTests: XCTestCase {
         XCTAssertEqual(seen, [.ansi16, .ansi8, .monochrome, .xterm256])
     }
 
-    func testThresholdStats() {
-        let st = ThresholdStats(rows: Self.sample().rows, threshold: 0.5)
-        XCTAssertEqual([st.truePositives, st.falsePositives, st.falseNegatives, st.trueNegatives], [1, 1, 1, 1])
+    func testConfusionCountsOverLabelledRows() {
+        let st = ConfusionSummary(Self.sample().labelledScores, threshold: 0.5)
+        XCTAssertEqual([st.tp, st.fp, st.fn, st.tn], [1, 1, 1, 1])
         XCTAssertEqual(st.f1, 0.5)
-        XCTAssertNil(ThresholdStats(rows: [], threshold: 0).precision)
+        XCTAssertNil(ConfusionSummary(ConsoleState().labelledScores, threshold: 0).precision)
     }
 }
 

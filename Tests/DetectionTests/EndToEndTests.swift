@@ -3,6 +3,7 @@ import XCTest
 import Backbones
 import ImageIO
 @testable import Detection
+import TestSupport
 
 /// A tiny MVTec-layout dataset drawn in the test (smooth texture; "scratch" defects are bright lines)
 /// and a model trained on it once per test process (3 epochs, uninterrupted), shared by the end-to-end,
@@ -63,6 +64,33 @@ enum SyntheticSet {
     static func trainingEvents() throws -> [TrainingEvent] {
         try requireTeacherWeights()
         return try training.get().events
+    }
+
+    /// Runs the built `stpm` binary (skips when there is none) and returns its status and its stdout and stderr.
+    static func stpm(_ args: [String]) throws -> (status: Int32, output: String) {
+        let here = Bundle(for: EndToEndTests.self).bundleURL
+        // Linux runs the tests from the build folder itself; macOS from an .xctest bundle inside it.
+        guard let binary = [here, here.deletingLastPathComponent()].map({ $0.appendingPathComponent("stpm").path })
+            .first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            throw XCTSkip("no stpm binary next to \(here.path) (swift build --product stpm)")
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = args
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, output)
+    }
+
+    /// A copy of the shared model (for tests that write into it) in a folder removed with `owner`.
+    static func modelCopy(in owner: TemporaryDirectory) throws -> String {
+        let copy = owner.file("model")
+        try FileManager.default.copyItem(atPath: try trainedModel(), toPath: copy)
+        return copy
     }
 
     static func model() throws -> AnomalyModel {
@@ -153,12 +181,13 @@ final class EndToEndTests: XCTestCase {
 
     func testThresholdRulesResolve() throws {
         let model = try SyntheticSet.model()
-        let scored = try LabelledScoring.score(model: model, samples: MVTecDataset(root: SyntheticSet.data).test)
+        let inspection = Inspection(model: model)
+        let scored = try inspection.score(MVTecDataset(root: SyntheticSet.data).test)
         XCTAssertEqual(scored.map(\.isDefective), [false, false, true, true])
-        XCTAssertEqual(try ThresholdRule.stored.resolve(model: model), model.config.threshold)
-        XCTAssertEqual(try ThresholdRule.value(0.25).resolve(model: model), manualThreshold(0.25))
-        XCTAssertEqual(try ThresholdRule.percentile(50).resolve(model: model).choice, .percentile(50))
-        let f1 = try ThresholdRule.f1.resolve(model: model, labelled: scored)
+        XCTAssertEqual(try inspection.threshold(.stored), model.config.threshold)
+        XCTAssertEqual(try inspection.threshold(.value(0.25)), manualThreshold(0.25))
+        XCTAssertEqual(try inspection.threshold(.percentile(50)).choice, .percentile(50))
+        let f1 = try inspection.threshold(.f1, labelled: scored)
         XCTAssertEqual(f1.choice, .f1)
         XCTAssertTrue(scored.map(\.score).contains(f1.value))
     }
@@ -167,24 +196,7 @@ final class EndToEndTests: XCTestCase {
     /// so one real run: score with --csv and --maps, which only the command implements).
     func testCommandLine() throws {
         let model = try SyntheticSet.trainedModel()
-        let here = Bundle(for: Self.self).bundleURL
-        // Linux runs the tests from the build folder itself; macOS from an .xctest bundle inside it.
-        guard let binary = [here, here.deletingLastPathComponent()].map({ $0.appendingPathComponent("stpm").path })
-            .first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            throw XCTSkip("no stpm binary next to \(here.path) (swift build --product stpm)")
-        }
-        func stpm(_ args: String...) throws -> (status: Int32, output: String) {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: binary)
-            process.arguments = args
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = pipe
-            try process.run()
-            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            return (process.terminationStatus, output)
-        }
+        func stpm(_ args: String...) throws -> (status: Int32, output: String) { try SyntheticSet.stpm(args) }
         let maps = SyntheticSet.root + "/cli-maps", csv = SyntheticSet.root + "/cli-score.csv"
         let score = try stpm("score", model, SyntheticSet.data + "/test", "--csv", csv, "--maps", maps)
         XCTAssertEqual(score.status, 0, score.output)

@@ -14,10 +14,9 @@ final class ExportTests: XCTestCase {
         try? FileManager.default.removeItem(atPath: out)
     }
 
-    func export(_ rule: ThresholdRule, force: Bool = false) throws -> ExportSummary {
-        let model = try SyntheticSet.model()
-        return try Exporter.run(model: model, samples: MVTecDataset(root: SyntheticSet.data).test, threshold: rule,
-                                outDir: out, force: force)
+    func export(_ rule: ThresholdRule, manualFlags: Set<String> = [], force: Bool = false) throws -> ExportSummary {
+        try Inspection(model: SyntheticSet.model()).export(MVTecDataset(root: SyntheticSet.data).test, threshold: rule,
+                                                           manualFlags: manualFlags, to: out, force: force)
     }
 
     func testWritesPanelsAndMasksForFlaggedImagesAndReportsForAll() throws {
@@ -32,7 +31,7 @@ final class ExportTests: XCTestCase {
         XCTAssertTrue(mask.pixels.allSatisfy { $0 == 255 }, "threshold below the whole map marks every pixel")
 
         let csv = try String(contentsOfFile: out + "/report.csv", encoding: .utf8).split(separator: "\n")
-        XCTAssertEqual(csv.first, "path,type,score,flagged,threshold,defective")
+        XCTAssertEqual(csv.first, "path,type,score,flagged,threshold,defective,over_threshold,manual_flag")
         XCTAssertEqual(csv.count, 5)
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/report.json"))) as? [String: Any]
         let images = json?["images"] as? [[String: Any]]

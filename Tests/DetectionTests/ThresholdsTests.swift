@@ -14,7 +14,7 @@ final class ThresholdsTests: XCTestCase {
         XCTAssertEqual(summary, ConfusionSummary(tp: 3, fp: 1, tn: 1, fn: 0))
         XCTAssertEqual(summary.precision, 0.75)
         XCTAssertEqual(summary.recall, 1)
-        XCTAssertEqual(summary.f1, 6.0 / 7, accuracy: 1e-15)
+        XCTAssertEqual(summary.f1!, 6.0 / 7, accuracy: 1e-15)
     }
 
     func testF1PrefersTheHigherOfEqualThresholds() throws {
@@ -36,9 +36,9 @@ final class ThresholdsTests: XCTestCase {
             let scores = (0..<30).map { _ in Float(generator.next() % 10) }
             let labels = scores.map { $0 + Float(generator.next() % 6) > 8 }
             guard labels.contains(true) else { continue }
-            let best = Set(scores).map { ConfusionSummary(scores: scores, labels: labels, threshold: $0).f1 }.max()!
+            let best = Set(scores).map { ConfusionSummary(scores: scores, labels: labels, threshold: $0).f1! }.max()!
             let chosen = try f1OptimalThreshold(scores: scores, labels: labels)
-            XCTAssertEqual(ConfusionSummary(scores: scores, labels: labels, threshold: chosen.value).f1, best, accuracy: 1e-12)
+            XCTAssertEqual(ConfusionSummary(scores: scores, labels: labels, threshold: chosen.value).f1!, best, accuracy: 1e-12)
         }
     }
 
@@ -79,9 +79,10 @@ final class ThresholdsTests: XCTestCase {
     func testConfusionSummaryWithNothingFlagged() {
         let summary = ConfusionSummary(scores: [0.1, 0.2], labels: [true, false], threshold: 1)
         XCTAssertEqual(summary, ConfusionSummary(tp: 0, fp: 0, tn: 1, fn: 1))
-        XCTAssertEqual(summary.precision, 0)
+        XCTAssertNil(summary.precision, "nothing flagged: precision is undefined")
         XCTAssertEqual(summary.recall, 0)
         XCTAssertEqual(summary.f1, 0)
+        XCTAssertNil(ConfusionSummary([], threshold: 0).f1)
     }
 
     func testCodableRoundTripAndReadableJSON() throws {

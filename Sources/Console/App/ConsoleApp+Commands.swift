@@ -68,35 +68,35 @@ extension ConsoleApp {
         }
     }
 
-    private var labelledScores: (scores: [Float], defective: [Bool]) {
-        let rows = state.rows.filter { $0.score != nil && $0.label != .unknown }
-        return (rows.map { Float($0.score!) }, rows.map { $0.label == .defective })
+    /// What the engine's threshold rules read, as far as the console knows it: the open model's stored
+    /// threshold and held-out normal scores, and the scored test images with their labels.
+    private func evidence(_ modelPath: String) -> ThresholdEvidence {
+        ThresholdEvidence(model: ModelStore(path: modelPath), stored: storedThreshold, normalScores: normalScores,
+                          labelled: state.labelledScores)
     }
 
-    private func setThreshold(_ t: Threshold, rule: ThresholdRule, note: String) {
-        state.threshold = Double(t.value)
-        thresholdOrigin = (Double(t.value), rule)
-        state.status = note
+    private func setThreshold(_ rule: ThresholdRule, note: (Threshold) -> String) {
+        guard let modelPath else { state.status = "no model open"; return }
+        do {
+            let t = try rule.resolve(evidence(modelPath))
+            state.threshold = Double(t.value)
+            thresholdOrigin = (Double(t.value), rule)
+            state.status = note(t)
+        } catch {
+            state.status = "no threshold: \(error)"
+        }
     }
 
     private func snapToF1() {
-        let (scores, defective) = labelledScores
-        do {
-            let t = try f1OptimalThreshold(scores: scores, labels: defective)
-            let f1 = ConfusionSummary(scores: scores, labels: defective, threshold: t.value).f1
-            setThreshold(t, rule: .f1, note: "F1-optimal threshold over \(scores.count) scored test images (F1 \(NumberFormat.short(f1)))")
-        } catch {
-            state.status = "no F1 threshold: \(error)"
+        let labelled = state.labelledScores
+        setThreshold(.f1) { t in
+            let f1 = ConfusionSummary(labelled, threshold: Double(t.value)).f1 ?? 0
+            return "F1-optimal threshold over \(labelled.count) scored test images (F1 \(NumberFormat.short(f1)))"
         }
     }
 
     private func snapToPercentile() {
-        do {
-            let t = try percentileThreshold(normalScores: normalScores, percentile: 99)
-            setThreshold(t, rule: .percentile(99), note: "99th percentile of \(normalScores.count) held-out normal scores")
-        } catch {
-            state.status = normalScores.isEmpty ? "the model has no held-out normal scores" : "\(error)"
-        }
+        setThreshold(.percentile(99)) { _ in "99th percentile of \(self.normalScores.count) held-out normal scores" }
     }
 
     /// The rule that reproduces the threshold in force: how it was chosen while it is
@@ -110,16 +110,7 @@ extension ConsoleApp {
         guard let modelPath else { state.status = "no model open to save the threshold into"; return }
         let store = ModelStore(path: modelPath)
         do {
-            var config = try store.loadConfig()
-            let choice: ThresholdChoice
-            switch currentThresholdRule {
-            case .f1: choice = .f1
-            case .percentile(let p): choice = .percentile(p)
-            case .stored: choice = config.threshold?.choice ?? .manual
-            case .value: choice = .manual
-            }
-            config.threshold = Threshold(choice: choice, value: Float(value))
-            try store.save(config)
+            storedThreshold = try store.saveThreshold(Float(value), rule: currentThresholdRule).saved
             thresholdOrigin = (value, .stored)
             state.status = "threshold \(NumberFormat.short(value)) saved to \(store.configFile)"
         } catch {

@@ -19,6 +19,7 @@ extension ConsoleApp {
         case let .modelLoaded(g, threshold, normal):
             guard g == generation else { return }
             normalScores = normal
+            storedThreshold = threshold
             state.heldOutNormalScores = normal.map(Double.init)
             if let threshold {
                 state.storedThreshold = Double(threshold.value)

@@ -38,6 +38,8 @@ public final class ConsoleApp {
     /// Anomaly maps by row id, kept so the inspector opens scored images at once.
     var maps: [Int: ScalarMap] = [:]
     var normalScores: [Float] = []
+    /// The open model's stored threshold, as the engine's `.stored` rule reads it.
+    var storedThreshold: Threshold?
     /// How the threshold now in force was chosen, so saving and export record the method.
     var thresholdOrigin: (value: Double, rule: ThresholdRule)?
     var training: TrainingRunner?
@@ -72,7 +74,7 @@ public final class ConsoleApp {
         let (maps, mapError) = library.colormaps()
         colormaps = maps
         screen = try Screen(maximumDepth: options.ascii ? .monochrome : .direct)
-        state.status = [themeError, mapError].compactMap { $0.map { "\($0) — using the default" } }.first
+        state.status = dataset.problems.first ?? [themeError, mapError].compactMap { $0.map { "\($0) — using the default" } }.first
         setUpState()
     }
 

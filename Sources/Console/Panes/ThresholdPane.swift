@@ -1,3 +1,5 @@
+import Detection
+
 /// Pane 4: threshold value, live flagged count, precision/recall/F1 when labels exist, and
 /// the score histogram (defective vs normal; unlabelled scores count as normal, which is
 /// what held-out normal images are).
@@ -10,11 +12,11 @@ public struct ThresholdPane: Pane {
         var parts = ["threshold \(NumberFormat.short(state.threshold))"]
         if let stored = state.storedThreshold { parts.append("stored \(NumberFormat.short(stored))") }
         parts.append("flagged \(state.flaggedRows.count)/\(state.rows.filter { $0.score != nil || $0.manuallyFlagged }.count)")
-        let stats = ThresholdStats(rows: state.rows, threshold: state.threshold)
+        let stats = ConfusionSummary(state.labelledScores, threshold: state.threshold)
         if state.rows.allSatisfy({ $0.score == nil }) && !state.heldOutNormalScores.isEmpty {
             parts.append("held-out normal scores:")
         }
-        if stats.labelledCount > 0 {
+        if stats.count > 0 {
             func f(_ v: Double?) -> String { v.map { NumberFormat.short($0) } ?? "–" }
             parts += ["P \(f(stats.precision))", "R \(f(stats.recall))", "F1 \(f(stats.f1))"]
         }

@@ -1,3 +1,5 @@
+import Detection
+
 /// One folder of the dataset tree, e.g. split "test", name "crack".
 public struct DatasetGroup: Equatable, Sendable {
     public var split: String
@@ -115,8 +117,17 @@ public struct ConsoleState: Equatable, Sendable {
     public var heldOutNormalScores: [Double] = []
     /// Where `e` would write; the app picks a fresh folder after every export.
     public var exportDestination = "stpm-export"
-    /// Images flagged by score among those export covers (scored test images), for the dialog.
-    public var exportCount: Int { rows.filter { $0.label != .unknown && ($0.score.map { $0 >= threshold } ?? false) }.count }
+    /// Images export draws, for the dialog: scored test images over the threshold, and any image flagged by hand.
+    public var exportCount: Int { rows.filter { $0.manuallyFlagged || ($0.label != .unknown && ($0.score.map { $0 >= threshold } ?? false)) }.count }
+
+    /// Scored rows with a label, as the engine's confusion counts and threshold rules read them.
+    /// Manual flags are left out: these numbers describe the model, not the reviewer.
+    public var labelledScores: [LabelledScore] {
+        rows.compactMap { r in
+            guard let s = r.score, r.label != .unknown else { return nil }
+            return LabelledScore(score: Float(s), isDefective: r.label == .defective)
+        }
+    }
 
     public var inspected: InspectorImage?
     public var inspectedID: Int?

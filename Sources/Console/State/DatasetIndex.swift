@@ -4,12 +4,24 @@ import Detection
 /// is its index into `samples`; the scorer, the inspector and export look samples up by it.
 struct DatasetIndex {
     let samples: [DatasetSample]
+    /// Per sample, the engine's label (`GroundTruth`): nil for training images and for a test image
+    /// whose mask cannot be read (listed in `problems`).
+    let labels: [Bool?]
+    let problems: [String]
 
     init(_ dataset: MVTecDataset) {
         samples = dataset.train + dataset.test
+        var problems: [String] = []
+        labels = samples.map { sample in
+            do { return try GroundTruth.isDefective(sample) } catch {
+                problems.append("\(error)")
+                return nil
+            }
+        }
+        self.problems = problems
     }
 
-    init() { samples = [] }
+    init() { samples = []; labels = []; problems = [] }
 
     var testSamples: [DatasetSample] { samples.filter { $0.split == .test } }
     var testIDs: [Int] { samples.indices.filter { samples[$0].split == .test } }
@@ -27,13 +39,19 @@ struct DatasetIndex {
         return out
     }
 
-    /// Test images are labelled by their folder; train images are unlabelled for the
-    /// statistics, because scores of images the student was fitted on say little.
     var rows: [ImageRow] {
         samples.enumerated().map { id, s in
             let file = s.path.split(separator: "/").last.map(String.init) ?? s.path
-            let label: ImageLabel = s.split == .train ? .unknown : (s.defectType == "good" ? .normal : .defective)
+            let label: ImageLabel = labels[id].map { $0 ? .defective : .normal } ?? .unknown
             return ImageRow(id: id, name: "\(s.split.rawValue)/\(s.defectType)/\(file)", label: label)
         }
+    }
+
+    /// What `e` exports: every test image, and any image flagged by hand in `rows` (a training image
+    /// flagged by hand joins them), with the paths flagged by hand.
+    func exportSelection(_ rows: [ImageRow]) -> (samples: [DatasetSample], manualFlags: Set<String>) {
+        let manual = Set(rows.filter(\.manuallyFlagged).map(\.id))
+        let chosen = samples.indices.filter { samples[$0].split == .test || manual.contains($0) }.map { samples[$0] }
+        return (chosen, Set(manual.map { samples[$0].path }))
     }
 }

@@ -10,13 +10,6 @@ public enum ImagePreparation {
         return image.width == size && image.height == size ? image : image.resizedBilinear(width: size, height: size)
     }
 
-    /// A ground-truth mask at model resolution (nearest neighbour), true where defective.
-    public static func loadMask(_ path: String, size: Int) throws -> [Bool] {
-        let mask = try ImageReader.read(path: path, as: .gray)
-        let resized = mask.width == size && mask.height == size ? mask : mask.resizedNearest(width: size, height: size)
-        return resized.pixels.map { $0 != 0 }
-    }
-
     /// Fills `batch` (reshaped to 3 x images.count x size x size) with the images, normalised for `kind`.
     public static func fill(_ batch: Tensor, with images: [Image8], kind: BackboneKind) {
         let size = images[0].width

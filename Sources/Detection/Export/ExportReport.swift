@@ -5,15 +5,26 @@ public struct ExportRow: Codable, Equatable, Sendable {
     public var path: String
     public var type: String
     public var score: Float
+    /// Over the threshold or flagged by hand: the images the export drew panels and masks for.
     public var flagged: Bool
     public var threshold: Float
-    /// Ground truth: the mask has a defect pixel (or, without a mask, the image is in a defect folder).
+    /// Ground truth by `GroundTruth`'s rule.
     public var defective: Bool
+    /// The model's verdict alone: score >= threshold.
+    public var overThreshold: Bool
+    /// The reviewer's verdict: flagged by hand in the console.
+    public var manualFlag: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case path, type, score, flagged, threshold, defective
+        case overThreshold = "over_threshold", manualFlag = "manual_flag"
+    }
 
     static func csv(_ rows: [ExportRow]) -> ReportsCSV {
-        var table = ReportsCSV(header: ["path", "type", "score", "flagged", "threshold", "defective"])
+        var table = ReportsCSV(header: ["path", "type", "score", "flagged", "threshold", "defective", "over_threshold", "manual_flag"])
         for r in rows {
-            table.append([r.path, r.type, formatScore(r.score), String(r.flagged), formatScore(r.threshold), String(r.defective)])
+            table.append([r.path, r.type, formatScore(r.score), String(r.flagged), formatScore(r.threshold), String(r.defective),
+                          String(r.overThreshold), String(r.manualFlag)])
         }
         return table
     }

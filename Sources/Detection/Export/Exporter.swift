@@ -1,20 +1,14 @@
 import Foundation
 import ImageIO
 
-// Export: the API that `stpm export` and the console both call.
+// Export: what `stpm export` and the console both reach through `Inspection.export`.
 //
-//     let summary = try Exporter.run(model: model, samples: dataset.test, threshold: .stored,
-//                                    outDir: "out", force: false) { progress in ... }
-//
-// - Scores every sample (stopping at an unreadable image or mask, whose error names the file), then
-//   resolves `threshold` (`ThresholdRule`: stored, value, percentile of held-out normal scores, or F1
-//   over these samples' labels).
-// - For every flagged image (score >= threshold) writes, at model resolution:
+// - For every flagged image (score >= threshold, or flagged by hand in the console) writes, at model resolution:
 //     <stem>_panel.png  image | heatmap overlay | outlines: predicted mask red, ground truth green
 //     <stem>_mask.png   predicted mask, 0/255: map >= the same threshold, pixel by pixel
 //   where <stem> is the path relative to the samples' common folder (`reportFileStems`), e.g. "cut_000".
-// - Then report.csv and report.json for all images (path, type, score, flagged, threshold, defective).
-//   They are written last, so their presence means the export completed.
+// - Then report.csv and report.json for all images (path, type, score, flagged, threshold, defective,
+//   over_threshold, manual_flag). They are written last, so their presence means the export completed.
 // - Refuses an existing non-empty `outDir` unless `force` (then files of the same name are replaced and
 //   other files are left alone).
 // - Every file is written to a temporary name and renamed, so a failure (full disk) never leaves a half
@@ -31,7 +25,10 @@ public struct ExportSummary: Sendable {
     public var outDir: String
     public var threshold: Threshold
     public var images: Int
+    /// Over the threshold or flagged by hand.
     public var flagged: Int
+    /// Flagged by hand (some of them may also be over the threshold).
+    public var manuallyFlagged: Int
     /// Flagged images that are defective by their ground truth (when labels exist).
     public var truePositives: Int
     public var defective: Int
@@ -42,6 +39,7 @@ public enum ExportError: Error, CustomStringConvertible {
     case notEmpty(String)
     case notAFolder(String)
     case writeFailed(file: String, reason: String, written: Int)
+    case unknownManualFlag(String)
 
     public var description: String {
         switch self {
@@ -49,20 +47,19 @@ public enum ExportError: Error, CustomStringConvertible {
         case .notAFolder(let d): "\(d) exists and is not a folder"
         case let .writeFailed(file, reason, written):
             "export failed writing \(file): \(reason). \(written) files were written before; no partial file was left and the export is incomplete (no report.csv/report.json unless listed as written)"
+        case .unknownManualFlag(let p): "\(p) is flagged by hand but is not among the exported images"
         }
     }
 }
 
 public enum Exporter {
-    public static func run(model: AnomalyModel, samples: [DatasetSample], threshold rule: ThresholdRule,
-                           outDir: String, force: Bool,
-                           progress: (ExportProgress) -> Void = { _ in }) throws -> ExportSummary {
-        try prepare(outDir, force: force)
-        let scored = try LabelledScoring.score(model: model, samples: samples) {
-            progress(ExportProgress(phase: .scoring, done: $0, total: samples.count))
+    /// Writes the export of already scored samples; `manualFlags` are sample paths flagged by hand.
+    static func write(_ scored: [ScoredSample], threshold: Threshold, manualFlags: Set<String>, size: Int,
+                      outDir: String, progress: (ExportProgress) -> Void) throws -> ExportSummary {
+        if let unknown = manualFlags.subtracting(scored.map(\.sample.path)).sorted().first {
+            throw ExportError.unknownManualFlag(unknown)
         }
-        let threshold = try rule.resolve(model: model, labelled: scored)
-        let stems = reportFileStems(for: samples.map(\.path))
+        let stems = reportFileStems(for: scored.map(\.sample.path))
         var written = 0
         func write(_ name: String, _ body: (String) throws -> Void) throws {
             let file = outDir + "/" + name
@@ -73,27 +70,29 @@ public enum Exporter {
             written += 1
         }
 
-        let flaggedIndices = scored.indices.filter { threshold.flags(scored[$0].score) }
+        let rows = scored.map { s in
+            let over = threshold.flags(s.score), manual = manualFlags.contains(s.sample.path)
+            return ExportRow(path: s.sample.path, type: s.sample.defectType, score: s.score, flagged: over || manual,
+                             threshold: threshold.value, defective: s.isDefective, overThreshold: over, manualFlag: manual)
+        }
+        let flaggedIndices = rows.indices.filter { rows[$0].flagged }
         for (k, i) in flaggedIndices.enumerated() {
             let s = scored[i]
-            let image = try ImagePreparation.load(s.sample.path, size: model.size)
+            let image = try ImagePreparation.load(s.sample.path, size: size)
             let predicted = OverlayPanels.predictedMask(map: s.map, threshold: threshold.value)
             try write(stems[i] + "_panel.png") {
                 try PNGFile.write(panel(image: image, scored: s, predicted: predicted, threshold: threshold.value), path: $0)
             }
             try write(stems[i] + "_mask.png") {
-                try PNGFile.write(OverlayPanels.maskImage(predicted, size: model.size), path: $0)
+                try PNGFile.write(OverlayPanels.maskImage(predicted, size: size), path: $0)
             }
             progress(ExportProgress(phase: .writing, done: k + 1, total: flaggedIndices.count))
         }
 
-        let rows = scored.map { s in
-            ExportRow(path: s.sample.path, type: s.sample.defectType, score: s.score, flagged: threshold.flags(s.score),
-                      threshold: threshold.value, defective: s.isDefective)
-        }
         try write("report.csv") { try ExportRow.csv(rows).write(to: $0) }
         try write("report.json") { try writeAtomically(try ExportRow.json(rows, threshold: threshold), to: $0) }
         return ExportSummary(outDir: outDir, threshold: threshold, images: scored.count, flagged: flaggedIndices.count,
+                             manuallyFlagged: rows.filter(\.manualFlag).count,
                              truePositives: flaggedIndices.filter { scored[$0].isDefective }.count,
                              defective: scored.filter(\.isDefective).count, filesWritten: written)
     }

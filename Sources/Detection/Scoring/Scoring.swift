@@ -38,15 +38,17 @@ public struct ScoredSample: Sendable {
     public var sample: DatasetSample
     public var score: Float
     public var map: [Float]
-    /// All false for good images; nil for a defective-folder image whose mask is missing (pixel truth unknown).
+    /// At model resolution: all false for good images; nil for a defect-folder image whose mask is missing
+    /// (pixel truth unknown).
     public var mask: [Bool]?
-    /// True when the mask has a defect pixel. A non-good image without a mask counts as defective by its
-    /// folder, so it stays in image-level results rather than being dropped.
+    /// The label by `GroundTruth`'s rule.
     public var isDefective: Bool
+
+    public var labelled: LabelledScore { LabelledScore(score: score, isDefective: isDefective) }
 }
 
 public enum LabelledScoring {
-    /// Scores `samples` and loads their masks. Stops at the first unreadable image or mask (the error
+    /// Scores `samples` and reads their ground truth. Stops at the first unreadable image or mask (the error
     /// names the file): metrics and F1 thresholds over a silently reduced set would be misleading.
     public static func score(model: AnomalyModel, samples: [DatasetSample],
                              progress: (Int) -> Void = { _ in }) throws -> [ScoredSample] {
@@ -55,14 +57,9 @@ public enum LabelledScoring {
         try model.scoreFiles(samples.map(\.path), progress: progress) { index, outcome in
             let sample = samples[index]
             let scored = try outcome.get()
-            let mask: [Bool]?
-            if let maskPath = sample.maskPath {
-                mask = try ImagePreparation.loadMask(maskPath, size: model.size)
-            } else {
-                mask = sample.defectType == "good" ? [Bool](repeating: false, count: model.size * model.size) : nil
-            }
-            let defective = mask.map { $0.contains(true) } ?? true
-            result.append(ScoredSample(sample: sample, score: scored.score, map: scored.map, mask: mask, isDefective: defective))
+            let truth = try GroundTruth.truth(of: sample, size: model.size)
+            result.append(ScoredSample(sample: sample, score: scored.score, map: scored.map, mask: truth.mask,
+                                       isDefective: truth.isDefective))
         }
         return result
     }

@@ -11,22 +11,47 @@ public enum ThresholdRule: Equatable, Sendable {
     /// F1-optimal over labelled scores.
     case f1
 
-    /// The threshold this rule gives; `labelled` is only read for `.f1`.
-    public func resolve(model: AnomalyModel, labelled: [ScoredSample] = []) throws -> Threshold {
+    /// The threshold this rule gives from what is known about the model and the labelled images.
+    /// A rule added later (say, the lowest threshold that lets no defective image escape) is one more
+    /// case here and one more line in `resolve` and `recordedChoice`.
+    public func resolve(_ evidence: ThresholdEvidence) throws -> Threshold {
         switch self {
         case .stored:
-            guard let threshold = model.config.threshold else { throw ThresholdRuleError.noStoredThreshold(model.store.path) }
+            guard let threshold = evidence.stored else { throw ThresholdRuleError.noStoredThreshold(evidence.model.path) }
             return threshold
         case .value(let v):
             guard v.isFinite else { throw ThresholdRuleError.badValue(v) }
             return manualThreshold(v)
         case .percentile(let p):
-            let normal = model.store.loadNormalScores()
-            guard !normal.isEmpty else { throw ThresholdRuleError.noNormalScores(model.store.normalScoresFile) }
-            return try percentileThreshold(normalScores: normal, percentile: p)
+            guard !evidence.normalScores.isEmpty else { throw ThresholdRuleError.noNormalScores(evidence.model.normalScoresFile) }
+            return try percentileThreshold(normalScores: evidence.normalScores, percentile: p)
         case .f1:
-            return try f1OptimalThreshold(scores: labelled.map(\.score), labels: labelled.map(\.isDefective))
+            return try f1OptimalThreshold(scores: evidence.labelled.map(\.score), labels: evidence.labelled.map(\.isDefective))
         }
+    }
+
+    /// How a threshold this rule produced is recorded in config.json; `.stored` keeps the stored method.
+    func recordedChoice(stored: Threshold?) -> ThresholdChoice {
+        switch self {
+        case .stored: stored?.choice ?? .manual
+        case .value: .manual
+        case .percentile(let p): .percentile(p)
+        case .f1: .f1
+        }
+    }
+}
+
+/// What a threshold rule is resolved from: the model's stored threshold and held-out normal scores,
+/// and labelled image scores (for F1). The console keeps these as they arrive; `Inspection` reads them
+/// from the model folder.
+public struct ThresholdEvidence: Sendable {
+    public var model: ModelStore
+    public var stored: Threshold?
+    public var normalScores: [Float]
+    public var labelled: [LabelledScore]
+
+    public init(model: ModelStore, stored: Threshold?, normalScores: [Float], labelled: [LabelledScore] = []) {
+        self.model = model; self.stored = stored; self.normalScores = normalScores; self.labelled = labelled
     }
 }
 

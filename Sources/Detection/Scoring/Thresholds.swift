@@ -69,33 +69,6 @@ public enum ThresholdError: Error, Equatable, CustomStringConvertible {
     }
 }
 
-/// Tallies of flagged (score >= threshold) against labelled (true = defective) samples.
-public struct ConfusionSummary: Equatable, Sendable {
-    public var tp = 0, fp = 0, tn = 0, fn = 0
-
-    public init(tp: Int, fp: Int, tn: Int, fn: Int) {
-        self.tp = tp; self.fp = fp; self.tn = tn; self.fn = fn
-    }
-
-    public init(scores: [Float], labels: [Bool], threshold: Float) {
-        precondition(scores.count == labels.count, "ConfusionSummary: \(scores.count) scores but \(labels.count) labels")
-        for (score, defective) in zip(scores, labels) {
-            switch (score >= threshold, defective) {
-            case (true, true): tp += 1
-            case (true, false): fp += 1
-            case (false, false): tn += 1
-            case (false, true): fn += 1
-            }
-        }
-    }
-
-    /// 0 when nothing is flagged, rather than NaN, so reports stay printable.
-    public var precision: Double { tp + fp == 0 ? 0 : Double(tp) / Double(tp + fp) }
-    /// 0 when there is no defective sample.
-    public var recall: Double { tp + fn == 0 ? 0 : Double(tp) / Double(tp + fn) }
-    public var f1: Double { 2 * tp + fp + fn == 0 ? 0 : Double(2 * tp) / Double(2 * tp + fp + fn) }
-}
-
 /// The distinct score maximising F1 when used as threshold. Among equal F1 the highest threshold wins,
 /// which flags the fewest images for the same quality.
 public func f1OptimalThreshold(scores: [Float], labels: [Bool]) throws -> Threshold {
