@@ -63,11 +63,6 @@ final class InspectionTests: XCTestCase {
         try ModelStore(path: path).saveThreshold(0.2, rule: .percentile(90))
         XCTAssertEqual(try Inspection(modelPath: path).threshold(.stored), Threshold(choice: .percentile(90), value: 0.2))
 
-        let normal: [Float] = [1, 2, 3]
-        XCTAssertEqual(ModelStore.trainingThreshold(previous: manualThreshold(7), normalScores: normal), manualThreshold(7),
-                       "training never overrides a threshold set by hand")
-        XCTAssertEqual(ModelStore.trainingThreshold(previous: Threshold(choice: .f1, value: 9), normalScores: normal),
-                       try percentileThreshold(normalScores: normal, percentile: 99))
     }
 
     struct Report: Decodable {

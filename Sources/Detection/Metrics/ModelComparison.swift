@@ -68,10 +68,11 @@ public enum ModelComparison {
                            progress: (_ model: String, _ done: Int, _ total: Int) -> Void = { _, _, _ in }) throws -> ComparisonReport {
         let started = Date()
         guard !dataset.test.isEmpty else { throw EvaluationError.noTestImages(dataset.root) }
-        let thresholdA = try ThresholdRule.stored.resolve(model: modelA)
-        let thresholdB = try ThresholdRule.stored.resolve(model: modelB)
-        let a = try LabelledScoring.score(model: modelA, samples: dataset.test) { progress("A", $0, dataset.test.count) }
-        let b = try LabelledScoring.score(model: modelB, samples: dataset.test) { progress("B", $0, dataset.test.count) }
+        let inspectionA = Inspection(model: modelA), inspectionB = Inspection(model: modelB)
+        let thresholdA = try inspectionA.threshold(.stored)
+        let thresholdB = try inspectionB.threshold(.stored)
+        let a = try inspectionA.score(dataset.test) { progress("A", $0, dataset.test.count) }
+        let b = try inspectionB.score(dataset.test) { progress("B", $0, dataset.test.count) }
         var result = report(a: a, sizeA: modelA.size, thresholdA: thresholdA, b: b, sizeB: modelB.size, thresholdB: thresholdB)
         result.seconds = Date().timeIntervalSince(started)
         return result
