@@ -28,3 +28,8 @@ func readWholeFile(_ path: String, limit: Int = Int.max) throws -> [UInt8] {
 }
 
 func systemError() -> String { String(cString: strerror(errno)) }
+
+/// A C library's NUL-terminated message buffer (imported as a tuple of CChar).
+func stringFromCBuffer<Buffer>(_ buffer: Buffer) -> String {
+    withUnsafeBytes(of: buffer) { raw in String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self) }
+}

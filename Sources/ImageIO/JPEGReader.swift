@@ -56,9 +56,7 @@ enum JPEGFile {
     }
 
     private static func failure(_ decoder: UnsafeMutablePointer<stpm_jpeg>, path: String, prefix: String = "") -> ImageIOError {
-        let message = withUnsafeBytes(of: decoder.pointee.message) { raw in
-            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-        }
+        let message = stringFromCBuffer(decoder.pointee.message)
         return ImageIOError(path: path, message: prefix.isEmpty ? "libjpeg: \(message)" : prefix + message)
     }
 }

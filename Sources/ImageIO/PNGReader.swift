@@ -100,9 +100,7 @@ public enum PNGFile {
     }
 
     static func libpngError(_ image: png_image, path: String) -> ImageIOError {
-        let message = withUnsafeBytes(of: image.message) { raw in
-            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-        }
+        let message = stringFromCBuffer(image.message)
         return ImageIOError(path: path, message: message.isEmpty ? "libpng failed without a message" : "libpng: \(message)")
     }
 }

@@ -129,9 +129,7 @@ enum TIFFFile {
     }
 
     private static func failure(_ source: UnsafeMutablePointer<stpm_tiff_source>, path: String, doing: String) -> ImageIOError {
-        let message = withUnsafeBytes(of: source.pointee.message) { raw in
-            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-        }
+        let message = stringFromCBuffer(source.pointee.message)
         return ImageIOError(path: path, message: message.isEmpty ? "libtiff: \(doing)" : "libtiff: \(doing): \(message)")
     }
 }

@@ -309,7 +309,10 @@ for size in SIZES[:7]:
                  ("32bitfields_bgra", 32, rows32, {"masks": [0xFF0000, 0xFF00, 0xFF], "header": 40}),
                  ("32bitfields_v5", 32, rows32, {"masks": [0xFF0000, 0xFF00, 0xFF, 0xFF000000], "header": 124}),
                  ("24_v4", 24, rows24, {"header": 108}),
-                 ("8pal_v5", 8, rows8, {"palette": palette, "header": 124})]
+                 ("8pal_v5", 8, rows8, {"palette": palette, "header": 124}),
+                 # indices beyond a short palette: black in Pillow's P mode, the index itself when the palette is gray
+                 ("8pal_short", 8, rows8, {"palette": palette[:40]}),
+                 ("8pal_gray_short", 8, rows8, {"palette": [(i, i, i) for i in range(16)]})]
         if not top_down:
             cases.append(("24_core", 24, rows24, {"header": 12}))
             cases.append(("8pal_core", 8, rows8, {"palette": palette, "header": 12, "palette_entry": 3}))
