@@ -19,6 +19,9 @@ struct ConsoleCommand: ParsableCommand {
     @Option(help: "Model directory (from stpm train), or the one to train into with --train.") var model: String?
     @Option(help: "Theme name (from Themes/) or path to a .theme file.") var theme: String?
     @Flag(help: "Plain ASCII images and no colour, for monochrome terminals.") var ascii = false
+    @Option(help: ArgumentHelp("Images in the inspector: kitty, sixel, iterm (pixels), blocks (half blocks), ascii.",
+                               discussion: "Default: STPM_GRAPHICS, else detected from the terminal; half blocks inside tmux."))
+    var graphics: GraphicsProtocol?
     @Flag(help: "Start training into --model at once.") var train = false
     @Option(help: "Folder for exports (e), or the first free DIR-N beside it.") var exportDir = "stpm-export"
     @OptionGroup var training: TrainingArguments
@@ -34,9 +37,12 @@ struct ConsoleCommand: ParsableCommand {
         o.modelPath = model
         o.theme = theme
         o.ascii = ascii
+        o.graphics = graphics
         o.trainAtStart = train
         o.exportDirectory = exportDir
         o.training = try training.options()
         try ConsoleApp(options: o).run()
     }
 }
+
+extension GraphicsProtocol: ExpressibleByArgument {}

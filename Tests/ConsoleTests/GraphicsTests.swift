@@ -14,6 +14,7 @@ final class GraphicsDetectionTests: XCTestCase {
         XCTAssertEqual(try decide(["TERM": "xterm-kitty", "TMUX": "/tmp/tmux-0/default,1,0"]), .blocks, "tmux: half blocks by default")
         XCTAssertEqual(try decide(["TERM": "tmux-256color", "TMUX": "/tmp/x", "STPM_GRAPHICS": "kitty"]), .kitty, "tmux: opted in")
         XCTAssertEqual(try decide(["TERM": "xterm-kitty"]), .kitty)
+        XCTAssertEqual(try decide(["TERM": "xterm-256color", "KITTY_WINDOW_ID": "1"]), .kitty)
         XCTAssertEqual(try decide(["TERM": "xterm-ghostty"]), .kitty)
         XCTAssertEqual(try decide(["TERM": "xterm-256color", "TERM_PROGRAM": "WezTerm"]), .iterm)
         XCTAssertEqual(try decide(["TERM": "xterm-256color", "TERM_PROGRAM": "iTerm.app"]), .iterm)

@@ -115,6 +115,9 @@ check "enlarging it shows the panes" "wait_for $S '¹dataset'"
 keys $S q
 check "q quits" "wait_for $S 'console exited 0'"
 
+echo "== kitty and sixel images under a pseudo-terminal (bytes decoded)"
+check "graphics_pty.py: every check above it passed" "python3 Tests/e2e/graphics_pty.py $STPM $WORK/data $WORK/model"
+
 echo "== errors before the screen opens"
 check "a missing model is a plain message" "{ TERM=xterm-256color $STPM console $WORK/data --model $WORK/nope 2>&1 </dev/null || true; } | grep -q 'not an stpm model directory'"
 check "an unknown TERM is a message, not a crash" "{ TERM=no-such-term $STPM console $WORK/data --model $WORK/model 2>&1 </dev/null || true; } | grep -q 'no-such-term'"

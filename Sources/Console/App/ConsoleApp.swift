@@ -7,6 +7,8 @@ public struct ConsoleOptions {
     public var modelPath: String?
     public var theme: String?
     public var ascii = false
+    /// --graphics; nil detects the terminal's protocol.
+    public var graphics: GraphicsProtocol?
     /// Train into `modelPath` (a new directory) as soon as the console is up.
     public var trainAtStart = false
     public var training = TrainingOptions()
@@ -44,6 +46,9 @@ public final class ConsoleApp {
     var thresholdOrigin: (value: Double, rule: ThresholdRule)?
     var training: TrainingRunner?
     var exporting = false
+    /// Inspector images in pixels (kitty, sixel, iTerm2), kept in step with the grid after each frame.
+    var placer: ImagePlacer
+    let cellPixels: CellPixels
 
     /// Reads the dataset and checks the model before the screen opens, so a wrong path is a
     /// plain message on the terminal rather than an error inside the UI.
@@ -68,6 +73,10 @@ public final class ConsoleApp {
                 throw ModelStoreError.notAModel(model)
             }
         }
+        let graphics = options.ascii ? nil : try GraphicsSetup.detect(choice: options.graphics)
+        if graphics?.graphics == .ascii { options.ascii = true }
+        placer = ImagePlacer(graphics: graphics?.graphics ?? .ascii, throughTmux: graphics?.throughTmux ?? false)
+        cellPixels = graphics?.cell ?? .fallback
         self.options = options
         let (theme, themeError) = library.themeOrDefault(options.theme ?? Theme.builtin.name)
         self.theme = theme
@@ -103,7 +112,10 @@ public final class ConsoleApp {
 
     /// Runs until the user quits; the terminal is restored on every way out.
     public func run() {
-        defer { screen.close() }
+        defer {
+            show(placer.clear())
+            screen.close()
+        }
         var dirty = true
         while !state.shouldQuit {
             if dirty { draw() }
@@ -123,9 +135,37 @@ public final class ConsoleApp {
         if let list = ConsoleView.layout(width: width, height: height)[.dataset] {
             state.listPageSize = DatasetPane().listCapacity(state, content: list.inset(by: 1))
         }
-        let context = RenderContext(theme: theme, colormap: colormaps[min(state.colormapIndex, colormaps.count - 1)])
+        let context = RenderContext(theme: theme, colormap: colormaps[min(state.colormapIndex, colormaps.count - 1)],
+                                    pixelGraphics: placer.graphics.drawsPixels)
         let grid = ConsoleView().render(state, context, width: width, height: height)
         screen.draw(state.colorDepth == screen.depth ? grid : grid.reduced(to: state.colorDepth))
+        if placer.graphics.drawsPixels { placeImage(context, width: width, height: height) }
+    }
+
+    /// The inspector's image in pixels over the flushed grid: replaced when anything in it changes,
+    /// removed while an overlay covers the panes or the terminal is too small.
+    private func placeImage(_ context: RenderContext, width: Int, height: Int) {
+        var wanted: PlacedImage?
+        if state.overlay == nil, !state.isASCII, width >= ConsoleView.minimumWidth, height >= ConsoleView.minimumHeight,
+           let pane = ConsoleView.layout(width: width, height: height)[.inspector] {
+            let background = if case .rgb(let c) = theme[.mainBg] { c } else { RGB(0, 0, 0) }
+            wanted = InspectorPane.placedImage(state, context, area: InspectorPane.imageArea(content: pane.inset(by: 1)),
+                                               cell: cellPixels, background: background)
+        }
+        do {
+            show(try placer.update(wanted))
+        } catch {
+            show(placer.clear())
+            placer = ImagePlacer(graphics: .blocks)
+            state.status = "\(error); half blocks instead"
+            screen.invalidate()
+            draw()
+        }
+    }
+
+    private func show(_ update: PlacementUpdate) {
+        screen.repaint(update.repaint)
+        screen.writeRaw(update.bytes)
     }
 
     /// Loads the theme the `t` key moved to and names what `t` or `c` changed; the colormap

@@ -23,6 +23,7 @@ private enum ScreenSignals {
 public final class Screen {
     private let screen: OpaquePointer
     private let window: UnsafeMutablePointer<WINDOW>
+    private let output: UnsafeMutablePointer<FILE>
     public let depth: ColorDepth
     private var shown: CellGrid?
     private var pairs: [PairKey: Int32] = [:]
@@ -44,6 +45,7 @@ public final class Screen {
             throw ScreenError.unknownTerminal(term)
         }
         screen = s
+        self.output = output
         set_term(s)
         window = stpm_stdscr()
         cbreak(); noecho(); nonl()
@@ -105,6 +107,29 @@ public final class Screen {
 
     /// Forgets the last frame so the next `draw` repaints everything (e.g. after Ctrl-L).
     public func invalidate() { shown = nil }
+
+    /// Writes the lines of `rects` again although their cells did not change: what a graphics protocol
+    /// drew over them is then gone.
+    public func repaint(_ rects: [Rect]) {
+        guard !rects.isEmpty else { return }
+        for r in rects { wredrawln(window, Int32(r.y), Int32(r.height)) }
+        wnoutrefresh(window)
+        doupdate()
+    }
+
+    /// Bytes for the terminal itself (graphics protocols), after what curses has buffered.
+    public func writeRaw(_ bytes: [UInt8]) {
+        guard !bytes.isEmpty else { return }
+        fflush(output)
+        let fd = fileno(output)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { return }
+            offset += n
+        }
+    }
 
     private func put(_ cell: Cell, x: Int, y: Int) {
         var pair = pairNumber(fg: depth.quantize(cell.style.fg), bg: depth.quantize(cell.style.bg))

@@ -36,7 +36,8 @@ public enum GraphicsDetection {
             return .decided(.blocks, reason: "inside tmux (--graphics or \(environmentVariable) opts in)")
         }
         let term = environment["TERM"] ?? "", program = environment["TERM_PROGRAM"] ?? ""
-        if term == "xterm-kitty" || program == "kitty" { return .decided(.kitty, reason: "TERM=\(term)") }
+        // kitty sets KITTY_WINDOW_ID in its windows, also where TERM was changed for lack of its terminfo entry.
+        if term == "xterm-kitty" || program == "kitty" || environment["KITTY_WINDOW_ID"] != nil { return .decided(.kitty, reason: "kitty") }
         if term == "xterm-ghostty" || program.lowercased() == "ghostty" { return .decided(.kitty, reason: "Ghostty") }
         // WezTerm's own documentation recommends iTerm2's protocol; its kitty support is partial.
         if program == "WezTerm" || program == "iTerm.app" || program == "vscode" {
