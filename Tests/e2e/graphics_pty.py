@@ -293,10 +293,13 @@ def main(stpm, data, model):
     s.wait_for(lambda: b"flagged" in s.out, 60) and s.settle()
     s.keys("o")
     s.keys("g\r", settle=1.0)
-    s.wait_for(lambda: s.out.count(b"\x1bP") >= 1, 30)  # the overlay needs the image's anomaly map
-    for _ in range(3):  # overlay -> predicted mask -> ground truth (none for a good image) -> image
-        s.keys("v", settle=0.6)
-    s.wait_for(lambda: s.out.count(b"\x1bP") >= 3, 10)
+    count = lambda: len(re.findall(rb"\x1bP[0-9;]*q", s.out))
+    s.wait_for(lambda: count() >= 1, 60)  # the overlay needs the image's anomaly map
+    s.keys("v")
+    s.wait_for(lambda: count() >= 2, 20)  # predicted mask
+    s.keys("v", settle=1.0)  # ground truth: none for a good image
+    s.keys("v")
+    s.wait_for(lambda: count() >= 3, 20)  # image
     sixels = re.findall(rb"\x1bP[0-9;]*q.*?\x1b\\", s.out, re.S)
     check("STPM_GRAPHICS=sixel draws sixel images", len(sixels) == 3, f"{len(sixels)} sixel images")
     if sixels:
