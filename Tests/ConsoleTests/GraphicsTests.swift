@@ -172,7 +172,7 @@ final class InspectorPlacementTests: XCTestCase {
         let ctx = RenderContext(theme: .builtin, colormap: .builtinJet, pixelGraphics: true)
         let area = Rect(x: 20, y: 5, width: 10, height: 6)
         let cell = CellPixels(width: 8, height: 16)!
-        let placed = try XCTUnwrap(InspectorPane.placedImage(state, ctx, area: area, cell: cell, background: RGB(1, 2, 3)))
+        let placed = try XCTUnwrap(InspectorPane.placedImage(state.inspected!, state, ctx, area: area, cell: cell, background: RGB(1, 2, 3)))
         // Scale min(80/4, 96/2) = 20: 80x40 px, i.e. 10x3 cells (48 px high, 4 rows of margin each side).
         XCTAssertEqual(placed.cells, Rect(x: 20, y: 6, width: 10, height: 3))
         XCTAssertEqual(placed.image.width, 80)
@@ -183,7 +183,7 @@ final class InspectorPlacementTests: XCTestCase {
         XCTAssertEqual(placed.image[30, 4 + 10], colors[1])
         XCTAssertEqual(placed.image[79, 47], RGB(1, 2, 3), "margin below")
         state.inspectorView = .heatmap
-        XCTAssertNil(InspectorPane.placedImage(state, ctx, area: area, cell: cell, background: RGB(1, 2, 3)), "no map, no heatmap")
+        XCTAssertNil(InspectorPane.placedImage(state.inspected!, state, ctx, area: area, cell: cell, background: RGB(1, 2, 3)), "no map, no heatmap")
     }
 
     func testPixelGraphicsLeaveTheImageAreaBlank() {

@@ -57,6 +57,19 @@ second=$(screen $S | grep -Eo '(hole|scratch|good)/[0-9]{3}\.png' | sed -n 2p)
 keys $S j Enter
 check "j then Enter inspects the second image ($second)" "wait_for $S '${second#*/} · score'"
 check "the inspector draws half blocks" "screen $S | grep -q '▀▀▀▀'"
+keys $S z
+check "z zooms the image to the whole terminal (76x38 cells of half blocks at 120x40)" \
+    "wait_for $S '×1 .*z back' && [[ \$(screen $S | grep -cE '▀{76}') -eq 38 ]] && ! screen $S | grep -q '¹dataset'"
+[[ -n "${ZOOM_CAPTURE:-}" ]] && screen $S > "$ZOOM_CAPTURE"
+keys $S +
+check "+ magnifies" "wait_for $S '×1.5 '"
+before=$(tm capture-pane -p -e -t $S | md5sum)
+keys $S Right
+check "→ pans" "[[ \$(tm capture-pane -p -e -t $S | md5sum) != '$before' ]]"
+keys $S a
+check "a centres the peak anomaly at ×4" "wait_for $S '×4 '"
+keys $S z
+check "z goes back to the panes" "wait_for $S '¹dataset'"
 before=$(first_number_after $S flagged)
 keys $S ']' ']' ']' ']' ']'
 after=$(first_number_after $S flagged)

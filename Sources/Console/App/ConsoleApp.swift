@@ -147,10 +147,15 @@ public final class ConsoleApp {
     private func placeImage(_ context: RenderContext, width: Int, height: Int) {
         var wanted: PlacedImage?
         if state.overlay == nil, !state.isASCII, width >= ConsoleView.minimumWidth, height >= ConsoleView.minimumHeight,
-           let pane = ConsoleView.layout(width: width, height: height)[.inspector] {
+           let input = state.inspected, let pane = ConsoleView.layout(width: width, height: height)[.inspector] {
             let background = if case .rgb(let c) = theme[.mainBg] { c } else { RGB(0, 0, 0) }
-            wanted = InspectorPane.placedImage(state, context, area: InspectorPane.imageArea(content: pane.inset(by: 1)),
-                                               cell: cellPixels, background: background)
+            wanted = if let zoom = state.zoom {
+                InspectorPane.placedImage(input.cropped(to: zoom.window), state, context, area: ZoomView.imageArea(width: width, height: height),
+                                          cell: cellPixels, background: background)
+            } else {
+                InspectorPane.placedImage(input, state, context, area: InspectorPane.imageArea(content: pane.inset(by: 1)),
+                                          cell: cellPixels, background: background)
+            }
         }
         do {
             show(try placer.update(wanted))

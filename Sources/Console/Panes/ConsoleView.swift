@@ -25,6 +25,11 @@ public struct ConsoleView: Sendable {
             drawTooSmall(into: &grid, t)
             return grid
         }
+        if let zoom = state.zoom, state.inspected != nil {
+            ZoomView.draw(state, zoom, ctx, into: &grid)
+            if let overlay = state.overlay { OverlayView.draw(overlay, ctx, into: &grid) }
+            return grid
+        }
         let rects = Self.layout(width: width, height: height)
         for pane in panes {
             guard let r = rects[pane.id] else { continue }

@@ -22,13 +22,19 @@ public struct InspectorPane: Pane {
         let imageArea = Self.imageArea(content: content)
         let legendArea = Rect(x: content.x, y: imageArea.maxY, width: content.width, height: min(1, content.maxY - imageArea.maxY))
         let renderer = Self.renderer(state, ctx)
-        // With a graphics protocol the area stays blank: the image is placed over it after the grid is flushed.
-        let drawn = ctx.pixelGraphics && !state.isASCII ? input.has(state.inspectorView)
-            : renderer.draw(state.inspectorView, of: input, into: &grid, rect: imageArea, ascii: state.isASCII, background: t[.mainBg]) != nil
-        if !drawn {
-            grid.put("no \(state.inspectorView.rawValue) for this image", x: imageArea.x, y: imageArea.y, style: t.style(.inactiveFg), clip: imageArea)
-        }
+        Self.drawImage(input, renderer, state, ctx, into: &grid, area: imageArea)
         renderer.drawLegend(into: &grid, rect: legendArea, ascii: state.isASCII, labelStyle: t.style(.mainFg), markerColor: t[.threshold])
+    }
+
+    /// The view in cells, or with a graphics protocol nothing (the area stays blank: the image is placed
+    /// over it after the grid is flushed); words when the view has no data.
+    static func drawImage(_ input: InspectorImage, _ renderer: HeatmapRenderer, _ state: ConsoleState, _ ctx: RenderContext,
+                          into grid: inout CellGrid, area: Rect) {
+        let drawn = ctx.pixelGraphics && !state.isASCII ? input.has(state.inspectorView)
+            : renderer.draw(state.inspectorView, of: input, into: &grid, rect: area, ascii: state.isASCII, background: ctx.theme[.mainBg]) != nil
+        if !drawn {
+            grid.put("no \(state.inspectorView.rawValue) for this image", x: area.x, y: area.y, style: ctx.theme.style(.inactiveFg), clip: area)
+        }
     }
 
     /// The rows between the header line and the legend line.
@@ -45,11 +51,12 @@ public struct InspectorPane: Pane {
         return renderer
     }
 
-    /// The inspected view for a graphics protocol: fitted with its aspect into `area` at `cell`'s pixel
-    /// size, on a canvas of whole cells (the view centred, the margin in `background`), and the cells
+    /// `input` in the state's view for a graphics protocol: fitted with its aspect into `area` at `cell`'s
+    /// pixel size, on a canvas of whole cells (the view centred, the margin in `background`), and the cells
     /// that canvas covers, centred in `area`. Nil when there is nothing to show.
-    public static func placedImage(_ state: ConsoleState, _ ctx: RenderContext, area: Rect, cell: CellPixels, background: RGB) -> PlacedImage? {
-        guard let input = state.inspected, let source = input.sourceSize, area.width > 0, area.height > 0 else { return nil }
+    public static func placedImage(_ input: InspectorImage, _ state: ConsoleState, _ ctx: RenderContext, area: Rect,
+                                   cell: CellPixels, background: RGB) -> PlacedImage? {
+        guard let source = input.sourceSize, area.width > 0, area.height > 0 else { return nil }
         let scale = min(Double(area.width * cell.width) / Double(source.width), Double(area.height * cell.height) / Double(source.height))
         let width = max(1, Int(Double(source.width) * scale)), height = max(1, Int(Double(source.height) * scale))
         guard let view = renderer(state, ctx).pixels(state.inspectorView, of: input, width: width, height: height) else { return nil }

@@ -132,6 +132,8 @@ public struct ConsoleState: Equatable, Sendable {
     public var inspected: InspectorImage?
     public var inspectedID: Int?
     public var inspectorView: InspectorView = .overlay
+    /// `z`: the inspected image over the whole terminal.
+    public var zoom: Zoom?
     public var showOutlines = true
     /// Anomaly-map values mapped to the colormap's ends.
     public var mapRange: ClosedRange<Float> = 0...1

@@ -6,6 +6,7 @@ extension ConsoleState {
         if key == .resize { return nil }
         if let overlay { return handleOverlay(overlay, key) }
         if isEditingFilter { editFilter(key); return nil }
+        if zoom != nil { return handleZoom(key) }
         return keymap.action(for: key, focus: focus).flatMap { apply($0) }
     }
 
@@ -34,6 +35,24 @@ extension ConsoleState {
             case .export: return .exportFlagged(imageIDs: flaggedRows.map(\.id))
             case .quitWhileTraining: shouldQuit = true; return .quit
             }
+        }
+        return nil
+    }
+
+    /// While zoomed: arrows pan a quarter of the view, +/- scale by 1.5, a centres the anomaly map's peak.
+    private mutating func handleZoom(_ key: Key) -> ConsoleCommand? {
+        switch key {
+        case .char("z"), .char("q"), .escape: zoom = nil
+        case .left, .char("h"): zoom?.pan(x: -0.25, y: 0)
+        case .right, .char("l"): zoom?.pan(x: 0.25, y: 0)
+        case .up, .char("k"): zoom?.pan(x: 0, y: -0.25)
+        case .down, .char("j"): zoom?.pan(x: 0, y: 0.25)
+        case .char("+"), .char("="): zoom?.magnify(by: 1.5)
+        case .char("-"): zoom?.magnify(by: 1 / 1.5)
+        case .char("a"):
+            if let peak = inspected?.peak { zoom?.focus(x: peak.x, y: peak.y) } else { status = "no anomaly map for this image" }
+        case .char("v"): return apply(.cycleInspectorView)
+        default: break
         }
         return nil
     }
@@ -79,6 +98,8 @@ extension ConsoleState {
         case .toggleLogScale: logScale.toggle()
         case .cycleInspectorView: inspectorView = Self.next(inspectorView, in: InspectorView.allCases)
         case .toggleOutlines: showOutlines.toggle()
+        case .zoom:
+            if inspected == nil { status = "Enter opens an image to zoom" } else { zoom = Zoom() }
         case .cycleColorDepth:
             let all = ColorDepth.allCases
             colorDepth = Self.next(colorDepth, in: Array(all[all.firstIndex(of: maximumColorDepth)!...]))

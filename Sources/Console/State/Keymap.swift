@@ -51,7 +51,7 @@ public enum KeyAction: Hashable, Sendable {
     case moveUp, moveDown, pageUp, pageDown, top, bottom
     case open, startFilter, toggleSort, toggleFlag, nextGroup, previousGroup
     case startTraining, pauseTraining, stopTraining, toggleLogScale
-    case cycleInspectorView, toggleOutlines, cycleColorDepth
+    case cycleInspectorView, toggleOutlines, cycleColorDepth, zoom
     case thresholdFineUp, thresholdFineDown, thresholdCoarseUp, thresholdCoarseDown
     case thresholdF1Optimal, thresholdPercentile, thresholdStored, saveThreshold
     case export, cycleTheme, cycleColormap
@@ -125,6 +125,7 @@ public struct Keymap: Sendable {
             b([.char("v")], .panes([.inspector]), "view", "Cycle image / heatmap / overlay / predicted mask / ground truth", .cycleInspectorView),
             b([.char("m")], .panes([.inspector]), "outlines", "Toggle mask outlines", .toggleOutlines),
             b([.char("d")], .panes([.inspector]), "depth", "Cycle colour depth: direct / 256 / 16 / ASCII", .cycleColorDepth),
+            b([.char("z")], list, "zoom", "Zoom the image to the whole terminal: arrows pan, +/- scale, a jumps to the peak anomaly, z back", .zoom),
             b([.char("+"), .char("=")], .global, "thr±", "Raise the threshold (fine step)", .thresholdFineUp),
             b([.char("-")], .global, nil, "Lower the threshold (fine step)", .thresholdFineDown),
             b([.char("]")], .global, nil, "Raise the threshold (coarse step)", .thresholdCoarseUp),
