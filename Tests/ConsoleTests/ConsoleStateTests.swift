@@ -84,6 +84,7 @@ final class ConsoleStateTests: XCTestCase {
         XCTAssertNil(s.overlay)
         _ = s.handle(.char("e"))
         XCTAssertNil(s.handle(.char("j")), "other keys do nothing while asking")
+        s.modelPath = "model"
         XCTAssertEqual(s.handle(.char("y")), .exportFlagged(imageIDs: [2, 3]))
     }
 

@@ -6,19 +6,11 @@ extension ConsoleApp {
     func perform(_ command: ConsoleCommand) {
         switch command {
         case .inspect(let id): inspect(id)
-        case .startTraining:
-            if let training, state.training.phase == .paused {
-                training.control.paused = false
-                state.training.phase = .running
-            } else {
-                openTrainingForm()
-            }
-        case .pauseTraining:
-            training?.control.paused = true
-            state.training.phase = .paused
-        case .stopTraining:
-            training?.control.requestStop()
-            state.status = "stopping after the current step…"
+        case let .score(path, generation): startScoring(with: path, generation: generation)
+        case .startTraining: openTrainingForm()
+        case .pauseTraining: training?.control.paused = true
+        case .resumeTraining: training?.control.paused = false
+        case .stopTraining: training?.control.requestStop()
         case .beginTraining(let form): submitTrainingForm(form)
         case .f1OptimalThreshold: snapToF1()
         case .percentileThreshold: snapToPercentile()
@@ -28,14 +20,9 @@ extension ConsoleApp {
         }
     }
 
-    /// Scores the test images with the model in `path`, replacing any earlier model's scores.
-    func openModel(_ path: String) {
+    /// Scores the test images with the model in `path`, in place of any earlier scorer.
+    private func startScoring(with path: String, generation: Int) {
         scorer?.cancel()
-        generation += 1
-        modelPath = path
-        maps = [:]
-        for i in state.rows.indices { state.rows[i].score = nil }
-        if state.inspected != nil { state.inspected?.anomalyMap = nil }
         let jobs = dataset.testIDs.map { (id: $0, path: dataset.samples[$0].path) }
         let worker = ScoringWorker(modelPath: path, jobs: jobs, generation: generation, events: events)
         scorer = worker
@@ -48,7 +35,7 @@ extension ConsoleApp {
     func inspect(_ id: Int) {
         guard dataset.samples.indices.contains(id) else { return }
         let sample = dataset.samples[id]
-        var shown = InspectorImage(anomalyMap: maps[id])
+        var shown = InspectorImage(anomalyMap: state.anomalyMaps[id])
         do {
             let photo = try ImageReader.read(path: sample.path, as: .rgb)
             shown.image = PixelImage(width: photo.width, height: photo.height, pixels: stride(from: 0, to: photo.pixels.count, by: 3).map {
@@ -71,16 +58,16 @@ extension ConsoleApp {
     /// What the engine's threshold rules read, as far as the console knows it: the open model's stored
     /// threshold and held-out normal scores, and the scored test images with their labels.
     private func evidence(_ modelPath: String) -> ThresholdEvidence {
-        ThresholdEvidence(model: ModelStore(path: modelPath), stored: storedThreshold, normalScores: normalScores,
+        ThresholdEvidence(model: ModelStore(path: modelPath), stored: state.savedThreshold, normalScores: state.heldOutNormalScores.map(Float.init),
                           labelled: state.labelledScores)
     }
 
     private func setThreshold(_ rule: ThresholdRule, note: (Threshold) -> String) {
-        guard let modelPath else { state.status = "no model open"; return }
+        guard let modelPath = state.modelPath else { state.status = "no model open"; return }
         do {
             let t = try rule.resolve(evidence(modelPath))
             state.threshold = Double(t.value)
-            thresholdOrigin = (Double(t.value), rule)
+            state.thresholdOrigin = ThresholdOrigin(value: Double(t.value), rule: rule)
             state.status = note(t)
         } catch {
             state.status = "no threshold: \(error)"
@@ -96,22 +83,22 @@ extension ConsoleApp {
     }
 
     private func snapToPercentile() {
-        setThreshold(.percentile(99)) { _ in "99th percentile of \(self.normalScores.count) held-out normal scores" }
+        setThreshold(.percentile(99)) { _ in "99th percentile of \(self.state.heldOutNormalScores.count) held-out normal scores" }
     }
 
     /// The rule that reproduces the threshold in force: how it was chosen while it is
     /// unchanged, a plain value once it was nudged by hand.
     var currentThresholdRule: ThresholdRule {
-        if let origin = thresholdOrigin, origin.value == state.threshold { return origin.rule }
+        if let origin = state.thresholdOrigin, origin.value == state.threshold { return origin.rule }
         return .value(Float(state.threshold))
     }
 
     private func saveThreshold(_ value: Double) {
-        guard let modelPath else { state.status = "no model open to save the threshold into"; return }
+        guard let modelPath = state.modelPath else { state.status = "no model open to save the threshold into"; return }
         let store = ModelStore(path: modelPath)
         do {
-            storedThreshold = try store.saveThreshold(Float(value), rule: currentThresholdRule).saved
-            thresholdOrigin = (value, .stored)
+            state.savedThreshold = try store.saveThreshold(Float(value), rule: currentThresholdRule).saved
+            state.thresholdOrigin = ThresholdOrigin(value: value, rule: .stored)
             state.status = "threshold \(NumberFormat.short(value)) saved to \(store.configFile)"
         } catch {
             state.overlay = .message("could not save the threshold: \(error)")

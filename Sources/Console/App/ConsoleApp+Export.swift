@@ -7,13 +7,12 @@ extension ConsoleApp {
     /// with that rule writes, plus the reviewer's flags: flagged = over the threshold or flagged by hand,
     /// both recorded in report.csv and report.json.
     func startExport() {
-        guard !exporting else { state.status = "an export is already running"; return }
-        guard let modelPath else { state.status = "no model open: nothing was scored"; return }
-        exporting = true
+        guard let modelPath = state.modelPath else { return }
         let destination = state.exportDestination
         let rule = currentThresholdRule
         let (samples, manualFlags) = dataset.exportSelection(state.rows)
         let events = self.events
+        let exportDirectory = options.exportDirectory
         let thread = Thread {
             do {
                 let inspection = try Inspection(modelPath: modelPath)
@@ -23,13 +22,12 @@ extension ConsoleApp {
                 let byHand = summary.manuallyFlagged == 0 ? "" : ", \(summary.manuallyFlagged) of them by hand"
                 events.push(.exportFinished(
                     message: "Exported \(summary.flagged) of \(summary.images) images\(byHand) (threshold \(NumberFormat.short(Double(summary.threshold.value)))) to \(destination): \(summary.filesWritten) files",
-                    failed: false))
+                    nextDestination: Self.freshFolder(exportDirectory)))
             } catch {
-                events.push(.exportFinished(message: "export failed: \(error)", failed: true))
+                events.push(.exportFinished(message: "export failed: \(error)", nextDestination: nil))
             }
         }
         thread.stackSize = 8 << 20
         thread.start()
-        state.status = "exporting to \(destination)…"
     }
 }

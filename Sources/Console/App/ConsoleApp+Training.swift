@@ -10,6 +10,7 @@ extension ConsoleApp {
             return
         }
         var o = options.training
+        let modelPath = state.modelPath
         var target = Self.freshFolder(modelPath.map { $0 + "-retrained" } ?? "stpm-model")
         var resume = false
         if let modelPath, state.training.phase == .idle, TrainingSession.folderState(ModelStore(path: modelPath)) == .stopped,
@@ -60,13 +61,10 @@ extension ConsoleApp {
     /// The curves start from the logs of a resumed run and grow with each step event.
     func startTraining(_ o: TrainingOptions, into path: String, resume: Bool) {
         let runner = TrainingRunner(imagePaths: trainImages, options: o, modelPath: path, resume: resume, events: events)
-        state.training = resume ? TrainingStatus(replay: TrainingSession.replay(ModelStore(path: path))) : TrainingStatus()
-        state.training.phase = .running
-        state.training.totalEpochs = o.epochs
-        state.focus = .training
-        state.status = "training into \(path)"
         training = runner
         runner.start()
+        send(.engine(.trainingStarted(modelPath: path, epochs: o.epochs,
+                                      replay: resume ? TrainingSession.replay(ModelStore(path: path)) : nil)))
     }
 
     private var trainImages: [String] { dataset.samples.filter { $0.split == .train }.map(\.path) }

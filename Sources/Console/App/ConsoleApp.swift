@@ -19,8 +19,10 @@ public struct ConsoleOptions {
 }
 
 /// The console program: owns the screen and the state, runs the key loop, and answers the
-/// state's `ConsoleCommand`s with the engine. Long work (training, scoring, export) runs on
-/// worker threads whose events are drained between key reads, so keys never wait on it.
+/// state's `ConsoleCommand`s with the engine. Keys and engine events alike go through the
+/// state's `update`; the app runs the commands it returns and draws. Long work (training,
+/// scoring, export) runs on worker threads whose events are drained between key reads, so
+/// keys never wait on it.
 public final class ConsoleApp {
     var state = ConsoleState()
     var options: ConsoleOptions
@@ -34,18 +36,8 @@ public final class ConsoleApp {
 
     let dataset: DatasetIndex
     let datasetRoot: String?
-    var modelPath: String?
     var scorer: ScoringWorker?
-    var generation = 0
-    /// Anomaly maps by row id, kept so the inspector opens scored images at once.
-    var maps: [Int: ScalarMap] = [:]
-    var normalScores: [Float] = []
-    /// The open model's stored threshold, as the engine's `.stored` rule reads it.
-    var storedThreshold: Threshold?
-    /// How the threshold now in force was chosen, so saving and export record the method.
-    var thresholdOrigin: (value: Double, rule: ThresholdRule)?
     var training: TrainingRunner?
-    var exporting = false
     /// Inspector images in pixels (kitty, sixel, iTerm2), kept in step with the grid after each frame.
     var placer: ImagePlacer
     let cellPixels: CellPixels
@@ -103,7 +95,7 @@ public final class ConsoleApp {
         state.exportDestination = Self.freshFolder(options.exportDirectory)
         if let model = options.modelPath, !options.trainAtStart {
             state.training = TrainingStatus(replay: TrainingSession.replay(ModelStore(path: model)))
-            openModel(model)
+            perform(state.openModel(model))
         }
         if options.trainAtStart, let model = options.modelPath {
             startTraining(options.training, into: model, resume: TrainingSession.folderState(ModelStore(path: model)) == .stopped)
@@ -121,7 +113,7 @@ public final class ConsoleApp {
             if dirty { draw() }
             dirty = false
             if let key = screen.readKey() {
-                if let command = state.handle(key) { perform(command) }
+                send(.key(key))
                 applyAppearance()
                 dirty = true
             }

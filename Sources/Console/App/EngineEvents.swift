@@ -1,11 +1,15 @@
 import Foundation
 import Detection
 
-/// What background work (training, scoring, export) reports to the UI thread.
+/// What the engine reports to the console: the work on background threads (training, scoring,
+/// export) and a training run the app just started. The state takes them in `update`, as keys.
 enum EngineEvent: Sendable {
+    /// A run into `modelPath` began; a resumed one brings the curves its logs recorded.
+    case trainingStarted(modelPath: String, epochs: Int, replay: TrainingReplay?)
     case training(TrainingEvent)
-    /// nil when the run ended normally or was stopped; the error text otherwise.
-    case trainingEnded(outcome: TrainingOutcome?, error: String?)
+    /// `error` is nil when the run ended normally or was stopped; `studentSaved` says whether
+    /// the folder now holds a student to score with.
+    case trainingEnded(modelPath: String, outcome: TrainingOutcome?, error: String?, studentSaved: Bool)
     /// Scoring results carry their worker's generation: a result from a model that has since
     /// been replaced (a finished training) is dropped.
     case modelLoaded(generation: Int, threshold: Threshold?, normalScores: [Float])
@@ -13,7 +17,14 @@ enum EngineEvent: Sendable {
     case scoringFinished(generation: Int, count: Int, seconds: Double)
     case scoringFailed(generation: Int, message: String)
     case exportProgress(String)
-    case exportFinished(message: String, failed: Bool)
+    /// `nextDestination`: the fresh folder the next export would write to, nil to keep the current one.
+    case exportFinished(message: String, nextDestination: String?)
+}
+
+/// What changes the console's state.
+enum ConsoleEvent: Sendable {
+    case key(Key)
+    case engine(EngineEvent)
 }
 
 /// Hands events from worker threads to the UI thread, which drains it between key reads;

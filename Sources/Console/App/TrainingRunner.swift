@@ -20,14 +20,18 @@ final class TrainingRunner: @unchecked Sendable {
     /// Opens the session on its own thread too: loading images and caching teacher features takes a while.
     func start() {
         let thread = Thread { [self] in
+            let store = ModelStore(path: modelPath)
+            var outcome: TrainingOutcome?
+            var failure: String?
             do {
-                let session = try TrainingSession(store: ModelStore(path: modelPath), imagePaths: imagePaths, options: options,
+                let session = try TrainingSession(store: store, imagePaths: imagePaths, options: options,
                                                   resume: resume, control: control) { [events] in events.push(.training($0)) }
-                let outcome = try session.run()
-                events.push(.trainingEnded(outcome: outcome, error: nil))
+                outcome = try session.run()
             } catch {
-                events.push(.trainingEnded(outcome: nil, error: "\(error)"))
+                failure = "\(error)"
             }
+            events.push(.trainingEnded(modelPath: modelPath, outcome: outcome, error: failure,
+                                       studentSaved: FileManager.default.fileExists(atPath: store.studentFile)))
             finished.signal()
         }
         thread.name = "stpm-training"

@@ -59,6 +59,14 @@ public struct TrainingStatus: Equatable, Sendable {
     public init() {}
 }
 
+/// A threshold value and the rule that gave it.
+public struct ThresholdOrigin: Equatable, Sendable {
+    public var value: Double
+    public var rule: ThresholdRule
+
+    public init(value: Double, rule: ThresholdRule) { self.value = value; self.rule = rule }
+}
+
 /// A modal layer drawn over the panes; it takes the keys while open.
 public enum Overlay: Equatable, Sendable {
     case help
@@ -84,7 +92,10 @@ public enum Confirmation: Equatable, Sendable {
 /// writes the results back into the state.
 public enum ConsoleCommand: Equatable, Sendable {
     case inspect(imageID: Int)
-    case startTraining, pauseTraining, stopTraining
+    /// Score the test images with the model in `modelPath`; results carry `generation`.
+    case score(modelPath: String, generation: Int)
+    /// `startTraining` opens the training form; the others steer the running session.
+    case startTraining, pauseTraining, resumeTraining, stopTraining
     case beginTraining(TrainingForm)
     case f1OptimalThreshold, percentileThreshold
     case saveThreshold(Double)
@@ -111,12 +122,25 @@ public struct ConsoleState: Equatable, Sendable {
     public var training = TrainingStatus()
     public var logScale = true
 
+    /// The model the list is scored with.
+    public var modelPath: String?
+    /// Which scorer's results count: it grows with every model opened, so a result of a replaced
+    /// model (before a finished training) is dropped.
+    public var scoringGeneration = 0
+    /// Anomaly maps by row id, kept so the inspector opens scored images at once.
+    public var anomalyMaps: [Int: ScalarMap] = [:]
+
     public var threshold: Double = 0.5
     public var storedThreshold: Double?
+    /// The open model's stored threshold with the rule that chose it, as the engine's `.stored` rule reads it.
+    public var savedThreshold: Threshold?
+    /// How the threshold now in force was chosen, so saving and export record the method.
+    public var thresholdOrigin: ThresholdOrigin?
     /// The model's held-out normal scores; the histogram shows them until test images are scored.
     public var heldOutNormalScores: [Double] = []
     /// Where `e` would write; the app picks a fresh folder after every export.
     public var exportDestination = "stpm-export"
+    public var exporting = false
     /// Images export draws, for the dialog: scored test images over the threshold, and any image flagged by hand.
     public var exportCount: Int { rows.filter { $0.manuallyFlagged || ($0.label != .unknown && ($0.score.map { $0 >= threshold } ?? false)) }.count }
 

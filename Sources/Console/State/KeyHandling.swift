@@ -32,7 +32,7 @@ extension ConsoleState {
             }
             overlay = nil
             switch question {
-            case .export: return .exportFlagged(imageIDs: flaggedRows.map(\.id))
+            case .export: return startExport()
             case .quitWhileTraining: shouldQuit = true; return .quit
             }
         }
@@ -90,11 +90,21 @@ extension ConsoleState {
             guard let id = selectedRow?.id, let i = rows.firstIndex(where: { $0.id == id }) else { return nil }
             rows[i].manuallyFlagged.toggle()
         case .startTraining:
-            return training.phase == .running ? nil : .startTraining
+            switch training.phase {
+            case .running: return nil
+            case .paused:
+                training.phase = .running
+                return .resumeTraining
+            default: return .startTraining
+            }
         case .pauseTraining:
-            return training.phase == .running ? .pauseTraining : nil
+            guard training.phase == .running else { return nil }
+            training.phase = .paused
+            return .pauseTraining
         case .stopTraining:
-            return [.running, .paused].contains(training.phase) ? .stopTraining : nil
+            guard [.running, .paused].contains(training.phase) else { return nil }
+            status = "stopping after the current step…"
+            return .stopTraining
         case .toggleLogScale: logScale.toggle()
         case .cycleInspectorView: inspectorView = Self.next(inspectorView, in: InspectorView.allCases)
         case .toggleOutlines: showOutlines.toggle()
@@ -130,6 +140,14 @@ extension ConsoleState {
             return .quit
         }
         return nil
+    }
+
+    private mutating func startExport() -> ConsoleCommand? {
+        guard !exporting else { status = "an export is already running"; return nil }
+        guard modelPath != nil else { status = "no model open: nothing was scored"; return nil }
+        exporting = true
+        status = "exporting to \(exportDestination)…"
+        return .exportFlagged(imageIDs: flaggedRows.map(\.id))
     }
 
     /// Moves the selection; while the inspector has focus it follows the selection.

@@ -1,0 +1,99 @@
+import Foundation
+import Detection
+
+extension ConsoleState {
+    /// The console's one update, in the manner of bubbletea's Update: a key or an engine event
+    /// changes the state, and what the engine must do in answer comes back as commands, which
+    /// the app runs. Nothing here waits, draws or touches a file.
+    mutating func update(_ event: ConsoleEvent) -> [ConsoleCommand] {
+        switch event {
+        case .key(let key): return handle(key).map { [$0] } ?? []
+        case .engine(let engine): return apply(engine)
+        }
+    }
+
+    /// Scores with the model in `path` from now on: earlier scores and maps go, and whatever an
+    /// earlier scorer still reports is dropped by its generation.
+    mutating func openModel(_ path: String) -> ConsoleCommand {
+        scoringGeneration += 1
+        modelPath = path
+        anomalyMaps = [:]
+        for i in rows.indices { rows[i].score = nil }
+        inspected?.anomalyMap = nil
+        return .score(modelPath: path, generation: scoringGeneration)
+    }
+
+    private mutating func apply(_ event: EngineEvent) -> [ConsoleCommand] {
+        switch event {
+        case let .trainingStarted(path, epochs, replay):
+            training = replay.map(TrainingStatus.init(replay:)) ?? TrainingStatus()
+            training.phase = .running
+            training.totalEpochs = epochs
+            focus = .training
+            status = "training into \(path)"
+        case .training(let e):
+            if case .message(let m) = e { status = m }
+            training.apply(e)
+        case let .trainingEnded(path, outcome, error, studentSaved):
+            return trainingEnded(path, outcome, error, studentSaved)
+        case let .modelLoaded(g, threshold, normal):
+            guard g == scoringGeneration else { break }
+            heldOutNormalScores = normal.map(Double.init)
+            savedThreshold = threshold
+            if let threshold {
+                storedThreshold = Double(threshold.value)
+                self.threshold = Double(threshold.value)
+                thresholdOrigin = ThresholdOrigin(value: Double(threshold.value), rule: .stored)
+            }
+        case let .scored(g, id, score, map):
+            guard g == scoringGeneration else { break }
+            scored(id: id, score: score, map: map)
+        case let .scoringFinished(g, count, seconds):
+            guard g == scoringGeneration, count > 0 else { break }
+            status = "scored \(count) test images in \(String(format: "%.1f", seconds)) s"
+        case let .scoringFailed(g, message):
+            guard g == scoringGeneration else { break }
+            overlay = .message("scoring failed: \(message)")
+        case .exportProgress(let p):
+            status = p
+        case let .exportFinished(message, nextDestination):
+            exporting = false
+            overlay = .message(message)
+            if let nextDestination { exportDestination = nextDestination }
+        }
+        return []
+    }
+
+    /// Train images are unlabelled (the student was fitted on them, their scores say little):
+    /// their maps are kept for the inspector, but only labelled rows list a score.
+    private mutating func scored(id: Int, score: Float, map: ScalarMap) {
+        anomalyMaps[id] = map
+        if rows.indices.contains(id), rows[id].id == id, rows[id].label != .unknown {
+            rows[id].score = Double(score)
+        }
+        // One colour scale for every image, so heatmaps compare across the list.
+        let first = anomalyMaps.count == 1
+        let low = min(first ? .infinity : mapRange.lowerBound, map.values.min() ?? 0)
+        let high = max(first ? -.infinity : mapRange.upperBound, score)
+        mapRange = low...max(high, low + 1e-6)
+        if inspectedID == id { inspected?.anomalyMap = map }
+    }
+
+    private mutating func trainingEnded(_ path: String, _ outcome: TrainingOutcome?, _ error: String?, _ studentSaved: Bool) -> [ConsoleCommand] {
+        if let error {
+            training.phase = .failed(error)
+            overlay = .message("training failed: \(error)")
+            return []
+        }
+        switch outcome {
+        case .finished(let best)?:
+            training.phase = .finished
+            status = "training finished (best epoch \(best.map(String.init) ?? "–")); scoring with the new model"
+        default:
+            training.phase = .idle
+            status = "training stopped; its checkpoint is saved (Enter in the training pane resumes)"
+        }
+        // The newest student is the one worth triaging with, finished or not.
+        return studentSaved ? [openModel(path)] : []
+    }
+}
