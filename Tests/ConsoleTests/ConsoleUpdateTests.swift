@@ -107,6 +107,7 @@ final class ConsoleUpdateTests: XCTestCase {
         XCTAssertEqual(s.heldOutNormalScores, [0.125, 0.5])
         XCTAssertEqual([s.threshold, s.storedThreshold], [0.25, 0.25])
         XCTAssertEqual(s.thresholdOrigin, ThresholdOrigin(value: 0.25, rule: .stored))
+        XCTAssertEqual(s.savedThreshold, stored, "what the .stored rule resolves to")
         _ = s.update(.engine(.scored(generation: 1, id: 2, score: 0.75, map: Self.map([0.25, 0.75]))))
         _ = s.update(.engine(.scored(generation: 1, id: 0, score: 0.5, map: Self.map([0.125, 0.5]))))
         XCTAssertEqual(s.rows.map(\.score), [nil, nil, 0.75], "a train image gets its map, not a listed score")

@@ -96,6 +96,20 @@ final class TrainingSessionTests: XCTestCase {
         assertRefused(try open(model, otherTeacher, resume: true), saying: "other teacher weights; resume with the same options")
     }
 
+    /// p99 of the normal scores, as the stored threshold's rule; a threshold chosen by hand stays.
+    func testTrainedThresholdKeepsAManualOne() throws {
+        let scores = (1...200).map { Float($0) / 200 }
+        let p99 = try percentileThreshold(normalScores: scores, percentile: 99).value
+        XCTAssertEqual(TrainingSession.trainedThreshold(normalScores: scores, stored: nil), p99)
+        XCTAssertEqual(TrainingSession.trainedThreshold(normalScores: scores, stored: Threshold(choice: .f1, value: 0.1)), p99)
+        XCTAssertNil(TrainingSession.trainedThreshold(normalScores: scores, stored: Threshold(choice: .manual, value: 0.1)))
+        XCTAssertNil(TrainingSession.trainedThreshold(normalScores: [], stored: nil), "no scores, no percentile")
+        // The shared model's stored threshold is that rule applied to its normal scores.
+        let model = ModelStore(path: try SyntheticSet.trainedModel())
+        XCTAssertEqual(try model.loadConfig().threshold,
+                       Threshold(choice: .percentile(99), value: try percentileThreshold(normalScores: model.loadNormalScores(), percentile: 99).value))
+    }
+
     func testBadOptionsAndTooFewImagesAreRefusedFirst() throws {
         var bad = SyntheticSet.options(epochs: 1)
         bad.size = 40

@@ -1,6 +1,6 @@
 extension ModelStore {
-    /// The one writer of a chosen threshold into config.json: `stpm threshold` and the console's `s` come
-    /// here (training keeps p99 of its held-out scores in the config it saves, `TrainingSession.trainedThreshold`).
+    /// The one writer of a chosen threshold into config.json: `stpm threshold`, the console's `s` and
+    /// training (p99 of its normal scores at each best epoch, `TrainingSession.trainedThreshold`) come here.
     /// Stores `value`, recorded with the method `rule` stands for (a nudged console threshold is a plain
     /// value, so manual), and returns it with the threshold it replaced.
     @discardableResult

@@ -166,7 +166,9 @@ public final class TrainingSession {
         let normal = heldOutScores ?? (epoch == options.epochs ? trainingImageScores() : nil)
         if let normal {
             try store.saveNormalScores(normal)
-            config.threshold = Self.trainedThreshold(normalScores: normal, stored: config.threshold)
+            if let p99 = Self.trainedThreshold(normalScores: normal, stored: config.threshold) {
+                config.threshold = try store.saveThreshold(p99, rule: .percentile(99)).saved
+            }
         }
         config.bestEpoch = epoch
         config.bestValidationScore = score
@@ -178,10 +180,11 @@ public final class TrainingSession {
                              kind: options.backbone, size: options.size).scores
     }
 
-    /// Training sets p99 of the normal scores, unless someone chose a threshold by hand.
-    static func trainedThreshold(normalScores: [Float], stored: Threshold?) -> Threshold? {
-        if let stored, stored.choice == .manual { return stored }
-        return try? percentileThreshold(normalScores: normalScores, percentile: 99)
+    /// The threshold training stores: p99 of the normal scores; nil keeps the stored one, when
+    /// someone chose it by hand or the scores give no percentile.
+    static func trainedThreshold(normalScores: [Float], stored: Threshold?) -> Float? {
+        if stored?.choice == .manual { return nil }
+        return try? percentileThreshold(normalScores: normalScores, percentile: 99).value
     }
 }
 
