@@ -66,6 +66,16 @@ final class HostileImageTests: XCTestCase {
         }
     }
 
+    func testTruncatedDataCarriesTheLibrarysReason() {
+        let jpeg = sample("jpeg"), tiff = sample("tiffRaw")
+        XCTAssertThrowsError(try ImageReader.decode(Array(jpeg.dropLast(40)), path: "cut.jpg")) {
+            XCTAssertEqual("\($0)", "cut.jpg: corrupt JPEG data: Premature end of JPEG file")
+        }
+        XCTAssertThrowsError(try ImageReader.decode(Array(tiff.dropLast(10)), path: "cut.tif")) {
+            XCTAssertEqual("\($0)", "cut.tif: libtiff: cannot read row 0: Read error at scanline 4294967295; got 182 bytes, expected 192")
+        }
+    }
+
     func testRandomCorruptionNeverCrashesAndErrorsNameTheFile() {
         var state: UInt64 = 0x5EED
         func next(_ bound: Int) -> Int {
