@@ -15,3 +15,9 @@ static inline int stpm_cols(void) { return COLS; }
 static inline int stpm_colors(void) { return COLORS; }
 static inline int stpm_color_pairs(void) { return COLOR_PAIRS; }
 static inline void stpm_getmaxyx(WINDOW *w, int *y, int *x) { getmaxyx(w, *y, *x); }
+static inline mmask_t stpm_mouse_events(void) { return ALL_MOUSE_EVENTS | REPORT_MOUSE_POSITION; }
+static inline mmask_t stpm_button1_pressed(void) { return BUTTON1_PRESSED; }
+static inline mmask_t stpm_button1_released(void) { return BUTTON1_RELEASED; }
+static inline mmask_t stpm_button4_pressed(void) { return BUTTON4_PRESSED; }
+static inline mmask_t stpm_button5_pressed(void) { return BUTTON5_PRESSED; }
+static inline mmask_t stpm_mouse_motion(void) { return REPORT_MOUSE_POSITION; }

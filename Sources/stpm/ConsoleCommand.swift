@@ -19,6 +19,7 @@ struct ConsoleCommand: ParsableCommand {
     @Option(help: "Model directory (from stpm train), or the one to train into with --train.") var model: String?
     @Option(help: "Theme name (from Themes/) or path to a .theme file.") var theme: String?
     @Flag(help: "Plain ASCII images and no colour, for monochrome terminals.") var ascii = false
+    @Flag(help: "No mouse (clicks, wheel, dragging the threshold), so that the terminal's own text selection works.") var noMouse = false
     @Option(help: ArgumentHelp("Images in the inspector: kitty, sixel, iterm (pixels), blocks (half blocks), ascii.",
                                discussion: "Default: STPM_GRAPHICS, else detected from the terminal; half blocks inside tmux."))
     var graphics: GraphicsProtocol?
@@ -38,6 +39,7 @@ struct ConsoleCommand: ParsableCommand {
         o.theme = theme
         o.ascii = ascii
         o.graphics = graphics
+        o.mouse = !noMouse
         o.trainAtStart = train
         o.exportDirectory = exportDir
         o.training = try training.options()

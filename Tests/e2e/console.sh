@@ -70,6 +70,24 @@ keys $S a
 check "a centres the peak anomaly at ×4" "wait_for $S '×4 '"
 keys $S z
 check "z goes back to the panes" "wait_for $S '¹dataset'"
+# Mouse reports as tmux-256color's terminfo has curses expect them (X10: ESC [ M, then button, column
+# and row, each plus 32, 1-based); an xterm-256color terminal gets SGR 1006 from the same curses code.
+mouse() { tm send-keys -t $S -H 1b 5b 4d "$(printf '%x' $(( $1 + 32 )))" "$(printf '%x' $(( $2 + 33 )))" "$(printf '%x' $(( $3 + 33 )))"; sleep 0.3; }
+line=$(screen $S | grep -nE '^│. +(hole|scratch|good)/[0-9]{3}\.png' | sed -n 3p)
+y=$(( ${line%%:*} - 1 )); clicked=$(echo "$line" | grep -Eo '(hole|scratch|good)/[0-9]{3}\.png')
+below=$(screen $S | sed -n "$(( y + 2 ))p" | grep -Eo '(hole|scratch|good)/[0-9]{3}\.png')
+check "the console turns on mouse reports with motion while a button is pressed (1002)" \
+    "[[ \$(tm display -p -t $S '#{mouse_button_flag}') == 1 ]]"
+mouse 0 5 $y; mouse 3 5 $y
+check "a click on the third row of the list opens it ($clicked)" "wait_for $S '${clicked#*/} · score'"
+mouse 65 5 $y
+keys $S Enter
+check "the wheel moves down the list ($below)" "wait_for $S '${below#*/} · score'"
+mouse 0 84 18; mouse 3 84 18
+low=$(first_number_after $S flagged)
+mouse 0 84 18; mouse 32 100 18; mouse 32 117 18; mouse 3 117 18
+high=$(first_number_after $S flagged)
+check "press then drag in the histogram moves the threshold: flagged $low -> $high" "[[ -n '$low' && -n '$high' && $high -lt $low ]]"
 before=$(first_number_after $S flagged)
 keys $S ']' ']' ']' ']' ']'
 after=$(first_number_after $S flagged)
@@ -130,6 +148,15 @@ check "q quits" "wait_for $S 'console exited 0'"
 
 echo "== kitty and sixel images under a pseudo-terminal (bytes decoded)"
 check "graphics_pty.py: every check above it passed" "python3 Tests/e2e/graphics_pty.py $STPM $WORK/data $WORK/model"
+
+echo "== --no-mouse"
+S=nomouse
+launch $S 100 30 tmux-256color "$WORK/data" --model "$WORK/model" --no-mouse
+wait_for $S '¹dataset' >/dev/null
+check "--no-mouse leaves the terminal's mouse modes off (its own selection works)" \
+    "[[ \$(tm display -p -t $S '#{mouse_standard_flag}#{mouse_button_flag}#{mouse_any_flag}') == 000 ]]"
+keys $S q
+check "q quits" "wait_for $S 'console exited 0'"
 
 echo "== errors before the screen opens"
 check "a missing model is a plain message" "{ TERM=xterm-256color $STPM console $WORK/data --model $WORK/nope 2>&1 </dev/null || true; } | grep -q 'not an stpm model directory'"

@@ -9,6 +9,8 @@ public struct ConsoleOptions {
     public var ascii = false
     /// --graphics; nil detects the terminal's protocol.
     public var graphics: GraphicsProtocol?
+    /// Off with --no-mouse, so that the terminal's own selection works.
+    public var mouse = true
     /// Train into `modelPath` (a new directory) as soon as the console is up.
     public var trainAtStart = false
     public var training = TrainingOptions()
@@ -74,7 +76,7 @@ public final class ConsoleApp {
         self.theme = theme
         let (maps, mapError) = library.colormaps()
         colormaps = maps
-        screen = try Screen(maximumDepth: options.ascii ? .monochrome : .direct)
+        screen = try Screen(maximumDepth: options.ascii ? .monochrome : .direct, mouse: options.mouse)
         state.status = dataset.problems.first ?? [themeError, mapError].compactMap { $0.map { "\($0) — using the default" } }.first
         setUpState()
     }
@@ -124,6 +126,7 @@ public final class ConsoleApp {
 
     func draw() {
         let (width, height) = screen.size
+        (state.screenWidth, state.screenHeight) = (width, height)
         if let list = ConsoleView.layout(width: width, height: height)[.dataset] {
             state.listPageSize = DatasetPane().listCapacity(state, content: list.inset(by: 1))
         }

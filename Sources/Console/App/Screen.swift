@@ -24,6 +24,7 @@ public final class Screen {
     private let screen: OpaquePointer
     private let window: UnsafeMutablePointer<WINDOW>
     private let output: UnsafeMutablePointer<FILE>
+    private let mouse: Bool
     public let depth: ColorDepth
     private var shown: CellGrid?
     private var pairs: [PairKey: Int32] = [:]
@@ -35,7 +36,7 @@ public final class Screen {
     /// `maximumDepth` caps colours (e.g. `--ascii` passes `.monochrome`).
     public init(environment: [String: String] = ProcessInfo.processInfo.environment,
                 output: UnsafeMutablePointer<FILE> = stdout, input: UnsafeMutablePointer<FILE> = stdin,
-                maximumDepth: ColorDepth = .direct, keyTimeoutMilliseconds: Int32 = 80) throws {
+                maximumDepth: ColorDepth = .direct, mouse: Bool = true, keyTimeoutMilliseconds: Int32 = 80) throws {
         setlocale(LC_ALL, "")
         let term = environment["TERM"] ?? ""
         // A terminal that claims 24-bit colour under a palette TERM gets the "-direct" entry,
@@ -65,6 +66,14 @@ public final class Screen {
         depth = all[max(all.firstIndex(of: detected)!, all.firstIndex(of: maximumDepth)!)]
         Screen.installExitHandlers()
         ScreenSignals.active = 1
+        self.mouse = mouse
+        if mouse {
+            // Presses and releases as they happen (no click timing), and with 1002 motion while a
+            // button is held, for dragging the threshold; curses decodes X10 or SGR 1006 per terminfo.
+            mouseinterval(0)
+            mousemask(stpm_mouse_events(), nil)
+            writeRaw(Array("\u{1B}[?1002h".utf8))
+        }
     }
 
     deinit { close() }
@@ -73,6 +82,7 @@ public final class Screen {
     public func close() {
         guard ScreenSignals.active == 1 else { return }
         ScreenSignals.active = 0
+        if mouse { writeRaw(Array("\u{1B}[?1002l".utf8)) }
         endwin()
         delscreen(screen)
     }
@@ -177,6 +187,7 @@ public final class Screen {
         let code = Int32(bitPattern: ch)
         if r == KEY_CODE_YES {
             if code == KEY_RESIZE { shown = nil; return .resize }
+            if code == KEY_MOUSE { return mouseEvent() }
             return Self.functionKeys[code] ?? (1...12).first { stpm_key_f($0) == code }.map { .function(Int($0)) }
         }
         switch code {
@@ -187,6 +198,16 @@ public final class Screen {
         case 8, 127: return .backspace
         default: return Unicode.Scalar(UInt32(ch)).map { .char(Character($0)) }
         }
+    }
+
+    private func mouseEvent() -> Key? {
+        var event = MEVENT()
+        guard getmouse(&event) == OK else { return nil }
+        let b = event.bstate
+        let kind: MouseEvent.Kind? = b & stpm_button4_pressed() != 0 ? .wheelUp : b & stpm_button5_pressed() != 0 ? .wheelDown
+            : b & stpm_button1_pressed() != 0 ? .press : b & stpm_button1_released() != 0 ? .release
+            : b & stpm_mouse_motion() != 0 ? .drag : nil
+        return kind.map { .mouse(MouseEvent($0, x: Int(event.x), y: Int(event.y))) }
     }
 
     private static let functionKeys: [Int32: Key] = [

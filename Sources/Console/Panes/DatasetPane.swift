@@ -22,6 +22,21 @@ public struct DatasetPane: Pane {
         max(1, content.height - treeLines(state).count - 2)
     }
 
+    /// The list's rows below the tree and the list header, and the index of the first row shown (the
+    /// selection is kept in the middle).
+    func listLayout(_ state: ConsoleState, content: Rect) -> (rect: Rect, offset: Int) {
+        let top = content.y + treeLines(state).count + 1
+        let list = Rect(x: content.x, y: top, width: content.width, height: max(0, content.maxY - top))
+        return (list, min(max(state.selected - list.height / 2, 0), max(state.visibleRows.count - list.height, 0)))
+    }
+
+    /// Index into `visibleRows` of the row drawn at `y`, if any.
+    func rowIndex(atY y: Int, _ state: ConsoleState, content: Rect) -> Int? {
+        let (list, offset) = listLayout(state, content: content)
+        let index = offset + y - list.y
+        return y >= list.y && y < list.maxY && index < state.visibleRows.count ? index : nil
+    }
+
     public func draw(_ state: ConsoleState, _ ctx: RenderContext, into grid: inout CellGrid, content: Rect) {
         let t = ctx.theme
         guard !state.groups.isEmpty else {
@@ -45,8 +60,7 @@ public struct DatasetPane: Pane {
         grid.horizontalLine(x: content.x, y: y, length: content.width, style: t.style(.divLine))
         grid.put(" \(header) ", x: content.x + 1, y: y, style: t.style(state.isEditingFilter ? .hiFg : .inactiveFg), clip: content)
         y += 1
-        let list = Rect(x: content.x, y: y, width: content.width, height: content.maxY - y)
-        let offset = min(max(state.selected - list.height / 2, 0), max(rows.count - list.height, 0))
+        let (list, offset) = listLayout(state, content: content)
         for (i, row) in rows.enumerated().dropFirst(offset).prefix(list.height) {
             drawRow(row, selected: i == state.selected, focused: state.focus == id, state, t, into: &grid, x: list.x, y: list.y + i - offset, width: list.width)
         }

@@ -29,13 +29,24 @@ public struct ThresholdPane: Pane {
         for (i, line) in lines.enumerated() {
             grid.put(line, x: content.x, y: content.y + i, style: t.style(i == 0 ? .title : .mainFg, i == 0 ? [.bold] : []), clip: content)
         }
+        let colors = Histogram.Colors(normal: t[.histNormal], defective: t[.histDefect], marker: t[.threshold])
+        histogram(state).draw(into: &grid, rect: content.splitTop(lines.count).1, colors: colors, labelStyle: t.style(.mainFg), ascii: state.isASCII)
+    }
+
+    func histogram(_ state: ConsoleState) -> Histogram {
         let scored = state.rows.filter { $0.score != nil }
-        let histogram = scored.isEmpty
+        return scored.isEmpty
             ? Histogram(normal: state.heldOutNormalScores, defective: [], threshold: state.threshold)
             : Histogram(normal: scored.filter { $0.label != .defective }.map { $0.score! },
                         defective: scored.filter { $0.label == .defective }.map { $0.score! },
                         threshold: state.threshold)
-        let colors = Histogram.Colors(normal: t[.histNormal], defective: t[.histDefect], marker: t[.threshold])
-        histogram.draw(into: &grid, rect: content.splitTop(lines.count).1, colors: colors, labelStyle: t.style(.mainFg), ascii: state.isASCII)
+    }
+
+    /// The score at the middle of the histogram column under (x, y); nil outside the histogram.
+    func threshold(atX x: Int, y: Int, _ state: ConsoleState, content: Rect) -> Double? {
+        let rect = content.splitTop(summary(state, width: content.width).count).1
+        guard rect.width >= 4, rect.height >= 2, rect.contains(x: x, y: y) else { return nil }
+        let range = histogram(state).effectiveRange
+        return range.lowerBound + (Double(x - rect.x) + 0.5) / Double(rect.width) * (range.upperBound - range.lowerBound)
     }
 }

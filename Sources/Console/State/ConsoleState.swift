@@ -171,6 +171,8 @@ public struct ConsoleState: Equatable, Sendable {
     public var maximumColorDepth: ColorDepth = .direct
     /// Rows the dataset list shows, for PgUp/PgDn; set by the layout each frame.
     public var listPageSize = 10
+    /// The terminal's size at the last frame, where mouse positions are looked up.
+    public var screenWidth = 0, screenHeight = 0
     /// A one-line note in the hint bar (theme errors, "threshold saved").
     public var status: String?
     public var shouldQuit = false

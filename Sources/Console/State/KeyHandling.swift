@@ -4,6 +4,7 @@ extension ConsoleState {
     public mutating func handle(_ key: Key, keymap: Keymap = .standard) -> ConsoleCommand? {
         if key == .ctrlC { shouldQuit = true; return .quit }
         if key == .resize { return nil }
+        if case .mouse(let event) = key { return handleMouse(event) }
         if let overlay { return handleOverlay(overlay, key) }
         if isEditingFilter { editFilter(key); return nil }
         if zoom != nil { return handleZoom(key) }

@@ -20,6 +20,7 @@ public enum Key: Hashable, Sendable {
     case function(Int)
     case ctrlC
     case resize
+    case mouse(MouseEvent)
 
     /// How the key is written in hints and help.
     public var label: String {
@@ -42,6 +43,7 @@ public enum Key: Hashable, Sendable {
         case .function(let n): return "F\(n)"
         case .ctrlC: return "^C"
         case .resize: return "resize"
+        case .mouse: return "mouse"
         }
     }
 }
