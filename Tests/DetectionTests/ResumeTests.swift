@@ -58,6 +58,14 @@ final class ResumeTests: XCTestCase {
             if case .step(let p) = event, p.epoch == 1, p.step == 1 { control.requestStop() }
         }
         XCTAssertEqual(stopped, .interrupted(epoch: 1, step: 1))
+        XCTAssertEqual(TrainingSession.folderState(resumed), .stopped)
+        XCTAssertEqual(TrainingSession.replay(resumed).steps.map(\.stepsDone), [1, 2, 3], "2 steps an epoch, then 1")
+        // Logs ahead of their checkpoint, as a crash between a flush and the next checkpoint leaves
+        // them: the resumed run cuts them back to the checkpoint before it continues.
+        for file in [\ModelStore.trainLogFile, \ModelStore.validationFile] {
+            try FileManager.default.removeItem(atPath: resumed[keyPath: file])
+            try FileManager.default.copyItem(atPath: straight[keyPath: file], toPath: resumed[keyPath: file])
+        }
         XCTAssertEqual(try SyntheticSet.train(epochs: SyntheticSet.epochs, out: resumed.path, resume: true),
                        .finished(bestEpoch: try straight.loadConfig().bestEpoch))
         try assertSameRun(straight, resumed)
