@@ -32,9 +32,9 @@ struct DepthwisePlan {
         return ((ky % s) * s + kx % s) * phasePlane + (ky / s) * wq + kx / s
     }
 
-    /// Splits one zero-padded input plane into its phase planes.
+    /// Splits one zero-padded input plane into its phase planes. Every plane fills the same positions,
+    /// so the padding and slack of `q` stay zero from `clear` on: plane after plane only copies.
     func scatter(_ src: UnsafePointer<Float>, _ q: UnsafeMutablePointer<Float>) {
-        q.update(repeating: 0, count: phaseBuffer)
         let s = g.stride
         for r in 0..<g.h {
             let pr = r + g.pad.top, row = src + r * g.w
@@ -50,6 +50,8 @@ struct DepthwisePlan {
             }
         }
     }
+
+    func clear(_ q: UnsafeMutablePointer<Float>) { q.update(repeating: 0, count: phaseBuffer) }
 
     /// Adds phase-plane gradients back onto the input plane positions they came from.
     func gather(_ dq: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>) {
@@ -73,12 +75,29 @@ struct DepthwisePlan {
     @inline(__always) func inPlaneOffset(_ ky: Int, _ kx: Int) -> Int { (ky / g.stride) * wq + kx / g.stride }
 }
 
-/// out[i] = sum over taps t of w[t] * src[offset[t] + i], for i in 0..<count. Eight outputs are
-/// accumulated in registers across all taps before one store: a tap costs one load and one FMA.
+/// out[i] = sum over taps t of w[t] * src[offset[t] + i], for i in 0..<count. A block of 32 outputs
+/// is accumulated in registers across all taps before one store: a tap's broadcast weight serves
+/// four vector loads and FMAs.
 @inline(__always)
 func tapSum(_ out: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ offsets: UnsafePointer<Int>,
             _ weights: UnsafePointer<Float>, taps: Int, count: Int) {
     var i = 0
+    while i + 32 <= count {
+        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+        for t in 0..<taps {
+            let w = SIMD8(repeating: weights[t]), p = src + offsets[t] + i
+            a0 = a0.addingProduct(w, load8(p))
+            a1 = a1.addingProduct(w, load8(p + 8))
+            a2 = a2.addingProduct(w, load8(p + 16))
+            a3 = a3.addingProduct(w, load8(p + 24))
+        }
+        let o = UnsafeMutableRawPointer(out + i)
+        o.storeBytes(of: a0, as: SIMD8<Float>.self)
+        o.storeBytes(of: a1, toByteOffset: 32, as: SIMD8<Float>.self)
+        o.storeBytes(of: a2, toByteOffset: 64, as: SIMD8<Float>.self)
+        o.storeBytes(of: a3, toByteOffset: 96, as: SIMD8<Float>.self)
+        i += 32
+    }
     while i + 8 <= count {
         var a = SIMD8<Float>()
         for t in 0..<taps {
@@ -108,6 +127,7 @@ func depthwiseForward(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ weight: Un
     parallelChunks(g.c, work: g.c * g.n * outPlane * k * k) { chunk, channels in
         do {
             let q = scratch[chunk], acc = q + plan.phaseBuffer
+            plan.clear(q)
             offsets.withUnsafeBufferPointer { off in
                 for ci in channels {
                     for ni in 0..<g.n {
@@ -142,6 +162,7 @@ func depthwiseBackward(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ weight: U
             let tapWeights = padded + gradLength
             let gradWide = padded + lead
             padded.update(repeating: 0, count: gradLength)
+            plan.clear(q)
             var sums = [Double](repeating: 0, count: k * k)
             for ci in channels {
                 let wc = weight + ci * k * k
