@@ -62,3 +62,16 @@ extension BackboneKind {
         }
     }
 }
+
+extension BackboneKind {
+    /// A config.json naming an unknown backbone gets the list of known ones, not Swift's enum error.
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let name = try container.decode(String.self)
+        guard let kind = BackboneKind(rawValue: name) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription:
+                "unknown backbone \(quoted(name)) (known: \(BackboneKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        self = kind
+    }
+}

@@ -3,11 +3,13 @@ import Numerics
 public enum WeightError: Error, CustomStringConvertible {
     case missing(tensor: String, file: String)
     case shape(tensor: String, expected: [Int], found: [Int], file: String)
+    case nonFinite(tensor: String, file: String)
 
     public var description: String {
         switch self {
         case .missing(let t, let f): "\(f): tensor '\(t)' is missing (is this the right backbone's weight file?)"
         case .shape(let t, let e, let found, let f): "\(f): tensor '\(t)' has shape \(found), expected \(e)"
+        case .nonFinite(let t, let f): "\(f): tensor '\(t)' holds NaN or infinite values, so every score would be meaningless (a diverged training or a damaged file); retrain the model"
         }
     }
 }
@@ -22,7 +24,9 @@ extension FeatureExtractor {
             guard found.reduce(1, *) == shape.reduce(1, *), found.filter({ $0 != 1 }) == shape.filter({ $0 != 1 }) else {
                 throw WeightError.shape(tensor: name, expected: shape, found: found, file: file.path)
             }
-            return try file.floats(name)
+            let values = try file.floats(name)
+            guard values.allSatisfy(\.isFinite) else { throw WeightError.nonFinite(tensor: name, file: file.path) }
+            return values
         }
         for unit in units {
             let conv = unit.conv

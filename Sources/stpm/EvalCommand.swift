@@ -21,6 +21,7 @@ struct EvalCommand: ParsableCommand {
         let dataset = try MVTecDataset(root: data)
         for problem in dataset.problems { warn(problem) }
         let inspection = try Inspection(modelPath: model)
+        inspection.warn = warn
         let status = StatusLine()
         let report = try inspection.evaluate(dataset) { status.show("scoring \($0)/\($1)") }
         status.clear()

@@ -34,6 +34,7 @@ struct ExportCommand: ParsableCommand {
         let dataset = try MVTecDataset(root: data)
         for problem in dataset.problems { warn(problem) }
         let inspection = try Inspection(modelPath: model)
+        inspection.warn = warn
         let status = StatusLine()
         let summary = try inspection.export(dataset.test, threshold: rule, to: out, force: force) { p in
             status.show("\(p.phase == .scoring ? "scoring" : "writing") \(p.done)/\(p.total)")

@@ -16,6 +16,10 @@ struct FeaturesCommand: ParsableCommand {
     @Option(help: "Output safetensors file.") var out: String
     @Argument(help: "Images (PNG, JPEG, TIFF or BMP).") var images: [String]
 
+    func validate() throws {
+        if let problem = ModelLimits.sizeProblem(size) { throw ValidationError("--size \(problem)") }
+    }
+
     func run() throws {
         guard let kind = BackboneKind(rawValue: backbone) else {
             throw ValidationError("unknown backbone '\(backbone)'; choose from \(BackboneKind.allCases.map(\.rawValue).joined(separator: ", "))")

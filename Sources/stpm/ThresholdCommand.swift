@@ -26,6 +26,7 @@ struct ThresholdCommand: ParsableCommand {
 
     func run() throws {
         let inspection = try Inspection(modelPath: model)
+        inspection.warn = warn
         let rule: ThresholdRule = f1 != nil ? .f1 : percentile.map { .percentile($0) } ?? .value(value!)
         var labelled: [ScoredSample] = []
         let labelSource = f1 ?? data

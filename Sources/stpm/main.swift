@@ -7,4 +7,9 @@ struct Stpm: ParsableCommand {
         subcommands: [TrainCommand.self, FeaturesCommand.self, BenchCommand.self, EvalCommand.self, CompareCommand.self, ScoreCommand.self, ThresholdCommand.self, ExportCommand.self, ConsoleCommand.self, DemoDataCommand.self])
 }
 
-Stpm.main()
+do {
+    var command = try Stpm.parseAsRoot()
+    try command.run()
+} catch {
+    Stpm.exit(withError: UserFacingError.wrap(error))
+}

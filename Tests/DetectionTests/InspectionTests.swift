@@ -14,7 +14,7 @@ final class InspectionTests: XCTestCase {
         try PNGFile.write(Image8(width: side, height: side, channels: 1, pixels: pixels), path: path)
     }
 
-    /// Mask when present (any nonzero pixel at the mask's own resolution), folder otherwise.
+    /// Mask when present (any pixel above 127 at the mask's own resolution), folder otherwise.
     func testGroundTruthLabelsByMaskThenFolder() throws {
         let dir = try TemporaryDirectory("stpm-truth")
         let images = ["train/good/a.png", "test/good/b.png", "test/cut/empty.png", "test/cut/tiny.png", "test/cut/nomask.png"]
@@ -31,13 +31,13 @@ final class InspectionTests: XCTestCase {
         XCTAssertEqual(try GroundTruth.isDefective(byName["b.png"]!), false)
         XCTAssertEqual(try GroundTruth.isDefective(byName["empty.png"]!), false, "an empty mask labels a defect-folder image good")
         XCTAssertEqual(try GroundTruth.isDefective(byName["nomask.png"]!), true, "no mask: labelled by its folder")
-        let tiny = try GroundTruth.truth(of: byName["tiny.png"]!, size: 64)
+        let tiny = try GroundTruth.truth(of: byName["tiny.png"]!, size: 64, imageWidth: 128, imageHeight: 128)
         XCTAssertTrue(tiny.isDefective, "the label does not depend on the model size")
         XCTAssertEqual(tiny.mask?.count, 64 * 64)
         XCTAssertEqual(tiny.mask?.contains(true), false, "the defect pixel is gone at model resolution")
         XCTAssertEqual(try GroundTruth.isDefective(byName["tiny.png"]!), tiny.isDefective)
-        XCTAssertNil(try GroundTruth.truth(of: byName["nomask.png"]!, size: 64).mask)
-        XCTAssertEqual(try GroundTruth.truth(of: byName["b.png"]!, size: 4).mask, [Bool](repeating: false, count: 16))
+        XCTAssertNil(try GroundTruth.truth(of: byName["nomask.png"]!, size: 64, imageWidth: 128, imageHeight: 128).mask)
+        XCTAssertEqual(try GroundTruth.truth(of: byName["b.png"]!, size: 4, imageWidth: 128, imageHeight: 128).mask, [Bool](repeating: false, count: 16))
     }
 
     func testUnreadableMaskIsNamed() throws {

@@ -138,7 +138,7 @@ final class ResumeTests: XCTestCase {
         encoder.outputFormatting = .sortedKeys
         XCTAssertEqual(try encoder.encode(loaded), try encoder.encode(JSONDecoder().decode(ModelConfig.self, from: config)))
         XCTAssertNotNil(loaded.threshold)
-        XCTAssertNoThrow(try store.loadStudent(loaded.backbone))
+        XCTAssertNoThrow(try store.loadStudent(loaded))
         // The next atomic write replaces config.json and leaves the stale temporary harmless.
         try store.save(loaded)
         XCTAssertNoThrow(try store.loadConfig())

@@ -51,7 +51,7 @@ public struct MVTecDataset: Sendable {
     public var problems: [String]
 
     /// The test folders ("good" and the defect types), sorted.
-    public var types: [String] { Array(Set(test.map(\.defectType))).sorted() }
+    public var types: [String] { Array(Set(test.map { Array($0.defectType.utf8) })).map { String(decoding: $0, as: UTF8.self) }.sorted(by: byteOrder) }
 
     /// Scans `root`; samples are sorted by folder then file name so every run sees the same order.
     public init(root: String) throws {
@@ -83,29 +83,29 @@ public struct MVTecDataset: Sendable {
                 continue
             }
             let truthFolder = joined(truthRoot, type)
-            var masksByStem: [String: String] = [:]
+            var masksByStem: [[UInt8]: String] = [:]
             if isDirectory(truthFolder) {
                 for mask in try imageFiles(in: truthFolder) {
                     let stem = imageStem(mask)
-                    if stem.hasSuffix("_mask") { masksByStem[String(stem.dropLast("_mask".count))] = mask }
+                    if stem.hasSuffix("_mask") { masksByStem[Array(stem.dropLast("_mask".count).utf8)] = mask }
                 }
             }
             for image in images {
                 let stem = imageStem(image)
                 var maskPath: String?
-                if let mask = masksByStem.removeValue(forKey: stem) {
+                if let mask = masksByStem.removeValue(forKey: Array(stem.utf8)) {
                     maskPath = joined(truthFolder, mask)
                 } else {
                     problems.append("test/\(type)/\(image) has no mask ground_truth/\(type)/\(stem)_mask.png")
                 }
                 test.append(DatasetSample(path: joined(folder, image), split: .test, defectType: type, maskPath: maskPath))
             }
-            for mask in masksByStem.values.sorted() {
+            for mask in masksByStem.values.sorted(by: byteOrder) {
                 problems.append("ground_truth/\(type)/\(mask) has no test image")
             }
         }
         if isDirectory(truthRoot) {
-            for type in try subdirectories(of: truthRoot) where !testTypes.contains(type) {
+            for type in try subdirectories(of: truthRoot) where !testTypes.contains(where: { $0.utf8.elementsEqual(type.utf8) }) {
                 problems.append("ground_truth/\(type) has no matching test/\(type) folder")
             }
         }
@@ -115,12 +115,14 @@ public struct MVTecDataset: Sendable {
 /// The images to score: explicit files (of any name: the reader decides by content) and every file with an
 /// image extension under the given folders, recursively; hidden files are skipped. Sorted, without duplicates.
 public func scanImageFolder(paths: [String]) throws -> [String] {
-    var found = Set<String>()
+    // Keyed by bytes: Swift's String equality is canonical equivalence, under which two different files
+    // (café.png in NFC and in NFD) would be one.
+    var found: [[UInt8]: String] = [:]
     for path in paths {
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else { throw DatasetError.pathMissing(path) }
         guard isFolder.boolValue else {
-            found.insert(path)
+            found[Array(path.utf8)] = path
             continue
         }
         guard let walker = FileManager.default.enumerator(atPath: path) else { throw DatasetError.pathMissing(path) }
@@ -132,11 +134,16 @@ public func scanImageFolder(paths: [String]) throws -> [String] {
                 continue
             }
             let file = joined(path, relative)
-            if ImageReader.hasImageExtension(name) && !isDirectory(file) { found.insert(file) }
+            if ImageReader.hasImageExtension(name) && !isDirectory(file) { found[Array(file.utf8)] = file }
         }
     }
     guard !found.isEmpty else { throw DatasetError.noImages(paths) }
-    return found.sorted()
+    return found.values.sorted(by: byteOrder)
+}
+
+/// Paths in the order of their bytes (what `ls` in the C locale shows), never merging two distinct names.
+public func byteOrder(_ a: String, _ b: String) -> Bool {
+    a.utf8.lexicographicallyPrecedes(b.utf8)
 }
 
 private let imageExtensionList = ImageReader.fileExtensions.sorted().map { "." + $0 }.joined(separator: " ")
@@ -159,12 +166,12 @@ private func joined(_ parts: String...) -> String {
 /// Visible regular files with an image extension directly in `folder`, sorted by name.
 private func imageFiles(in folder: String) throws -> [String] {
     try FileManager.default.contentsOfDirectory(atPath: folder)
-        .filter { !$0.hasPrefix(".") && ImageReader.hasImageExtension($0) && !isDirectory(joined(folder, $0)) }
-        .sorted()
+        .filter { !$0.hasPrefix(".") \&\& ImageReader.hasImageExtension($0) \&\& !isDirectory(joined(folder, $0)) }
+        .sorted(by: byteOrder)
 }
 
 private func subdirectories(of folder: String) throws -> [String] {
     try FileManager.default.contentsOfDirectory(atPath: folder)
         .filter { !$0.hasPrefix(".") && isDirectory(joined(folder, $0)) }
-        .sorted()
+        .sorted(by: byteOrder)
 }

@@ -6,8 +6,16 @@ import Backbones
 /// bilinear filter (what the reference training used), kept as bytes until a batch is built.
 public enum ImagePreparation {
     public static func load(_ path: String, size: Int) throws -> Image8 {
-        let image = try ImageReader.read(path: path, as: .rgb)
-        return image.width == size && image.height == size ? image : image.resizedBilinear(width: size, height: size)
+        resized(try loadSource(path), size: size)
+    }
+
+    /// The file as RGB at its own size.
+    public static func loadSource(_ path: String) throws -> Image8 {
+        try ImageReader.read(path: path, as: .rgb)
+    }
+
+    public static func resized(_ image: Image8, size: Int) -> Image8 {
+        image.width == size && image.height == size ? image : image.resizedBilinear(width: size, height: size)
     }
 
     /// Fills `batch` (reshaped to 3 x images.count x size x size) with the images, normalised for `kind`.

@@ -4,7 +4,8 @@ import Foundation
 public struct ExportRow: Codable, Equatable, Sendable {
     public var path: String
     public var type: String
-    public var score: Float
+    /// nil when the model gave no finite score (such an image is flagged).
+    public var score: Float?
     /// Over the threshold or flagged by hand: the images the export drew panels and masks for.
     public var flagged: Bool
     public var threshold: Float
@@ -23,7 +24,7 @@ public struct ExportRow: Codable, Equatable, Sendable {
     static func csv(_ rows: [ExportRow]) -> ReportsCSV {
         var table = ReportsCSV(header: ["path", "type", "score", "flagged", "threshold", "defective", "over_threshold", "manual_flag"])
         for r in rows {
-            table.append([r.path, r.type, formatScore(r.score), String(r.flagged), formatScore(r.threshold), String(r.defective),
+            table.append([r.path, r.type, r.score.map(formatScore) ?? "nan", String(r.flagged), formatScore(r.threshold), String(r.defective),
                           String(r.overThreshold), String(r.manualFlag)])
         }
         return table

@@ -72,7 +72,7 @@ public enum Exporter {
 
         let rows = scored.map { s in
             let over = threshold.flags(s.score), manual = manualFlags.contains(s.sample.path)
-            return ExportRow(path: s.sample.path, type: s.sample.defectType, score: s.score, flagged: over || manual,
+            return ExportRow(path: s.sample.path, type: s.sample.defectType, score: s.score.isFinite ? s.score : nil, flagged: over || manual,
                              threshold: threshold.value, defective: s.isDefective, overThreshold: over, manualFlag: manual)
         }
         let flaggedIndices = rows.indices.filter { rows[$0].flagged }

@@ -5,16 +5,23 @@ public func reportFileStems(for paths: [String]) -> [String] {
     let folders = paths.map { $0.split(separator: "/", omittingEmptySubsequences: false).dropLast() }
     var common = folders.first.map(Array.init) ?? []
     for folder in folders.dropFirst() {
-        common = Array(zip(common, folder).prefix { $0 == $1 }.map(\.0))
+        common = Array(zip(common, folder).prefix { $0.utf8.elementsEqual($1.utf8) }.map(\.0))
     }
-    var seen: [String: Int] = [:]
+    // Names compare as file-system bytes: Swift's String equality would take NFC and NFD "café" for one.
+    var used = Set<[UInt8]>()
     return paths.map { path in
         let parts = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst(common.count)
             .filter { $0 != "" && $0 != "." && $0 != ".." }
-        let stem = imageStem(parts.joined(separator: "_"))
-        // Distinct paths can still meet ("a/b.png" and "a_b.png"); a counter keeps them apart.
-        let n = seen[stem, default: 0]
-        seen[stem] = n + 1
-        return n == 0 ? stem : "\(stem)-\(n + 1)"
+        var stem = imageStem(parts.joined(separator: "_"))
+        if stem.isEmpty { stem = "image" }
+        // Distinct paths can still meet ("a/b.png" and "a_b.png", or "x-2.png" and a second "x"); the
+        // first free counter keeps them apart.
+        var candidate = stem
+        var n = 1
+        while !used.insert(Array(candidate.utf8)).inserted {
+            n += 1
+            candidate = "\(stem)-\(n)"
+        }
+        return candidate
     }
 }

@@ -37,11 +37,11 @@ public struct EvaluationReport: Sendable {
 public enum Evaluation {
     /// Scores every test image of `dataset` and computes the metrics overall and per defect type.
     /// Stops at the first unreadable image or mask (see `LabelledScoring`).
-    public static func run(model: AnomalyModel, dataset: MVTecDataset,
+    public static func run(model: AnomalyModel, dataset: MVTecDataset, warn: (String) -> Void = { _ in },
                            progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }) throws -> EvaluationReport {
         let started = Date()
         guard !dataset.test.isEmpty else { throw EvaluationError.noTestImages(dataset.root) }
-        let scored = try LabelledScoring.score(model: model, samples: dataset.test) { progress($0, dataset.test.count) }
+        let scored = try LabelledScoring.score(model: model, samples: dataset.test, warn: warn) { progress($0, dataset.test.count) }
         var result = report(scored, size: model.size)
         result.seconds = Date().timeIntervalSince(started)
         return result
@@ -65,9 +65,11 @@ public enum Evaluation {
     /// "all" (every item), then per defect type in name order: that type's items plus every "good" item,
     /// so that each type's AUROC measures separating it from normal images.
     public static func defectTypeGroups<Item>(_ items: [Item], type: (Item) -> String) -> [(name: String, items: [Item])] {
+        // Folder names compare as bytes: String equality would merge "café" in NFC and in NFD.
         let good = items.filter { type($0) == "good" }
-        let types = Set(items.map(type)).subtracting(["good"]).sorted()
-        return [("all", items)] + types.map { name in (name, good + items.filter { type($0) == name }) }
+        let types = Set(items.map { Array(type($0).utf8) }).map { String(decoding: $0, as: UTF8.self) }
+            .filter { $0 != "good" }.sorted(by: byteOrder)
+        return [("all", items)] + types.map { name in (name, good + items.filter { type($0).utf8.elementsEqual(name.utf8) }) }
     }
 
     public static func metrics(_ scored: [ScoredSample], size: Int) -> EvaluationMetrics {

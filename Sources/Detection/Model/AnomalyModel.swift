@@ -17,6 +17,7 @@ public final class AnomalyModel {
     public init(path: String, batchSize: Int = 8) throws {
         store = ModelStore(path: path)
         config = try store.loadConfig()
+        StaleTemporaries.remove(in: path)
         let weights = config.teacherWeights
         guard FileManager.default.fileExists(atPath: weights) else {
             throw TeacherWeightsError.missingFile(weights)
@@ -27,7 +28,7 @@ public final class AnomalyModel {
         }
         let teacher = config.backbone.make(role: .teacher)
         try teacher.load(from: SafetensorsFile(path: weights))
-        inference = MapInference(teacher: teacher, student: try store.loadStudent(config.backbone), size: config.size)
+        inference = MapInference(teacher: teacher, student: try store.loadStudent(config), size: config.size)
         self.batchSize = batchSize
     }
 

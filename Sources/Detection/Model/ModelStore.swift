@@ -17,6 +17,8 @@ public struct ModelConfig: Codable, Sendable {
     public var bestEpoch: Int?
     public var bestValidationScore: Double?
     public var threshold: Threshold?
+    /// sha256 of student.safetensors, checked on load (nil in models written before it was recorded).
+    public var studentSHA256: String?
 }
 
 /// A model directory and the files in it. Every file is replaced atomically (temporary file, fsync,
@@ -36,17 +38,34 @@ public struct ModelStore: Sendable {
 
     public var exists: Bool { FileManager.default.fileExists(atPath: configFile) }
 
+    /// Creates the directory, or clears the temporary files a killed run left in it.
     public func create() throws {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        StaleTemporaries.remove(in: path)
     }
 
+    /// A config.json far beyond any real one (a few kB) is not read into memory.
+    static let maxConfigBytes = 1 << 20
+
+    /// The model's configuration, checked against `ModelConfig.problems()` before anything uses it.
     public func loadConfig() throws -> ModelConfig {
-        guard let data = FileManager.default.contents(atPath: configFile) else {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: configFile, isDirectory: &isFolder), !isFolder.boolValue else {
             throw ModelStoreError.notAModel(path)
         }
-        do { return try JSONDecoder().decode(ModelConfig.self, from: data) } catch {
-            throw ModelStoreError.corrupt(configFile, "\(error)")
+        let size = (try? FileManager.default.attributesOfItem(atPath: configFile)[.size] as? Int) ?? 0
+        guard size <= Self.maxConfigBytes else {
+            throw ModelStoreError.corrupt(configFile, "\(size) bytes, far more than a model configuration holds")
         }
+        guard let data = FileManager.default.contents(atPath: configFile) else {
+            throw ModelStoreError.corrupt(configFile, "it cannot be read")
+        }
+        let config: ModelConfig
+        do { config = try JSONDecoder().decode(ModelConfig.self, from: data) } catch {
+            throw ModelStoreError.corrupt(configFile, (error as? DecodingError)?.plainDescription ?? "not valid JSON")
+        }
+        if let (key, problem) = config.problems().first { throw ModelStoreError.corrupt(configFile, "\(key) \(problem)") }
+        return config
     }
 
     public func save(_ config: ModelConfig) throws {
@@ -65,10 +84,20 @@ public struct ModelStore: Sendable {
         try writeAtomically(try JSONEncoder().encode(scores), to: normalScoresFile)
     }
 
-    /// A trained student, frozen for inference (BatchNorm folded with its running statistics).
-    public func loadStudent(_ kind: BackboneKind) throws -> FeatureExtractor {
+    /// Writes the best student and returns its sha256 for config.json.
+    public func saveStudent(_ tensors: [(name: String, shape: [Int], values: [Float])], metadata: [String: String]) throws -> String {
+        try SafetensorsFile.write(tensors, metadata: metadata, to: studentFile)
+        return try SHA256.hex(ofFile: studentFile)
+    }
+
+    /// A trained student, frozen for inference (BatchNorm folded with its running statistics), after
+    /// checking the file against the sha256 in `config`.
+    public func loadStudent(_ config: ModelConfig) throws -> FeatureExtractor {
         guard FileManager.default.fileExists(atPath: studentFile) else { throw ModelStoreError.noStudent(path) }
-        let student = kind.make(role: .frozenStudent)
+        if let expected = config.studentSHA256 {
+            guard try SHA256.hex(ofFile: studentFile) == expected else { throw ModelStoreError.studentMismatch(path) }
+        }
+        let student = config.backbone.make(role: .frozenStudent)
         try student.load(from: SafetensorsFile(path: studentFile))
         return student
     }
@@ -79,13 +108,17 @@ public enum ModelStoreError: Error, CustomStringConvertible {
     case corrupt(String, String)
     case noStudent(String)
     case writeFailed(String, String)
+    case studentMismatch(String)
 
     public var description: String {
         switch self {
         case .notAModel(let p): "\(p) is not an stpm model directory (no config.json); train one with `stpm train DATA --out \(p)`"
-        case .corrupt(let f, let why): "\(f) is damaged: \(why)"
+        case .corrupt(let f, let why): "\(f) is damaged: \(why). Restore it from a backup or train the model again"
         case .noStudent(let p): "\(p) has no trained student yet (student.safetensors appears after the first epoch)"
         case .writeFailed(let f, let why): "could not write \(f): \(why)"
+        case .studentMismatch(let p):
+            "\(p)/student.safetensors does not match the sha256 recorded in config.json: the file is damaged, or a training "
+                + "was killed between saving the two. Continue the training with `stpm train DATA --out \(p) --resume`, or train again"
         }
     }
 }

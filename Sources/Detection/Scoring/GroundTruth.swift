@@ -1,9 +1,22 @@
 import ImageIO
 
+public enum MaskError: Error, CustomStringConvertible {
+    case sizeMismatch(mask: String, maskWidth: Int, maskHeight: Int, width: Int, height: Int)
+
+    public var description: String {
+        switch self {
+        case let .sizeMismatch(mask, mw, mh, w, h):
+            "\(mask) is \(mw)x\(mh) but its image is \(w)x\(h); a ground-truth mask must have its image's size"
+        }
+    }
+}
+
 /// The one labelling rule, shared by evaluation, thresholds, export and the console.
 ///
-/// A test image is defective when its ground-truth mask, as stored (before any resizing), has a nonzero
-/// pixel, so an empty mask labels an image good even in a defect folder. An image without a mask is
+/// A test image is defective when its ground-truth mask, as stored (before any resizing), has a defect
+/// pixel, so an empty mask labels an image good even in a defect folder. A mask pixel is defect above 127,
+/// as MVTec AD's evaluation binarises: JPEG-like noise (background 1, defect 128) gives the intended mask
+/// rather than an all-defect one. An image without a mask is
 /// labelled by its folder: defective unless it lies in test/good. Training images carry no label: scores
 /// of images the student was fitted on say little about the model.
 ///
@@ -15,17 +28,27 @@ public enum GroundTruth {
         public var isDefective: Bool
         /// At model resolution (nearest neighbour); all false for good images, nil for a defect-folder image without mask.
         public var mask: [Bool]?
+        /// The mask file holds values other than 0 and 255.
+        public var nonBinary = false
     }
 
     /// Reads the sample's mask (the error names the file); `size` is the model resolution of the returned mask.
-    public static func truth(of sample: DatasetSample, size: Int) throws -> Truth {
+    /// A mask whose size differs from its image's (`imageWidth` x `imageHeight`) is an error naming it:
+    /// stretching it would move the defect.
+    public static func truth(of sample: DatasetSample, size: Int, imageWidth: Int, imageHeight: Int) throws -> Truth {
         let stored = try sample.maskPath.map { try ImageReader.read(path: $0, as: .gray) }
+        if let m = stored, let path = sample.maskPath, m.width != imageWidth || m.height != imageHeight {
+            throw MaskError.sizeMismatch(mask: path, maskWidth: m.width, maskHeight: m.height, width: imageWidth, height: imageHeight)
+        }
         let mask = stored.map { m in
-            (m.width == size && m.height == size ? m : m.resizedNearest(width: size, height: size)).pixels.map { $0 != 0 }
+            (m.width == size && m.height == size ? m : m.resizedNearest(width: size, height: size)).pixels.map(isDefect)
         }
         let defective = rule(sample, stored)
-        return Truth(isDefective: defective, mask: mask ?? (defective ? nil : [Bool](repeating: false, count: size * size)))
+        return Truth(isDefective: defective, mask: mask ?? (defective ? nil : [Bool](repeating: false, count: size * size)),
+                     nonBinary: stored?.pixels.contains { $0 != 0 && $0 != 255 } ?? false)
     }
+
+    static func isDefect(_ pixel: UInt8) -> Bool { pixel > 127 }
 
     /// The label alone (reads the mask when there is one); nil for training images.
     public static func isDefective(_ sample: DatasetSample) throws -> Bool? {
@@ -34,6 +57,6 @@ public enum GroundTruth {
     }
 
     private static func rule(_ sample: DatasetSample, _ mask: Image8?) -> Bool {
-        mask.map { $0.pixels.contains { $0 != 0 } } ?? (sample.defectType != "good")
+        mask.map { $0.pixels.contains(where: isDefect) } ?? (sample.defectType != "good")
     }
 }

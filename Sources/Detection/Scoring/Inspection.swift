@@ -15,6 +15,9 @@ import Foundation
 public final class Inspection {
     public let model: AnomalyModel
     public var store: ModelStore { model.store }
+    /// Receives what is worth saying but stops nothing: masks that are not pure 0/255, and in an export
+    /// the images without a finite score (flagged).
+    public var warn: (String) -> Void = { _ in }
 
     public init(model: AnomalyModel) { self.model = model }
 
@@ -22,7 +25,7 @@ public final class Inspection {
 
     /// Scores, maps and labels of `samples`; stops at the first unreadable image or mask (named in the error).
     public func score(_ samples: [DatasetSample], progress: (Int) -> Void = { _ in }) throws -> [ScoredSample] {
-        try LabelledScoring.score(model: model, samples: samples, progress: progress)
+        try LabelledScoring.score(model: model, samples: samples, warn: warn, progress: progress)
     }
 
     /// Unlabelled files (`stpm score`): an unreadable file is reported through `each` and the others are scored.
@@ -32,7 +35,7 @@ public final class Inspection {
 
     /// Image AUROC, pixel AUROC and AU-PRO of `dataset`'s test images, overall and per defect type.
     public func evaluate(_ dataset: MVTecDataset, progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }) throws -> EvaluationReport {
-        try Evaluation.run(model: model, dataset: dataset, progress: progress)
+        try Evaluation.run(model: model, dataset: dataset, warn: warn, progress: progress)
     }
 
     /// What the rules may read: the stored threshold and held-out normal scores of the model, and `labelled`.
@@ -58,7 +61,10 @@ public final class Inspection {
                        to outDir: String, force: Bool = false,
                        progress: (ExportProgress) -> Void = { _ in }) throws -> ExportSummary {
         try Exporter.prepare(outDir, force: force)
-        let scored = try score(samples) { progress(ExportProgress(phase: .scoring, done: $0, total: samples.count)) }
+        // An export must give every image a verdict: one without a finite score is kept, and flagged.
+        let scored = try LabelledScoring.score(model: model, samples: samples, keepNonFinite: true, warn: warn) {
+            progress(ExportProgress(phase: .scoring, done: $0, total: samples.count))
+        }
         let threshold = try threshold(rule, labelled: scored)
         return try Exporter.write(scored, threshold: threshold, manualFlags: manualFlags, size: model.size,
                                   outDir: outDir, progress: progress)

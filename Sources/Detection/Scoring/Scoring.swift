@@ -7,24 +7,33 @@ public struct ImageScore {
     public var image: Image8
     public var map: [Float]
     public var score: Float
+    /// The file's own dimensions, before resizing to the model size (a mask must match them).
+    public var sourceWidth: Int
+    public var sourceHeight: Int
 }
 
 extension AnomalyModel {
-    /// Scores files `batchSize` at a time. A file that cannot be read is handed to `each` as a failure
-    /// (the error names the file) and the others are still scored, so one bad PNG in a folder of
+    /// Scores files `batchSize` at a time. A file that cannot be read, or whose score is NaN or infinite,
+    /// is handed to `each` as a failure (the error names the file) and the others are still scored, so one bad PNG in a folder of
     /// thousands does not lose the rest; callers that need every image rethrow it.
     public func scoreFiles(_ paths: [String], progress: (Int) -> Void = { _ in },
                            each: (_ index: Int, _ result: Result<ImageScore, Error>) throws -> Void) rethrows {
         for start in stride(from: 0, to: paths.count, by: batchSize) {
             let indices = Array(start..<min(start + batchSize, paths.count))
-            var loaded: [(index: Int, image: Image8)] = []
+            var loaded: [(index: Int, image: Image8, width: Int, height: Int)] = []
             var failures: [Int: Error] = [:]
             for i in indices {
-                do { loaded.append((i, try ImagePreparation.load(paths[i], size: size))) } catch { failures[i] = error }
+                do {
+                    let source = try ImagePreparation.loadSource(paths[i])
+                    loaded.append((i, ImagePreparation.resized(source, size: size), source.width, source.height))
+                } catch { failures[i] = error }
             }
             let (maps, scores) = loaded.isEmpty ? ([], []) : score(loaded.map(\.image))
             var scored: [Int: ImageScore] = [:]
-            for (k, item) in loaded.enumerated() { scored[item.index] = ImageScore(image: item.image, map: maps[k], score: scores[k]) }
+            for (k, item) in loaded.enumerated() {
+                let result = ImageScore(image: item.image, map: maps[k], score: scores[k], sourceWidth: item.width, sourceHeight: item.height)
+                if scores[k].isFinite { scored[item.index] = result } else { failures[item.index] = ScoringError.nonFiniteScore(paths[item.index], result) }
+            }
             for i in indices {
                 try each(i, scored[i].map { .success($0) } ?? .failure(failures[i]!))
             }
@@ -47,17 +56,43 @@ public struct ScoredSample: Sendable {
     public var labelled: LabelledScore { LabelledScore(score: score, isDefective: isDefective) }
 }
 
+public enum ScoringError: Error, CustomStringConvertible {
+    /// The scored image, kept for callers that must still give a verdict (export flags it).
+    case nonFiniteScore(String, ImageScore)
+
+    public var description: String {
+        switch self {
+        case .nonFiniteScore(let path, let s):
+            "\(path): the anomaly score is \(s.score), not a number; the model or this image drives the "
+                + "network out of range, so no verdict can be trusted (retrain the model if every image does this)"
+        }
+    }
+}
+
 public enum LabelledScoring {
     /// Scores `samples` and reads their ground truth. Stops at the first unreadable image or mask (the error
     /// names the file): metrics and F1 thresholds over a silently reduced set would be misleading.
-    public static func score(model: AnomalyModel, samples: [DatasetSample],
+    /// With `keepNonFinite` an image whose score is NaN or infinite is kept with a NaN score (which every
+    /// `Threshold` flags) and reported through `warn`; otherwise it stops the run as well. Masks that are
+    /// not pure 0/255 are reported through `warn`.
+    public static func score(model: AnomalyModel, samples: [DatasetSample], keepNonFinite: Bool = false,
+                             warn: (String) -> Void = { _ in },
                              progress: (Int) -> Void = { _ in }) throws -> [ScoredSample] {
         var result: [ScoredSample] = []
         result.reserveCapacity(samples.count)
         try model.scoreFiles(samples.map(\.path), progress: progress) { index, outcome in
             let sample = samples[index]
-            let scored = try outcome.get()
-            let truth = try GroundTruth.truth(of: sample, size: model.size)
+            var scored: ImageScore
+            do { scored = try outcome.get() } catch ScoringError.nonFiniteScore(let path, let s) where keepNonFinite {
+                warn("\(path): score \(s.score) is not a number; counted as flagged")
+                scored = s
+                scored.score = .nan
+            }
+            let truth = try GroundTruth.truth(of: sample, size: model.size, imageWidth: scored.sourceWidth,
+                                              imageHeight: scored.sourceHeight)
+            if truth.nonBinary, let mask = sample.maskPath {
+                warn("\(mask) is not a pure 0/255 mask; pixels above 127 count as defect (as MVTec AD)")
+            }
             result.append(ScoredSample(sample: sample, score: scored.score, map: scored.map, mask: truth.mask,
                                        isDefective: truth.isDefective))
         }

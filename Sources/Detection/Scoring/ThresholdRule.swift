@@ -26,7 +26,9 @@ public enum ThresholdRule: Equatable, Sendable {
             guard !evidence.normalScores.isEmpty else { throw ThresholdRuleError.noNormalScores(evidence.model.normalScoresFile) }
             return try percentileThreshold(normalScores: evidence.normalScores, percentile: p)
         case .f1:
-            return try f1OptimalThreshold(scores: evidence.labelled.map(\.score), labels: evidence.labelled.map(\.isDefective))
+            // Images without a finite score are flagged whatever the threshold, so they cannot inform it.
+            let judged = evidence.labelled.filter(\.score.isFinite)
+            return try f1OptimalThreshold(scores: judged.map(\.score), labels: judged.map(\.isDefective))
         }
     }
 

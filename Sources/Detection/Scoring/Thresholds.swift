@@ -19,7 +19,8 @@ public struct Threshold: Codable, Equatable, Sendable {
         self.value = value
     }
 
-    public func flags(_ score: Float) -> Bool { score >= value }
+    /// A NaN score is flagged: an image the model cannot judge must never pass as good.
+    public func flags(_ score: Float) -> Bool { !(score < value) }
 }
 
 // Flat keys ({"method": "percentile", "percentile": 99}) rather than the synthesized nesting, so saved

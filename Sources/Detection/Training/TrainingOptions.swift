@@ -38,15 +38,6 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
 
     /// Batches per epoch over `trainImages` images, the last one possibly short.
     public func stepsPerEpoch(trainImages: Int) -> Int { (trainImages + batchSize - 1) / max(batchSize, 1) }
-
-    public func validate() throws {
-        func check(_ ok: Bool, _ message: String) throws { if !ok { throw TrainingError.badOption(message) } }
-        try check(size >= 32 && size % 16 == 0, "--size must be a multiple of 16, at least 32 (got \(size))")
-        try check(epochs >= 1, "--epochs must be at least 1")
-        try check(batchSize >= 1, "--batch must be at least 1")
-        try check(learningRate > 0, "--lr must be positive")
-        try check((0..<1).contains(validationFraction), "--val-fraction must be in [0, 1)")
-    }
 }
 
 public enum TrainingError: Error, CustomStringConvertible {

@@ -50,11 +50,13 @@ public final class TrainingSession {
         (checkpoint, best) = try Self.startingPoint(student: student, store: store, options: options, resume: resume)
         if resume { events(.message("resuming at epoch \(checkpoint.epoch + 1), step \(checkpoint.step)")) }
         sgdStep = TrainingStep(student: student, options: options)
+        let previous = try? store.loadConfig()
         config = ModelConfig(backbone: options.backbone, tapChannels: options.backbone.tapChannels, size: options.size,
                              normalization: options.backbone.normalizationDescription, teacherWeights: weights,
                              teacherWeightsSHA256: weightsSHA256, training: options, trainImages: data.train.count,
                              validationImages: data.validation.count, bestEpoch: checkpoint.bestEpoch,
-                             bestValidationScore: checkpoint.bestScore, threshold: (try? store.loadConfig())?.threshold)
+                             bestValidationScore: checkpoint.bestScore, threshold: previous?.threshold,
+                             studentSHA256: resume ? previous?.studentSHA256 : nil)
         try store.save(config)
         log = try TrainingLog(store: store, keepSteps: checkpoint.epoch * options.stepsPerEpoch(trainImages: data.train.count) + checkpoint.step,
                               keepEpochs: checkpoint.epoch)
@@ -159,8 +161,8 @@ public final class TrainingSession {
         checkpoint.bestEpoch = epoch
         checkpoint.bestScore = score
         best = student.stateTensors()
-        try SafetensorsFile.write(best, metadata: ["backbone": options.backbone.rawValue, "epoch": String(epoch),
-                                                   "format": "stpm student, torch names"], to: store.studentFile)
+        config.studentSHA256 = try store.saveStudent(best, metadata: ["backbone": options.backbone.rawValue, "epoch": String(epoch),
+                                                                     "format": "stpm student, torch names"])
         // Scoring every training image each epoch would cost a second pass: without a split that
         // happens after the last epoch only.
         let normal = heldOutScores ?? (epoch == options.epochs ? trainingImageScores() : nil)
@@ -217,10 +219,14 @@ extension TrainingSession {
     public static func check(store: ModelStore, imageCount: Int, options: TrainingOptions, resume: Bool) throws {
         try options.validate()
         guard imageCount >= 2 else { throw TrainingError.tooFewImages(imageCount) }
+        try MemoryBudget.checkTraining(options, images: imageCount)
         let state = folderState(store)
         if state != .empty && !resume { throw TrainingError.modelExists(store.path) }
         guard resume else { return }
-        if state == .empty { throw TrainingError.checkpoint("\(store.path) has no checkpoint to resume from") }
+        if state == .empty {
+            throw TrainingError.checkpoint("\(store.path) has no checkpoint to resume from (the run stopped before its first epoch "
+                                           + "ended); run the same command again without --resume to start over")
+        }
         if let old = try? store.loadConfig(), old.backbone != options.backbone || old.size != options.size {
             throw otherRun(store, old)
         }

@@ -22,10 +22,10 @@ public enum SafetensorsError: Error, CustomStringConvertible, LocalizedError {
         case let .cannotOpen(path, reason): return "\(path): cannot open: \(reason)"
         case let .truncated(path, reason): return "\(path): truncated safetensors file: \(reason)"
         case let .badHeader(path, reason): return "\(path): invalid safetensors header: \(reason)"
-        case let .badTensor(path, name, reason): return "\(path): tensor '\(name)': \(reason)"
-        case let .noSuchTensor(path, name): return "\(path): no tensor named '\(name)'"
+        case let .badTensor(path, name, reason): return "\(path): tensor \(quoted(name)): \(reason)"
+        case let .noSuchTensor(path, name): return "\(path): no tensor named \(quoted(name))"
         case let .unsupportedDtype(path, name, dtype):
-            return "\(path): tensor '\(name)' has dtype \(dtype); only F32, F16 and BF16 convert to Float"
+            return "\(path): tensor \(quoted(name)) has dtype \(quoted(dtype)); only F32, F16 and BF16 convert to Float"
         case let .invalidInput(path, reason): return "\(path): refusing to write: \(reason)"
         case let .writeFailed(path, reason): return "\(path): write failed: \(reason)"
         }
@@ -210,14 +210,14 @@ public final class SafetensorsFile {
         do {
             raw = try JSONDecoder().decode(RawHeader.self, from: json)
         } catch {
-            throw SafetensorsError.badHeader(path: path, reason: "JSON does not parse as a safetensors header (\(Self.describe(error)))")
+            throw SafetensorsError.badHeader(path: path, reason: "JSON does not parse as a safetensors header (\((error as? DecodingError)?.plainDescription ?? "not valid JSON"))")
         }
         let dataStart = 8 + headerLength
         let dataSize = size - dataStart
         var entries: [String: Entry] = [:]
         for (name, r) in raw.entries {
             func bad(_ reason: String) -> SafetensorsError { .badTensor(path: path, name: name, reason: reason) }
-            guard let elementSize = dtypeSizes[r.dtype] else { throw bad("unknown dtype '\(r.dtype)'") }
+            guard let elementSize = dtypeSizes[r.dtype] else { throw bad("unknown dtype \(quoted(r.dtype))") }
             let (count, problem) = elementCount(of: r.shape)
             if let problem { throw bad(problem) }
             let (bytes, o) = count.multipliedReportingOverflow(by: elementSize)
@@ -238,20 +238,5 @@ public final class SafetensorsFile {
             return ea.begin != eb.begin ? ea.begin < eb.begin : a < b
         }
         return (dataStart, entries, names, raw.metadata)
-    }
-
-    /// DecodingError's default description is a wall of context; the user needs the key path and the problem.
-    private static func describe(_ error: Error) -> String {
-        func at(_ c: DecodingError.Context) -> String {
-            let p = c.codingPath.map(\.stringValue).joined(separator: ".")
-            return p.isEmpty ? c.debugDescription : "at \(p): \(c.debugDescription)"
-        }
-        switch error {
-        case let DecodingError.typeMismatch(_, c): return at(c)
-        case let DecodingError.valueNotFound(_, c): return at(c)
-        case let DecodingError.keyNotFound(k, c): return "missing key '\(k.stringValue)' " + at(c)
-        case let DecodingError.dataCorrupted(c): return at(c)
-        default: return "\(error)"
-        }
     }
 }
