@@ -21,3 +21,14 @@ static inline mmask_t stpm_button1_released(void) { return BUTTON1_RELEASED; }
 static inline mmask_t stpm_button4_pressed(void) { return BUTTON4_PRESSED; }
 static inline mmask_t stpm_button5_pressed(void) { return BUTTON5_PRESSED; }
 static inline mmask_t stpm_mouse_motion(void) { return REPORT_MOUSE_POSITION; }
+#include <ncursesw/term.h>
+// 0: `term` has a terminfo entry with cursor addressing; 1: no terminfo entry; 2: no cursor addressing
+// (TERM=dumb), so a full-screen program cannot draw. Reads terminfo only; writes nothing to the terminal.
+static inline int stpm_terminal_support(const char *term) {
+    int err = 0;
+    if (setupterm((char *)term, -1, &err) != OK) return 1;
+    char *cup = tigetstr("cup");
+    int ok = cup != NULL && cup != (char *)-1;
+    del_curterm(cur_term);
+    return ok ? 0 : 2;
+}

@@ -157,9 +157,19 @@ check "--no-mouse leaves the terminal's mouse modes off (its own selection works
     "[[ \$(tm display -p -t $S '#{mouse_standard_flag}#{mouse_button_flag}#{mouse_any_flag}') == 000 ]]"
 keys $S q
 check "q quits" "wait_for $S 'console exited 0'"
+echo "== the terminal goes away"
+S=hangup
+launch $S 100 30 tmux-256color "$WORK/data" --model "$WORK/model"
+wait_for $S '¹dataset' >/dev/null
+console_pid=$(pgrep -P "$(tm display -p -t $S '#{pane_pid}')" | head -1)
+tm kill-session -t $S
+sleep 2
+check "closing the terminal ends the console (no spinning on end of input)" "! kill -0 $console_pid 2>/dev/null"
 
 echo "== errors before the screen opens"
 check "a missing model is a plain message" "{ TERM=xterm-256color $STPM console $WORK/data --model $WORK/nope 2>&1 </dev/null || true; } | grep -q 'not an stpm model directory'"
+check "TERM=dumb is refused in words" "{ TERM=dumb $STPM console $WORK/data --model $WORK/model 2>&1 </dev/null || true; } | grep -q 'cannot move the cursor'"
+check "redirected output is refused and gets no escape codes" "{ TERM=xterm-256color $STPM console $WORK/data --model $WORK/model >$WORK/redirected.txt 2>$WORK/redirected.err </dev/null || true; } && grep -q 'needs a terminal' $WORK/redirected.err && [[ ! -s $WORK/redirected.txt ]]"
 check "an unknown TERM is a message, not a crash" "{ TERM=no-such-term $STPM console $WORK/data --model $WORK/model 2>&1 </dev/null || true; } | grep -q 'no-such-term'"
 
 if (( failures > 0 )); then echo "$failures check(s) failed"; exit 1; fi

@@ -3,11 +3,19 @@ import Foundation
 
 public enum ScreenError: Error, CustomStringConvertible {
     case unknownTerminal(String)
+    case noCursorAddressing(String)
+    case notATerminal(String)
 
     public var description: String {
         switch self {
         case .unknownTerminal(let t):
             return "cannot use terminal type \"\(t)\" (no terminfo entry); set TERM, e.g. TERM=xterm-256color"
+        case .noCursorAddressing(let t):
+            return "terminal type \"\(t)\" cannot move the cursor, which the full-screen console needs; run it in a terminal "
+                + "emulator with TERM set (e.g. TERM=xterm-256color), or use the command-line tools (stpm score, eval, export)"
+        case .notATerminal(let which):
+            return "stpm console needs a terminal, but its \(which) is redirected (a file or a pipe); run it in a terminal, "
+                + "or use the command-line tools (stpm score, eval, export) for scripts"
         }
     }
 }
@@ -28,6 +36,7 @@ public final class Screen {
     public let depth: ColorDepth
     private var shown: CellGrid?
     private var pairs: [PairKey: Int32] = [:]
+    private var failedReads = 0
 
     private struct PairKey: Hashable { let fg: TerminalColor, bg: TerminalColor }
 
@@ -39,6 +48,14 @@ public final class Screen {
                 maximumDepth: ColorDepth = .direct, mouse: Bool = true, keyTimeoutMilliseconds: Int32 = 80) throws {
         setlocale(LC_ALL, "")
         let term = environment["TERM"] ?? ""
+        switch term.withCString({ stpm_terminal_support($0) }) {
+        case 1: throw ScreenError.unknownTerminal(term)
+        case 2: throw ScreenError.noCursorAddressing(term)
+        default: break
+        }
+        for (file, which) in [(input, "input"), (output, "output")] where isatty(fileno(file)) == 0 {
+            throw ScreenError.notATerminal(which)
+        }
         // A terminal that claims 24-bit colour under a palette TERM gets the "-direct" entry,
         // since ncurses only emits RGB when terminfo says it can.
         let candidates = (ColorDepth.wantsDirectUpgrade(environment: environment) ? ["xterm-direct"] : []) + [term]
@@ -90,6 +107,8 @@ public final class Screen {
     private static func installExitHandlers() {
         signal(SIGINT) { _ in ScreenSignals.interrupted = 1 }
         signal(SIGTERM) { _ in ScreenSignals.interrupted = 1 }
+        // The terminal went away (window closed, ssh dropped): quit rather than read end-of-file forever.
+        signal(SIGHUP) { _ in ScreenSignals.interrupted = 1 }
         atexit { if ScreenSignals.active == 1 { endwin() } }
     }
 
@@ -182,8 +201,17 @@ public final class Screen {
     public func readKey() -> Key? {
         if ScreenSignals.interrupted != 0 { ScreenSignals.interrupted = 0; return .ctrlC }
         var ch: wint_t = 0
+        let started = DispatchTime.now().uptimeNanoseconds
         let r = wget_wch(window, &ch)
-        if r == ERR { return ScreenSignals.interrupted != 0 ? readKey() : nil }
+        if r == ERR {
+            if ScreenSignals.interrupted != 0 { return readKey() }
+            // A read that fails at once rather than after the key timeout is end of input (the terminal
+            // closed): many in a row quit, where looping would spin at 100 % CPU.
+            let fast = DispatchTime.now().uptimeNanoseconds - started < 2_000_000
+            failedReads = fast ? failedReads + 1 : 0
+            return failedReads >= 100 ? .ctrlC : nil
+        }
+        failedReads = 0
         let code = Int32(bitPattern: ch)
         if r == KEY_CODE_YES {
             if code == KEY_RESIZE { shown = nil; return .resize }
