@@ -18,6 +18,9 @@ public final class AnomalyModel {
         store = ModelStore(path: path)
         config = try store.loadConfig()
         StaleTemporaries.remove(in: path)
+        try MemoryBudget.check(estimate: MemoryBudget.scoring(config.backbone, size: config.size, batch: batchSize),
+                               what: "scoring at \(config.size) px (\(config.backbone.rawValue))",
+                               advice: "train a model at a smaller --size")
         let weights = config.teacherWeights
         guard FileManager.default.fileExists(atPath: weights) else {
             throw TeacherWeightsError.missingFile(weights)

@@ -1,0 +1,82 @@
+import Foundation
+import Backbones
+
+/// The peak memory of a training or scoring run, estimated from its settings before anything is
+/// allocated, and checked against what the machine has free: a run that cannot fit is refused with
+/// the numbers and the option to change, instead of being killed by the kernel hours later.
+///
+/// The model is peak = base + size² x (perImage x batch + evaluation + images x stored), in bytes,
+/// fitted to `/usr/bin/time -v` peaks of `stpm train` (README, "Memory"): `perImage` is what one
+/// training image's activations, gradients and im2col columns cost per input pixel, `evaluation` the
+/// batch-of-8 inference buffers (held-out scoring, teacher caching, `stpm score`), and `stored` the
+/// cached teacher taps (4 bytes x channels / stride² per tap) plus the RGB bytes of every image.
+public enum MemoryBudget {
+    static let base = 96_000_000
+
+    /// Measured bytes per input pixel (see the type's comment). ResNet-18, without downloadable weights
+    /// here, uses the half-width ResNet-50's figures, which are larger.
+    static func perPixel(_ kind: BackboneKind) -> (trainingImage: Int, evaluation: Int) {
+        switch kind {
+        case .efficientnetLite0: (2023, 4216)
+        case .resnet50Half, .resnet18: (2586, 6587)
+        }
+    }
+
+    /// Bytes per pixel that each training image keeps for the whole run.
+    static func storedPerPixel(_ kind: BackboneKind) -> Int {
+        let c = kind.tapChannels
+        return 4 * (c[0] * 256 / 16 + c[1] * 256 / 64 + c[2]) / 256 + 3
+    }
+
+    public static func training(_ options: TrainingOptions, images: Int) -> Int {
+        let (perImage, evaluation) = perPixel(options.backbone)
+        let pixels = options.size * options.size
+        let perPixel = perImage * options.batchSize + evaluation + images * storedPerPixel(options.backbone)
+        return base + pixels.multipliedReportingOverflow(by: perPixel).partialValue
+    }
+
+    public static func scoring(_ kind: BackboneKind, size: Int, batch: Int) -> Int {
+        base + size * size * perPixel(kind).evaluation * max(batch, 8) / 8
+    }
+
+    /// MemAvailable from /proc/meminfo (what the kernel can give without swapping), nil where unknown.
+    public static func available(meminfo: String = "/proc/meminfo") -> Int? {
+        guard let text = try? String(contentsOfFile: meminfo, encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("MemAvailable:") {
+            let fields = line.split(separator: " ")
+            guard fields.count >= 2, let kB = Int(fields[1]) else { return nil }
+            return kB * 1024
+        }
+        return nil
+    }
+
+    /// Throws when `estimate` exceeds the available memory; `what` names the run, `advice` the option to change.
+    public static func check(estimate: Int, what: String, advice: String, available: Int? = available()) throws {
+        guard let available, estimate > available else { return }
+        throw MemoryBudgetError.tooLarge(what: what, estimate: estimate, available: available, advice: advice)
+    }
+
+    /// Refuses a training run that cannot fit, suggesting the largest batch that would.
+    public static func checkTraining(_ options: TrainingOptions, images: Int, available: Int? = available()) throws {
+        let estimate = training(options, images: images)
+        var smaller = options
+        while smaller.batchSize > 1 && training(smaller, images: images) > (available ?? .max) { smaller.batchSize /= 2 }
+        let advice = training(smaller, images: images) <= (available ?? .max)
+            ? "use --batch \(smaller.batchSize) or a smaller --size"
+            : "use a smaller --size (memory grows with its square)"
+        try check(estimate: estimate, what: "training \(images) images at \(options.size) px with --batch \(options.batchSize) "
+                  + "(\(options.backbone.rawValue))", advice: advice, available: available)
+    }
+}
+
+public enum MemoryBudgetError: Error, CustomStringConvertible {
+    case tooLarge(what: String, estimate: Int, available: Int, advice: String)
+
+    public var description: String {
+        switch self {
+        case let .tooLarge(what, estimate, available, advice):
+            String(format: "%@ needs about %.1f GB of memory, but this machine has %.1f GB available (MemAvailable in /proc/meminfo); %@",
+                   what, Double(estimate) / 1e9, Double(available) / 1e9, advice)
+        }
+    }
+}
