@@ -2,6 +2,8 @@
 #   make demo    system packages, teacher weights, demo data, release build, then the console
 #                training on the demo data (or inspecting the model it trained before)
 #   make test    the whole test suite
+#   make fuzz    each libFuzzer target for FUZZ_SECONDS (default 60) from its seed corpus
+#   make asan    the test suite under AddressSanitizer; make tsan: under ThreadSanitizer
 SHELL := /bin/bash
 APT_PACKAGES := libopenblas-dev libpng-dev libjpeg62-turbo-dev libtiff-dev libncursesw5-dev libsixel-dev ncurses-term tmux python3-venv
 
@@ -9,7 +11,7 @@ STPM_HOME ?= $(HOME)/.cache/stpm
 DEMO_DATA := $(STPM_HOME)/demo/brick
 DEMO_MODEL := $(STPM_HOME)/demo/model
 
-.PHONY: demo setup packages weights textures build test
+.PHONY: demo setup packages weights textures build test fuzz asan tsan
 
 setup: packages weights textures build
 
@@ -40,9 +42,21 @@ build:
 test: packages weights textures
 	swift build --build-tests
 	STPM=$(CURDIR)/.build/debug/stpm Tests/e2e/console.sh
+	STPM=$(CURDIR)/.build/debug/stpm Tests/e2e/kill.sh
 	swift test --skip-build --disable-swift-testing 2>&1 | tee .build/test.log; status=$${PIPESTATUS[0]}; \
 	summary=$$(grep -E 'Executed [0-9]+ tests?, with ' .build/test.log | tail -1); \
 	total=$$(echo "$$summary" | sed -E 's/.*Executed ([0-9]+) test.*/\1/'); \
 	skipped=$$(echo "$$summary" | sed -nE 's/.*with ([0-9]+) tests? skipped.*/\1/p'); \
 	failed=$$(echo "$$summary" | sed -E 's/.* ([0-9]+) failures?.*/\1/'); \
 	echo "$$((total - failed - $${skipped:-0})) passed, $$failed failed, $${skipped:-0} skipped"; exit $$status
+
+# libFuzzer needs its own build (every module instrumented); FUZZ_SECONDS per target.
+FUZZ_SECONDS ?= 60
+fuzz: packages
+	swift build -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING --scratch-path .build-fuzz --product stpm-fuzz
+	Fuzz/run $(FUZZ_SECONDS)
+
+# The whole suite (the CLI tests run the sanitized stpm built beside the tests) under each sanitizer.
+asan tsan: packages weights textures
+	swift build --build-tests -Xswiftc -sanitize=$(if $(filter asan,$@),address,thread) --scratch-path .build-$@
+	swift test --skip-build --disable-swift-testing --scratch-path .build-$@

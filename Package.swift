@@ -7,7 +7,11 @@ let fast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-target-cpu", "haswell
 let package = Package(
     name: "stpm",
     platforms: [.macOS(.v13)],
-    products: [.executable(name: "stpm", targets: ["stpm"])],
+    products: [
+        .executable(name: "stpm", targets: ["stpm"]),
+        // libFuzzer targets for the file readers: `make fuzz` (see Fuzz/run).
+        .executable(name: "stpm-fuzz", targets: ["StpmFuzz"]),
+    ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
@@ -27,6 +31,7 @@ let package = Package(
             "Detection", "Console", "Backbones", "Numerics", "ImageIO",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: fast),
+        .executableTarget(name: "StpmFuzz", dependencies: ["Console", "Detection", "ImageIO", "Numerics"], path: "Fuzz/Sources"),
         // What every test target shares (as swift-argument-parser's ArgumentParserTestHelpers): the
         // ../shared locator, closeness checks, temporary directories.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
@@ -35,6 +40,8 @@ let package = Package(
         .testTarget(name: "BackbonesTests", dependencies: ["Backbones", "Numerics", "ImageIO", "TestSupport"]),
         .testTarget(name: "DetectionTests", dependencies: ["Detection", "Console", "TestSupport"]),
         .testTarget(name: "ConsoleTests", dependencies: ["Console", "TestSupport"]),
+        // Runs the built stpm binary on bad inputs; needs `swift build` to have built the stpm product.
+        .testTarget(name: "CLITests", dependencies: ["ImageIO", "Numerics", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,3 +1,4 @@
+import Foundation
 import Numerics
 import Backbones
 
@@ -52,6 +53,16 @@ extension TrainingOptions {
 }
 
 extension ModelConfig {
+    /// The configuration in `data` (the contents of `file`), refused with the first problem found.
+    public static func checked(_ data: Data, file: String) throws -> ModelConfig {
+        let config: ModelConfig
+        do { config = try JSONDecoder().decode(ModelConfig.self, from: data) } catch {
+            throw ModelStoreError.corrupt(file, (error as? DecodingError)?.plainDescription ?? "not valid JSON")
+        }
+        if let (key, problem) = config.problems().first { throw ModelStoreError.corrupt(file, "\(key) \(problem)") }
+        return config
+    }
+
     /// Each broken field as (key, what is wrong); empty for a consistent config.
     public func problems() -> [(key: String, problem: String)] {
         var found = training.problems().map { (key: "training.\($0.key)", problem: $0.problem) }

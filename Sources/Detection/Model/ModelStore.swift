@@ -60,12 +60,7 @@ public struct ModelStore: Sendable {
         guard let data = FileManager.default.contents(atPath: configFile) else {
             throw ModelStoreError.corrupt(configFile, "it cannot be read")
         }
-        let config: ModelConfig
-        do { config = try JSONDecoder().decode(ModelConfig.self, from: data) } catch {
-            throw ModelStoreError.corrupt(configFile, (error as? DecodingError)?.plainDescription ?? "not valid JSON")
-        }
-        if let (key, problem) = config.problems().first { throw ModelStoreError.corrupt(configFile, "\(key) \(problem)") }
-        return config
+        return try ModelConfig.checked(data, file: configFile)
     }
 
     public func save(_ config: ModelConfig) throws {
