@@ -79,7 +79,7 @@ struct StpmFuzz {
     static func main() {
         let args = CommandLine.arguments
         guard args.count >= 2, let target = Target(rawValue: args[1]) else {
-            FileHandle.standardError.write(Data("usage: stpm-fuzz \(Target.allCases.map(\\.rawValue).joined(separator: "|")) [options] [corpus or files]\n".utf8))
+            FileHandle.standardError.write(Data("usage: stpm-fuzz \(Target.allCases.map(\.rawValue).joined(separator: "|")) [options] [corpus or files]\n".utf8))
             exit(2)
         }
         selected = target
