@@ -157,7 +157,7 @@ final class BadInputCatalogueTests: XCTestCase {
             try whole.prefix(whole.count / 2).write(to: URL(fileURLWithPath: d + "/half.png"))
             return ["score", f.model, d + "/half.png"]
         },
-        Case(name: "not a .png", status: 1, message: "is not a .png file") { d, f in
+        Case(name: "a text file given as an image", status: 1, message: "notes.txt: not a PNG, JPEG, TIFF or BMP image") { d, f in
             FileManager.default.createFile(atPath: d + "/notes.txt", contents: Data("x".utf8))
             return ["score", f.model, d + "/notes.txt"]
         },

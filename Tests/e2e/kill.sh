@@ -4,14 +4,16 @@
 #   train      20 kills (some before the first checkpoint); recovery: `stpm train ... --resume`, and when
 #              that says the run stopped before its first checkpoint, the same command without --resume.
 #              The student must be bit-identical to an uninterrupted run's.
-#   threshold  10 kills; config.json must stay a valid model configuration (stpm score accepts it).
-#   export     10 kills; a re-run with --force must leave no temporary file and a complete report.
+#   threshold  5 kills; config.json must stay a valid model configuration (stpm score accepts it).
+#   export     5 kills; a re-run with --force must leave no temporary file and the files of an
+#              uninterrupted export.
 #   STPM=/path/to/stpm Tests/e2e/kill.sh   (make test passes the debug binary)
-# KILLS=n changes the number of training kills.
+# KILLS=n changes the number of training kills, OTHER_KILLS=n those of threshold and export.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 STPM=$(realpath "${STPM:-.build/debug/stpm}")
 KILLS=${KILLS:-20}
+OTHER_KILLS=${OTHER_KILLS:-5}
 WORK=$(mktemp -d /tmp/stpm-kill-e2e.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 failures=0
@@ -51,30 +53,30 @@ for ((k = 0; k < KILLS; k++)); do
 done
 echo "   $early of $KILLS kills came before the first checkpoint"
 
-echo "== threshold: 10 kills"
+echo "== threshold: $OTHER_KILLS kills"
 start=$(date +%s%N)
 cp -r "$WORK/reference" "$WORK/t"
 "$STPM" threshold "$WORK/t" --value 0.5 >/dev/null
 t_ms=$(( ($(date +%s%N) - start) / 1000000 ))
-for ((k = 0; k < 10; k++)); do
+for ((k = 0; k < OTHER_KILLS; k++)); do
     "$STPM" threshold "$WORK/t" --value "0.$k" >/dev/null 2>&1 &
     pid=$!
-    sleep "$(moment $k 10 $t_ms)"
+    sleep "$(moment $k $OTHER_KILLS $t_ms)"
     kill -9 $pid 2>/dev/null || true
     wait $pid 2>/dev/null || true
     "$STPM" score "$WORK/t" "$WORK/data/test/good/000.png" >/dev/null 2>&1 || fail "threshold kill $k: the model no longer loads"
 done
 
-echo "== export: 10 kills"
+echo "== export: $OTHER_KILLS kills"
 start=$(date +%s%N)
 "$STPM" export "$WORK/reference" "$WORK/data" --out "$WORK/export-ref" --threshold 0 >/dev/null
 e_ms=$(( ($(date +%s%N) - start) / 1000000 ))
 want_files=$(ls "$WORK/export-ref" | sort)
-for ((k = 0; k < 10; k++)); do
+for ((k = 0; k < OTHER_KILLS; k++)); do
     e="$WORK/export$k"
     "$STPM" export "$WORK/reference" "$WORK/data" --out "$e" --threshold 0 >/dev/null 2>&1 &
     pid=$!
-    sleep "$(moment $k 10 $e_ms)"
+    sleep "$(moment $k $OTHER_KILLS $e_ms)"
     kill -9 $pid 2>/dev/null || true
     wait $pid 2>/dev/null || true
     "$STPM" export "$WORK/reference" "$WORK/data" --out "$e" --threshold 0 --force >/dev/null 2>&1 || fail "export kill $k: re-run failed"

@@ -166,7 +166,7 @@ private func joined(_ parts: String...) -> String {
 /// Visible regular files with an image extension directly in `folder`, sorted by name.
 private func imageFiles(in folder: String) throws -> [String] {
     try FileManager.default.contentsOfDirectory(atPath: folder)
-        .filter { !$0.hasPrefix(".") \&\& ImageReader.hasImageExtension($0) \&\& !isDirectory(joined(folder, $0)) }
+        .filter { !$0.hasPrefix(".") && ImageReader.hasImageExtension($0) && !isDirectory(joined(folder, $0)) }
         .sorted(by: byteOrder)
 }
 
