@@ -199,6 +199,9 @@ final class BadInputCatalogueTests: XCTestCase {
         Case(name: "train beyond the memory", status: 1, message: "GB of memory, but this machine has") { d, f in
             ["train", f.data, "--out", d + "/m", "--size", "2048", "--batch", "4096"]
         },
+        Case(name: "train that diverges", status: 1, message: "Train again with a lower learning rate") { d, f in
+            ["train", f.data, "--out", d + "/m", "--size", "32", "--epochs", "2", "--batch", "4", "--lr", "1e30"]
+        },
         Case(name: "train with lr nan", status: 1, message: "--lr must be a positive number") { d, f in ["train", f.data, "--out", d + "/m", "--lr", "nan"] },
         Case(name: "train with val-fraction 1", status: 1, message: "--val-fraction must be in [0, 1)") { d, f in ["train", f.data, "--out", d + "/m", "--val-fraction", "1"] },
         Case(name: "snapshot beyond epochs", status: 1, message: "--snapshot-epochs epoch 9 is not between 1") { d, f in

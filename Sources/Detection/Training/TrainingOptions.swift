@@ -45,6 +45,7 @@ public enum TrainingError: Error, CustomStringConvertible {
     case tooFewImages(Int)
     case modelExists(String)
     case checkpoint(String)
+    case diverged(epoch: Int, step: Int, learningRate: Float, bestEpoch: Int?, folder: String)
 
     public var description: String {
         switch self {
@@ -52,6 +53,11 @@ public enum TrainingError: Error, CustomStringConvertible {
         case .tooFewImages(let n): "training needs at least 2 normal images in train/good (found \(n))"
         case .modelExists(let p): "\(p) already holds a trained model: pass --resume to continue it or choose another --out"
         case .checkpoint(let m): m
+        case let .diverged(epoch, step, lr, best, folder):
+            "training diverged at epoch \(epoch), step \(step): the loss is no longer a finite number. "
+                + (best.map { "\(folder) keeps epoch \($0), the best finite one. " } ?? "\(folder) holds no trained student. ")
+                + "Train again with a lower learning rate, e.g. --lr \(formatScore(lr / 10)) (this run: --lr \(formatScore(lr))), "
+                + "into a new --out"
         }
     }
 }

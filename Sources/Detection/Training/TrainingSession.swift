@@ -96,6 +96,12 @@ public final class TrainingSession {
         ImagePreparation.fill(input, with: batch.map { data.images[data.train[$0]] }, kind: options.backbone)
         data.trainCache.fill(teacherBatch, indices: batch)
         let levels = sgdStep(input: input, teacher: teacherBatch)
+        guard levels.allSatisfy(\.isFinite) else {
+            // The student is now NaN: nothing of it is saved, the folder keeps the best finite epoch.
+            try log.flush()
+            throw TrainingError.diverged(epoch: epoch + 1, step: step + 1, learningRate: options.learningRate,
+                                         bestEpoch: checkpoint.bestEpoch, folder: store.path)
+        }
         checkpoint.step += 1
         imagesSeen += batch.count
         try log.step(epoch: epoch, step: step, globalStep: epoch * stepsPerEpoch + step, losses: levels)
@@ -115,7 +121,9 @@ public final class TrainingSession {
         let validation = data.validation.isEmpty ? nil
             : HeldOutScoring.score(student: student, images: data.validationImages, cache: data.validationCache,
                                    kind: options.backbone, size: options.size)
-        let isBest = validation.map { v in checkpoint.bestScore.map { v.mean < $0 } ?? true } ?? true
+        // A non-finite held-out score (or, without a split, non-finite weights) never becomes the model.
+        let finite = validation.map { $0.mean.isFinite } ?? student.state.allSatisfy { $0.values.allSatisfy(\.isFinite) }
+        let isBest = finite && (validation.map { v in checkpoint.bestScore.map { v.mean < $0 } ?? true } ?? true)
         if isBest { try keepBest(epoch: epoch + 1, score: validation?.mean, heldOutScores: validation?.scores) }
         if options.snapshotEpochs.contains(epoch + 1) {
             try SafetensorsFile.write(student.stateTensors(), metadata: ["backbone": options.backbone.rawValue, "epoch": String(epoch + 1)],
