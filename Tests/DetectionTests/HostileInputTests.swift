@@ -55,7 +55,7 @@ final class HostileInputTests: XCTestCase {
         for value: Float in [-1, 0, 0.5, .infinity] {
             XCTAssertTrue(Threshold(choice: .manual, value: value).flags(.nan))
         }
-        XCTAssertEqual(ConfusionSummary(scores: [.nan], labels: [false], threshold: 1).fp, 1)
+        XCTAssertEqual(ConfusionSummary([LabelledScore(score: .nan, isDefective: false)], threshold: 1).fp, 1)
     }
 
     func testOutputStemsAreUniqueAsBytes() {
@@ -77,12 +77,16 @@ final class HostileInputTests: XCTestCase {
         let dir = try TemporaryDirectory("stpm-masks")
         let noisy = Image8(width: 4, height: 2, channels: 1, pixels: [1, 1, 128, 200, 127, 0, 255, 1])
         try PNGFile.write(noisy, path: dir.file("m.png"))
-        let (mask, nonBinary) = try ImagePreparation.loadMask(dir.file("m.png"), size: 4, imageWidth: 4, imageHeight: 2)
-        XCTAssertTrue(nonBinary)
-        XCTAssertEqual(Array(mask.prefix(4)), [false, false, true, true])
-        XCTAssertThrowsError(try ImagePreparation.loadMask(dir.file("m.png"), size: 4, imageWidth: 4, imageHeight: 4)) {
+        let sample = DatasetSample(path: dir.file("x.png"), split: .test, defectType: "cut", maskPath: dir.file("m.png"))
+        let truth = try GroundTruth.truth(of: sample, size: 4, imageWidth: 4, imageHeight: 2)
+        XCTAssertTrue(truth.nonBinary)
+        XCTAssertEqual(truth.mask.map { Array($0.prefix(4)) }, [false, false, true, true])
+        XCTAssertThrowsError(try GroundTruth.truth(of: sample, size: 4, imageWidth: 4, imageHeight: 4)) {
             XCTAssertTrue("\($0)".contains("m.png is 4x2 but its image is 4x4"), "\($0)")
         }
+        let background = Image8(width: 4, height: 2, channels: 1, pixels: [1, 1, 127, 0, 2, 0, 1, 1])
+        try PNGFile.write(background, path: dir.file("m.png"))
+        XCTAssertEqual(try GroundTruth.isDefective(sample), false, "a background of 1 is not a defect")
     }
 
     func testStaleTemporariesOfDeadWritersGo() throws {
