@@ -162,7 +162,7 @@ final class BadInputCatalogueTests: XCTestCase {
             return ["score", f.model, d + "/notes.txt"]
         },
         Case(name: "missing image", status: 1, message: "does not exist") { d, f in ["score", f.model, d + "/nope.png"] },
-        Case(name: "folder without images", status: 1, message: "no .png images") { d, f in ["score", f.model, d] },
+        Case(name: "folder without images", status: 1, message: "no images (") { d, f in ["score", f.model, d] },
         Case(name: "one bad image among good ones", status: 1, message: "1 of 3 images could not be read") { d, f in
             try FileManager.default.copyItem(atPath: f.data + "/test/good/0.png", toPath: d + "/a.png")
             try FileManager.default.copyItem(atPath: f.data + "/test/good/1.png", toPath: d + "/b.png")
