@@ -35,7 +35,7 @@ extension TrainingOptions {
         check(weightDecay.isFinite && weightDecay >= 0, "weightDecay", "must be a number >= 0 (got \(weightDecay))")
         check(validationFraction.isFinite && (0..<1).contains(validationFraction), "validationFraction",
               "must be in [0, 1) (got \(validationFraction))")
-        for e in snapshotEpochs where !(1...epochs).contains(e) {
+        for e in snapshotEpochs where !(1...max(1, epochs)).contains(e) {
             found.append(("snapshotEpochs", "epoch \(e) is not between 1 and --epochs \(epochs)"))
         }
         return found
