@@ -14,7 +14,7 @@ struct BenchCommand: ParsableCommand {
             """)
 
     @Option(help: "Input size (square).") var size = 256
-    @Option(help: "Backbones to measure (comma-separated).") var backbones = BackboneKind.allCases.map(\.rawValue).joined(separator: ",")
+    @Option(help: "Backbones to measure (comma-separated).", transform: commaSeparated) var backbones: [BackboneKind] = BackboneKind.allCases
     @Option(help: "Timed repetitions per measurement (the best is kept).") var repeats = 3
     @Option(help: "Threads for GEMMs and hand-written loops (default: all cores).") var threads: Int?
     @Flag(help: "Measure only training throughput.") var trainOnly = false
@@ -22,12 +22,6 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         if let threads { Parallelism.set(threads) }
-        let kinds = try backbones.split(separator: ",").map { name in
-            guard let kind = BackboneKind(rawValue: String(name)) else {
-                throw ValidationError("unknown backbone '\(name)'; choose from \(BackboneKind.allCases.map(\.rawValue))")
-            }
-            return kind
-        }
         let peak = measureSGEMM(repeats: repeats) * 1e9
         if !json {
             print("stpm bench: \(size)x\(size), \(Parallelism.threads) threads, images/s (best of \(repeats)); "
@@ -35,7 +29,7 @@ struct BenchCommand: ParsableCommand {
             print("then per figure: GFLOP/s and % of that sgemm rate")
             print("backbone             GFLOP/img   fwd b1   fwd b8   stpm-infer b1   stpm-infer b8   train b8")
         }
-        for kind in kinds {
+        for kind in backbones {
             let r = Benchmark.run(kind, size: size, repeats: repeats, trainOnly: trainOnly)
             let figures = [(r.forwardBatch1, r.forwardFLOPs), (r.forwardBatch8, r.forwardFLOPs),
                            (r.stpmInferenceBatch1, r.inferenceFLOPs), (r.stpmInferenceBatch8, r.inferenceFLOPs),

@@ -53,22 +53,3 @@ struct EvalCommand: ParsableCommand {
         }).joined(separator: "\n")
     }
 }
-
-func warn(_ message: String) {
-    FileHandle.standardError.write(Data("warning: \(message)\n".utf8))
-}
-
-/// A self-overwriting progress line on stderr when it is a terminal; silent otherwise, so piped
-/// stdout and logs stay clean.
-final class StatusLine {
-    let tty = isatty(STDERR_FILENO) != 0
-    var last = Date.distantPast
-
-    func show(_ text: String) {
-        guard tty, Date().timeIntervalSince(last) > 0.1 else { return }
-        last = Date()
-        FileHandle.standardError.write(Data("\r\u{1B}[2K\(text)".utf8))
-    }
-
-    func clear() { if tty { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) } }
-}

@@ -10,7 +10,7 @@ struct FeaturesCommand: ParsableCommand {
         abstract: "Write a teacher's three pyramid taps for some images (F32 NCHW safetensors: tap1, tap2, tap3).",
         discussion: "Images are resized bilinearly (as Pillow) to size x size, gray expanded to RGB and normalised the backbone's way; the teacher runs in eval mode. Use it to compare stpm's backbones with another implementation.")
 
-    @Option(help: "Backbone: \(BackboneKind.allCases.map(\.rawValue).joined(separator: ", ")).") var backbone: String
+    @Option(help: "Backbone.") var backbone: BackboneKind
     @Option(help: "Teacher weights (safetensors); default: the fetched file for the backbone.") var teacherWeights: String?
     @Option(help: "Input size (square).") var size = 256
     @Option(help: "Output safetensors file.") var out: String
@@ -21,9 +21,7 @@ struct FeaturesCommand: ParsableCommand {
     }
 
     func run() throws {
-        guard let kind = BackboneKind(rawValue: backbone) else {
-            throw ValidationError("unknown backbone '\(backbone)'; choose from \(BackboneKind.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
+        let kind = backbone
         guard !images.isEmpty else { throw ValidationError("give at least one image") }
         let teacher = try TeacherWeights.loadTeacher(kind, override: teacherWeights)
         let input = Tensor(c: 0, n: 0, h: 0, w: 0)

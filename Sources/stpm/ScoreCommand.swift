@@ -34,7 +34,7 @@ struct ScoreCommand: ParsableCommand {
             switch result {
             case .failure(let error):
                 failures += 1
-                FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+                reportError("\(error)")
                 table.append([files[i], "", "", thresholdText, "", "", "", "\(error)"])
             case .success(let scored):
                 let flagged = threshold.map { String(scored.score >= $0) } ?? ""
@@ -49,7 +49,7 @@ struct ScoreCommand: ParsableCommand {
         }
         if let csv { try table.write(to: csv) }
         if failures > 0 {
-            FileHandle.standardError.write(Data("\(failures) of \(files.count) images could not be read (listed above)\n".utf8))
+            note("\(failures) of \(files.count) images could not be read (listed above)")
             throw ExitCode(1)
         }
     }

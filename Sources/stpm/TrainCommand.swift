@@ -20,7 +20,7 @@ struct TrainCommand: ParsableCommand {
         // --resume continues with the options the run was started with, whatever the command line says.
         let options = resume ? try TrainingSession.storedOptions(store) : requested
         let dataset = try MVTecDataset(root: data)
-        for problem in dataset.problems { FileHandle.standardError.write(Data("warning: \(problem)\n".utf8)) }
+        for problem in dataset.problems { warn(problem) }
         SignalFlag.install()
         let progress = ProgressPrinter()
         let outcome = try TrainingSession(store: store, imagePaths: dataset.train.map(\.path), options: options,

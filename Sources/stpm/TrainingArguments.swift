@@ -6,7 +6,7 @@ import Numerics
 /// The training options shared by `stpm train` and `stpm console --train`, with the official STPM
 /// recipe as defaults.
 struct TrainingArguments: ParsableArguments {
-    @Option(help: "Teacher backbone: \(BackboneKind.allCases.map(\.rawValue).joined(separator: ", ")).") var backbone = BackboneKind.efficientnetLite0.rawValue
+    @Option(help: "Teacher backbone.") var backbone = BackboneKind.efficientnetLite0
     @Option(help: "Teacher weights (safetensors); default: the fetched file for the backbone.") var teacherWeights: String?
     @Option(help: "Input size (square, multiple of 16).") var size = 256
     @Option var epochs = 100
@@ -22,11 +22,8 @@ struct TrainingArguments: ParsableArguments {
     /// Validated options; also applies --threads to the process.
     func options() throws -> TrainingOptions {
         if let threads { Parallelism.set(threads) }
-        guard let kind = BackboneKind(rawValue: backbone) else {
-            throw ValidationError("unknown backbone '\(backbone)'; choose from \(BackboneKind.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
         var o = TrainingOptions()
-        o.backbone = kind
+        o.backbone = backbone
         o.teacherWeights = teacherWeights
         o.size = size
         o.epochs = epochs

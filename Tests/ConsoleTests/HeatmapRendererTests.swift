@@ -1,5 +1,6 @@
 import XCTest
 @testable import Console
+import Detection
 
 final class HeatmapRendererTests: XCTestCase {
     private let grey = Colormap(name: "grey", stops: [RGB(0, 0, 0), RGB(255, 255, 255)])
@@ -59,7 +60,7 @@ final class HeatmapRendererTests: XCTestCase {
         XCTAssertEqual(outlined[1, 1], r.predictedOutline)
         XCTAssertEqual(outlined[0, 0], RGB(0, 0, 200))
         let big = ScalarMap(width: 5, height: 5, values: (0..<25).map { $0 % 5 == 0 || $0 % 5 == 4 || $0 < 5 || $0 >= 20 ? 0 : 1 })
-        let inner = HeatmapRenderer.outline(big.values.map { $0 >= 0.5 }, 5, 5)
+        let inner = OverlayPanels.outline(big.values.map { $0 >= 0.5 }, width: 5, height: 5)
         XCTAssertEqual(inner.count, 8, "a 3×3 blob has 8 edge pixels; its centre is inside")
         XCTAssertFalse(inner.contains(12))
     }

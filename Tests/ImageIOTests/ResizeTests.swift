@@ -56,25 +56,4 @@ final class ResizeTests: XCTestCase {
         let row = Image8(width: 2, height: 1, channels: 1, pixels: [10, 20])
         XCTAssertEqual(row.resizedNearest(width: 7, height: 1).pixels, [10, 10, 10, 10, 20, 20, 20])
     }
-
-    func testFloatBilinearUpsampling() {
-        // 2x2 -> 4x4: source coordinates -0.25 (clamped to 0), 0.25, 0.75, 1.25 (upper neighbour clamped).
-        let out = resizeBilinear([0, 4, 8, 12], width: 2, height: 2, toWidth: 4, toHeight: 4)
-        XCTAssertEqual(out, [0, 1, 3, 4,
-                             2, 3, 5, 6,
-                             6, 7, 9, 10,
-                             8, 9, 11, 12])
-    }
-
-    func testFloatBilinearDownsamplingHasNoAntialiasing() {
-        // 4 -> 2: coordinates 0.5 and 2.5, i.e. plain averages of neighbouring pairs.
-        XCTAssertEqual(resizeBilinear([1, 3, 5, 100], width: 4, height: 1, toWidth: 2, toHeight: 1), [2, 52.5])
-        // 3 -> 2: coordinates 1.5 * 0.5 - 0.5 = 0.25 and 1.75.
-        XCTAssertEqual(resizeBilinear([0, 8, 16], width: 1, height: 3, toWidth: 1, toHeight: 2), [2, 14])
-    }
-
-    func testFloatBilinearSameSizeIsIdentity() {
-        let values: [Float] = [0.5, -1, 3, 7.25, 1e-3, 42]
-        XCTAssertEqual(resizeBilinear(values, width: 3, height: 2, toWidth: 3, toHeight: 2), values)
-    }
 }

@@ -1,3 +1,5 @@
+import Detection
+
 /// What the inspector shows of one image.
 public enum InspectorView: String, CaseIterable, Sendable {
     case image, heatmap, overlay
@@ -94,7 +96,7 @@ public struct HeatmapRenderer: Sendable {
         if showOutlines {
             for (mask, color) in [(gtMask, groundTruthOutline), (predMask, predictedOutline)] {
                 guard let mask else { continue }
-                for i in Self.outline(mask, width, height) { out.pixels[i] = color }
+                for i in OverlayPanels.outline(mask, width: width, height: height) { out.pixels[i] = color }
             }
         }
         return out
@@ -116,15 +118,6 @@ public struct HeatmapRenderer: Sendable {
 
     static func binary(_ mask: [Bool], _ w: Int, _ h: Int) -> PixelImage {
         PixelImage(width: w, height: h, pixels: mask.map { $0 ? RGB(255, 255, 255) : RGB(0, 0, 0) })
-    }
-
-    /// Indices of mask pixels with a 4-neighbour outside the mask (the image edge counts as outside).
-    static func outline(_ mask: [Bool], _ w: Int, _ h: Int) -> [Int] {
-        (0..<(w * h)).filter { i in
-            guard mask[i] else { return false }
-            let x = i % w, y = i / w
-            return x == 0 || y == 0 || x == w - 1 || y == h - 1 || !mask[i - 1] || !mask[i + 1] || !mask[i - w] || !mask[i + w]
-        }
     }
 
     // MARK: drawing into cells

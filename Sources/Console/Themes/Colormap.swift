@@ -1,3 +1,5 @@
+import Detection
+
 /// A gradient of evenly spaced RGB stops, sampled by linear interpolation.
 public struct Colormap: Equatable, Sendable {
     public var name: String
@@ -18,9 +20,7 @@ public struct Colormap: Equatable, Sendable {
 }
 
 extension Colormap {
-    /// OpenCV/anomalib jet at its nine breakpoints (piecewise linear, so these stops reproduce
-    /// it exactly). Used when `colormaps.conf` cannot be found; the file must agree.
-    public static let builtinJet = Colormap(name: "jet", stops: [
-        "#000080", "#0000ff", "#0080ff", "#00ffff", "#80ff80", "#ffff00", "#ff8000", "#ff0000", "#800000",
-    ].map { RGB(hex: $0)! })
+    /// The exporter's jet (`OverlayHeatmap.jetStops`), so the console and the exported overlays agree.
+    /// Used when `colormaps.conf` cannot be found; the file must agree.
+    public static let builtinJet = Colormap(name: "jet", stops: OverlayHeatmap.jetStops.map { RGB($0.0, $0.1, $0.2) })
 }

@@ -12,9 +12,9 @@ public enum OverlayHeatmap {
         return s > 0 && s.isFinite ? s : 1
     }
 
-    /// OpenCV's jet at its nine breakpoints (it is piecewise linear between them); the console's
-    /// built-in jet uses the same stops.
-    static let jetStops: [(Float, Float, Float)] = [
+    /// OpenCV's (and anomalib's) jet at its nine breakpoints (it is piecewise linear between them): the
+    /// one table behind the exported overlays and the console's built-in jet.
+    public static let jetStops: [(UInt8, UInt8, UInt8)] = [
         (0, 0, 128), (0, 0, 255), (0, 128, 255), (0, 255, 255), (128, 255, 128),
         (255, 255, 0), (255, 128, 0), (255, 0, 0), (128, 0, 0),
     ]
@@ -25,7 +25,8 @@ public enum OverlayHeatmap {
         let i = min(Int(pos), jetStops.count - 2)
         let f = pos - Float(i)
         let a = jetStops[i], b = jetStops[i + 1]
-        return (a.0 + (b.0 - a.0) * f, a.1 + (b.1 - a.1) * f, a.2 + (b.2 - a.2) * f)
+        func mix(_ a: UInt8, _ b: UInt8) -> Float { Float(a) + (Float(b) - Float(a)) * f }
+        return (mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
     }
 
     /// `image` (RGB, size x size) blended half and half with the jet colours of `map / scale`.

@@ -17,19 +17,22 @@ public enum OverlayPanels {
         Image8(width: size, height: size, channels: 1, pixels: mask.map { $0 ? 255 : 0 })
     }
 
-    /// Colours the boundary of `mask` on `image`: mask pixels with a 4-neighbour outside the mask or on
-    /// the image border.
+    /// The boundary of a row-major `mask`: indices of mask pixels with a 4-neighbour outside the mask or
+    /// on the image border. The one outline of the exported panels and the console's inspector.
+    public static func outline(_ mask: [Bool], width w: Int, height h: Int) -> [Int] {
+        precondition(mask.count == w * h, "outline: \(mask.count) mask pixels for \(w)x\(h)")
+        return (0..<(w * h)).filter { i in
+            guard mask[i] else { return false }
+            let x = i % w, y = i / w
+            return x == 0 || y == 0 || x == w - 1 || y == h - 1 || !mask[i - 1] || !mask[i + 1] || !mask[i - w] || !mask[i + w]
+        }
+    }
+
+    /// Colours the outline of `mask` on `image`.
     public static func drawOutline(_ mask: [Bool], on image: inout Image8, color: (UInt8, UInt8, UInt8)) {
-        let w = image.width, h = image.height
-        precondition(image.channels == 3 && mask.count == w * h, "drawOutline: mask and RGB image sizes differ")
-        for y in 0..<h {
-            for x in 0..<w where mask[y * w + x] {
-                let edge = x == 0 || y == 0 || x == w - 1 || y == h - 1
-                    || !mask[y * w + x - 1] || !mask[y * w + x + 1] || !mask[(y - 1) * w + x] || !mask[(y + 1) * w + x]
-                guard edge else { continue }
-                let p = (y * w + x) * 3
-                image.pixels[p] = color.0; image.pixels[p + 1] = color.1; image.pixels[p + 2] = color.2
-            }
+        precondition(image.channels == 3, "drawOutline: an RGB image")
+        for i in outline(mask, width: image.width, height: image.height) {
+            image.pixels[i * 3] = color.0; image.pixels[i * 3 + 1] = color.1; image.pixels[i * 3 + 2] = color.2
         }
     }
 
