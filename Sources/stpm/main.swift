@@ -4,7 +4,7 @@ struct Stpm: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stpm",
         abstract: "Visual anomaly detection with Student-Teacher Feature Pyramid Matching, on the CPU.",
-        subcommands: [TrainCommand.self, FeaturesCommand.self, BenchCommand.self, EvalCommand.self, CompareCommand.self, ScoreCommand.self, ThresholdCommand.self, ExportCommand.self, ConsoleCommand.self, DemoDataCommand.self])
+        subcommands: [TrainCommand.self, FeaturesCommand.self, BenchCommand.self, EvalCommand.self, CompareCommand.self, ScoreCommand.self, WatchCommand.self, ThresholdCommand.self, ExportCommand.self, ConsoleCommand.self, DemoDataCommand.self])
 }
 
 do {

@@ -81,7 +81,8 @@ public enum Exporter {
             let image = try ImagePreparation.load(s.sample.path, size: size)
             let predicted = OverlayPanels.predictedMask(map: s.map, threshold: threshold.value)
             try write(stems[i] + "_panel.png") {
-                try PNGFile.write(panel(image: image, scored: s, predicted: predicted, threshold: threshold.value), path: $0)
+                try PNGFile.write(panel(image: image, map: s.map, score: s.score, truth: s.mask, predicted: predicted,
+                                        threshold: threshold.value), path: $0)
             }
             try write(stems[i] + "_mask.png") {
                 try PNGFile.write(OverlayPanels.maskImage(predicted, size: size), path: $0)
@@ -97,12 +98,12 @@ public enum Exporter {
                              defective: scored.filter(\.isDefective).count, filesWritten: written)
     }
 
-    /// image | heatmap overlay | image with the predicted (red) and ground-truth (green) outlines.
-    static func panel(image: Image8, scored s: ScoredSample, predicted: [Bool], threshold: Float) -> Image8 {
-        let scale = OverlayHeatmap.scale(mapMax: s.score, threshold: threshold)
-        let heat = OverlayHeatmap.overlay(image: image, map: s.map, scale: scale)
+    /// image | heatmap overlay | image with the predicted (red) and ground-truth (green, when known) outlines.
+    static func panel(image: Image8, map: [Float], score: Float, truth: [Bool]?, predicted: [Bool], threshold: Float) -> Image8 {
+        let scale = OverlayHeatmap.scale(mapMax: score, threshold: threshold)
+        let heat = OverlayHeatmap.overlay(image: image, map: map, scale: scale)
         var outlined = image
-        if let truth = s.mask { OverlayPanels.drawOutline(truth, on: &outlined, color: OverlayPanels.truthColor) }
+        if let truth { OverlayPanels.drawOutline(truth, on: &outlined, color: OverlayPanels.truthColor) }
         OverlayPanels.drawOutline(predicted, on: &outlined, color: OverlayPanels.predictedColor)
         return OverlayPanels.sideBySide([image, heat, outlined])
     }
