@@ -66,16 +66,21 @@ enum SyntheticSet {
         return try training.get().events
     }
 
-    /// Runs the built `stpm` binary (skips when there is none) and returns its status and its stdout and stderr.
-    static func stpm(_ args: [String]) throws -> (status: Int32, output: String) {
+    /// The built `stpm` executable (skips when there is none).
+    static func binary() throws -> String {
         let here = Bundle(for: EndToEndTests.self).bundleURL
         // Linux runs the tests from the build folder itself; macOS from an .xctest bundle inside it.
         guard let binary = [here, here.deletingLastPathComponent()].map({ $0.appendingPathComponent("stpm").path })
             .first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
             throw XCTSkip("no stpm binary next to \(here.path) (swift build --product stpm)")
         }
+        return binary
+    }
+
+    /// Runs the built `stpm` binary and returns its status and its stdout and stderr.
+    static func stpm(_ args: [String]) throws -> (status: Int32, output: String) {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
+        process.executableURL = URL(fileURLWithPath: try binary())
         process.arguments = args
         let pipe = Pipe()
         process.standardOutput = pipe
