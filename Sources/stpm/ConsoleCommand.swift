@@ -16,6 +16,7 @@ struct ConsoleCommand: ParsableCommand {
         """)
 
     @Argument(help: "Dataset root (MVTec AD layout).") var data: String?
+    @OptionGroup var folders: LabelledFolderArguments
     @Option(help: "Model directory (from stpm train), or the one to train into with --train.") var model: String?
     @Option(help: "Theme name (from Themes/) or path to a .theme file.") var theme: String?
     @Flag(help: "Plain ASCII images and no colour, for monochrome terminals.") var ascii = false
@@ -30,11 +31,13 @@ struct ConsoleCommand: ParsableCommand {
     func validate() throws {
         if train && model == nil { throw ValidationError("--train needs --model DIR to train into") }
         if train && data == nil { throw ValidationError("--train needs the dataset argument") }
+        if data != nil || folders.normal != nil || folders.abnormal != nil { try folders.validate(data: data) }
     }
 
     func run() throws {
         var o = ConsoleOptions()
         o.dataPath = data
+        if let normal = folders.normal, let abnormal = folders.abnormal { o.labelledFolders = (normal, abnormal, folders.masks) }
         o.modelPath = model
         o.theme = theme
         o.ascii = ascii

@@ -12,20 +12,31 @@ struct ScoreCommand: ParsableCommand {
         and <name>_map16.png (16-bit gray, value = map / scale * 65535), at model resolution, where \
         scale = max(2 x threshold, the image's map max), so every image below twice the threshold shares one scale; \
         the scale of each image is in the CSV (map_scale). <name> is the path relative to the inputs' common folder \
-        with "/" as "_". An unreadable image is reported and skipped; the exit status is then 1.
+        with "/" as "_". An unreadable image is reported and skipped; the exit status is then 1. \
+        --shard I/N scores only the files whose path below the inputs' common folder hashes to I (of N): run it \
+        with I = 0..N-1 on as many machines and concatenate the CSVs (deploy/merge-scores).
         """)
 
     @Argument(help: "Model directory (from stpm train).") var model: String
     @Argument(help: "Image files or folders.") var paths: [String]
     @Option(help: "Write path,score,flagged,threshold,map_scale,overlay,map16,error to this CSV file.") var csv: String?
     @Option(help: "Write an overlay PNG and a 16-bit map PNG per image into this folder.") var maps: String?
+    @Option(help: "Score only shard I of N (0 <= I < N), a fixed share of the files by path hash.") var shard: String?
+
+    func validate() throws {
+        if let shard, Shard(shard) == nil { throw ValidationError("--shard \(shard): expected I/N with 0 <= I < N, such as 0/4") }
+    }
 
     func run() throws {
         let inspection = try Inspection(modelPath: model)
-        let files = try scanImageFolder(paths: paths)
+        let everything = try scanImageFolder(paths: paths)
+        // Stems come from all files, so the shards' map files never collide in a shared --maps folder.
+        let picked = shard.flatMap(Shard.init)?.select(everything) ?? Array(everything.indices)
+        let files = picked.map { everything[$0] }
+        let allStems = reportFileStems(for: everything)
+        let stems = picked.map { allStems[$0] }
         let threshold = inspection.model.config.threshold?.value
         if let maps { try MapImages.prepare(maps) }
-        let stems = reportFileStems(for: files)
         var table = ReportsCSV(header: ["path", "score", "flagged", "threshold", "map_scale", "overlay", "map16", "error"])
         var failures = 0
         let thresholdText = threshold.map(formatScore) ?? ""

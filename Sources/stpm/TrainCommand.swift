@@ -7,9 +7,9 @@ import Numerics
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train a student on the normal images of DATA/train/good (MVTec AD layout).")
+        abstract: "Train a student on the normal images of DATA/train/good (MVTec AD layout), or of a plain folder DATA.")
 
-    @Argument(help: "Dataset root (MVTec AD layout).") var data: String
+    @Argument(help: "Dataset root (MVTec AD layout), or a folder whose images (recursively) are all normal.") var data: String
     @Option(help: "Model directory to write.") var out: String
     @OptionGroup var training: TrainingArguments
     @Flag(help: "Continue the stopped run in --out with its own options.") var resume = false

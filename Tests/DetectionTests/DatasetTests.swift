@@ -59,7 +59,7 @@ final class DatasetTests: XCTestCase {
         XCTAssertNil(dataset.test[0].maskPath)
         XCTAssertEqual(dataset.test[0].defectType, "hole")
         XCTAssertEqual(dataset.problems, [
-            "test/hole/000.png has no mask ground_truth/hole/000_mask.png",
+            "1 of 2 defective images have no mask: they count in image AUROC only, not in the pixel metrics",
             "ground_truth/hole/007_mask.png has no test image",
             "ground_truth/stain has no matching test/stain folder",
         ])
@@ -71,6 +71,40 @@ final class DatasetTests: XCTestCase {
         XCTAssertEqual(dataset.train.count, 1)
         XCTAssertEqual(dataset.test, [])
         XCTAssertEqual(dataset.problems.count, 1)
+    }
+
+    func testAPlainFolderIsAllNormalTrainingImages() throws {
+        try touch("a.png", "day1/b.png", "day1/notes.txt", ".cache/c.png")
+        let dataset = try MVTecDataset(root: root.path)
+        XCTAssertEqual(dataset.train.map { relative($0.path) }, ["a.png", "day1/b.png"])
+        XCTAssertTrue(dataset.train.allSatisfy { $0.defectType == "good" && $0.split == .train })
+        XCTAssertEqual(dataset.test, [])
+    }
+
+    func testABrokenMVTecLayoutIsNotMistakenForAPlainFolder() throws {
+        try touch("test/cut/000.png", "test/good/000.png")
+        XCTAssertThrowsError(try MVTecDataset(root: root.path)) { XCTAssertEqual($0 as? DatasetError, .noTrainGood(self.root.path)) }
+    }
+
+    func testFolderSpecLabelsByFolderAndMatchesMasksByStem() throws {
+        try touch("ok/1.png", "ok/2.png", "ng/crack/a.png", "ng/crack/b.png", "ng/c.png",
+                  "gt/a_mask.png", "gt/sub/c.png", "gt/zzz_mask.png")
+        let p = root.path
+        let dataset = try MVTecDataset(normal: p + "/ok", abnormal: p + "/ng", masks: p + "/gt")
+        XCTAssertEqual(dataset.train, [])
+        XCTAssertEqual(dataset.test.map { relative($0.path) }, ["ok/1.png", "ok/2.png", "ng/c.png", "ng/crack/a.png", "ng/crack/b.png"])
+        XCTAssertEqual(dataset.test.map(\.defectType), ["good", "good", "ng", "crack", "crack"])
+        XCTAssertEqual(dataset.test.map { $0.maskPath.map(relative) }, [nil, nil, "gt/sub/c.png", "gt/a_mask.png", nil])
+        XCTAssertEqual(dataset.problems, [
+            "1 of 3 defective images have no mask: they count in image AUROC only, not in the pixel metrics",
+            "1 masks match no abnormal image (by file stem), e.g. \(p)/gt/zzz_mask.png",
+        ])
+    }
+
+    func testDefectiveImagesWithoutAnyMaskGiveOneLine() throws {
+        try touch("ok/1.png", "ng/a.png", "ng/b.png", "ng/c.png")
+        let dataset = try MVTecDataset(normal: root.path + "/ok", abnormal: root.path + "/ng", masks: nil)
+        XCTAssertEqual(dataset.problems, ["3 defective images have no mask: pixel metrics skipped"])
     }
 
     func testClearErrors() throws {

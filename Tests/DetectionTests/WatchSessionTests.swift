@@ -218,7 +218,7 @@ final class WatchSessionTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root + "/flagged").sorted(),
                        ["sub_x.png", "sub_x_panel.png", "y.png", "y_panel.png"])
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: root + "/flagged/y.png")), try png(2))
-        XCTAssertEqual(try PNGFile.read(path: root + "/flagged/y_panel.png").width, 3 * 64 + 2 * 4)
+        XCTAssertEqual(try ImageReader.read(path: root + "/flagged/y_panel.png").width, 3 * 64 + 2 * 4)
         let lines: [String] = try String(contentsOfFile: calls, encoding: .utf8).split(separator: "\n").map(String.init).sorted()
         let logged = try records()
         let expected: [String] = logged.map { "\($0.path) \(formatScore($0.score ?? .nan))" }.sorted()

@@ -4,6 +4,8 @@ import Detection
 /// What `stpm console` was asked to open.
 public struct ConsoleOptions {
     public var dataPath: String?
+    /// Labelled test folders (anomalib's layout) instead of `dataPath`; see `MVTecDataset(normal:abnormal:masks:)`.
+    public var labelledFolders: (normal: String, abnormal: String, masks: String?)?
     public var modelPath: String?
     public var theme: String?
     public var ascii = false
@@ -52,6 +54,9 @@ public final class ConsoleApp {
             let scanned = try MVTecDataset(root: data)
             dataset = DatasetIndex(scanned)
             datasetRoot = data
+        } else if let folders = options.labelledFolders {
+            dataset = DatasetIndex(try MVTecDataset(normal: folders.normal, abnormal: folders.abnormal, masks: folders.masks))
+            datasetRoot = nil
         } else {
             dataset = DatasetIndex()
             datasetRoot = nil

@@ -31,7 +31,7 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .rootMissing(let root): return "dataset folder \(root) does not exist or is not a folder"
-        case .noTrainGood(let root): return "\(root) has no train/good folder (expected the MVTec AD layout: train/good, test/<type>, ground_truth/<type>)"
+        case .noTrainGood(let root): return "\(root) has no train/good folder (expected the MVTec AD layout: train/good, test/<type>, ground_truth/<type>; or a plain folder of normal images, without test/ and ground_truth/)"
         case .noTrainImages(let folder): return "no images (\(imageExtensionList)) in \(folder)"
         case .pathMissing(let path): return "\(path) does not exist"
         case .noImages(let paths): return "no images (\(imageExtensionList)) in \(paths.joined(separator: ", "))"
@@ -41,7 +41,9 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
 
 /// A dataset in the MVTec AD layout: root/train/good/*.png, root/test/<type>/*.png and
 /// root/ground_truth/<type>/<stem>_mask.png (good test images have no mask). Images and masks may be any
-/// format ImageReader reads (listed by extension, decoded by content); a mask matches an image by stem.
+/// format ImageReader reads (listed by extension, decoded by content); a mask matches an image by stem; or a plain folder
+/// whose images are all normal (training only); or anomalib's folder spec of labelled test images
+/// (`init(normal:abnormal:masks:)`).
 public struct MVTecDataset: Sendable {
     public var root: String
     public var train: [DatasetSample]
@@ -60,7 +62,15 @@ public struct MVTecDataset: Sendable {
         problems = []
 
         let trainGood = joined(root, "train", "good")
-        guard isDirectory(trainGood) else { throw DatasetError.noTrainGood(root) }
+        guard isDirectory(trainGood) else {
+            // A folder with MVTec's other parts but no train/good is a broken MVTec layout, not a plain
+            // folder: training on its test images would learn the defects.
+            let mvtecParts = ["train", "test", "ground_truth"].filter { isDirectory(joined(root, $0)) }
+            guard mvtecParts.isEmpty, let images = try? scanImageFolder(paths: [root]) else { throw DatasetError.noTrainGood(root) }
+            train = images.map { DatasetSample(path: $0, split: .train, defectType: "good", maskPath: nil) }
+            test = []
+            return
+        }
         train = try imageFiles(in: trainGood).map {
             DatasetSample(path: joined(trainGood, $0), split: .train, defectType: "good", maskPath: nil)
         }
@@ -74,6 +84,7 @@ public struct MVTecDataset: Sendable {
             return
         }
         let testTypes = try subdirectories(of: testRoot)
+        var withoutMask = 0
         for type in testTypes {
             let folder = joined(testRoot, type)
             let images = try imageFiles(in: folder)
@@ -96,7 +107,7 @@ public struct MVTecDataset: Sendable {
                 if let mask = masksByStem.removeValue(forKey: Array(stem.utf8)) {
                     maskPath = joined(truthFolder, mask)
                 } else {
-                    problems.append("test/\(type)/\(image) has no mask ground_truth/\(type)/\(stem)_mask.png")
+                    withoutMask += 1
                 }
                 test.append(DatasetSample(path: joined(folder, image), split: .test, defectType: type, maskPath: maskPath))
             }
@@ -109,8 +120,61 @@ public struct MVTecDataset: Sendable {
                 problems.append("ground_truth/\(type) has no matching test/\(type) folder")
             }
         }
+        if let note = MVTecDataset.maskNote(withoutMask: withoutMask, defective: test.filter { $0.defectType != "good" }.count) {
+            problems.insert(note, at: 0)
+        }
+    }
+
+    /// anomalib's folder layout: every image under `normal` is a good test image, every image under
+    /// `abnormal` a defective one, its type the subfolder it is in (or the abnormal folder's own name);
+    /// masks are found under `masks` by the image's file stem ("<stem>" or "<stem>_mask", any folder).
+    public init(normal: String, abnormal: String, masks: String?) throws {
+        for folder in [normal, abnormal] + (masks.map { [$0] } ?? []) where !isDirectory(folder) {
+            throw DatasetError.rootMissing(folder)
+        }
+        root = normal
+        train = []
+        problems = []
+        var masksByStem: [String: String] = [:]
+        if let masks {
+            for mask in (try? scanImageFolder(paths: [masks])) ?? [] {
+                var stem = imageStem((mask as NSString).lastPathComponent)
+                if stem.hasSuffix("_mask") { stem.removeLast("_mask".count) }
+                if let other = masksByStem[stem] {
+                    problems.append("masks \(other) and \(mask) both match images named \(stem): the first is used")
+                } else {
+                    masksByStem[stem] = mask
+                }
+            }
+        }
+        let folderType = (abnormal as NSString).lastPathComponent
+        test = try scanImageFolder(paths: [normal]).map { DatasetSample(path: $0, split: .test, defectType: "good", maskPath: nil) }
+        var withoutMask = 0
+        for path in try scanImageFolder(paths: [abnormal]) {
+            let below = path.dropFirst(abnormal.count).split(separator: "/")
+            let type = below.count > 1 ? String(below[0]) : folderType == "good" ? "abnormal" : folderType
+            let mask = masksByStem.removeValue(forKey: imageStem((path as NSString).lastPathComponent))
+            if mask == nil { withoutMask += 1 }
+            test.append(DatasetSample(path: path, split: .test, defectType: type, maskPath: mask))
+        }
+        if !masksByStem.isEmpty {
+            problems.append("\(masksByStem.count) masks match no abnormal image (by file stem), e.g. \(masksByStem.values.min()!)")
+        }
+        if let note = MVTecDataset.maskNote(withoutMask: withoutMask, defective: test.filter { $0.defectType != "good" }.count) {
+            problems.insert(note, at: 0)
+        }
+    }
+
+    /// One line for defective images without a mask, however many: having none is normal for a line's
+    /// own labelled folders.
+    static func maskNote(withoutMask: Int, defective: Int) -> String? {
+        guard withoutMask > 0 else { return nil }
+        return withoutMask == defective
+            ? "\(withoutMask) defective images have no mask: pixel metrics skipped"
+            : "\(withoutMask) of \(defective) defective images have no mask: they count in image AUROC only, not in the pixel metrics"
     }
 }
+
 
 /// The images to score: explicit files (of any name: the reader decides by content) and every file with an
 /// image extension under the given folders, recursively; hidden files are skipped. Sorted, without duplicates.

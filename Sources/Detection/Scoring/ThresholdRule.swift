@@ -10,10 +10,17 @@ public enum ThresholdRule: Equatable, Sendable {
     case percentile(Double)
     /// F1-optimal over labelled scores.
     case f1
+    /// The highest threshold that flags every labelled defective image.
+    case noEscape
+
+    /// The percentile `.f1` and `.noEscape` fall back to when the labelled set has no defective image.
+    public static let fallbackPercentile = 99.0
 
     /// The threshold this rule gives from what is known about the model and the labelled images.
-    /// A rule added later (say, the lowest threshold that lets no defective image escape) is one more
-    /// case here and one more line in `resolve` and `recordedChoice`.
+    /// Without a defective labelled image F1 and recall are undefined (an F1 search over good images
+    /// alone would return the lowest score and flag everything), so `.f1` and `.noEscape` use the
+    /// percentile rule instead: the held-out normal scores, or the labelled good scores when the model
+    /// has none (`fallbackNote` says so).
     public func resolve(_ evidence: ThresholdEvidence) throws -> Threshold {
         switch self {
         case .stored:
@@ -25,11 +32,24 @@ public enum ThresholdRule: Equatable, Sendable {
         case .percentile(let p):
             guard !evidence.normalScores.isEmpty else { throw ThresholdRuleError.noNormalScores(evidence.model.normalScoresFile) }
             return try percentileThreshold(normalScores: evidence.normalScores, percentile: p)
-        case .f1:
+        case .f1, .noEscape:
             // Images without a finite score are flagged whatever the threshold, so they cannot inform it.
             let judged = evidence.labelled.filter(\.score.isFinite)
-            return try f1OptimalThreshold(scores: judged.map(\.score), labels: judged.map(\.isDefective))
+            let scores = judged.map(\.score), labels = judged.map(\.isDefective)
+            guard labels.contains(true) else {
+                return try percentileThreshold(normalScores: evidence.normalScores.isEmpty ? scores : evidence.normalScores,
+                                               percentile: ThresholdRule.fallbackPercentile)
+            }
+            return self == .f1 ? try f1OptimalThreshold(scores: scores, labels: labels)
+                : try noEscapeThreshold(scores: scores, labels: labels).threshold
         }
+    }
+
+    /// Said when `.f1` or `.noEscape` had to fall back (nil when it did not).
+    public func fallbackNote(labelled: [LabelledScore]) -> String? {
+        guard self == .f1 || self == .noEscape, !labelled.contains(where: \.isDefective) else { return nil }
+        return "the labelled set has only good images, so \(self == .f1 ? "F1 is" : "recall is") undefined: "
+            + "using percentile \(formatScore(Float(ThresholdRule.fallbackPercentile))) of the normal scores instead"
     }
 
     /// How a threshold this rule produced is recorded in config.json; `.stored` keeps the stored method.
@@ -39,6 +59,7 @@ public enum ThresholdRule: Equatable, Sendable {
         case .value: .manual
         case .percentile(let p): .percentile(p)
         case .f1: .f1
+        case .noEscape: .noEscape
         }
     }
 }
@@ -78,6 +99,7 @@ extension Threshold {
         case .f1: "F1-optimal"
         case .percentile(let p): "percentile \(formatScore(Float(p))) of held-out normal scores"
         case .manual: "manual"
+        case .noEscape: "no escapes: the lowest labelled defective score"
         }
     }
 }

@@ -7,6 +7,8 @@ public enum ThresholdChoice: Equatable, Sendable {
     case percentile(Double)
     /// Given by the user.
     case manual
+    /// The lowest labelled defective score: flags every labelled defect (recall 1).
+    case noEscape
 }
 
 /// A threshold and how it was chosen; a score is flagged as defective when `score >= value`.
@@ -34,9 +36,10 @@ extension ThresholdChoice: Codable {
         case "f1": self = .f1
         case "percentile": self = .percentile(try container.decode(Double.self, forKey: .percentile))
         case "manual": self = .manual
+        case "no-escape": self = .noEscape
         case let other:
             throw DecodingError.dataCorruptedError(forKey: .method, in: container,
-                                                   debugDescription: "unknown threshold method '\(other)' (expected f1, percentile or manual)")
+                                                   debugDescription: "unknown threshold method '\(other)' (expected f1, percentile, manual or no-escape)")
         }
     }
 
@@ -48,6 +51,7 @@ extension ThresholdChoice: Codable {
             try container.encode("percentile", forKey: .method)
             try container.encode(p, forKey: .percentile)
         case .manual: try container.encode("manual", forKey: .method)
+        case .noEscape: try container.encode("no-escape", forKey: .method)
         }
     }
 }

@@ -102,7 +102,7 @@ public final class WatchSession {
                 throw WatchError.notAFolder(root)
             }
         }
-        liveThreshold = try ThresholdRule.stored.resolve(model: model)
+        liveThreshold = try ThresholdRule.stored.resolve(ThresholdEvidence(model: model.store, stored: model.config.threshold, normalScores: []))
         var excluded: Set<String> = [URL(fileURLWithPath: options.log).standardizedFileURL.path]
         if let flagged = options.flagged { excluded.insert(URL(fileURLWithPath: flagged).standardizedFileURL.path) }
         // Watches exist before the first walk, so a file arriving during it is reported by one or the other.
