@@ -1,17 +1,13 @@
 import Foundation
 import XCTest
+import TestSupport
 @testable import Detection
 
 final class WatchLogTests: XCTestCase {
-    var folder: String!
-    var file: String { folder + "/watch.jsonl" }
+    var folder: TemporaryDirectory!
+    var file: String { folder.file("watch.jsonl") }
 
-    override func setUpWithError() throws {
-        folder = NSTemporaryDirectory() + "watchlog-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: folder) }
+    override func setUpWithError() throws { folder = try TemporaryDirectory("watchlog") }
 
     func record(_ path: String, size: Int64 = 10, mtimeNs: Int64 = 1_764_460_000_123_456_789) -> WatchRecord {
         WatchRecord(path: path, size: size, mtime: "t", mtimeNs: mtimeNs, score: 0.25, threshold: 0.5, verdict: .ok,
