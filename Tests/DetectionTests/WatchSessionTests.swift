@@ -233,12 +233,8 @@ final class WatchSessionTests: XCTestCase {
         XCTAssertEqual(try records().last?.hook, "exit status 3")
     }
 
-    /// The command line: kill -9 in the middle of a live watch, more files arrive, a restart (--once)
-    /// scores exactly those that are not in the log.
-    func testKilledWatcherRestartsWithoutMissingOrRepeating() throws {
-        let model = try SyntheticSet.trainedModel()
-        let binary = try SyntheticSet.binary()
-        for i in 0..<12 { try put(String(format: "%02d.png", i), png(i, defect: i % 4 == 0)) }
+    /// `stpm watch` on the watched folder as its own process, once the log holds `lines` lines (or it ended).
+    func startWatching(binary: String, model: String, untilLines lines: Int) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = ["watch", model, watched, "--log", logFile, "--settle", "50"]
@@ -246,35 +242,37 @@ final class WatchSessionTests: XCTestCase {
         process.standardError = FileHandle.nullDevice
         try process.run()
         let deadline = Date().addingTimeInterval(120)
-        while try records().count < 3 && Date() < deadline && process.isRunning { usleep(20_000) }
-        kill(process.processIdentifier, SIGKILL)
+        while try records().count < lines && Date() < deadline && process.isRunning { usleep(20_000) }
+        return process
+    }
+
+    /// The command line: the watcher is stopped (kill -9, or SIGTERM) while it works through a backlog,
+    /// more files arrive, and a restart (--once) scores exactly those that are not in the log.
+    func stopAndRestart(_ stop: (Process) -> Void) throws -> Process {
+        let model = try SyntheticSet.trainedModel()
+        let binary = try SyntheticSet.binary()
+        for i in 0..<24 { try put(String(format: "%02d.png", i), png(i, defect: i % 4 == 0)) }
+        let process = try startWatching(binary: binary, model: model, untilLines: 1)
+        stop(process)
         process.waitUntilExit()
         let before = try records().count
-        XCTAssertGreaterThanOrEqual(before, 3)
-        for i in 12..<15 { try put(String(format: "%02d.png", i), png(i)) }
+        XCTAssertGreaterThanOrEqual(before, 1)
+        for i in 24..<27 { try put(String(format: "%02d.png", i), png(i)) }
         let again = try SyntheticSet.stpm(["watch", model, watched, "--log", logFile, "--once", "--settle", "50"])
         XCTAssertEqual(again.status, 0, again.output)
         XCTAssertTrue(again.output.contains("holds \(before) images"), again.output)
-        assertEachOnce(try records(), (0..<15).map { String(format: "%02d.png", $0) })
+        assertEachOnce(try records(), (0..<27).map { String(format: "%02d.png", $0) })
+        return process
     }
 
-    func testSigtermFinishesTheBatchFlushesAndExitsZero() throws {
-        let model = try SyntheticSet.trainedModel()
-        let binary = try SyntheticSet.binary()
-        for i in 0..<3 { try put("\(i).png", png(i)) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["watch", model, watched, "--log", logFile, "--settle", "50"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let deadline = Date().addingTimeInterval(120)
-        while try records().count < 3 && Date() < deadline { usleep(20_000) }
-        process.terminate()
-        process.waitUntilExit()
-        XCTAssertTrue(process.terminationReason == .exit)
+    func testKilledWatcherRestartsWithoutMissingOrRepeating() throws {
+        _ = try stopAndRestart { kill($0.processIdentifier, SIGKILL) }
+    }
+
+    func testSigtermFinishesTheBatchInHandAndExitsZero() throws {
+        let process = try stopAndRestart { $0.terminate() }
+        XCTAssertTrue(process.terminationReason == .exit, "not killed by the signal")
         XCTAssertEqual(process.terminationStatus, 0)
-        assertEachOnce(try records(), ["0.png", "1.png", "2.png"])
     }
 }
 
