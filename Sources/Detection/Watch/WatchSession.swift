@@ -196,10 +196,11 @@ public final class WatchSession {
     }
 
     private func score(_ ready: [(path: String, state: FileState)], events: (WatchEvent) -> Void) throws {
-        var loaded: [(path: String, state: FileState, image: Image8)] = []
+        var loaded: [(path: String, state: FileState, image: Image8, width: Int, height: Int)] = []
         for item in ready {
             do {
-                loaded.append((item.path, item.state, try ImagePreparation.load(item.path, size: model.size)))
+                let source = try ImagePreparation.loadSource(item.path)
+                loaded.append((item.path, item.state, ImagePreparation.resized(source, size: model.size), source.width, source.height))
             } catch {
                 guard tracker.failedToDecode(item.path, now: monotonicSeconds()) else { continue }
                 let record = try append(path: item.path, state: item.state, score: nil, verdict: .unreadable, error: "\(error)")
@@ -224,7 +225,8 @@ public final class WatchSession {
             let record = try append(path: item.path, state: item.state, score: scores[k], threshold: threshold.value,
                                     verdict: flagged ? .flagged : .ok, error: copyError, hook: hookError)
             if flagged { status.flagged += 1 }
-            events(.scored(record, ImageScore(image: item.image, map: maps[k], score: scores[k])))
+            events(.scored(record, ImageScore(image: item.image, map: maps[k], score: scores[k],
+                                              sourceWidth: item.width, sourceHeight: item.height)))
         }
     }
 
