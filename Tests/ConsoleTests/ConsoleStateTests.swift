@@ -55,9 +55,11 @@ final class ConsoleStateTests: XCTestCase {
     func testThresholdStepsAreFractionsOfScoreSpan() {
         var s = Self.sample()
         s.threshold = 0.5
+        s.storedThreshold = 0.3
         _ = s.handle(.char("+")); XCTAssertEqual(s.threshold, 0.507, accuracy: 1e-9)
         _ = s.handle(.char("[")); XCTAssertEqual(s.threshold, 0.437, accuracy: 1e-9)
-        XCTAssertEqual(s.handle(.char("s")), .saveThreshold(s.threshold))
+        guard case .saveThreshold(let saved) = s.handle(.char("s")) else { return XCTFail("s must save the threshold") }
+        XCTAssertEqual(saved, 0.437, accuracy: 1e-9, "the threshold in force, not the stored 0.3")
         s.threshold = 0.1
         _ = s.handle(.char("0")); XCTAssertEqual(s.threshold, 0.437, accuracy: 1e-9)
         XCTAssertEqual(s.handle(.char("f")), .f1OptimalThreshold)

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import Backbones
+import Numerics
 import ImageIO
 @testable import Detection
 import TestSupport
@@ -152,32 +153,63 @@ final class EventRecorder: @unchecked Sendable {
 }
 
 final class EndToEndTests: XCTestCase {
+    /// The held-out selection and the stored threshold, recomputed from the files the run wrote: the best
+    /// epoch is the argmin of validation.jsonl (and the student is that epoch's), the threshold numpy's
+    /// p99 (linear) of normal_scores.json.
+    func testBestEpochAndThresholdFollowTheHeldOutFiles() throws {
+        let store = ModelStore(path: try SyntheticSet.trainedModel())
+        let config = try store.loadConfig()
+        let lines = try String(contentsOfFile: store.validationFile, encoding: .utf8).split(separator: "\n")
+        let validation = try lines.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        XCTAssertEqual(validation.map { $0["epoch"] as? Int }, (1...SyntheticSet.epochs).map { $0 })
+        let means = validation.map { $0["validation_mean_score"] as! Double }
+        let argmin = means.indices.min { means[$0] < means[$1] }! + 1
+        XCTAssertEqual(config.bestEpoch, argmin, "validation means \(means)")
+        XCTAssertEqual(validation.map { $0["best"] as? Bool }, means.indices.map { i in means[i] < means[..<i].min() ?? .infinity })
+        XCTAssertEqual(try SafetensorsFile(path: store.studentFile).metadata["epoch"], String(argmin))
+
+        let normal = store.loadNormalScores().map(Double.init).sorted()
+        XCTAssertEqual(normal.count, config.validationImages)
+        let rank = 0.99 * Double(normal.count - 1), below = Int(rank)
+        let p99 = normal[below] + (normal[min(below + 1, normal.count - 1)] - normal[below]) * (rank - Double(below))
+        XCTAssertEqual(config.threshold?.choice, .percentile(99))
+        XCTAssertEqual(Double(try XCTUnwrap(config.threshold?.value)), p99, accuracy: p99 * 1e-6)
+    }
+
     func testTrainedModelScoresEveryImageWithFiniteMaps() throws {
         let model = try SyntheticSet.model()
-        XCTAssertEqual(model.config.bestEpoch.map { (1...SyntheticSet.epochs).contains($0) }, true)
-        XCTAssertNotNil(model.config.threshold, "training stores p99 of the held-out normal scores")
         let files = try scanImageFolder(paths: [SyntheticSet.data + "/test"])
-        XCTAssertEqual(files.count, 4)
+        XCTAssertEqual(files.map { URL(fileURLWithPath: $0).pathComponents.suffix(2).joined(separator: "/") },
+                       ["good/000.png", "good/001.png", "scratch/000.png", "scratch/001.png"])
         var scores: [Float] = []
-        try model.scoreFiles(files) { _, result in
+        try model.scoreFiles(files) { index, result in
             let scored = try result.get()
+            XCTAssertEqual(index, scores.count)
             XCTAssertEqual(scored.map.count, 64 * 64)
             XCTAssertTrue(scored.map.allSatisfy(\.isFinite))
             XCTAssertEqual(scored.score, scored.map.max())
             scores.append(scored.score)
         }
         XCTAssertEqual(scores.count, 4)
+        // Each result belongs to its own file: the same as scoring that file alone.
+        for (file, score) in zip(files, scores) {
+            XCTAssertEqual(try model.score(file), score, accuracy: score * 1e-5, file)
+        }
+        XCTAssertGreaterThan(scores[2...].min()!, scores[..<2].max()!, "every scratch above every good image: \(scores)")
     }
 
     func testUnreadableImageIsReportedByNameAndTheOthersAreScored() throws {
         let model = try SyntheticSet.model()
         let bad = SyntheticSet.root + "/broken.png"
         try Data("not a png".utf8).write(to: URL(fileURLWithPath: bad))
-        let good = SyntheticSet.data + "/test/good/000.png"
+        let good = SyntheticSet.data + "/test/good/000.png", scratch = SyntheticSet.data + "/test/scratch/001.png"
         var outcomes: [Int: Result<ImageScore, Error>] = [:]
-        model.scoreFiles([good, bad, good]) { outcomes[$0] = $1 }
-        XCTAssertNotNil(try? outcomes[0]?.get())
-        XCTAssertNotNil(try? outcomes[2]?.get())
+        model.scoreFiles([good, bad, scratch]) { outcomes[$0] = $1 }
+        // The readable ones get their own results: the same as scoring each file alone.
+        let alone = try [good, scratch].map(model.score)
+        XCTAssertEqual(try XCTUnwrap(try outcomes[0]?.get().score), alone[0], accuracy: alone[0] * 1e-5)
+        XCTAssertEqual(try XCTUnwrap(try outcomes[2]?.get().score), alone[1], accuracy: alone[1] * 1e-5)
+        XCTAssertGreaterThan(alone[1], alone[0] * 1.5)
         XCTAssertThrowsError(try outcomes[1]!.get()) { XCTAssertTrue("\($0)".contains(bad), "\($0)") }
         // Labelled scoring needs every image, so it stops, naming the file.
         let sample = DatasetSample(path: bad, split: .test, defectType: "good", maskPath: nil)
@@ -221,5 +253,14 @@ final class EndToEndTests: XCTestCase {
         let missing = try stpm("eval", SyntheticSet.root + "/no-model", SyntheticSet.data)
         XCTAssertNotEqual(missing.status, 0)
         XCTAssertTrue(missing.output.contains("not an stpm model directory"), missing.output)
+    }
+}
+
+extension AnomalyModel {
+    /// One file scored on its own, the reference for results of a batch.
+    func score(_ path: String) throws -> Float {
+        var score: Float?
+        try scoreFiles([path]) { score = try $1.get().score }
+        return try XCTUnwrap(score)
     }
 }

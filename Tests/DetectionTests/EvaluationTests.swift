@@ -8,9 +8,11 @@ final class EvaluationTests: XCTestCase {
         let report = try Evaluation.run(model: model, dataset: MVTecDataset(root: SyntheticSet.data))
         XCTAssertEqual(report.overall.images, 4)
         XCTAssertEqual(report.overall.defective, 2)
-        for value in [report.overall.imageAUROC, report.overall.pixelAUROC, report.overall.auPRO] {
-            XCTAssertTrue((0...1).contains(value), "\(value)")
-        }
+        // The trained model ranks every scratch above every good image, and finds the scratches' pixels: floors
+        // below the measured 0.9948 pixel AUROC and 0.9825 AU-PRO (deterministic training, same seed).
+        XCTAssertEqual(report.overall.imageAUROC, 1)
+        XCTAssertGreaterThan(report.overall.pixelAUROC, 0.98)
+        XCTAssertGreaterThan(report.overall.auPRO, 0.95)
         XCTAssertEqual(report.perType.map(\.type), ["scratch"])
         XCTAssertEqual(report.perType[0].metrics.images, 4, "a type's row holds its images and every good image")
         let json = try JSONSerialization.jsonObject(with: report.json()) as? [String: Any]

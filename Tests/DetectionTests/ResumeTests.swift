@@ -104,6 +104,38 @@ final class ResumeTests: XCTestCase {
         _ = try Checkpoint.load(from: store.checkpointFile, into: BackboneKind.efficientnetLite0.make(role: .student))
     }
 
+    /// Loading a checkpoint restores exactly what it holds: every student tensor, every momentum buffer (and
+    /// marks it started), the best student, and the position, random state and selection of the run.
+    func testCheckpointLoadRestoresWhatWasSaved() throws {
+        let path = try SyntheticSet.trainedModel() + "/checkpoint.safetensors"
+        let saved = try tensors(path)
+        let metadata = try SafetensorsFile(path: path).metadata
+        let student = BackboneKind.efficientnetLite0.make(role: .student)
+        let (checkpoint, best) = try Checkpoint.load(from: path, into: student)
+
+        XCTAssertEqual(Dictionary(uniqueKeysWithValues: student.state.map { ("student." + $0.name, $0.values.map(\.bitPattern)) }),
+                       saved.filter { $0.key.hasPrefix("student.") })
+        var momentum: [String: [UInt32]] = [:]
+        for p in student.parameters {
+            guard let m = p.momentum else { continue }
+            XCTAssertTrue(p.momentumStarted, p.name)
+            momentum["momentum." + p.name] = UnsafeBufferPointer(start: m, count: p.count).map(\.bitPattern)
+        }
+        XCTAssertEqual(momentum.count, student.parameters.count)
+        XCTAssertEqual(momentum, saved.filter { $0.key.hasPrefix("momentum.") })
+        XCTAssertEqual(Dictionary(uniqueKeysWithValues: best.map { ("best." + $0.name, $0.values.map(\.bitPattern)) }),
+                       saved.filter { $0.key.hasPrefix("best.") })
+        XCTAssertEqual(best.map(\.name), student.state.map(\.name))
+
+        XCTAssertEqual(checkpoint.epoch, SyntheticSet.epochs)
+        XCTAssertEqual(checkpoint.step, 0)
+        XCTAssertEqual(String(checkpoint.rng.state), metadata["rng"])
+        XCTAssertEqual(checkpoint.order.map(String.init).joined(separator: ","), metadata["order"])
+        XCTAssertEqual(checkpoint.order.sorted(), Array(0..<5))
+        XCTAssertEqual(checkpoint.bestEpoch, try ModelStore(path: SyntheticSet.trainedModel()).loadConfig().bestEpoch)
+        XCTAssertEqual(checkpoint.bestScore.map { String($0) }, metadata["best_score"])
+    }
+
     func testDamagedCheckpointFailsWithChecksumError() throws {
         let store = try copyOfModel()
         var bytes = try Data(contentsOf: URL(fileURLWithPath: store.checkpointFile))
@@ -141,6 +173,6 @@ final class ResumeTests: XCTestCase {
         XCTAssertNoThrow(try store.loadStudent(loaded))
         // The next atomic write replaces config.json and leaves the stale temporary harmless.
         try store.save(loaded)
-        XCTAssertNoThrow(try store.loadConfig())
+        XCTAssertEqual(try encoder.encode(store.loadConfig()), try encoder.encode(loaded))
     }
 }

@@ -21,8 +21,10 @@ final class SHA256Tests: XCTestCase {
     func testFileDigestMatchesSha256sum() throws {
         let dir = try TemporaryDirectory("stpm-sha")
         let path = dir.file("data")
-        let data = Data((0..<(3 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31 >> 3) })
+        // 3 MiB, more than one read buffer: byte i is 3i mod 256.
+        let data = Data((0..<(3 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 3) })
         try data.write(to: URL(fileURLWithPath: path))
-        XCTAssertEqual(try SHA256.hex(ofFile: path), SHA256.hex(of: data))
+        // sha256sum of: python3 -c 'import sys; sys.stdout.buffer.write(bytes(3 * i % 256 for i in range(3 << 20)))'
+        XCTAssertEqual(try SHA256.hex(ofFile: path), "3305c08a9638da1e80e919424484e4297ccb3bd710167dbbfd2dc90dccf61054")
     }
 }
