@@ -39,16 +39,21 @@ textures:
 build:
 	swift build -c release --product stpm
 
+# The console's end-to-end checks and the XCTest suite both run whatever the other does; the run
+# fails when either fails. The last line counts the XCTest cases.
 test: packages weights textures
 	swift build --build-tests
-	STPM=$(CURDIR)/.build/debug/stpm Tests/e2e/console.sh
-	STPM=$(CURDIR)/.build/debug/stpm Tests/e2e/kill.sh
+	( STPM=$(CURDIR)/.build/debug/stpm Tests/e2e/console.sh; c=$$?; STPM=$(CURDIR)/.build/debug/stpm Tests/e2e/kill.sh; k=$$?; exit $$((c | k)) ) 2>&1 | tee .build/e2e.log; e2e=$${PIPESTATUS[0]}; \
 	swift test --skip-build --disable-swift-testing 2>&1 | tee .build/test.log; status=$${PIPESTATUS[0]}; \
 	summary=$$(grep -E 'Executed [0-9]+ tests?, with ' .build/test.log | tail -1); \
 	total=$$(echo "$$summary" | sed -E 's/.*Executed ([0-9]+) test.*/\1/'); \
 	skipped=$$(echo "$$summary" | sed -nE 's/.*with ([0-9]+) tests? skipped.*/\1/p'); \
 	failed=$$(echo "$$summary" | sed -E 's/.* ([0-9]+) failures?.*/\1/'); \
-	echo "$$((total - failed - $${skipped:-0})) passed, $$failed failed, $${skipped:-0} skipped"; exit $$status
+	if [ $$e2e -eq 0 ]; then echo "end-to-end: all checks passed"; \
+	else echo "end-to-end FAILED (exit $$e2e): $$(grep -c "^FAIL" .build/e2e.log) failed check(s), see .build/e2e.log"; fi; \
+	if [ -z "$$summary" ]; then echo "XCTest did not finish (exit $$status), see .build/test.log"; exit 1; fi; \
+	echo "$$((total - failed - $${skipped:-0})) passed, $$failed failed, $${skipped:-0} skipped"; \
+	[ $$status -eq 0 ] && [ $$e2e -eq 0 ]
 
 # libFuzzer needs its own build (every module instrumented); FUZZ_SECONDS per target.
 FUZZ_SECONDS ?= 60

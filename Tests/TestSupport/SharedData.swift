@@ -9,12 +9,20 @@ public enum SharedData {
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("shared")
 
-    /// root/parts..., or an XCTSkip naming the path that is missing.
+    /// root/parts..., or an XCTSkip naming the path that is missing. In CI (CI=true), where the shared
+    /// folder is always present, a missing path fails the test instead: parity that silently stopped
+    /// running must not leave the run green.
     public static func require(_ parts: String...) throws -> URL {
         let url = parts.reduce(root) { $0.appendingPathComponent($1) }
         guard FileManager.default.fileExists(atPath: url.path) else {
-            throw XCTSkip("\(url.path) is absent: this check needs the shared folder beside the repository")
+            let why = "\(url.path) is absent: this check needs the shared folder beside the repository"
+            if ProcessInfo.processInfo.environment["CI"] == "true" { throw Missing(description: "CI=true and " + why) }
+            throw XCTSkip(why)
         }
         return url
+    }
+
+    struct Missing: Error, CustomStringConvertible {
+        var description: String
     }
 }

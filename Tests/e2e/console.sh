@@ -40,6 +40,29 @@ launch() {
         "TERM=$term $STPM console $* ; echo \"console exited \$?\"; sleep 600"
 }
 first_number_after() { screen "$1" | grep -Eo -- "$2 [0-9]+" | head -1 | grep -Eo '[0-9]+$'; }
+# Plotted points: braille dots right of a chart's y-axis (the legend and axes are drawn before any data).
+has_points() { screen "$1" | LC_ALL=C.UTF-8 grep -qP '┤[^│]*[\x{2801}-\x{28FF}]'; }
+wait_for_points() {
+    local start=$SECONDS
+    until has_points "$1"; do (( SECONDS - start >= $2 )) && { screen "$1"; return 1; }; sleep 0.5; done
+}
+# The image the inspector shows (folder/name), from its title line.
+inspected() { screen "$1" | grep -Eo '(│|/)(hole|scratch|good)/[0-9]{3}\.png · score' | head -1 | grep -Eo '[a-z]+/[0-9]{3}\.png'; }
+# p99 of a model's held-out normal scores as numpy's default (linear) percentile, against config.json.
+stored_threshold_is_p99() {
+    python3 - "$1" <<'PY'
+import json, struct, sys
+model = sys.argv[1]
+scores = sorted(json.load(open(model + "/normal_scores.json")))
+threshold = json.load(open(model + "/config.json"))["threshold"]
+rank = 0.99 * (len(scores) - 1)
+below = int(rank)
+p99 = scores[below] + (scores[min(below + 1, len(scores) - 1)] - scores[below]) * (rank - below)
+f32 = lambda v: struct.unpack("f", struct.pack("f", v))[0]
+print(f"stored {threshold}, p99 of {len(scores)} normal scores {p99}")
+sys.exit(0 if "percentile" in json.dumps(threshold["choice"]) and abs(f32(threshold["value"]) - f32(p99)) <= 1e-6 * p99 else 1)
+PY
+}
 
 echo "== dataset and model"
 python3 Tests/e2e/make_dataset.py "$WORK/data"
@@ -54,8 +77,11 @@ check "test images are scored" "wait_for $S 'flagged [0-9]+/10'"
 check "logged curves of the model are shown" "screen $S | grep -q 'held-out normal: [0-9]'"
 top=$(screen $S | grep -Eo '(hole|scratch|good)/[0-9]{3}\.png' | head -1)
 second=$(screen $S | grep -Eo '(hole|scratch|good)/[0-9]{3}\.png' | sed -n 2p)
-keys $S j Enter
-check "j then Enter inspects the second image ($second)" "wait_for $S '${second#*/} · score'"
+keys $S Enter
+check "Enter inspects the top image ($top)" "[[ -n '$top' ]] && wait_for $S '(│|/)${top//./\\.} · score' && [[ \$(inspected $S) == '$top' ]]"
+keys $S j
+check "j then inspects the second image ($second)" \
+    "[[ -n '$second' && '$second' != '$top' ]] && wait_for $S '(│|/)${second//./\\.} · score' && [[ \$(inspected $S) == '$second' ]]"
 check "the inspector draws half blocks" "screen $S | grep -q '▀▀▀▀'"
 keys $S z
 check "z zooms the image to the whole terminal (76x38 cells of half blocks at 120x40)" \
@@ -102,6 +128,11 @@ keys $S y
 check "export finishes" "wait_for $S 'Exported [0-9]+ of 10 images'"
 "$STPM" export "$WORK/model" "$WORK/data" --out "$WORK/cli-export" --f1 >/dev/null
 check "console export writes the same files as stpm export --f1" "ls $WORK/export | grep -q _panel.png && diff -r $WORK/export $WORK/cli-export"
+# Escape closes the export report first.
+keys $S Escape p
+check "p snaps to the percentile of held-out normal scores" "wait_for $S '99th percentile of 2 held-out normal scores'"
+keys $S s
+check "s then stores p99 of normal_scores.json" "wait_for $S 'saved to' && stored_threshold_is_p99 $WORK/model"
 keys $S Escape 2 Enter
 check "Enter in the training pane opens the training form" "wait_for $S 'start training' && screen $S | grep -Eq 'epochs +60'"
 keys $S Enter
@@ -119,16 +150,34 @@ keys $S Enter
 check "Enter resumes it" "wait_for $S 'running +epoch'"
 keys $S q
 check "q while training asks first" "wait_for $S 'Training is running'"
+pressed=$(date +%s.%N)
 keys $S y
 check "y stops training and quits" "wait_for $S 'console exited 0' 60"
 check "the terminal is restored (no alternate screen, cursor shown)" \
     "[[ \$(tm display -p -t $S '#{alternate_on}#{cursor_flag}') == 01 ]]"
-check "the stopped run left a checkpoint" "[[ -f $WORK/model-retrained/checkpoint.safetensors ]]"
+# An epoch's end also writes a checkpoint: the stop's own is written after y, at the last logged step.
+stop_saved_checkpoint() {
+    python3 - "$WORK/model-retrained" "$pressed" <<'PY'
+import json, math, os, struct, sys
+model, pressed = sys.argv[1], float(sys.argv[2])
+with open(model + "/checkpoint.safetensors", "rb") as f:
+    meta = json.loads(f.read(struct.unpack("<Q", f.read(8))[0]))["__metadata__"]
+config = json.load(open(model + "/config.json"))
+steps = math.ceil(config["trainImages"] / config["training"]["batchSize"])
+logged = sum(1 for line in open(model + "/train_log.jsonl") if line.strip())
+position = int(meta["epoch"]) * steps + int(meta["step"])
+written = os.path.getmtime(model + "/checkpoint.safetensors")
+print(f"checkpoint at epoch {meta['epoch']} step {meta['step']} ({position} steps), {logged} logged, written {written - pressed:+.2f}s after y")
+sys.exit(0 if written >= pressed and position == logged else 1)
+PY
+}
+check "the stop saved its checkpoint at the last logged step" stop_saved_checkpoint
 
 echo "== 80x24, TERM=tmux-direct, --train"
 S=direct
 launch $S 80 24 tmux-direct "$WORK/data" --model "$WORK/fresh" --train --size 64 --epochs 40 --batch 4
-check "--train shows the per-level curves at once" "wait_for $S 'level1.*level2.*level3' && wait_for $S 'running +epoch' 30"
+check "--train draws the per-level legend before any point" "wait_for $S 'level1.*level2.*level3' && ! has_points $S"
+check "--train plots the curves as steps finish" "wait_for $S 'running +epoch' 30 && wait_for_points $S 60"
 check "direct colour reaches the terminal as RGB" "tm capture-pane -p -e -t $S | grep -Eq '38;2;[0-9]+;[0-9]+;[0-9]+'"
 check "hint line fits 80 columns" "screen $S | tail -1 | grep -q 'quit'"
 keys $S '?'
