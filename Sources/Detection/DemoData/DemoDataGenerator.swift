@@ -95,13 +95,12 @@ public struct DemoDataGenerator {
         let manager = FileManager.default
         let target = (root as NSString).standardizingPath
         guard !manager.fileExists(atPath: target) else { throw DemoDataError.outputExists(root) }
-        let parent = (target as NSString).deletingLastPathComponent
-        let staging = (parent.isEmpty ? "." : parent) + "/." + (target as NSString).lastPathComponent + ".\(getpid()).partial"
+        let staging = parentFolder(of: target) + "/." + (target as NSString).lastPathComponent + ".\(getpid()).partial"
         try? manager.removeItem(atPath: staging)
         do {
             func save(_ image: Image8, _ relative: String) throws {
                 let path = staging + "/" + relative
-                try manager.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                try manager.createDirectory(atPath: parentFolder(of: path), withIntermediateDirectories: true)
                 try PNGFile.write(image, path: path)
             }
             func name(_ i: Int) -> String { String(format: "%03d", i) }

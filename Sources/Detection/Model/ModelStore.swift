@@ -120,7 +120,7 @@ public enum ModelStoreError: Error, CustomStringConvertible {
 
 /// Writes `data` to a temporary file beside `path`, flushes it to disk and renames it over `path`.
 public func writeAtomically(_ data: Data, to path: String) throws {
-    let dir = (path as NSString).deletingLastPathComponent
+    let dir = parentFolder(of: path)
     let tmp = dir + "/." + (path as NSString).lastPathComponent + ".\(getpid()).tmp"
     let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
     guard fd >= 0 else { throw ModelStoreError.writeFailed(path, String(cString: strerror(errno))) }

@@ -1,4 +1,5 @@
 import Foundation
+import Numerics
 
 public enum WatchLogError: Error, CustomStringConvertible {
     case cannotOpen(String, String)
@@ -139,8 +140,7 @@ public final class WatchLog {
 
 /// fsync of the folder, so a newly created file's name survives a power cut too.
 func syncFolder(of path: String) {
-    let folder = open((path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent,
-                      O_RDONLY | O_DIRECTORY)
+    let folder = open(parentFolder(of: path), O_RDONLY | O_DIRECTORY)
     guard folder >= 0 else { return }
     fsync(folder)
     close(folder)
