@@ -11,7 +11,7 @@ STPM_HOME ?= $(HOME)/.cache/stpm
 DEMO_DATA := $(STPM_HOME)/demo/brick
 DEMO_MODEL := $(STPM_HOME)/demo/model
 
-.PHONY: demo setup packages weights textures build test fuzz asan tsan
+.PHONY: demo setup packages weights textures pillow build test fuzz asan tsan
 
 setup: packages weights textures build
 
@@ -41,10 +41,16 @@ build:
 
 # The console's end-to-end checks and the XCTest suite both run whatever the other does; the run
 # fails when either fails. The last line counts the XCTest cases.
-test: packages weights textures
+# Pillow for the image-format parity tests, pinned, in a private venv (never a product dependency).
+PILLOW_VENV := $(STPM_HOME)/venv-pillow
+pillow:
+	@[ -x "$(PILLOW_VENV)/bin/python" ] && "$(PILLOW_VENV)/bin/python" -c 'import PIL' 2>/dev/null || \
+		{ python3 -m venv "$(PILLOW_VENV)" && "$(PILLOW_VENV)/bin/pip" install -q pillow==13.0.0; }
+
+test: packages weights textures pillow
 	swift build --build-tests
 	( STPM=$(CURDIR)/.build/debug/stpm Tests/e2e/console.sh; c=$$?; STPM=$(CURDIR)/.build/debug/stpm Tests/e2e/kill.sh; k=$$?; exit $$((c | k)) ) 2>&1 | tee .build/e2e.log; e2e=$${PIPESTATUS[0]}; \
-	swift test --skip-build --disable-swift-testing 2>&1 | tee .build/test.log; status=$${PIPESTATUS[0]}; \
+	STPM_PILLOW_PYTHON="$(PILLOW_VENV)/bin/python" swift test --skip-build --disable-swift-testing 2>&1 | tee .build/test.log; status=$${PIPESTATUS[0]}; \
 	summary=$$(grep -E 'Executed [0-9]+ tests?, with ' .build/test.log | tail -1); \
 	total=$$(echo "$$summary" | sed -E 's/.*Executed ([0-9]+) test.*/\1/'); \
 	skipped=$$(echo "$$summary" | sed -nE 's/.*with ([0-9]+) tests? skipped.*/\1/p'); \

@@ -7,7 +7,8 @@ import TestSupport
 /// chroma subsampling, gray, Adobe CMYK, restart markers, EXIF orientation; TIFF 8/16-bit gray/RGB(A),
 /// none/LZW/Deflate/PackBits, strips/tiles/planes, both byte orders; BMP 1/4/8/24/32-bit, bottom-up and
 /// top-down, core/v3/v4/v5 headers) reads byte for byte as Pillow reads it, as RGB and as gray.
-/// Skips without python3 and Pillow.
+/// Uses STPM_PILLOW_PYTHON (make test points it at a venv with pinned Pillow), else python3; skips without
+/// Pillow locally and fails in CI (CI=true), where parity that silently stopped running must not stay green.
 final class FormatParityTests: XCTestCase {
     private struct Fixture {
         var format: String
@@ -19,17 +20,24 @@ final class FormatParityTests: XCTestCase {
     private static let generated: Result<(TemporaryDirectory, [Fixture]), Error> = Result {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("pillow/make_format_fixtures.py").path
-        guard run(["python3", "-c", "import PIL"]) == 0 else {
-            throw XCTSkip("python3 with Pillow not found (pip install pillow)")
+        let python = ProcessInfo.processInfo.environment["STPM_PILLOW_PYTHON"] ?? "python3"
+        guard run([python, "-c", "import PIL"]) == 0 else {
+            let why = "\(python) with Pillow not found (make test sets one up; or pip install pillow)"
+            if ProcessInfo.processInfo.environment["CI"] == "true" { throw PillowMissing(description: "CI=true and " + why) }
+            throw XCTSkip(why)
         }
         let dir = try TemporaryDirectory()
-        guard run(["python3", script, dir.path]) == 0 else { throw XCTSkip("generator failed: python3 \(script) \(dir.path)") }
+        guard run([python, script, dir.path]) == 0 else { throw PillowMissing(description: "generator failed: \(python) \(script) \(dir.path)") }
         let manifest = try String(contentsOfFile: dir.file("manifest.txt"), encoding: .utf8)
         let fixtures = manifest.split(separator: "\n").map { line -> Fixture in
             let f = line.split(separator: " ").map(String.init)
             return Fixture(format: f[0], path: dir.file(f[1]), width: Int(f[2])!, height: Int(f[3])!)
         }
         return (dir, fixtures)
+    }
+
+    private struct PillowMissing: Error, CustomStringConvertible {
+        var description: String
     }
 
     private static func run(_ arguments: [String]) -> Int32 {
