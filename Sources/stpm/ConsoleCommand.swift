@@ -12,7 +12,9 @@ struct ConsoleCommand: ParsableCommand {
         discussion: """
         Tab/Shift-Tab or 1-4 focus a pane; ? or F1 lists every key; q quits. With --train the console starts \
         training DATA's normal images into --model at once, showing the loss curves as they grow; a model that \
-        stopped early continues, and a finished one opens for inspection.
+        stopped early continues, and a finished one opens for inspection. With --watch DIR the console is a live \
+        view of `stpm watch DIR` with --model: new images on top with score and verdict, a strip chart of the last \
+        scores with the threshold, the inspector on the newest flagged image, threshold keys acting on what comes next.
         """)
 
     @Argument(help: "Dataset root (MVTec AD layout).") var data: String?
@@ -25,12 +27,16 @@ struct ConsoleCommand: ParsableCommand {
                                discussion: "Default: STPM_GRAPHICS, else detected from the terminal; half blocks inside tmux."))
     var graphics: GraphicsProtocol?
     @Flag(help: "Start training into --model at once.") var train = false
+    @Option(help: "Watch this folder live with --model (as stpm watch; repeat for more folders).") var watch: [String] = []
+    @Option(name: .customLong("watch-log"), help: "The watch log (default: as stpm watch).") var watchLog: String?
+    @Flag(help: "While watching, ring the terminal bell on each flagged image.") var bell = false
     @Option(help: "Folder for exports (e), or the first free DIR-N beside it.") var exportDir = "stpm-export"
     @OptionGroup var training: TrainingArguments
 
     func validate() throws {
         if train && model == nil { throw ValidationError("--train needs --model DIR to train into") }
         if train && data == nil { throw ValidationError("--train needs the dataset argument") }
+        if !watch.isEmpty && (model == nil || train) { throw ValidationError("--watch needs --model MODEL (a trained model, not --train)") }
         if data != nil || folders.normal != nil || folders.abnormal != nil { try folders.validate(data: data) }
     }
 
@@ -44,6 +50,9 @@ struct ConsoleCommand: ParsableCommand {
         o.graphics = graphics
         o.mouse = !noMouse
         o.trainAtStart = train
+        o.watchFolders = watch
+        o.watchLog = watchLog
+        o.bell = bell
         o.exportDirectory = exportDir
         o.training = try training.options()
         try ConsoleApp(options: o).run()

@@ -16,6 +16,7 @@ extension ConsoleApp {
         case .percentileThreshold: snapToPercentile()
         case .saveThreshold(let value): saveThreshold(value)
         case .exportFlagged: startExport()
+        case .bell: screen.bell()
         case .quit: break
         }
     }

@@ -12,6 +12,7 @@ extension ConsoleApp {
         let batch = events.drain()
         for event in batch {
             if case .trainingEnded = event { training = nil }
+            if case .watched(let record, _) = event, state.live != nil { dataset.append(watched: record.path) }
             send(.engine(event))
         }
         return !batch.isEmpty

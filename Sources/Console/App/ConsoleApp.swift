@@ -7,6 +7,11 @@ public struct ConsoleOptions {
     /// Labelled test folders (anomalib's layout) instead of `dataPath`; see `MVTecDataset(normal:abnormal:masks:)`.
     public var labelledFolders: (normal: String, abnormal: String, masks: String?)?
     public var modelPath: String?
+    /// Folders to watch live with the model (the live view), and its log (default as `stpm watch`).
+    public var watchFolders: [String] = []
+    public var watchLog: String?
+    /// Ring the terminal bell on each flagged image while watching.
+    public var bell = false
     public var theme: String?
     public var ascii = false
     /// --graphics; nil detects the terminal's protocol.
@@ -38,9 +43,12 @@ public final class ConsoleApp {
     var colormaps: [Colormap]
     let events = EventQueue()
 
-    let dataset: DatasetIndex
+    var dataset: DatasetIndex
     let datasetRoot: String?
     var scorer: ScoringWorker?
+    var watcher: WatchWorker?
+    /// The threshold last handed to the watcher.
+    var liveThreshold: Double?
     var training: TrainingRunner?
     /// Inspector images in pixels (kitty, sixel, iTerm2), kept in step with the grid after each frame.
     var placer: ImagePlacer
@@ -103,6 +111,7 @@ public final class ConsoleApp {
         if let model = options.modelPath, !options.trainAtStart {
             state.training = TrainingStatus(replay: TrainingSession.replay(ModelStore(path: model)))
             perform(state.openModel(model))
+            if !options.watchFolders.isEmpty { startWatching(options.watchFolders, model: model) }
         }
         if options.trainAtStart, let model = options.modelPath {
             startTraining(options.training, into: model, resume: TrainingSession.folderState(ModelStore(path: model)) == .stopped)
@@ -125,6 +134,7 @@ public final class ConsoleApp {
                 dirty = true
             }
             if drainEvents() { dirty = true }
+            syncLiveThreshold()
         }
         shutDown()
     }
@@ -190,6 +200,12 @@ public final class ConsoleApp {
     /// Training is asked to stop (its checkpoint is written) before the terminal is given back.
     private func shutDown() {
         scorer?.cancel()
+        if let watcher {
+            state.overlay = nil
+            state.status = "finishing the image in hand and closing the watch log…"
+            draw()
+            watcher.stopAndWait()
+        }
         guard let training else { return }
         state.overlay = nil
         state.status = "stopping training and saving its checkpoint…"

@@ -19,6 +19,10 @@ enum EngineEvent: Sendable {
     case exportProgress(String)
     /// `nextDestination`: the fresh folder the next export would write to, nil to keep the current one.
     case exportFinished(message: String, nextDestination: String?)
+    /// The live view's watcher logged an image (map nil: unreadable), or has news.
+    case watched(WatchRecord, map: ScalarMap?)
+    case watchStatus(WatchStatus)
+    case watchProblem(String)
 }
 
 /// What changes the console's state.

@@ -137,6 +137,9 @@ public final class Screen {
     /// Forgets the last frame so the next `draw` repaints everything (e.g. after Ctrl-L).
     public func invalidate() { shown = nil }
 
+    /// The terminal bell (or a flash where the terminal has none).
+    public func bell() { beep() }
+
     /// Writes the lines of `rects` again although their cells did not change: what a graphics protocol
     /// drew over them is then gone.
     public func repaint(_ rects: [Rect]) {

@@ -34,7 +34,7 @@ public struct ConsoleView: Sendable {
         for pane in panes {
             guard let r = rects[pane.id] else { continue }
             let focused = state.focus == pane.id
-            grid.box(r, title: pane.id.title, paneDigit: pane.id.rawValue,
+            grid.box(r, title: pane.id == .training && state.live != nil ? "live" : pane.id.title, paneDigit: pane.id.rawValue,
                      border: t.style(focused ? .focusLine : .divLine),
                      titleStyle: t.style(focused ? .hiFg : .title, focused ? [.bold] : []),
                      digitStyle: t.style(.keyFg, [.bold]))

@@ -20,6 +20,7 @@ public struct TrainingPane: Pane {
     }
 
     public func draw(_ state: ConsoleState, _ ctx: RenderContext, into grid: inout CellGrid, content: Rect) {
+        if let live = state.live { return LiveStrip().draw(live, threshold: state.threshold, ctx, into: &grid, content: content) }
         let t = ctx.theme, s = state.training
         let failed: Bool = { if case .failed = s.phase { return true }; return false }()
         let status = statusLines(s, width: content.width)

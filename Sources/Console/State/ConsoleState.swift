@@ -37,6 +37,8 @@ public enum SortOrder: Equatable, Sendable {
     /// Highest score first: the likeliest defects on top.
     case score
     case name
+    /// Newest first: the live view's order.
+    case arrival
 }
 
 public enum TrainingPhase: Equatable, Sendable {
@@ -100,6 +102,8 @@ public enum ConsoleCommand: Equatable, Sendable {
     case f1OptimalThreshold, percentileThreshold
     case saveThreshold(Double)
     case exportFlagged(imageIDs: [Int])
+    /// A flagged image arrived while watching with the bell on.
+    case bell
     case quit
 }
 
@@ -120,6 +124,8 @@ public struct ConsoleState: Equatable, Sendable {
     public var overlay: Overlay?
 
     public var training = TrainingStatus()
+    /// Set while watching folders (the live view): it takes the training pane's place.
+    public var live: LiveWatchStatus?
     public var logScale = true
 
     /// The model the list is scored with.
@@ -185,6 +191,7 @@ public struct ConsoleState: Equatable, Sendable {
         switch sort {
         case .name: return kept.sorted { $0.name < $1.name }
         case .score: return kept.sorted { ($0.score ?? -.infinity, $1.name) > ($1.score ?? -.infinity, $0.name) }
+        case .arrival: return kept.sorted { $0.id > $1.id }
         }
     }
 

@@ -3,10 +3,10 @@ import Detection
 /// The dataset as the console lists it: every train and test image gets a row id, which
 /// is its index into `samples`; the scorer, the inspector and export look samples up by it.
 struct DatasetIndex {
-    let samples: [DatasetSample]
-    /// Per sample, the engine's label (`GroundTruth`): nil for training images and for a test image
-    /// whose mask cannot be read (listed in `problems`).
-    let labels: [Bool?]
+    private(set) var samples: [DatasetSample]
+    /// Per sample, the engine's label (`GroundTruth`): nil for training images, watched images and a test
+    /// image whose mask cannot be read (listed in `problems`).
+    private(set) var labels: [Bool?]
     let problems: [String]
 
     init(_ dataset: MVTecDataset) {
@@ -22,6 +22,12 @@ struct DatasetIndex {
     }
 
     init() { samples = []; labels = []; problems = [] }
+
+    /// A watched image joins with the next row id, as `ConsoleState.watched` lists it.
+    mutating func append(watched path: String) {
+        samples.append(DatasetSample(path: path, split: .test, defectType: "live", maskPath: nil))
+        labels.append(nil)
+    }
 
     var testSamples: [DatasetSample] { samples.filter { $0.split == .test } }
     var testIDs: [Int] { samples.indices.filter { samples[$0].split == .test } }

@@ -60,13 +60,19 @@ extension ConsoleState {
             exporting = false
             overlay = .message(message)
             if let nextDestination { exportDestination = nextDestination }
+        case let .watched(record, map):
+            return watched(record, map: map)
+        case .watchStatus(let s):
+            watchStatus(s)
+        case .watchProblem(let message):
+            status = message
         }
         return []
     }
 
     /// Train images are unlabelled (the student was fitted on them, their scores say little):
     /// their maps are kept for the inspector, but only labelled rows list a score.
-    private mutating func scored(id: Int, score: Float, map: ScalarMap) {
+    mutating func scored(id: Int, score: Float, map: ScalarMap) {
         anomalyMaps[id] = map
         if rows.indices.contains(id), rows[id].id == id, rows[id].label != .unknown {
             rows[id].score = Double(score)

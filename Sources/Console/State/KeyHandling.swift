@@ -82,9 +82,16 @@ extension ConsoleState {
         case .open:
             guard let row = selectedRow else { return nil }
             focus = .inspector
+            live?.followNewest = false
             return .inspect(imageID: row.id)
         case .startFilter: isEditingFilter = true
-        case .toggleSort: sort = sort == .score ? .name : .score
+        case .toggleSort:
+            let orders: [SortOrder] = live == nil ? [.score, .name] : [.arrival, .score, .name]
+            sort = orders[((orders.firstIndex(of: sort) ?? 0) + 1) % orders.count]
+        case .followNewest:
+            guard live != nil else { return nil }
+            live?.followNewest = true
+            status = "the inspector follows the newest flagged image"
         case .nextGroup: moveScope(by: 1)
         case .previousGroup: moveScope(by: -1)
         case .toggleFlag:

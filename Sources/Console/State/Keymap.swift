@@ -56,7 +56,7 @@ public enum KeyAction: Hashable, Sendable {
     case cycleInspectorView, toggleOutlines, cycleColorDepth, zoom
     case thresholdFineUp, thresholdFineDown, thresholdCoarseUp, thresholdCoarseDown
     case thresholdF1Optimal, thresholdPercentile, thresholdStored, saveThreshold
-    case export, cycleTheme, cycleColormap
+    case export, cycleTheme, cycleColormap, followNewest
     case help, back, quit, forceQuit
 }
 
@@ -116,7 +116,8 @@ public struct Keymap: Sendable {
             b([.char("G"), .end], list, nil, "Last image", .bottom),
             b([.enter], .panes([.dataset]), "inspect", "Open the selected image in the inspector", .open),
             b([.char("/")], .panes([.dataset]), "filter", "Filter the list by name (Enter keeps, Esc clears)", .startFilter),
-            b([.char("o")], .panes([.dataset]), "sort", "Sort by score or by name", .toggleSort),
+            b([.char("o")], .panes([.dataset]), "sort", "Sort by score or by name (and by arrival while watching)", .toggleSort),
+            b([.char("n")], .global, nil, "While watching: the inspector follows the newest flagged image again", .followNewest),
             b([.right, .char("l")], .panes([.dataset]), "group", "Next folder of the tree (the list shows its images)", .nextGroup),
             b([.left, .char("h")], .panes([.dataset]), nil, "Previous folder of the tree", .previousGroup),
             b([.char(" ")], list, "flag", "Toggle a manual flag on the image", .toggleFlag),
