@@ -29,7 +29,7 @@ struct ConsoleCommand: ParsableCommand {
     @Flag(help: "Start training into --model at once.") var train = false
     @Option(help: "Watch this folder live with --model (as stpm watch; repeat for more folders).") var watch: [String] = []
     @Option(name: .customLong("watch-log"), help: "The watch log (default: as stpm watch).") var watchLog: String?
-    @Flag(help: "While watching, ring the terminal bell on each flagged image.") var bell = false
+    @Flag(inversion: .prefixedNo, help: "While watching, ring the terminal bell on each flagged image.") var bell = true
     @Option(help: "Folder for exports (e), or the first free DIR-N beside it.") var exportDir = "stpm-export"
     @OptionGroup var training: TrainingArguments
 

@@ -215,6 +215,16 @@ tm kill-session -t $S
 sleep 2
 check "closing the terminal ends the console (no spinning on end of input)" "! kill -0 $console_pid 2>/dev/null"
 
+echo "== live view: console --watch"
+S=live
+mkdir -p "$WORK/line"
+launch $S 120 40 tmux-256color --watch "$WORK/line" --model "$WORK/model" --watch-log "$WORK/line.jsonl" --no-bell
+check "the live pane shows the watcher's counters" "wait_for $S 'seen 0' 60 && screen $S | grep -q '²live'"
+cp "$(ls "$WORK"/data/test/*/*.png | head -1)" "$WORK/line/first.png"
+check "an image copied into the watched folder is listed with its score" "wait_for $S 'live/first\\.png.*[0-9]\\.[0-9]' 60 && screen $S | grep -q 'seen 1'"
+keys $S q
+check "q ends the watch and the console" "wait_for $S 'console exited 0' 60 && grep -q first.png $WORK/line.jsonl"
+
 echo "== errors before the screen opens"
 check "a missing model is a plain message" "{ TERM=xterm-256color $STPM console $WORK/data --model $WORK/nope 2>&1 </dev/null || true; } | grep -q 'not an stpm model directory'"
 check "TERM=dumb is refused in words" "{ TERM=dumb $STPM console $WORK/data --model $WORK/model 2>&1 </dev/null || true; } | grep -q 'cannot move the cursor'"
