@@ -221,7 +221,7 @@ mkdir -p "$WORK/line"
 launch $S 120 40 tmux-256color --watch "$WORK/line" --model "$WORK/model" --watch-log "$WORK/line.jsonl" --no-bell
 check "the live pane shows the watcher's counters" "wait_for $S 'seen 0' 60 && screen $S | grep -q '²live'"
 cp "$(ls "$WORK"/data/test/*/*.png | head -1)" "$WORK/line/first.png"
-check "an image copied into the watched folder is listed with its score" "wait_for $S 'live/first\\.png.*[0-9]\\.[0-9]' 60 && screen $S | grep -q 'seen 1'"
+check "an image copied into the watched folder is listed with its score" "wait_for $S 'live/line/first\\.png.*[0-9]\\.[0-9]' 60 && wait_for $S 'seen 1' 20"
 keys $S q
 check "q ends the watch and the console" "wait_for $S 'console exited 0' 60 && grep -q first.png $WORK/line.jsonl"
 

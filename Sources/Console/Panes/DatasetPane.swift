@@ -56,7 +56,7 @@ public struct DatasetPane: Pane {
         let rows = state.visibleRows
         let header = state.isEditingFilter || !state.filter.isEmpty
             ? "/\(state.filter)\(state.isEditingFilter ? "▏" : "")  \(rows.count) of \(state.rows.filter { $0.name.hasPrefix(state.scope) }.count)"
-            : "\(rows.count) images · by \(state.sort == .score ? "score" : "name")"
+            : "\(rows.count) images · \(state.sort.title)"
         grid.horizontalLine(x: content.x, y: y, length: content.width, style: t.style(.divLine))
         grid.put(" \(header) ", x: content.x + 1, y: y, style: t.style(state.isEditingFilter ? .hiFg : .inactiveFg), clip: content)
         y += 1

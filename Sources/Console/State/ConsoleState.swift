@@ -39,6 +39,14 @@ public enum SortOrder: Equatable, Sendable {
     case name
     /// Newest first: the live view's order.
     case arrival
+
+    var title: String {
+        switch self {
+        case .score: "by score"
+        case .name: "by name"
+        case .arrival: "newest first"
+        }
+    }
 }
 
 public enum TrainingPhase: Equatable, Sendable {

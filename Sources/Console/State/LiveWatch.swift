@@ -39,6 +39,7 @@ extension ConsoleState {
         guard var live else { return [] }
         let id = rows.count
         let name = "live/" + live.name(of: record.path)
+        countInTree(name)
         guard let map, let score = record.score else {
             rows.append(ImageRow(id: id, name: name + " (unreadable)"))
             status = "unreadable: \(record.path)"
@@ -57,6 +58,16 @@ extension ConsoleState {
         return commands
     }
 
+    /// The tree lists each watched folder as a group of "live", so its scope keys work as for a dataset.
+    private mutating func countInTree(_ name: String) {
+        let folder = name.split(separator: "/").dropFirst().first.map(String.init) ?? ""
+        if let i = groups.firstIndex(where: { $0.split == "live" && $0.name == folder }) {
+            groups[i].count += 1
+        } else {
+            groups.append(DatasetGroup(split: "live", name: folder, count: 1))
+        }
+    }
+
     mutating func watchStatus(_ s: WatchStatus) {
         live?.seen = s.seen
         live?.flagged = s.flagged
@@ -68,12 +79,13 @@ extension ConsoleState {
 }
 
 extension LiveWatchStatus {
-    /// The path below the watched folder it is in.
+    /// The watched folder's own name, then the path below it.
     func name(of path: String) -> String {
         for folder in folders {
-            let root = URL(fileURLWithPath: folder).standardizedFileURL.path + "/"
-            if path.hasPrefix(root) { return String(path.dropFirst(root.count)) }
+            let root = URL(fileURLWithPath: folder).standardizedFileURL
+            let prefix = root.path + "/"
+            if path.hasPrefix(prefix) { return root.lastPathComponent + "/" + path.dropFirst(prefix.count) }
         }
-        return (path as NSString).lastPathComponent
+        return "other/" + (path as NSString).lastPathComponent
     }
 }
