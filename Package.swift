@@ -22,19 +22,22 @@ let package = Package(
         .systemLibrary(name: "CTIFF", path: "Sources/CTIFF", providers: [.apt(["libtiff-dev"])]),
         .systemLibrary(name: "CNCursesW", path: "Sources/CNCursesW", providers: [.apt(["libncursesw5-dev"])]),
         .systemLibrary(name: "CSixel", path: "Sources/CSixel", providers: [.apt(["libsixel-dev"])]),
-        .target(name: "Numerics", dependencies: ["COpenBLAS"], swiftSettings: fast),
-        .target(name: "ImageIO", dependencies: ["CPNG", "CJPEG", "CTIFF"], swiftSettings: fast),
+        // The atomic file writer every output of the product goes through; depends on nothing.
+        .target(name: "FileOutput"),
+        .target(name: "Numerics", dependencies: ["COpenBLAS", "FileOutput"], swiftSettings: fast),
+        .target(name: "ImageIO", dependencies: ["CPNG", "CJPEG", "CTIFF", "FileOutput"], swiftSettings: fast),
         .target(name: "Backbones", dependencies: ["Numerics"], swiftSettings: fast),
-        .target(name: "Detection", dependencies: ["Numerics", "ImageIO", "Backbones"], swiftSettings: fast),
+        .target(name: "Detection", dependencies: ["FileOutput", "Numerics", "ImageIO", "Backbones"], swiftSettings: fast),
         .target(name: "Console", dependencies: ["CNCursesW", "CSixel", "Detection", "ImageIO", "Backbones"], swiftSettings: fast),
         .executableTarget(name: "stpm", dependencies: [
-            "Detection", "Console", "Backbones", "Numerics", "ImageIO",
+            "Detection", "Console", "Backbones", "Numerics", "ImageIO", "FileOutput",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: fast),
         .executableTarget(name: "StpmFuzz", dependencies: ["Console", "Detection", "ImageIO", "Numerics"], path: "Fuzz/Sources"),
         // What every test target shares (as swift-argument-parser's ArgumentParserTestHelpers): the
         // ../shared locator, closeness checks, temporary directories.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "FileOutputTests", dependencies: ["FileOutput", "TestSupport"]),
         .testTarget(name: "NumericsTests", dependencies: ["Numerics", "TestSupport"]),
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "Numerics", "TestSupport"]),
         .testTarget(name: "BackbonesTests", dependencies: ["Backbones", "Numerics", "ImageIO", "TestSupport"]),

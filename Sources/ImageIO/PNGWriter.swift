@@ -1,3 +1,4 @@
+import FileOutput
 import CPNG
 import Foundation
 
@@ -20,30 +21,33 @@ extension PNGFile {
         }
     }
 
-    /// Readers never see a half-written file: libpng writes a temporary in the target's directory
-    /// (same file system, so rename(2) is atomic), which then replaces the target.
+    /// Through `AtomicFile`: libpng writes to the temporary file's descriptor (the same stdio path
+    /// png_image_write_to_file takes, so the bytes are the same), then the file replaces the target.
     private static func writeAtomically(path: String, width: Int, height: Int, format: UInt32,
                                         pixels: UnsafeRawPointer?) throws {
         guard width > 0, height > 0, width <= maxSide, height <= maxSide, width * height <= maxPixels else {
             throw ImageIOError(path: path, message: "cannot write a \(width)x\(height) image")
         }
-        let target = URL(fileURLWithPath: path)
-        let temporary = target.deletingLastPathComponent()
-            .appendingPathComponent(".\(target.lastPathComponent).\(getpid()).\(UInt32.random(in: .min ... .max)).tmp").path
         var image = png_image()
         image.version = stpm_png_image_version()
         image.width = UInt32(width)
         image.height = UInt32(height)
         image.format = format
-        // On failure libpng has already removed its partial file and left strerror() or its own reason in message.
-        guard png_image_write_to_file(&image, temporary, 0, pixels, 0, nil) != 0 else {
-            let reason = libpngError(image, path: path).message
-            throw ImageIOError(path: path, message: "cannot write: \(reason)")
-        }
-        guard rename(temporary, path) == 0 else {
-            let reason = systemError()
-            unlink(temporary)
-            throw ImageIOError(path: path, message: "cannot move the written file into place: \(reason)")
+        do {
+            try AtomicFile.write(to: path) { fd in
+                // fclose closes only the duplicate; AtomicFile syncs and closes its own descriptor.
+                guard let stream = fdopen(dup(fd), "wb") else {
+                    throw ImageIOError(path: path, message: "cannot write: \(systemError())")
+                }
+                let written = png_image_write_to_stdio(&image, stream, 0, pixels, 0, nil)
+                let closed = fclose(stream)
+                guard written != 0 else {
+                    throw ImageIOError(path: path, message: "cannot write: \(libpngError(image, path: path).message)")
+                }
+                guard closed == 0 else { throw ImageIOError(path: path, message: "cannot write: \(systemError())") }
+            }
+        } catch let error as FileOutputError {
+            throw ImageIOError(path: path, message: "cannot write: \(error.reason)")
         }
     }
 }

@@ -1,3 +1,4 @@
+import FileOutput
 import Numerics
 import Foundation
 import ImageIO
@@ -113,7 +114,7 @@ public struct DemoDataGenerator {
                     try save(sample.mask!, "ground_truth/\(defect.rawValue)/\(name(i))_mask.png")
                 }
             }
-            try Data(provenance.utf8).write(to: URL(fileURLWithPath: staging + "/DEMO.txt"))
+            try writeAtomically(Data(provenance.utf8), to: staging + "/DEMO.txt")
             try manager.moveItem(atPath: staging, toPath: target)
         } catch {
             try? manager.removeItem(atPath: staging)

@@ -1,3 +1,4 @@
+import FileOutput
 import Foundation
 import Numerics
 import Backbones
@@ -118,27 +119,11 @@ public enum ModelStoreError: Error, CustomStringConvertible {
     }
 }
 
-/// Writes `data` to a temporary file beside `path`, flushes it to disk and renames it over `path`.
+/// Writes `data` atomically (`AtomicFile`); a failure is a `ModelStoreError.writeFailed` naming `path`.
 public func writeAtomically(_ data: Data, to path: String) throws {
-    let dir = parentFolder(of: path)
-    let tmp = dir + "/." + (path as NSString).lastPathComponent + ".\(getpid()).tmp"
-    let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-    guard fd >= 0 else { throw ModelStoreError.writeFailed(path, String(cString: strerror(errno))) }
-    var ok = true
-    var reason = ""
-    data.withUnsafeBytes { raw in
-        var offset = 0
-        while offset < raw.count {
-            let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
-            if n <= 0 { ok = false; reason = String(cString: strerror(errno)); return }
-            offset += n
-        }
-    }
-    if ok && fsync(fd) != 0 { ok = false; reason = String(cString: strerror(errno)) }
-    close(fd)
-    guard ok, rename(tmp, path) == 0 else {
-        if ok { reason = String(cString: strerror(errno)) }
-        unlink(tmp)
-        throw ModelStoreError.writeFailed(path, reason)
+    do {
+        try AtomicFile.write([UInt8](data), to: path)
+    } catch let error as FileOutputError {
+        throw ModelStoreError.writeFailed(path, error.reason)
     }
 }

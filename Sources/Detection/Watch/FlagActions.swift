@@ -1,3 +1,4 @@
+import FileOutput
 import Foundation
 import ImageIO
 
@@ -17,14 +18,29 @@ struct FlagActions {
         let predicted = OverlayPanels.predictedMask(map: map, threshold: threshold)
         let panel = Exporter.panel(image: image, map: map, score: score, truth: nil, predicted: predicted, threshold: threshold)
         try PNGFile.write(panel, path: folder + "/" + (name as NSString).deletingPathExtension + "_panel.png")
-        let target = folder + "/" + name
-        let temporary = folder + "/.\(name).\(getpid()).tmp"
-        try? FileManager.default.removeItem(atPath: temporary)
-        try FileManager.default.copyItem(atPath: path, toPath: temporary)
-        guard rename(temporary, target) == 0 else {
-            let why = String(cString: strerror(errno))
-            unlink(temporary)
-            throw ModelStoreError.writeFailed(target, why)
+        try copyFile(path, to: folder + "/" + name)
+    }
+
+    /// Copies in chunks through `AtomicFile`, so the folder never shows half a file.
+    private func copyFile(_ source: String, to target: String) throws {
+        let input = open(source, O_RDONLY | O_CLOEXEC)
+        guard input >= 0 else { throw ModelStoreError.writeFailed(target, "cannot read \(source): \(String(cString: strerror(errno)))") }
+        defer { close(input) }
+        do {
+            try AtomicFile.write(to: target) { fd in
+                var chunk = [UInt8](repeating: 0, count: 1 << 16)
+                while true {
+                    let n = chunk.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
+                    if n < 0 && errno == EINTR { continue }
+                    guard n >= 0 else {
+                        throw FileOutputError(path: target, reason: "cannot read \(source): \(String(cString: strerror(errno)))")
+                    }
+                    if n == 0 { return }
+                    try chunk.withUnsafeBytes { try AtomicFile.writeAll(fd, UnsafeRawBufferPointer(rebasing: $0.prefix(n)), path: target) }
+                }
+            }
+        } catch let error as FileOutputError {
+            throw ModelStoreError.writeFailed(target, error.reason)
         }
     }
 

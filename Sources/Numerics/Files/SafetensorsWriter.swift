@@ -1,72 +1,28 @@
+import FileOutput
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
-#if canImport(Glibc)
-private let systemWrite = Glibc.write
-#else
-private let systemWrite = Darwin.write
-#endif
 
 extension SafetensorsFile {
-    /// Writes F32 tensors in the given order. The file appears under `path` only once it is complete and
-    /// synced (temp file in the same directory, fsync, rename, fsync of the directory), so a crash or a full
-    /// disk leaves either the previous file or none, never a torn one.
+    /// Writes F32 tensors in the given order, atomically (`AtomicFile`): a crash or a full disk leaves
+    /// either the previous file or none, never a torn one.
     public static func write(_ tensors: [(name: String, shape: [Int], values: [Float])],
                              metadata: [String: String], to path: String) throws
     {
         let header = try headerBytes(tensors, metadata: metadata, path: path)
-
-        let url = URL(fileURLWithPath: path)
-        let dir = url.deletingLastPathComponent().path
-        let tmp = dir + "/.\(url.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
-        func fail(_ what: String) -> SafetensorsError {
-            .writeFailed(path: path, reason: "\(what): \(String(cString: strerror(errno)))")
-        }
-
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw fail("cannot create temporary file \(tmp)") }
-        var committed = false
-        defer { if !committed { unlink(tmp) } }
         do {
-            defer { close(fd) }
-            let prefix = withUnsafeBytes(of: UInt64(header.count).littleEndian, Array.init) + header
-            guard prefix.withUnsafeBytes({ writeAll(fd, $0) }) else { throw fail("write to \(tmp)") }
-            for t in tensors {
-                let ok: Bool
-                if UInt32(littleEndian: 1) == 1 {
-                    ok = t.values.withUnsafeBytes { writeAll(fd, $0) }
-                } else {
-                    ok = t.values.map { $0.bitPattern.littleEndian }.withUnsafeBytes { writeAll(fd, $0) }
+            try AtomicFile.write(to: path) { fd in
+                let prefix = withUnsafeBytes(of: UInt64(header.count).littleEndian, Array.init) + header
+                try prefix.withUnsafeBytes { try AtomicFile.writeAll(fd, $0, path: path) }
+                for t in tensors {
+                    if UInt32(littleEndian: 1) == 1 {
+                        try t.values.withUnsafeBytes { try AtomicFile.writeAll(fd, $0, path: path) }
+                    } else {
+                        try t.values.map { $0.bitPattern.littleEndian }.withUnsafeBytes { try AtomicFile.writeAll(fd, $0, path: path) }
+                    }
                 }
-                guard ok else { throw fail("write to \(tmp)") }
             }
-            guard fsync(fd) == 0 else { throw fail("fsync of \(tmp)") }
+        } catch let error as FileOutputError {
+            throw SafetensorsError.writeFailed(path: path, reason: error.reason)
         }
-        guard rename(tmp, path) == 0 else { throw fail("rename into place") }
-        committed = true
-        // The rename itself lives in the directory; without this it can be lost on power failure.
-        let dfd = open(dir.isEmpty ? "." : dir, O_RDONLY | O_CLOEXEC)
-        if dfd >= 0 { _ = fsync(dfd); close(dfd) }
-    }
-
-    /// Loops over short writes; false with errno set on failure.
-    private static func writeAll(_ fd: Int32, _ buf: UnsafeRawBufferPointer) -> Bool {
-        guard var p = buf.baseAddress else { return true }
-        var left = buf.count
-        while left > 0 {
-            let n = systemWrite(fd, p, left)
-            if n < 0 {
-                if errno == EINTR { continue }
-                return false
-            }
-            p += n
-            left -= n
-        }
-        return true
     }
 
     static func headerBytes(_ tensors: [(name: String, shape: [Int], values: [Float])],

@@ -1,5 +1,5 @@
 import XCTest
-import Numerics
+@testable import FileOutput
 
 final class ParentFolderTests: XCTestCase {
     func testFolderPartOfPaths() {
