@@ -37,18 +37,18 @@ final class AtomicFileTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["model.safetensors"])
     }
 
-    /// A folder that cannot be written (the rename and the temporary both need it) keeps the old file.
-    func testReadOnlyFolderKeepsTheOldFile() throws {
-        try XCTSkipIf(geteuid() == 0, "root writes into read-only folders")
+    /// A rename that fails (the target is a non-empty folder) throws naming the path, keeps what was
+    /// there and removes the temporary.
+    func testFailedRenameKeepsTheTargetAndRemovesTheTemporary() throws {
         let dir = try TemporaryDirectory()
-        let target = dir.file("scores.json")
-        try AtomicFile.write(Array("[1]".utf8), to: target)
-        chmod(dir.path, 0o555)
-        defer { chmod(dir.path, 0o755) }
-        XCTAssertThrowsError(try AtomicFile.write(Array("[2]".utf8), to: target)) { error in
+        let target = dir.file("report.json")
+        try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: false)
+        try AtomicFile.write(Array("kept".utf8), to: target + "/inside")
+        XCTAssertThrowsError(try AtomicFile.write(Array("{}".utf8), to: target)) { error in
             XCTAssertEqual((error as? FileOutputError)?.path, target, "\(error)")
         }
-        XCTAssertEqual(try String(contentsOfFile: target, encoding: .utf8), "[1]")
+        XCTAssertEqual(try String(contentsOfFile: target + "/inside", encoding: .utf8), "kept")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["report.json"])
     }
 
     /// The temporary is written beside the target under a name the stale-temporary cleanup recognises,

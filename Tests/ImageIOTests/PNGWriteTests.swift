@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import ImageIO
+import CPNG
 import TestSupport
 
 final class PNGWriteTests: XCTestCase {
@@ -40,6 +41,22 @@ final class PNGWriteTests: XCTestCase {
         let dir = try TemporaryDirectory()
         try PNGFile.write(pattern(3, 3, 1), path: dir.file("gray8.png"))
         XCTAssertThrowsError(try PNGFile.readGray16(path: dir.file("gray8.png")))
+    }
+
+    /// The atomic writer hands libpng a descriptor; the bytes must be those libpng writes to a path itself.
+    func testBytesEqualLibpngsOwnFileWriter() throws {
+        let dir = try TemporaryDirectory()
+        for image in [pattern(17, 9, 1), pattern(17, 9, 3)] {
+            let ours = dir.file("ours.png"), direct = dir.file("direct.png")
+            try PNGFile.write(image, path: ours)
+            var png = png_image()
+            png.version = stpm_png_image_version()
+            png.width = UInt32(image.width)
+            png.height = UInt32(image.height)
+            png.format = image.channels == 3 ? stpm_png_format_rgb() : stpm_png_format_gray()
+            XCTAssertNotEqual(image.pixels.withUnsafeBytes { png_image_write_to_file(&png, direct, 0, $0.baseAddress, 0, nil) }, 0)
+            XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: ours)), try Data(contentsOf: URL(fileURLWithPath: direct)))
+        }
     }
 
     func testOverwriteReplacesAndLeavesNoTemporaryFiles() throws {
