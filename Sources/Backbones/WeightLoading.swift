@@ -47,7 +47,7 @@ extension FeatureExtractor {
     }
 
     /// Every tensor of the network's state with torch names and shapes, ready for a safetensors file.
-    public func stateTensors() -> [(name: String, shape: [Int], values: [Float])] {
-        state.map { ($0.name, $0.shape, $0.values) }
+    public func stateTensors() -> [NamedTensor] {
+        state.map { NamedTensor(name: $0.name, shape: $0.shape, values: $0.values) }
     }
 }

@@ -28,7 +28,7 @@ struct FeaturesCommand: ParsableCommand {
         ImagePreparation.fill(input, with: try images.map { try ImagePreparation.load($0, size: size) }, kind: kind)
         let taps = teacher.forward(input)
         let tensors = taps.enumerated().map { (l, t) in
-            (name: "tap\(l + 1)", shape: [t.n, t.c, t.h, t.w], values: t.toNCHW())
+            NamedTensor(name: "tap\(l + 1)", shape: [t.n, t.c, t.h, t.w], values: t.toNCHW())
         }
         try SafetensorsFile.write(tensors, metadata: ["backbone": kind.rawValue, "size": String(size),
                                                       "images": images.joined(separator: ",")], to: out)

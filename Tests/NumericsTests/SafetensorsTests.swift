@@ -39,11 +39,11 @@ final class SafetensorsTests: XCTestCase {
         let p = path("rt.safetensors")
         let a: [Float] = (0..<24).map { Float($0) * 0.5 - 3 }
         let special: [Float] = [-0.0, .infinity, -.infinity, .leastNonzeroMagnitude, .greatestFiniteMagnitude, .nan]
-        let tensors: [(name: String, shape: [Int], values: [Float])] = [
-            ("z.first", [2, 3, 4], a),
-            ("a \"quoted\"\\name\n", [6], special),
-            ("scalar", [], [42]),
-            ("empty", [0, 3], []),
+        let tensors: [NamedTensor] = [
+            NamedTensor(name: "z.first", shape: [2, 3, 4], values: a),
+            NamedTensor(name: "a \"quoted\"\\name\n", shape: [6], values: special),
+            NamedTensor(name: "scalar", shape: [], values: [42]),
+            NamedTensor(name: "empty", shape: [0, 3], values: []),
         ]
         let meta = ["format": "pt", "note": "ünïcode \"and\" \u{1}control"]
         try SafetensorsFile.write(tensors, metadata: meta, to: p)
@@ -69,8 +69,8 @@ final class SafetensorsTests: XCTestCase {
 
     func testWriteReplacesAtomicallyAndLeavesNoTemporaries() throws {
         let p = path("w.safetensors")
-        try SafetensorsFile.write([("x", [2], [1, 2])], metadata: [:], to: p)
-        try SafetensorsFile.write([("y", [1], [3])], metadata: [:], to: p)
+        try SafetensorsFile.write([NamedTensor(name: "x", shape: [2], values: [1, 2])], metadata: [:], to: p)
+        try SafetensorsFile.write([NamedTensor(name: "y", shape: [1], values: [3])], metadata: [:], to: p)
         let f = try SafetensorsFile(path: p)
         XCTAssertEqual(f.names, ["y"])
         XCTAssertEqual(f.metadata, [:])
@@ -79,18 +79,18 @@ final class SafetensorsTests: XCTestCase {
 
     func testWriterRejectsInconsistentInputWithoutTouchingTheTarget() throws {
         let p = path("keep.safetensors")
-        try SafetensorsFile.write([("x", [2], [1, 2])], metadata: [:], to: p)
+        try SafetensorsFile.write([NamedTensor(name: "x", shape: [2], values: [1, 2])], metadata: [:], to: p)
         expectError(p, ["'x'", "6 values", "3"]) {
-            try SafetensorsFile.write([("x", [2, 3], [1, 2, 3])], metadata: [:], to: $0)
+            try SafetensorsFile.write([NamedTensor(name: "x", shape: [2, 3], values: [1, 2, 3])], metadata: [:], to: $0)
         }
         expectError(p, ["'x'", "duplicate"]) {
-            try SafetensorsFile.write([("x", [1], [1]), ("x", [1], [2])], metadata: [:], to: $0)
+            try SafetensorsFile.write([NamedTensor(name: "x", shape: [1], values: [1]), NamedTensor(name: "x", shape: [1], values: [2])], metadata: [:], to: $0)
         }
-        expectError(p, ["'x'", "negative"]) { try SafetensorsFile.write([("x", [-1], [])], metadata: [:], to: $0) }
+        expectError(p, ["'x'", "negative"]) { try SafetensorsFile.write([NamedTensor(name: "x", shape: [-1], values: [])], metadata: [:], to: $0) }
         XCTAssertEqual(try SafetensorsFile(path: p).floats("x"), [1, 2])
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["keep.safetensors"])
         expectError(path("nodir/x.safetensors"), ["temporary"]) {
-            try SafetensorsFile.write([("x", [1], [1])], metadata: [:], to: $0)
+            try SafetensorsFile.write([NamedTensor(name: "x", shape: [1], values: [1])], metadata: [:], to: $0)
         }
     }
 
@@ -147,7 +147,7 @@ final class SafetensorsTests: XCTestCase {
 
         // A complete file cut inside its data area.
         let full = path("full.safetensors")
-        try SafetensorsFile.write([("w", [4], [1, 2, 3, 4])], metadata: [:], to: full)
+        try SafetensorsFile.write([NamedTensor(name: "w", shape: [4], values: [1, 2, 3, 4])], metadata: [:], to: full)
         let bytes = try Data(contentsOf: URL(fileURLWithPath: full))
         try bytes.prefix(bytes.count - 3).write(to: URL(fileURLWithPath: full))
         expectError(full, ["'w'", "past"]) { _ = try SafetensorsFile(path: $0) }

@@ -81,7 +81,7 @@ public struct ModelStore: Sendable {
     }
 
     /// Writes the best student and returns its sha256 for config.json.
-    public func saveStudent(_ tensors: [(name: String, shape: [Int], values: [Float])], metadata: [String: String]) throws -> String {
+    public func saveStudent(_ tensors: [NamedTensor], metadata: [String: String]) throws -> String {
         try SafetensorsFile.write(tensors, metadata: metadata, to: studentFile)
         return try SHA256.hex(ofFile: studentFile)
     }

@@ -15,7 +15,7 @@ public struct Checkpoint {
     public var bestEpoch: Int?
     public var bestScore: Double?
 
-    static func digest(_ tensors: [(name: String, shape: [Int], values: [Float])]) -> String {
+    static func digest(_ tensors: [NamedTensor]) -> String {
         var h = SHA256()
         for t in tensors {
             h.update(Data(t.name.utf8))
@@ -24,13 +24,13 @@ public struct Checkpoint {
         return h.finalize()
     }
 
-    func save(student: FeatureExtractor, best: [(name: String, shape: [Int], values: [Float])], to path: String) throws {
-        var tensors = student.stateTensors().map { (name: "student." + $0.name, shape: $0.shape, values: $0.values) }
+    func save(student: FeatureExtractor, best: [NamedTensor], to path: String) throws {
+        var tensors = student.stateTensors().map { NamedTensor(name: "student." + $0.name, shape: $0.shape, values: $0.values) }
         for p in student.parameters {
             guard let m = p.momentum, p.momentumStarted else { continue }
-            tensors.append((name: "momentum." + p.name, shape: p.shape, values: Array(UnsafeBufferPointer(start: m, count: p.count))))
+            tensors.append(NamedTensor(name: "momentum." + p.name, shape: p.shape, values: Array(UnsafeBufferPointer(start: m, count: p.count))))
         }
-        tensors += best.map { (name: "best." + $0.name, shape: $0.shape, values: $0.values) }
+        tensors += best.map { NamedTensor(name: "best." + $0.name, shape: $0.shape, values: $0.values) }
         var meta = [
             "epoch": String(epoch), "step": String(step), "rng": String(rng.state),
             "order": order.map(String.init).joined(separator: ","), "checksum": Self.digest(tensors),
@@ -47,12 +47,12 @@ public struct Checkpoint {
     }
 
     /// Restores the student (state and momentum) and returns the checkpoint with the best state.
-    static func load(from path: String, into student: FeatureExtractor) throws -> (Checkpoint, [(name: String, shape: [Int], values: [Float])]) {
+    static func load(from path: String, into student: FeatureExtractor) throws -> (Checkpoint, [NamedTensor]) {
         let file = try SafetensorsFile(path: path)
         let m = file.metadata
         func fail(_ why: String) -> TrainingError { .checkpoint("\(path): \(why); delete it to start over") }
-        var tensors: [(name: String, shape: [Int], values: [Float])] = []
-        for name in file.names { tensors.append((name, file.shape(name) ?? [], try file.floats(name))) }
+        var tensors: [NamedTensor] = []
+        for name in file.names { tensors.append(NamedTensor(name: name, shape: file.shape(name) ?? [], values: try file.floats(name))) }
         guard m["checksum"] == digest(tensors) else { throw fail("checksum mismatch (the file is damaged)") }
         guard let epoch = m["epoch"].flatMap(Int.init), let step = m["step"].flatMap(Int.init),
               let rng = m["rng"].flatMap(UInt64.init) else { throw fail("metadata incomplete") }
@@ -68,7 +68,7 @@ public struct Checkpoint {
             p.momentum!.update(from: t.values, count: p.count)
             p.momentumStarted = true
         }
-        let best = tensors.filter { $0.name.hasPrefix("best.") }.map { (name: String($0.name.dropFirst(5)), shape: $0.shape, values: $0.values) }
+        let best = tensors.filter { $0.name.hasPrefix("best.") }.map { NamedTensor(name: String($0.name.dropFirst(5)), shape: $0.shape, values: $0.values) }
         let cp = Checkpoint(epoch: epoch, step: step, rng: SplitMix64(seed: rng), order: order,
                             bestEpoch: m["best_epoch"].flatMap(Int.init), bestScore: m["best_score"].flatMap(Double.init))
         return (cp, best)

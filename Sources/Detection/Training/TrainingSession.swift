@@ -19,7 +19,7 @@ public final class TrainingSession {
     private let sgdStep: TrainingStep
     private var checkpoint: Checkpoint
     /// The best epoch's student state, kept for the checkpoint.
-    private var best: [(name: String, shape: [Int], values: [Float])]
+    private var best: [NamedTensor]
     private var config: ModelConfig
     private let log: TrainingLog
     private let input = Tensor(c: 0, n: 0, h: 0, w: 0)
@@ -251,7 +251,7 @@ extension TrainingSession {
 
     /// A fresh student and the first epoch, or the checkpoint's student, position and best state.
     static func startingPoint(student: FeatureExtractor, store: ModelStore, options: TrainingOptions,
-                              resume: Bool) throws -> (Checkpoint, [(name: String, shape: [Int], values: [Float])]) {
+                              resume: Bool) throws -> (Checkpoint, [NamedTensor]) {
         StudentInit.initialize(student, seed: options.seed)
         guard resume else {
             return (Checkpoint(epoch: 0, step: 0, rng: SplitMix64(seed: options.seed &+ 1), order: [], bestEpoch: nil, bestScore: nil), [])

@@ -4,7 +4,7 @@ import Foundation
 extension SafetensorsFile {
     /// Writes F32 tensors in the given order, atomically (`AtomicFile`): a crash or a full disk leaves
     /// either the previous file or none, never a torn one.
-    public static func write(_ tensors: [(name: String, shape: [Int], values: [Float])],
+    public static func write(_ tensors: [NamedTensor],
                              metadata: [String: String], to path: String) throws
     {
         let header = try headerBytes(tensors, metadata: metadata, path: path)
@@ -25,7 +25,7 @@ extension SafetensorsFile {
         }
     }
 
-    static func headerBytes(_ tensors: [(name: String, shape: [Int], values: [Float])],
+    static func headerBytes(_ tensors: [NamedTensor],
                             metadata: [String: String], path: String) throws -> [UInt8]
     {
         var seen = Set<String>()
