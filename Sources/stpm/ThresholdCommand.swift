@@ -52,8 +52,8 @@ struct ThresholdCommand: ParsableCommand {
             let c = ConfusionSummary(labelled.map(\.labelled), threshold: Double(threshold.value))
             print(String(format: "on %@ test images: precision %.3f  recall %.3f  F1 %.3f  (tp %d, fp %d, tn %d, fn %d)",
                          labelSource, c.precision ?? 0, c.recall ?? 0, c.f1 ?? 0, c.tp, c.fp, c.tn, c.fn))
-            if c.fp + c.tn > 0 {
-                print(String(format: "false alarms: %d of %d good images (%.1f %%)", c.fp, c.fp + c.tn, 100 * Double(c.fp) / Double(c.fp + c.tn)))
+            if let rate = c.falseAlarmRate {
+                print(String(format: "false alarms: %d of %d good images (%.1f %%)", c.fp, c.fp + c.tn, 100 * rate))
             }
             let perType = recallByType(types: labelled.map(\.sample.defectType), scores: labelled.map(\.score),
                                        labels: labelled.map(\.isDefective), threshold: threshold.value)

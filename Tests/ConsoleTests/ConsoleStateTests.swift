@@ -58,12 +58,11 @@ final class ConsoleStateTests: XCTestCase {
         s.storedThreshold = 0.3
         _ = s.handle(.char("+")); XCTAssertEqual(s.threshold, 0.507, accuracy: 1e-9)
         _ = s.handle(.char("[")); XCTAssertEqual(s.threshold, 0.437, accuracy: 1e-9)
-        guard case .saveThreshold(let saved) = s.handle(.char("s")) else { return XCTFail("s must save the threshold") }
+        guard case let .saveThreshold(saved, rule) = s.handle(.char("s")) else { return XCTFail("s must save the threshold") }
         XCTAssertEqual(saved, 0.437, accuracy: 1e-9, "the threshold in force, not the stored 0.3")
+        XCTAssertEqual(rule, .value(Float(saved)), "a nudged threshold is saved as a plain value")
         s.threshold = 0.1
         _ = s.handle(.char("0")); XCTAssertEqual(s.threshold, 0.437, accuracy: 1e-9)
-        XCTAssertEqual(s.handle(.char("f")), .f1OptimalThreshold)
-        XCTAssertEqual(s.handle(.char("p")), .percentileThreshold)
     }
 
     func testSpaceFlagsInListButPausesInTrainingPane() {

@@ -56,17 +56,47 @@ final class LiveWatchTests: XCTestCase {
                        [.inspect(imageID: 1)], "no bell without --bell")
     }
 
-    func testUnreadableImagesAreListedWithoutScoreAndCountersFollowTheWatcher() {
+    func testUnreadableImagesAreListedWithoutScoreAndTheWatcherGivesRateAndLag() {
         var s = Self.watching()
         XCTAssertEqual(s.update(.engine(.watched(Self.record("/line/x.png", score: nil, verdict: .unreadable), map: nil))), [])
         XCTAssertEqual(s.rows, [ImageRow(id: 0, name: "live/line/x.png (unreadable)")])
         XCTAssertEqual(s.live?.recentScores, [])
+        XCTAssertEqual([s.live?.seen, s.live?.flagged, s.live?.unreadable], [1, 0, 1])
         var status = WatchStatus()
-        (status.seen, status.flagged, status.unreadable, status.rate, status.lag) = (7, 2, 1, 3.5, 0.25)
+        (status.seen, status.flagged, status.unreadable, status.waiting, status.rate, status.lag) = (7, 2, 1, 4, 3.5, 0.25)
         _ = s.update(.engine(.watchStatus(status)))
-        XCTAssertEqual([s.live?.seen, s.live?.flagged, s.live?.unreadable], [7, 2, 1])
+        XCTAssertEqual([s.live?.seen, s.live?.flagged, s.live?.unreadable, s.live?.waiting], [1, 0, 1, 4],
+                       "the counts are of the images the view was sent (the watcher's lag behind by up to 2 s)")
         XCTAssertEqual(s.live?.rate, 3.5)
         XCTAssertEqual(s.live?.lag, 0.25)
+    }
+
+    /// A days-long session: the list, the tree and the app's index keep the newest rows; the counters stay exact.
+    func testAHundredThousandImagesKeepTheNewestRowsAndExactCounts() {
+        var s = Self.watching(bell: false)
+        var index = DatasetIndex()
+        let kept = s.live!.rowsKept
+        var expected = (seen: 0, flagged: 0, unreadable: 0)
+        for i in 0..<100_000 {
+            let verdict: WatchRecord.Verdict = i % 97 == 0 ? .unreadable : i % 13 == 0 ? .flagged : .ok
+            let path = "/line/\(i % 3)/\(i).png"
+            index.append(watched: path, id: s.nextLiveID, keep: kept)
+            let record = Self.record(path, score: verdict == .unreadable ? nil : Float(i % 10) / 10, verdict: verdict)
+            _ = s.update(.engine(.watched(record, map: verdict == .unreadable ? nil : Self.map)))
+            expected.seen += 1
+            if verdict == .flagged { expected.flagged += 1 }
+            if verdict == .unreadable { expected.unreadable += 1 }
+        }
+        XCTAssertEqual([s.live?.seen, s.live?.flagged, s.live?.unreadable], [expected.seen, expected.flagged, expected.unreadable])
+        XCTAssertEqual(s.rows.count, kept)
+        XCTAssertEqual(s.rows.map(\.id), Array(100_000 - kept..<100_000), "the newest, in arrival order")
+        XCTAssertEqual(s.groups.map(\.count).reduce(0, +), kept, "the tree counts what the list holds")
+        XCTAssertLessThanOrEqual(s.anomalyMaps.count, ConsoleState.liveMapsKept)
+        XCTAssertEqual(index.sample(99_999)?.path, "/line/0/99999.png")
+        XCTAssertEqual(index.sample(100_000 - kept)?.path, "/line/\((100_000 - kept) % 3)/\(100_000 - kept).png")
+        XCTAssertNil(index.sample(100_000 - kept - 1), "an image the list dropped is gone from the index too")
+        XCTAssertEqual(index.exportSelection(s.rows).samples.count, kept)
+        XCTAssertEqual(s.visibleRows.first?.name, "live/line/0/99999.png")
     }
 
     func testTheChartKeepsTheLastScoresAndOldMapsGo() {

@@ -12,9 +12,8 @@ extension ConsoleApp {
         case .resumeTraining: training?.control.paused = false
         case .stopTraining: training?.control.requestStop()
         case .beginTraining(let form): submitTrainingForm(form)
-        case .f1OptimalThreshold: snapToF1()
-        case .percentileThreshold: snapToPercentile()
-        case .saveThreshold(let value): saveThreshold(value)
+        case let .saveThreshold(value, rule): send(.engine(Self.saveThreshold(value, rule: rule, modelPath: state.modelPath)))
+        case .watchThreshold(let value): watcher?.setThreshold(Float(value))
         case .exportFlagged: startExport()
         case .bell: screen.bell()
         case .quit: break
@@ -28,14 +27,13 @@ extension ConsoleApp {
         let worker = ScoringWorker(modelPath: path, jobs: jobs, generation: generation, events: events)
         scorer = worker
         worker.start()
-        if let id = state.inspectedID { worker.prioritize(id: id, path: dataset.samples[id].path) }
+        if let id = state.inspectedID, let sample = dataset.sample(id) { worker.prioritize(id: id, path: sample.path) }
     }
 
     /// Shows the photograph and ground truth at once; the anomaly map follows from the scorer
     /// when it is not cached yet.
     func inspect(_ id: Int) {
-        guard dataset.samples.indices.contains(id) else { return }
-        let sample = dataset.samples[id]
+        guard let sample = dataset.sample(id) else { return }
         var shown = InspectorImage(anomalyMap: state.anomalyMaps[id])
         do {
             let photo = try ImageReader.read(path: sample.path, as: .rgb)
@@ -56,53 +54,14 @@ extension ConsoleApp {
         }
     }
 
-    /// What the engine's threshold rules read, as far as the console knows it: the open model's stored
-    /// threshold and held-out normal scores, and the scored test images with their labels.
-    private func evidence(_ modelPath: String) -> ThresholdEvidence {
-        ThresholdEvidence(model: ModelStore(path: modelPath), stored: state.savedThreshold, normalScores: state.heldOutNormalScores.map(Float.init),
-                          labelled: state.labelledScores)
-    }
-
-    private func setThreshold(_ rule: ThresholdRule, note: (Threshold) -> String) {
-        guard let modelPath = state.modelPath else { state.status = "no model open"; return }
-        do {
-            let t = try rule.resolve(evidence(modelPath))
-            state.threshold = Double(t.value)
-            state.thresholdOrigin = ThresholdOrigin(value: Double(t.value), rule: rule)
-            state.status = note(t)
-        } catch {
-            state.status = "no threshold: \(error)"
-        }
-    }
-
-    private func snapToF1() {
-        let labelled = state.labelledScores
-        setThreshold(.f1) { t in
-            let f1 = ConfusionSummary(labelled, threshold: Double(t.value)).f1 ?? 0
-            return "F1-optimal threshold over \(labelled.count) scored test images (F1 \(NumberFormat.short(f1)))"
-        }
-    }
-
-    private func snapToPercentile() {
-        setThreshold(.percentile(99)) { _ in "99th percentile of \(self.state.heldOutNormalScores.count) held-out normal scores" }
-    }
-
-    /// The rule that reproduces the threshold in force: how it was chosen while it is
-    /// unchanged, a plain value once it was nudged by hand.
-    var currentThresholdRule: ThresholdRule {
-        if let origin = state.thresholdOrigin, origin.value == state.threshold { return origin.rule }
-        return .value(Float(state.threshold))
-    }
-
-    private func saveThreshold(_ value: Double) {
-        guard let modelPath = state.modelPath else { state.status = "no model open to save the threshold into"; return }
+    /// Stores the threshold through the engine's one writer of config.json; the state learns the outcome as an event.
+    static func saveThreshold(_ value: Double, rule: ThresholdRule, modelPath: String?) -> EngineEvent {
+        guard let modelPath else { return .thresholdNotSaved("no model open to save the threshold into") }
         let store = ModelStore(path: modelPath)
         do {
-            state.savedThreshold = try store.saveThreshold(Float(value), rule: currentThresholdRule).saved
-            state.thresholdOrigin = ThresholdOrigin(value: value, rule: .stored)
-            state.status = "threshold \(NumberFormat.short(value)) saved to \(store.configFile)"
+            return .thresholdSaved(value: value, saved: try store.saveThreshold(Float(value), rule: rule).saved, configFile: store.configFile)
         } catch {
-            state.overlay = .message("could not save the threshold: \(error)")
+            return .thresholdNotSaved("\(error)")
         }
     }
 }

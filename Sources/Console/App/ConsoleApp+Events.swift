@@ -12,7 +12,9 @@ extension ConsoleApp {
         let batch = events.drain()
         for event in batch {
             if case .trainingEnded = event { training = nil }
-            if case .watched(let record, _) = event, state.live != nil { dataset.append(watched: record.path) }
+            if case .watched(let record, _) = event, let live = state.live {
+                dataset.append(watched: record.path, id: state.nextLiveID, keep: live.rowsKept)
+            }
             send(.engine(event))
         }
         return !batch.isEmpty

@@ -9,7 +9,7 @@ extension ConsoleApp {
     func startExport() {
         guard let modelPath = state.modelPath else { return }
         let destination = state.exportDestination
-        let rule = currentThresholdRule
+        let rule = state.currentThresholdRule
         let (samples, manualFlags) = dataset.exportSelection(state.rows)
         let events = self.events
         let exportDirectory = options.exportDirectory

@@ -47,8 +47,6 @@ public final class ConsoleApp {
     let datasetRoot: String?
     var scorer: ScoringWorker?
     var watcher: WatchWorker?
-    /// The threshold last handed to the watcher.
-    var liveThreshold: Double?
     var training: TrainingRunner?
     /// Inspector images in pixels (kitty, sixel, iTerm2), kept in step with the grid after each frame.
     var placer: ImagePlacer
@@ -134,7 +132,6 @@ public final class ConsoleApp {
                 dirty = true
             }
             if drainEvents() { dirty = true }
-            syncLiveThreshold()
         }
         shutDown()
     }

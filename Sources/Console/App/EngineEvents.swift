@@ -16,6 +16,9 @@ enum EngineEvent: Sendable {
     case scored(generation: Int, id: Int, score: Float, map: ScalarMap)
     case scoringFinished(generation: Int, count: Int, seconds: Double)
     case scoringFailed(generation: Int, message: String)
+    /// `s` stored the console's threshold `value` in the model's config.json (as `saved`), or could not.
+    case thresholdSaved(value: Double, saved: Threshold, configFile: String)
+    case thresholdNotSaved(String)
     case exportProgress(String)
     /// `nextDestination`: the fresh folder the next export would write to, nil to keep the current one.
     case exportFinished(message: String, nextDestination: String?)

@@ -1,8 +1,8 @@
 import Detection
 
-/// Pane 4: threshold value, live flagged count, precision/recall/F1 when labels exist, and
-/// the score histogram (defective vs normal; unlabelled scores count as normal, which is
-/// what held-out normal images are).
+/// Pane 4: threshold value, live flagged count, precision/recall/F1, false alarms and recall per
+/// defect type when labels exist, and the score histogram (defective vs normal; unlabelled scores
+/// count as normal, which is what held-out normal images are).
 public struct ThresholdPane: Pane {
     public let id = PaneID.threshold
     public init() {}
@@ -19,6 +19,9 @@ public struct ThresholdPane: Pane {
         if stats.count > 0 {
             func f(_ v: Double?) -> String { v.map { NumberFormat.short($0) } ?? "–" }
             parts += ["P \(f(stats.precision))", "R \(f(stats.recall))", "F1 \(f(stats.f1))"]
+            if stats.falseAlarmRate != nil { parts.append("false alarms \(stats.fp)/\(stats.fp + stats.tn)") }
+            let byType = state.recallByType
+            if !byType.isEmpty { parts += ["recall by type:"] + byType.map { "\($0.type) \($0.flagged)/\($0.total)" } }
         }
         return TextWidth.wrapParts(parts, width: width)
     }

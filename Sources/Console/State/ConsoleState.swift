@@ -23,9 +23,13 @@ public struct ImageRow: Equatable, Sendable {
     public var score: Double?
     public var label: ImageLabel
     public var manuallyFlagged: Bool
+    /// The test image's folder ("good", "crack"), for recall per defect type; nil for other images.
+    public var defectType: String?
 
-    public init(id: Int, name: String, score: Double? = nil, label: ImageLabel = .unknown, manuallyFlagged: Bool = false) {
+    public init(id: Int, name: String, score: Double? = nil, label: ImageLabel = .unknown, manuallyFlagged: Bool = false,
+                defectType: String? = nil) {
         self.id = id; self.name = name; self.score = score; self.label = label; self.manuallyFlagged = manuallyFlagged
+        self.defectType = defectType
     }
 
     public func isFlagged(at threshold: Double) -> Bool {
@@ -107,8 +111,10 @@ public enum ConsoleCommand: Equatable, Sendable {
     /// `startTraining` opens the training form; the others steer the running session.
     case startTraining, pauseTraining, resumeTraining, stopTraining
     case beginTraining(TrainingForm)
-    case f1OptimalThreshold, percentileThreshold
-    case saveThreshold(Double)
+    /// Store `value` in the model's config.json, recorded as chosen by `rule`.
+    case saveThreshold(Double, rule: ThresholdRule)
+    /// The live view's watcher judges the images it scores from now on by this threshold.
+    case watchThreshold(Double)
     case exportFlagged(imageIDs: [Int])
     /// A flagged image arrived while watching with the bell on.
     case bell
@@ -160,10 +166,18 @@ public struct ConsoleState: Equatable, Sendable {
 
     /// Scored rows with a label, as the engine's confusion counts and threshold rules read them.
     /// Manual flags are left out: these numbers describe the model, not the reviewer.
-    public var labelledScores: [LabelledScore] {
+    public var labelledScores: [LabelledScore] { labelledRows.map(\.labelled) }
+
+    /// The engine's recall per defect type at the threshold in force, over the scored labelled rows.
+    public var recallByType: [TypeRecall] {
+        let rows = labelledRows
+        return Detection.recallByType(types: rows.map { $0.row.defectType ?? "" }, rows.map(\.labelled), threshold: threshold)
+    }
+
+    private var labelledRows: [(row: ImageRow, labelled: LabelledScore)] {
         rows.compactMap { r in
             guard let s = r.score, r.label != .unknown else { return nil }
-            return LabelledScore(score: Float(s), isDefective: r.label == .defective)
+            return (r, LabelledScore(score: Float(s), isDefective: r.label == .defective))
         }
     }
 
@@ -195,7 +209,7 @@ public struct ConsoleState: Equatable, Sendable {
 
     public var visibleRows: [ImageRow] {
         let needle = filter.lowercased()
-        let kept = rows.filter { $0.name.hasPrefix(scope) && (needle.isEmpty || $0.name.lowercased().contains(needle)) }
+        let kept = rows.filter { isListed($0, needle: needle) }
         switch sort {
         case .name: return kept.sorted { $0.name < $1.name }
         case .score: return kept.sorted { ($0.score ?? -.infinity, $1.name) > ($1.score ?? -.infinity, $0.name) }
@@ -227,7 +241,16 @@ public struct ConsoleState: Equatable, Sendable {
         return lo...hi
     }
 
+    /// Called on every change of the rows (each watched image): counting, not sorting, keeps it cheap.
     private mutating func clampSelection() {
-        selected = min(max(selected, 0), max(visibleRows.count - 1, 0))
+        let needle = filter.lowercased()
+        var count = rows.count
+        if !scope.isEmpty || !needle.isEmpty { count = rows.reduce(0) { $0 + (isListed($1, needle: needle) ? 1 : 0) } }
+        selected = min(max(selected, 0), max(count - 1, 0))
+    }
+
+    /// In the tree entry shown and matching the filter (`needle`: the filter in lower case).
+    private func isListed(_ row: ImageRow, needle: String) -> Bool {
+        row.name.hasPrefix(scope) && (needle.isEmpty || row.name.lowercased().contains(needle))
     }
 }

@@ -1,9 +1,12 @@
 import Detection
 
 /// The dataset as the console lists it: every train and test image gets a row id, which
-/// is its index into `samples`; the scorer, the inspector and export look samples up by it.
+/// is its index into `samples`; the scorer, the inspector and export look samples up by it
+/// (`sample(_:)`, which also knows the watched images the live list keeps).
 struct DatasetIndex {
     private(set) var samples: [DatasetSample]
+    /// The newest watched images, oldest first, with consecutive ids after the dataset's.
+    private var watched: [(id: Int, sample: DatasetSample)] = []
     /// Per sample, the engine's label (`GroundTruth`): nil for training images, watched images and a test
     /// image whose mask cannot be read (listed in `problems`).
     private(set) var labels: [Bool?]
@@ -23,10 +26,18 @@ struct DatasetIndex {
 
     init() { samples = []; labels = []; problems = [] }
 
-    /// A watched image joins with the next row id, as `ConsoleState.watched` lists it.
-    mutating func append(watched path: String) {
-        samples.append(DatasetSample(path: path, split: .test, defectType: "live", maskPath: nil))
-        labels.append(nil)
+    /// A watched image joins under the id `ConsoleState.watched` lists it with; like the list, the index
+    /// keeps only the newest `keep`.
+    mutating func append(watched path: String, id: Int, keep: Int) {
+        watched.append((id, DatasetSample(path: path, split: .test, defectType: "live", maskPath: nil)))
+        if watched.count > keep { watched.removeFirst(watched.count - keep) }
+    }
+
+    /// The image listed under `id`; nil for a watched image the list no longer keeps.
+    func sample(_ id: Int) -> DatasetSample? {
+        if samples.indices.contains(id) { return samples[id] }
+        guard let first = watched.first?.id, watched.indices.contains(id - first) else { return nil }
+        return watched[id - first].sample
     }
 
     var testSamples: [DatasetSample] { samples.filter { $0.split == .test } }
@@ -49,7 +60,8 @@ struct DatasetIndex {
         samples.enumerated().map { id, s in
             let file = s.path.split(separator: "/").last.map(String.init) ?? s.path
             let label: ImageLabel = labels[id].map { $0 ? .defective : .normal } ?? .unknown
-            return ImageRow(id: id, name: "\(s.split.rawValue)/\(s.defectType)/\(file)", label: label)
+            return ImageRow(id: id, name: "\(s.split.rawValue)/\(s.defectType)/\(file)", label: label,
+                            defectType: s.split == .test ? s.defectType : nil)
         }
     }
 
@@ -57,7 +69,8 @@ struct DatasetIndex {
     /// flagged by hand joins them), with the paths flagged by hand.
     func exportSelection(_ rows: [ImageRow]) -> (samples: [DatasetSample], manualFlags: Set<String>) {
         let manual = Set(rows.filter(\.manuallyFlagged).map(\.id))
-        let chosen = samples.indices.filter { samples[$0].split == .test || manual.contains($0) }.map { samples[$0] }
-        return (chosen, Set(manual.map { samples[$0].path }))
+        let ids = Array(samples.indices) + watched.map(\.id)
+        let chosen = ids.compactMap { id in sample(id).flatMap { $0.split == .test || manual.contains(id) ? $0 : nil } }
+        return (chosen, Set(manual.compactMap { sample($0)?.path }))
     }
 }

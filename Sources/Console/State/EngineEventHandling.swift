@@ -6,10 +6,16 @@ extension ConsoleState {
     /// changes the state, and what the engine must do in answer comes back as commands, which
     /// the app runs. Nothing here waits, draws or touches a file.
     mutating func update(_ event: ConsoleEvent) -> [ConsoleCommand] {
+        let before = threshold
+        var commands: [ConsoleCommand]
         switch event {
-        case .key(let key): return handle(key).map { [$0] } ?? []
-        case .engine(let engine): return apply(engine)
+        case .key(let key): commands = handle(key).map { [$0] } ?? []
+        case .engine(let engine): commands = apply(engine)
         }
+        // Whatever moved the threshold (a key, a click, a rule, the model's stored one), the watcher
+        // judges the next images by it; the images listed recolour by themselves.
+        if live != nil, threshold != before { commands.append(.watchThreshold(threshold)) }
+        return commands
     }
 
     /// Scores with the model in `path` from now on: earlier scores and maps go, and whatever an
@@ -54,6 +60,12 @@ extension ConsoleState {
         case let .scoringFailed(g, message):
             guard g == scoringGeneration else { break }
             overlay = .message("scoring failed: \(message)")
+        case let .thresholdSaved(value, saved, configFile):
+            savedThreshold = saved
+            thresholdOrigin = ThresholdOrigin(value: value, rule: .stored)
+            status = "threshold \(NumberFormat.short(value)) saved to \(configFile)"
+        case .thresholdNotSaved(let message):
+            overlay = .message("could not save the threshold: \(message)")
         case .exportProgress(let p):
             status = p
         case let .exportFinished(message, nextDestination):

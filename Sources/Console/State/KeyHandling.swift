@@ -125,14 +125,15 @@ extension ConsoleState {
         case .thresholdFineDown: nudgeThreshold(by: -0.01)
         case .thresholdCoarseUp: nudgeThreshold(by: 0.1)
         case .thresholdCoarseDown: nudgeThreshold(by: -0.1)
-        case .thresholdF1Optimal: return .f1OptimalThreshold
-        case .thresholdPercentile: return .percentileThreshold
+        case .thresholdF1Optimal: choose(.f1)
+        case .thresholdPercentile: choose(.percentile(99))
+        case .thresholdNoEscape: choose(.noEscape)
         case .thresholdStored:
             guard let stored = storedThreshold else { status = "no stored threshold"; return nil }
             threshold = stored
         case .saveThreshold:
             storedThreshold = threshold
-            return .saveThreshold(threshold)
+            return .saveThreshold(threshold, rule: currentThresholdRule)
         case .export:
             let n = exportCount
             if n == 0 { status = "nothing is flagged" } else { overlay = .confirm(.export(count: n, destination: exportDestination)) }

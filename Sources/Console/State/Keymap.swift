@@ -55,7 +55,7 @@ public enum KeyAction: Hashable, Sendable {
     case startTraining, pauseTraining, stopTraining, toggleLogScale
     case cycleInspectorView, toggleOutlines, cycleColorDepth, zoom
     case thresholdFineUp, thresholdFineDown, thresholdCoarseUp, thresholdCoarseDown
-    case thresholdF1Optimal, thresholdPercentile, thresholdStored, saveThreshold
+    case thresholdF1Optimal, thresholdPercentile, thresholdNoEscape, thresholdStored, saveThreshold
     case export, cycleTheme, cycleColormap, followNewest
     case help, back, quit, forceQuit
 }
@@ -135,6 +135,7 @@ public struct Keymap: Sendable {
             b([.char("[")], .global, nil, "Lower the threshold (coarse step)", .thresholdCoarseDown),
             b([.char("f")], .global, nil, "Threshold at the F1-optimal point (needs labels)", .thresholdF1Optimal),
             b([.char("p")], .global, nil, "Threshold at a percentile of held-out normal scores", .thresholdPercentile),
+            b([.char("r")], .global, nil, "No escapes: the highest threshold with recall 1, and what it costs (needs labels)", .thresholdNoEscape),
             b([.char("0")], .global, nil, "Back to the stored threshold", .thresholdStored),
             b([.char("s")], .global, nil, "Save the threshold", .saveThreshold),
             b([.char("e")], .global, "export", "Export flagged images (asks first)", .export),

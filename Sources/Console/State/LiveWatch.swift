@@ -1,12 +1,18 @@
 import Foundation
 import Detection
 
-/// What the live view (`stpm console --watch DIR`) shows besides the list: the watcher's counters,
-/// the last scores for the strip chart, the newest alarm, and whether the inspector follows the
-/// newest flagged image (until the user opens another one; `n` follows again).
+/// What the live view (`stpm console --watch DIR`) shows besides the list: the counters, the last
+/// scores for the strip chart, the newest alarm, and whether the inspector follows the newest flagged
+/// image (until the user opens another one; `n` follows again).
 public struct LiveWatchStatus: Equatable, Sendable {
     public var folders: [String]
+    /// Images logged since the view opened, by the engine's verdict: exact however many rows are kept.
     public var seen = 0, flagged = 0, unreadable = 0
+    /// The list keeps the newest `rowsKept` watched images (the log holds them all), so a session of
+    /// days holds bounded memory.
+    public var rowsKept = 1000
+    /// Watched images now in the list, the newest rows of `ConsoleState.rows`.
+    public var listed = 0
     public var waiting = 0
     public var rate: Double?
     public var lag: Double?
@@ -37,17 +43,28 @@ extension ConsoleState {
     /// with the same id) and the chart. The engine's verdict decides the alarm.
     mutating func watched(_ record: WatchRecord, map: ScalarMap?) -> [ConsoleCommand] {
         guard var live else { return [] }
-        let id = rows.count
+        let id = nextLiveID
         let name = "live/" + live.name(of: record.path)
-        countInTree(name)
+        anomalyMaps[id - Self.liveMapsKept] = nil
+        countInTree(name, by: 1)
+        live.seen += 1
+        live.listed += 1
+        if live.listed > live.rowsKept {
+            let oldest = rows.count - live.listed + 1
+            countInTree(rows[oldest].name, by: -1)
+            rows.remove(at: oldest)
+            live.listed -= 1
+        }
         guard let map, let score = record.score else {
+            live.unreadable += 1
+            self.live = live
             rows.append(ImageRow(id: id, name: name + " (unreadable)"))
             status = "unreadable: \(record.path)"
             return []
         }
+        if record.verdict == .flagged { live.flagged += 1 }
         rows.append(ImageRow(id: id, name: name, score: Double(score)))
         live.record(score: Double(score))
-        anomalyMaps[id - Self.liveMapsKept] = nil
         guard record.verdict == .flagged else { self.live = live; scored(id: id, score: score, map: map); return [] }
         live.alarm = "NG \(record.path) \(NumberFormat.short(Double(score)))"
         status = live.alarm
@@ -58,20 +75,24 @@ extension ConsoleState {
         return commands
     }
 
-    /// The tree lists each watched folder as a group of "live", so its scope keys work as for a dataset.
-    private mutating func countInTree(_ name: String) {
+    /// The row id the next watched image gets: rows only ever grow at the end, with rising ids. The app
+    /// keeps the image's path under the same id.
+    public var nextLiveID: Int { (rows.last?.id ?? -1) + 1 }
+
+    /// The tree lists each watched folder as a group of "live" with the images the list keeps, so its
+    /// scope keys work as for a dataset.
+    private mutating func countInTree(_ name: String, by step: Int) {
         let folder = name.split(separator: "/").dropFirst().first.map(String.init) ?? ""
         if let i = groups.firstIndex(where: { $0.split == "live" && $0.name == folder }) {
-            groups[i].count += 1
+            groups[i].count += step
+            if groups[i].count == 0 { groups.remove(at: i) }
         } else {
-            groups.append(DatasetGroup(split: "live", name: folder, count: 1))
+            groups.append(DatasetGroup(split: "live", name: folder, count: step))
         }
     }
 
+    /// The watcher's own figures; the counts are the view's, from the images it was sent.
     mutating func watchStatus(_ s: WatchStatus) {
-        live?.seen = s.seen
-        live?.flagged = s.flagged
-        live?.unreadable = s.unreadable
         live?.waiting = s.waiting
         live?.rate = s.rate
         live?.lag = s.lag

@@ -43,6 +43,8 @@ public struct ConfusionSummary: Equatable, Sendable {
     public var recall: Double? { ratio(tp, tp + fn) }
     /// nil when there is nothing flagged and nothing defective.
     public var f1: Double? { ratio(2 * tp, 2 * tp + fp + fn) }
+    /// Good images flagged over good images; nil when there is no good image.
+    public var falseAlarmRate: Double? { ratio(fp, fp + tn) }
 
     private func ratio(_ a: Int, _ b: Int) -> Double? { b > 0 ? Double(a) / Double(b) : nil }
 }

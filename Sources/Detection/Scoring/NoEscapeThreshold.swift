@@ -4,9 +4,7 @@ public struct NoEscape: Equatable, Sendable {
     public var threshold: Threshold
     public var confusion: ConfusionSummary
     /// Good images flagged over good images; NaN when there is no good image.
-    public var falseAlarmRate: Double {
-        confusion.fp + confusion.tn == 0 ? .nan : Double(confusion.fp) / Double(confusion.fp + confusion.tn)
-    }
+    public var falseAlarmRate: Double { confusion.falseAlarmRate ?? .nan }
 }
 
 public func noEscapeThreshold(scores: [Float], labels: [Bool]) throws -> NoEscape {
@@ -28,10 +26,16 @@ public struct TypeRecall: Equatable, Sendable {
 
 /// Per defect type (defective samples only), sorted by type name.
 public func recallByType(types: [String], scores: [Float], labels: [Bool], threshold: Float) -> [TypeRecall] {
+    recallByType(types: types, zip(scores, labels).map { LabelledScore(score: $0, isDefective: $1) }, threshold: Double(threshold))
+}
+
+/// The same with the console's Double threshold, compared as `ConfusionSummary` compares it, so the
+/// per-type counts add up to its true positives (a NaN score is flagged).
+public func recallByType(types: [String], _ labelled: [LabelledScore], threshold: Double) -> [TypeRecall] {
     var byType: [String: TypeRecall] = [:]
-    for ((type, score), defective) in zip(zip(types, scores), labels) where defective {
+    for (type, s) in zip(types, labelled) where s.isDefective {
         byType[type, default: TypeRecall(type: type, flagged: 0, total: 0)].total += 1
-        if score >= threshold { byType[type]!.flagged += 1 }
+        if !(Double(s.score) < threshold) { byType[type]!.flagged += 1 }
     }
     return byType.values.sorted { $0.type < $1.type }
 }
