@@ -133,6 +133,11 @@ keys $S Escape p
 check "p snaps to the percentile of held-out normal scores" "wait_for $S '99th percentile of 2 held-out normal scores'"
 keys $S s
 check "s then stores p99 of normal_scores.json" "wait_for $S 'saved to' && stored_threshold_is_p99 $WORK/model"
+# Recall 1: every defect type shows n/n in the threshold pane.
+all_types_caught() { screen $S | grep -Eo '(hole|scratch) [0-9]+/[0-9]+' | awk -F'[ /]' '$2 != $3 { bad = 1 } END { exit bad || NR == 0 }'; }
+keys $S Escape r
+check "r sets no escapes, says its cost and every type is caught" \
+    "wait_for $S 'no escapes: .* flags all [0-9]+ defective images; precision' && all_types_caught && keys $S s && wait_for $S 'saved to' && grep -q 'no-escape' $WORK/model/config.json"
 keys $S Escape 2 Enter
 check "Enter in the training pane opens the training form" "wait_for $S 'start training' && screen $S | grep -Eq 'epochs +60'"
 keys $S Enter
@@ -222,6 +227,10 @@ launch $S 120 40 tmux-256color --watch "$WORK/line" --model "$WORK/model" --watc
 check "the live pane shows the watcher's counters" "wait_for $S 'seen 0' 60 && screen $S | grep -q '²live'"
 cp "$(ls "$WORK"/data/test/*/*.png | head -1)" "$WORK/line/first.png"
 check "an image copied into the watched folder is listed with its score" "wait_for $S 'live/line/first\\.png.*[0-9]\\.[0-9]' 60 && wait_for $S 'seen 1' 20"
+keys $S ']' ']'
+cp "$(ls "$WORK"/data/test/*/*.png | sed -n 2p)" "$WORK/line/second.png"
+raised_for_next() { python3 -c 'import json, sys; t = [json.loads(l)["threshold"] for l in open(sys.argv[1])]; sys.exit(0 if len(t) == 2 and t[1] > t[0] else 1)' "$1"; }
+check "] while watching raises the threshold the next image is judged by" "wait_for $S 'seen 2' 60 && raised_for_next $WORK/line.jsonl"
 keys $S q
 check "q ends the watch and the console" "wait_for $S 'console exited 0' 60 && grep -q first.png $WORK/line.jsonl"
 
