@@ -44,9 +44,9 @@ struct DepthwisePlan {
             }
             for px in 0..<s {
                 let first = (px - g.pad.left % s + s) % s  // first input column landing in phase column px
-                let dst = q + ((pr % s) * s + px) * phasePlane + (pr / s) * wq
-                var c = first
-                while c < g.w { dst[(c + g.pad.left) / s] = row[c]; c += s }
+                let dst = q + ((pr % s) * s + px) * phasePlane + (pr / s) * wq + (first + g.pad.left) / s
+                // Consecutive phase columns: no division per element (it cost more than the convolution).
+                for j in 0..<((g.w - first + s - 1) / s) { dst[j] = row[first + j * s] }
             }
         }
     }
@@ -64,9 +64,8 @@ struct DepthwisePlan {
             }
             for px in 0..<s {
                 let first = (px - g.pad.left % s + s) % s
-                let src = dq + ((pr % s) * s + px) * phasePlane + (pr / s) * wq
-                var c = first
-                while c < g.w { row[c] = src[(c + g.pad.left) / s]; c += s }
+                let src = dq + ((pr % s) * s + px) * phasePlane + (pr / s) * wq + (first + g.pad.left) / s
+                for j in 0..<((g.w - first + s - 1) / s) { row[first + j * s] = src[j] }
             }
         }
     }
