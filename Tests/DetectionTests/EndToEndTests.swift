@@ -216,6 +216,24 @@ final class EndToEndTests: XCTestCase {
         XCTAssertThrowsError(try LabelledScoring.score(model: model, samples: [sample])) { XCTAssertTrue("\($0)".contains(bad)) }
     }
 
+    /// Files read a batch ahead of the one being scored still reach `each` in order, each with its own result.
+    func testPrefetchedBatchesKeepEveryResultWithItsFile() throws {
+        let alone = try SyntheticSet.model()
+        let model = try AnomalyModel(path: SyntheticSet.trainedModel(), batchSize: 2)
+        let bad = SyntheticSet.root + "/broken-batch.png"
+        try Data("not a png".utf8).write(to: URL(fileURLWithPath: bad))
+        let test = SyntheticSet.data + "/test/"
+        let files = [test + "good/000.png", test + "scratch/001.png", bad, test + "good/001.png", test + "scratch/000.png"]
+        var order: [Int] = []
+        try model.scoreFiles(files) { index, result in
+            order.append(index)
+            if index == 2 { XCTAssertThrowsError(try result.get()) { XCTAssertTrue("\($0)".contains(bad)) }; return }
+            let expected = try alone.score(files[index])
+            XCTAssertEqual(try result.get().score, expected, accuracy: expected * 1e-5, files[index])
+        }
+        XCTAssertEqual(order, Array(files.indices))
+    }
+
     func testThresholdRulesResolve() throws {
         let model = try SyntheticSet.model()
         let inspection = Inspection(model: model)

@@ -15,23 +15,32 @@ public struct ImageScore {
 extension AnomalyModel {
     /// Scores files `batchSize` at a time. A file that cannot be read, or whose score is NaN or infinite,
     /// is handed to `each` as a failure (the error names the file) and the others are still scored, so one bad PNG in a folder of
-    /// thousands does not lose the rest; callers that need every image rethrow it.
+    /// thousands does not lose the rest; callers that need every image rethrow it. The next batch is read while
+    /// this one is scored: one batch ahead at most, so memory stays bounded by two batches of source images.
     public func scoreFiles(_ paths: [String], progress: (Int) -> Void = { _ in },
                            each: (_ index: Int, _ result: Result<ImageScore, Error>) throws -> Void) rethrows {
-        for start in stride(from: 0, to: paths.count, by: batchSize) {
-            let indices = Array(start..<min(start + batchSize, paths.count))
-            var loaded: [(index: Int, image: Image8, width: Int, height: Int)] = []
+        let batches = stride(from: 0, to: paths.count, by: batchSize).map { $0..<min($0 + batchSize, paths.count) }
+        let size = size
+        func read(_ batch: Range<Int>) -> Prefetch<[Result<SourceImage, Error>]> {
+            Prefetch { batch.map { i in Result { try SourceImage(paths[i], size: size) } } }
+        }
+        var next = batches.first.map { read($0) }
+        for (b, indices) in batches.enumerated() {
+            let results = next!.wait()
+            next = b + 1 < batches.count ? read(batches[b + 1]) : nil
+            var loaded: [(index: Int, source: SourceImage)] = []
             var failures: [Int: Error] = [:]
-            for i in indices {
-                do {
-                    let source = try ImagePreparation.loadSource(paths[i])
-                    loaded.append((i, ImagePreparation.resized(source, size: size), source.width, source.height))
-                } catch { failures[i] = error }
+            for (i, result) in zip(indices, results) {
+                switch result {
+                case .success(let source): loaded.append((i, source))
+                case .failure(let error): failures[i] = error
+                }
             }
-            let (maps, scores) = loaded.isEmpty ? ([], []) : score(loaded.map(\.image))
+            let (maps, scores) = loaded.isEmpty ? ([], []) : score(loaded.map(\.source.image))
             var scored: [Int: ImageScore] = [:]
             for (k, item) in loaded.enumerated() {
-                let result = ImageScore(image: item.image, map: maps[k], score: scores[k], sourceWidth: item.width, sourceHeight: item.height)
+                let result = ImageScore(image: item.source.image, map: maps[k], score: scores[k],
+                                        sourceWidth: item.source.width, sourceHeight: item.source.height)
                 if scores[k].isFinite { scored[item.index] = result } else { failures[item.index] = ScoringError.nonFiniteScore(paths[item.index], result) }
             }
             for i in indices {
@@ -39,6 +48,20 @@ extension AnomalyModel {
             }
             progress(indices.last! + 1)
         }
+    }
+}
+
+/// A file read as RGB and resized to the model size, with its own dimensions (a mask must match them).
+struct SourceImage {
+    var image: Image8
+    var width: Int
+    var height: Int
+
+    init(_ path: String, size: Int) throws {
+        let source = try ImagePreparation.loadSource(path)
+        image = ImagePreparation.resized(source, size: size)
+        width = source.width
+        height = source.height
     }
 }
 
