@@ -31,7 +31,7 @@ final class BasicBlock: Layer {
 
     func backward(_ x: Tensor, _ dy: Tensor, _ ws: Workspace, needInputGrad: Bool) -> Tensor {
         join.backward(dy)
-        let d1 = conv2.backward(conv1.output, dy, ws, needInputGrad: true)
+        let d1 = conv2.backward(conv1.output, dy, ws, needInputGrad: true, into: ws.innerGradient)
         let dMain = conv1.backward(x, d1, ws, needInputGrad: true)
         sumGradients(inputGrad, dMain, downsample.map { $0.backward(x, dy, ws, needInputGrad: true) } ?? dy)
         return inputGrad

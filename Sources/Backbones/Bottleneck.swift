@@ -34,8 +34,8 @@ final class Bottleneck: Layer {
 
     func backward(_ x: Tensor, _ dy: Tensor, _ ws: Workspace, needInputGrad: Bool) -> Tensor {
         join.backward(dy)
-        let dc = branch2c.backward(branch2b.output, dy, ws, needInputGrad: true)
-        let db = branch2b.backward(branch2a.output, dc, ws, needInputGrad: true)
+        let dc = branch2c.backward(branch2b.output, dy, ws, needInputGrad: true, into: ws.innerGradient)
+        let db = branch2b.backward(branch2a.output, dc, ws, needInputGrad: true, into: ws.innerGradient)
         let dMain = branch2a.backward(x, db, ws, needInputGrad: true)
         sumGradients(inputGrad, dMain, projection.map { $0.backward(x, dy, ws, needInputGrad: true) } ?? dy)
         return inputGrad

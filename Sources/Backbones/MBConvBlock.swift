@@ -27,16 +27,22 @@ final class MBConvBlock: Layer {
     var units: [ConvUnit] { (expand.map { [$0] } ?? []) + [depthwise, project] }
     var output: Tensor { join?.output ?? project.output }
 
+    /// The expanded tensors (expand's and depthwise's outputs) are the widest of the network and are read
+    /// only inside the block: they go to the workspace's shared `blockActivations` and are recomputed
+    /// from their convolutions' outputs for the backward pass.
     func forward(_ x: Tensor, _ ws: Workspace) -> Tensor {
-        let e = expand.map { $0.forward(x, ws) } ?? x
-        depthwise.forward(e, ws)
+        let e = expand.map { $0.forward(x, ws, into: ws.blockActivations[0]) } ?? x
+        depthwise.forward(e, ws, into: ws.blockActivations[1])
         project.forward(depthwise.output, ws)
         return join?.forward(project.output, x) ?? project.output
     }
 
     func backward(_ x: Tensor, _ dy: Tensor, _ ws: Workspace, needInputGrad: Bool) -> Tensor {
-        let dp = project.backward(depthwise.output, dy, ws, needInputGrad: true)
-        let dd = depthwise.backward(expand?.output ?? x, dp, ws, needInputGrad: true)
+        depthwise.recomputeOutput()
+        expand?.recomputeOutput()
+        let dp = project.backward(depthwise.output, dy, ws, needInputGrad: true, into: ws.innerGradient)
+        let dd = depthwise.backward(expand?.output ?? x, dp, ws, needInputGrad: true,
+                                    into: expand == nil ? nil : ws.innerGradient)
         let dMain = expand.map { $0.backward(x, dd, ws, needInputGrad: true) } ?? dd
         guard join != nil else { return dMain }
         sumGradients(inputGrad, dMain, dy)

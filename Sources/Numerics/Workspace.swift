@@ -13,6 +13,17 @@ public final class Workspace {
 
     private var perThread: [(pointer: UnsafeMutablePointer<Float>, capacity: Int)] = []
 
+    /// Gradients that live only within one block's backward pass, shared by every layer of the network,
+    /// so that a training step holds each once instead of once per layer (a batch of 32 at 256 px would
+    /// otherwise keep gigabytes of dead gradients): `normGradient` is BatchNorm's dL/dx, read at once by
+    /// the convolution before it; `innerGradient` carries dL/dx from one convolution to the next inside a
+    /// block (one tensor serves a whole chain: see `ConvUnit.backward`).
+    public let normGradient = Tensor(c: 0, n: 0, h: 0, w: 0)
+    public let innerGradient = Tensor(c: 0, n: 0, h: 0, w: 0)
+    /// Outputs of trainable units read only inside their block, which recomputes them for its backward
+    /// pass (see `ConvUnit.recomputeOutput`), shared by every block of the network.
+    public let blockActivations = [Tensor(c: 0, n: 0, h: 0, w: 0), Tensor(c: 0, n: 0, h: 0, w: 0)]
+
     deinit {
         buffer.deallocate()
         for b in perThread { b.pointer.deallocate() }

@@ -42,9 +42,11 @@ public final class BatchNorm2d {
         return (scale, shift)
     }
 
+    /// Into `output`, or into `into`.
     @discardableResult
-    public func forward(_ x: Tensor) -> Tensor {
+    public func forward(_ x: Tensor, into target: Tensor? = nil) -> Tensor {
         precondition(x.c == channels, "\(weight.name): input has \(x.c) channels, expected \(channels)")
+        let output = target ?? self.output
         output.resize(c: x.c, n: x.n, h: x.h, w: x.w)
         let m = x.rowLength
         if training {
@@ -60,9 +62,7 @@ public final class BatchNorm2d {
                 runningMean.value[c] = (1 - momentum) * runningMean.value[c] + momentum * Float(mean)
                 let unbiased = Float(sq / Double(m - 1))
                 runningVar.value[c] = (1 - momentum) * runningVar.value[c] + momentum * unbiased
-                let scale = batchInvStd[c] * weight.value[c]
-                let shift = bias.value[c] - batchMean[c] * scale
-                affine(row, output.data + c * m, m, scale, shift)
+                normalizeAsLastBatch(c, row, output.data + c * m, m)
             }
             }
         } else {
@@ -74,11 +74,31 @@ public final class BatchNorm2d {
         return output
     }
 
-    /// dL/dx from dL/dy for the last train-mode forward on `x`; writes weight and bias gradients.
+    /// The last train-mode forward's output again, bit for bit, from its input `x` (the running statistics
+    /// are not moved again): a block recomputes an output it did not keep.
+    public func recompute(_ x: Tensor, into target: Tensor) {
+        precondition(training, "\(weight.name): recompute needs a train-mode forward")
+        target.resize(c: x.c, n: x.n, h: x.h, w: x.w)
+        let m = x.rowLength
+        parallelFor(channels, work: channels * m) { range in
+            for c in range { normalizeAsLastBatch(c, x.data + c * m, target.data + c * m, m) }
+        }
+    }
+
+    @inline(__always)
+    private func normalizeAsLastBatch(_ c: Int, _ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ m: Int) {
+        let scale = batchInvStd[c] * weight.value[c]
+        let shift = bias.value[c] - batchMean[c] * scale
+        affine(src, dst, m, scale, shift)
+    }
+
+    /// dL/dx from dL/dy for the last train-mode forward on `x`, into `inputGrad` or `into`; writes weight
+    /// and bias gradients.
     @discardableResult
-    public func backward(_ x: Tensor, _ dy: Tensor) -> Tensor {
+    public func backward(_ x: Tensor, _ dy: Tensor, into target: Tensor? = nil) -> Tensor {
         precondition(training, "\(weight.name): backward needs a train-mode forward")
         weight.enableGrad(); bias.enableGrad()
+        let inputGrad = target ?? self.inputGrad
         inputGrad.resize(c: x.c, n: x.n, h: x.h, w: x.w)
         let m = x.rowLength
         parallelFor(channels, work: channels * m) { range in

@@ -1,8 +1,10 @@
 extension Conv2d {
     /// Gradients of a forward pass on `x` given dL/dy: writes weight.grad (and bias.grad) and, unless
-    /// `needInputGrad` is false (the first layer), returns dL/dx in `inputGrad`.
+    /// `needInputGrad` is false (the first layer), returns dL/dx in `inputGrad` or `into`.
     @discardableResult
-    public func backward(_ x: Tensor, _ dy: Tensor, _ ws: Workspace, needInputGrad: Bool = true) -> Tensor {
+    public func backward(_ x: Tensor, _ dy: Tensor, _ ws: Workspace, needInputGrad: Bool = true,
+                         into target: Tensor? = nil) -> Tensor {
+        let inputGrad = target ?? self.inputGrad
         let g = geometry(x)
         precondition(dy.c == outChannels && dy.n == x.n && dy.h == g.oh && dy.w == g.ow, "\(weight.name): gradient shape mismatch")
         weight.enableGrad()

@@ -20,24 +20,51 @@ public final class ConvUnit: Layer {
         self.activation = activation
         self.bnName = bnName
         self.bnEps = bnEps
+        output = bn?.output ?? conv.output
     }
 
-    public var output: Tensor { bn?.output ?? conv.output }
+    /// Where the last forward put the output: the BatchNorm's own, the frozen conv's, or the tensor
+    /// a block lent it (`forward(_:_:into:)`).
+    public private(set) var output: Tensor
+
+    /// With `into`, a trainable unit writes its output there instead of keeping it: the block that
+    /// lends the tensor reads the output only inside its own forward, and calls `recomputeOutput`
+    /// before its backward pass needs it again. A training batch then keeps only the convolution's
+    /// output of such a unit, not a second copy after BatchNorm. Frozen units ignore `into`.
+    @discardableResult
+    public func forward(_ x: Tensor, _ ws: Workspace) -> Tensor { forward(x, ws, into: nil) }
 
     @discardableResult
-    public func forward(_ x: Tensor, _ ws: Workspace) -> Tensor {
+    public func forward(_ x: Tensor, _ ws: Workspace, into target: Tensor?) -> Tensor {
         guard let bn else { return conv.forward(x, ws, activation: activation) }
         conv.forward(x, ws)
-        bn.forward(conv.output)
+        output = target ?? bn.output
+        bn.forward(conv.output, into: output)
         activation.forward(output)
         return output
     }
 
+    /// The last forward's output again, bit for bit, into the tensor lent to that forward.
+    public func recomputeOutput() {
+        guard let bn, output !== bn.output else { return }
+        bn.recompute(conv.output, into: output)
+        activation.forward(output)
+    }
+
+    /// dL/dx into `conv.inputGrad`, or into `into` (`ws.innerGradient`) when it is only read inside the
+    /// caller's block. `into` may be `dy` itself: BatchNorm has read all of `dy` into `ws.normGradient`
+    /// before the convolution writes.
     @discardableResult
     public func backward(_ x: Tensor, _ dy: Tensor, _ ws: Workspace, needInputGrad: Bool) -> Tensor {
+        backward(x, dy, ws, needInputGrad: needInputGrad, into: nil)
+    }
+
+    @discardableResult
+    public func backward(_ x: Tensor, _ dy: Tensor, _ ws: Workspace, needInputGrad: Bool, into target: Tensor?) -> Tensor {
+        precondition(bn != nil || target !== dy, "\(conv.weight.name): a unit without BatchNorm cannot write its gradient over dy")
         activation.backward(output: output, grad: dy)
-        let dz = bn.map { $0.backward(conv.output, dy) } ?? dy
-        return conv.backward(x, dz, ws, needInputGrad: needInputGrad)
+        let dz = bn.map { $0.backward(conv.output, dy, into: ws.normGradient) } ?? dy
+        return conv.backward(x, dz, ws, needInputGrad: needInputGrad, into: target)
     }
 
     public var parameters: [Parameter] { conv.parameters + (bn?.parameters ?? []) }
