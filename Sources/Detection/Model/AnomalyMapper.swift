@@ -2,52 +2,80 @@ import Numerics
 
 /// STPM's anomaly map: per level 0.5 * sum_c (t̂ - ŝ)^2 at each position, bilinearly upsampled
 /// (align_corners = false) to the input size, multiplied across levels. The image score is its max.
+///
+/// Fused into few passes: per level, one pass for the student's norms and one for the differences
+/// (the normalised student is never stored), then one pass over the output for the upsampling, the
+/// product of the levels and the maximum. The arithmetic is that of `ChannelNormalize`, then
+/// `BilinearUpsample.forward` and the product in level order, bit for bit.
 public final class AnomalyMapper {
     public let height: Int
     public let width: Int
-    private let norms = [ChannelNormalize(), ChannelNormalize(), ChannelNormalize()]
     private var levelMaps: [[Float]] = [[], [], []]
-    private var upsampled: [Float] = []
+    private var invNorms: [Float] = []
     /// The final maps, one plane of height x width per image.
     public private(set) var maps: [Float] = []
+    private var peaks: [Float] = []
     private var upsamplers: [BilinearUpsample?] = [nil, nil, nil]
+    private let eps: Float = ChannelNormalize().eps
 
     public init(height: Int, width: Int) { self.height = height; self.width = width }
 
-    /// - Parameter teacher: channel-normalised teacher taps; `student`: raw student taps.
+    /// - Parameter teacher: channel-normalised teacher taps; `student`: raw student taps. `keepLevels` also
+    ///   returns each level's map and its upsampled planes (for the parity tests).
     public func compute(teacher: [Tensor], student: [Tensor], keepLevels: Bool = false) -> (maps: [Float], levels: [[Float]]) {
         let n = student[0].n, plane = height * width
-        if maps.count != n * plane { maps = .init(repeating: 1, count: n * plane); upsampled = maps }
-        maps.withUnsafeMutableBufferPointer { m in m.baseAddress!.update(repeating: 1, count: n * plane) }
+        if maps.count != n * plane { maps = .init(repeating: 1, count: n * plane) }
         var kept: [[Float]] = []
         for l in 0..<3 {
-            let t = teacher[l], s = norms[l].forward(student[l])
-            let positions = s.rowLength
-            if levelMaps[l].count != positions { levelMaps[l] = .init(repeating: 0, count: positions) }
-            levelMaps[l].withUnsafeMutableBufferPointer { lm in
-                lm.baseAddress!.update(repeating: 0, count: positions)
-                for c in 0..<s.c {
-                    let tp = t.data + c * positions, sp = s.data + c * positions
-                    for i in 0..<positions { let d = tp[i] - sp[i]; lm[i] += d * d }
-                }
-                for i in 0..<positions { lm[i] *= 0.5 }
-            }
+            let s = student[l]
+            levelMap(l, teacher: teacher[l], student: s)
             if upsamplers[l]?.inH != s.h || upsamplers[l]?.inW != s.w || upsamplers[l]?.outH != height {
                 upsamplers[l] = BilinearUpsample(inH: s.h, inW: s.w, outH: height, outW: width)
             }
-            let up = upsamplers[l]!
-            levelMaps[l].withUnsafeBufferPointer { src in
-                upsampled.withUnsafeMutableBufferPointer { dst in up.forward(src.baseAddress!, dst.baseAddress!, planes: n) }
+            if keepLevels {
+                var up = [Float](repeating: 0, count: n * plane)
+                levelMaps[l].withUnsafeBufferPointer { src in
+                    up.withUnsafeMutableBufferPointer { upsamplers[l]!.forward(src.baseAddress!, $0.baseAddress!, planes: n) }
+                }
+                kept += [levelMaps[l], up]
             }
-            if keepLevels { kept.append(levelMaps[l]); kept.append(upsampled) }
-            for i in 0..<(n * plane) { maps[i] *= upsampled[i] }
+        }
+        levelMaps[0].withUnsafeBufferPointer { m0 in
+            levelMaps[1].withUnsafeBufferPointer { m1 in
+                levelMaps[2].withUnsafeBufferPointer { m2 in
+                    let levels = zip(upsamplers.map { $0! }, [m0, m1, m2].map { UnsafePointer($0.baseAddress!) })
+                    maps.withUnsafeMutableBufferPointer { dst in
+                        peaks = BilinearUpsample.product(of: levels.map { ($0, $1) }, into: dst.baseAddress!, planes: n)
+                    }
+                }
+            }
         }
         return (maps, kept)
     }
 
-    /// Max of each image's map.
-    public func scores() -> [Float] {
-        let plane = height * width
-        return (0..<(maps.count / plane)).map { i in maps[(i * plane)..<((i + 1) * plane)].max() ?? 0 }
+    /// levelMaps[l] = 0.5 * sum_c (t - s / max(|s|, eps))^2 per position.
+    private func levelMap(_ l: Int, teacher t: Tensor, student s: Tensor) {
+        let positions = s.rowLength
+        if levelMaps[l].count != positions { levelMaps[l] = .init(repeating: 0, count: positions) }
+        if invNorms.count < positions { invNorms = .init(repeating: 0, count: positions) }
+        invNorms.withUnsafeMutableBufferPointer { inv in
+            levelMaps[l].withUnsafeMutableBufferPointer { lm in
+                inv.baseAddress!.update(repeating: 0, count: positions)
+                lm.baseAddress!.update(repeating: 0, count: positions)
+                for c in 0..<s.c {
+                    let sp = s.data + c * positions
+                    for i in 0..<positions { inv[i] += sp[i] * sp[i] }
+                }
+                for i in 0..<positions { inv[i] = 1 / max(inv[i].squareRoot(), eps) }
+                for c in 0..<s.c {
+                    let tp = t.data + c * positions, sp = s.data + c * positions
+                    for i in 0..<positions { let d = tp[i] - sp[i] * inv[i]; lm[i] += d * d }
+                }
+                for i in 0..<positions { lm[i] *= 0.5 }
+            }
+        }
     }
+
+    /// Max of each image's map (NaN if the map holds one).
+    public func scores() -> [Float] { peaks }
 }

@@ -30,17 +30,51 @@ public struct BilinearUpsample {
     public func forward(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, planes: Int) {
         for p in 0..<planes {
             let s = src + p * inH * inW, d = dst + p * outH * outW
-            for oy in 0..<outH {
-                let r0 = s + ys.i0[oy] * inW, r1 = s + ys.i1[oy] * inW, ly = ys.lambda[oy]
-                let row = d + oy * outW
-                for ox in 0..<outW {
-                    let a = xs.i0[ox], b = xs.i1[ox], lx = xs.lambda[ox]
-                    let top = r0[a] * (1 - lx) + r0[b] * lx
-                    let bottom = r1[a] * (1 - lx) + r1[b] * lx
-                    row[ox] = top * (1 - ly) + bottom * ly
+            for oy in 0..<outH { row(oy, of: s, into: d + oy * outW, multiplying: false) }
+        }
+    }
+
+    /// Output row `oy` of plane `s`, written into `row` or multiplied into it.
+    @inline(__always)
+    func row(_ oy: Int, of s: UnsafePointer<Float>, into row: UnsafeMutablePointer<Float>, multiplying: Bool) {
+        let r0 = s + ys.i0[oy] * inW, r1 = s + ys.i1[oy] * inW, ly = ys.lambda[oy]
+        xs.i0.withUnsafeBufferPointer { i0 in
+            xs.i1.withUnsafeBufferPointer { i1 in
+                xs.lambda.withUnsafeBufferPointer { lambda in
+                    for ox in 0..<outW {
+                        let a = i0[ox], b = i1[ox], lx = lambda[ox]
+                        let top = r0[a] * (1 - lx) + r0[b] * lx
+                        let bottom = r1[a] * (1 - lx) + r1[b] * lx
+                        let v = top * (1 - ly) + bottom * ly
+                        row[ox] = multiplying ? row[ox] * v : v
+                    }
                 }
             }
         }
+    }
+
+    /// The product of several planes, each resized by its own upsampler to their common output size, built
+    /// row by row in one pass over the output (STPM's map across pyramid levels); returns each output plane's
+    /// maximum. Equal bit for bit to resizing each level and multiplying the planes in order.
+    public static func product(of levels: [(upsampler: BilinearUpsample, planes: UnsafePointer<Float>)],
+                               into dst: UnsafeMutablePointer<Float>, planes: Int) -> [Float] {
+        let first = levels[0].upsampler, outH = first.outH, outW = first.outW
+        precondition(levels.allSatisfy { $0.upsampler.outH == outH && $0.upsampler.outW == outW }, "levels resize to one size")
+        var peaks = [Float](repeating: -.infinity, count: planes)
+        for p in 0..<planes {
+            var peak = -Float.infinity
+            for oy in 0..<outH {
+                let row = dst + (p * outH + oy) * outW
+                for (l, level) in levels.enumerated() {
+                    let up = level.upsampler
+                    up.row(oy, of: level.planes + p * up.inH * up.inW, into: row, multiplying: l > 0)
+                }
+                // A NaN anywhere makes the peak NaN: a map with NaN must never pass as a finite score.
+                for ox in 0..<outW where !(row[ox] <= peak) { peak = row[ox].isNaN || peak.isNaN ? .nan : row[ox] }
+            }
+            peaks[p] = peak
+        }
+        return peaks
     }
 
     /// Adjoint of `forward`: spreads output gradients back onto the four source pixels.

@@ -1,0 +1,41 @@
+import XCTest
+@testable import Numerics
+
+/// The fused map pass (`BilinearUpsample.product`) against its definition: each level resized by
+/// `forward`, the planes multiplied in level order, the maximum of each plane.
+final class BilinearProductTests: XCTestCase {
+    func testProductEqualsResizedLevelsMultipliedBitForBit() {
+        var rng = SplitMix64(seed: 7)
+        let sizes = [(8, 8), (4, 4), (2, 2)], planes = 2, outH = 12, outW = 16
+        let ups = sizes.map { BilinearUpsample(inH: $0.0, inW: $0.1, outH: outH, outW: outW) }
+        let levels = sizes.map { s in (0..<(planes * s.0 * s.1)).map { _ in rng.nextUnit() } }
+        var expected = [Float](repeating: 1, count: planes * outH * outW)
+        for (up, level) in zip(ups, levels) {
+            var resized = [Float](repeating: 0, count: expected.count)
+            up.forward(level, &resized, planes: planes)
+            for i in expected.indices { expected[i] *= resized[i] }
+        }
+        var got = [Float](repeating: 0, count: expected.count)
+        let peaks = levels[0].withUnsafeBufferPointer { l0 in
+            levels[1].withUnsafeBufferPointer { l1 in
+                levels[2].withUnsafeBufferPointer { l2 in
+                    BilinearUpsample.product(of: [(ups[0], l0.baseAddress!), (ups[1], l1.baseAddress!), (ups[2], l2.baseAddress!)],
+                                             into: &got, planes: planes)
+                }
+            }
+        }
+        XCTAssertEqual(got, expected)
+        let plane = outH * outW
+        XCTAssertEqual(peaks, (0..<planes).map { expected[($0 * plane)..<(($0 + 1) * plane)].max()! })
+    }
+
+    /// A NaN anywhere in a plane, even after larger values, makes its peak NaN: never a finite score.
+    func testNaNAnywhereMakesThePeakNaN() {
+        let up = BilinearUpsample(inH: 1, inW: 3, outH: 1, outW: 3)  // the identity: plane 0 becomes [5, NaN, NaN]
+        var got = [Float](repeating: 0, count: 6)
+        let level: [Float] = [5, 1, .nan, 1, 2, 4]
+        let peaks = level.withUnsafeBufferPointer { BilinearUpsample.product(of: [(up, $0.baseAddress!)], into: &got, planes: 2) }
+        XCTAssertTrue(peaks[0].isNaN, "\(peaks)")
+        XCTAssertEqual(peaks[1], 4)
+    }
+}
