@@ -12,6 +12,11 @@ public final class Parameter {
     public var momentumStarted = false
     /// Running statistics are state, not parameters: saved and loaded, never touched by SGD.
     public let trainable: Bool
+    /// Counts writes to `value`, so that layers caching something derived from it (Conv2d's Winograd
+    /// filter transform) know when to recompute. Writers through the raw pointer call `markChanged`.
+    public private(set) var version = 0
+
+    public func markChanged() { version &+= 1 }
 
     public init(name: String, shape: [Int], trainable: Bool = true, fill: Float = 0) {
         self.name = name
@@ -47,6 +52,7 @@ public final class Parameter {
         set {
             precondition(newValue.count == count, "parameter \(name): \(newValue.count) values for \(count) elements")
             value.update(from: newValue, count: count)
+            markChanged()
         }
     }
 

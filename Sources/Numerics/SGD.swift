@@ -25,6 +25,7 @@ public struct SGD {
                 p.momentumStarted = true
             }
             for i in 0..<n { v[i] -= lr * buf[i] }
+            p.markChanged()
         }
     }
 }

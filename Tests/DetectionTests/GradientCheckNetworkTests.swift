@@ -112,7 +112,8 @@ final class GradientCheckNetworkTests: XCTestCase {
             for _ in 0..<count {
                 let i = Int(rng.next() % UInt64(p.count))
                 let numeric = Self.centralDifference(p.value, i, h: h) {
-                    Self.referenceLoss(teacher: teacher, student: student.forward(x), weights: weights)
+                    p.markChanged()
+                    return Self.referenceLoss(teacher: teacher, student: student.forward(x), weights: weights)
                 }
                 worst = max(worst, abs(numeric - Double(grad[i])))
             }

@@ -38,6 +38,7 @@ extension Tensor {
 extension Parameter {
     func randomize(_ rng: inout SplitMix64, _ draw: (inout SplitMix64) -> Float = { $0.normal() }) {
         for i in 0..<count { value[i] = draw(&rng) }
+        markChanged()
     }
 }
 
@@ -48,9 +49,12 @@ struct Probe {
     let count: Int
     /// Read right after the backward pass.
     let gradient: () -> [Float]
+    /// Called after each write to `values` (a parameter's version, which caches derived from it follow).
+    let changed: () -> Void
 
-    init(_ name: String, _ values: UnsafeMutablePointer<Float>, count: Int, gradient: @escaping () -> [Float]) {
-        self.name = name; self.values = values; self.count = count; self.gradient = gradient
+    init(_ name: String, _ values: UnsafeMutablePointer<Float>, count: Int, changed: @escaping () -> Void = {},
+         gradient: @escaping () -> [Float]) {
+        self.name = name; self.values = values; self.count = count; self.changed = changed; self.gradient = gradient
     }
 
     init(_ name: String, input: Tensor, gradient: @escaping () -> Tensor) {
@@ -58,7 +62,7 @@ struct Probe {
     }
 
     init(_ p: Parameter) {
-        self.init(p.name, p.value, count: p.count) { p.gradients }
+        self.init(p.name, p.value, count: p.count, changed: p.markChanged) { p.gradients }
     }
 }
 
@@ -105,10 +109,13 @@ struct GradientCheck {
                 let v = probe.values[i]
                 let up = v + h, down = v - h
                 probe.values[i] = up
+                probe.changed()
                 let lp = loss()
                 probe.values[i] = down
+                probe.changed()
                 let lm = loss()
                 probe.values[i] = v
+                probe.changed()
                 let numeric = (lp - lm) / (Double(up) - Double(down))
                 worst = max(worst, abs(numeric - Double(grad[i])))
             }

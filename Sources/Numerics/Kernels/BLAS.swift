@@ -39,6 +39,13 @@ func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
     }
 }
 
+/// C = A x B on the calling thread alone, for callers that split their work across the pool themselves.
+func serialGemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                c: UnsafeMutablePointer<Float>, ldc: Int) {
+    Parallelism.configureBLAS()
+    sgemm(false, false, m, n, k, 1, a, lda, b, ldb, 0, c, ldc)
+}
+
 @inline(__always)
 private func sgemm(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
                    _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,

@@ -1,8 +1,12 @@
+import Foundation
+
 /// 2-D convolution (cross-correlation, as torch) over channel-major tensors.
 ///
 /// Dense convolutions are im2col + one GEMM over the whole batch; a 1x1 stride-1 convolution skips
-/// im2col because a channel-major tensor already is its column matrix. Depthwise convolutions
-/// (groups == channels) use their own kernels in DepthwiseConv.swift.
+/// im2col because a channel-major tensor already is its column matrix; stride-1 3x3 convolutions
+/// padded by 1 use Winograd F(4x4, 3x3) where that is faster (Winograd.swift). Depthwise convolutions
+/// (groups == channels) use their own kernels in DepthwiseConv.swift. The backward pass is im2col-based
+/// whatever the forward used: both compute the same function.
 public final class Conv2d {
     public enum PaddingMode: Equatable, Sendable {
         case fixed(Padding)
@@ -22,6 +26,11 @@ public final class Conv2d {
     public let inputGrad = Tensor(c: 0, n: 0, h: 0, w: 0)
 
     public var isDepthwise: Bool { groups > 1 }
+
+    /// How a forward pass computes a dense convolution.
+    enum Algorithm { case im2col, winograd }
+
+    private let winogradFilter = WinogradFilter()
 
     public init(name: String, inChannels: Int, outChannels: Int, kernel: Int, stride: Int = 1,
                 padding: PaddingMode, groups: Int = 1, bias: Bool = false) {
@@ -55,14 +64,34 @@ public final class Conv2d {
         return true
     }
 
+    /// Winograd F(4x4, 3x3) computes exactly the stride-1 3x3 dense convolutions padded by 1 on every side.
+    func admitsWinograd(_ g: ConvGeometry) -> Bool {
+        !isDepthwise && kernel == 3 && stride == 1 && g.pad == .symmetric(1)
+    }
+
     /// The convolution, its bias and then `activation`, the last two in one pass over the output.
     @discardableResult
     public func forward(_ x: Tensor, _ ws: Workspace, activation: Activation = .identity) -> Tensor {
+        forward(x, ws, activation: activation, algorithm: nil)
+    }
+
+    /// As `forward`, with `algorithm` chosen by the caller (tests) instead of `preferredAlgorithm`.
+    @discardableResult
+    func forward(_ x: Tensor, _ ws: Workspace, activation: Activation, algorithm: Algorithm?) -> Tensor {
         precondition(x.c == inChannels, "\(weight.name): input has \(x.c) channels, expected \(inChannels)")
         let g = geometry(x)
         output.resize(c: outChannels, n: x.n, h: g.oh, w: g.ow)
         if isDepthwise {
             depthwiseForward(x.data, g, weight.value, bias?.value, activation, output.data, ws)
+            return output
+        }
+        if admitsWinograd(g) && (algorithm ?? preferredAlgorithm(g)) == .winograd {
+            let wg = WinogradGeometry(c: x.c, o: outChannels, n: x.n, h: x.h, w: x.w)
+            let u = winogradFilter.transform(of: weight, wg)
+            let v = ws.scratch(wg.scratchCount), m = v + 36 * wg.c * wg.tileStride
+            winogradInputTransform(x.data, wg, v, ws)
+            winogradProducts(u, v, wg, m)
+            winogradOutputTransform(m, wg, bias: bias?.value, activation, output.data)
             return output
         }
         let cols: UnsafePointer<Float>
@@ -81,5 +110,39 @@ public final class Conv2d {
             for o in channels { activation.apply(out + o * row, out + o * row, row, bias: b?[o] ?? 0) }
         }
         return output
+    }
+}
+
+extension Conv2d {
+    /// `STPM_CONV=im2col` turns Winograd off, to compare speed or to rule it out when hunting a numerical difference.
+    private static let im2colOnly = ProcessInfo.processInfo.environment["STPM_CONV"] == "im2col"
+
+    /// The faster algorithm for a convolution that admits Winograd (see the measurements below).
+    func preferredAlgorithm(_ g: ConvGeometry) -> Algorithm {
+        Self.im2colOnly ? .im2col : .winograd
+    }
+}
+
+/// A convolution's Winograd filter transform, recomputed only when the weights' version moves (SGD steps,
+/// loading, BatchNorm folding): at inference it is computed once per model.
+final class WinogradFilter {
+    private var u: UnsafeMutablePointer<Float>?
+    private var count = 0
+    private var version = -1
+
+    deinit { u?.deallocate() }
+
+    func transform(of weight: Parameter, _ g: WinogradGeometry) -> UnsafePointer<Float> {
+        if u == nil || count != g.filterCount {
+            u?.deallocate()
+            count = g.filterCount
+            u = .allocate(capacity: count)
+            version = -1
+        }
+        if version != weight.version {
+            winogradFilterTransform(weight.value, g, u!)
+            version = weight.version
+        }
+        return UnsafePointer(u!)
     }
 }

@@ -82,5 +82,6 @@ public final class ConvUnit: Layer {
             for i in 0..<per { conv.weight.value[o * per + i] = Float(Double(conv.weight.value[o * per + i]) * scale) }
             b.value[o] = Float(Double(bias[o]) - Double(mean[o]) * scale)
         }
+        conv.weight.markChanged()
     }
 }

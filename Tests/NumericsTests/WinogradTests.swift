@@ -1,0 +1,114 @@
+import XCTest
+@testable import Numerics
+import TestSupport
+
+/// Winograd F(4x4, 3x3) against a direct convolution in Double, next to im2col on the same inputs.
+///
+/// The shapes cover what the tiling must get right: sizes that are not multiples of the 4x4 tile (the
+/// cut tiles at the bottom/right), a single pixel, batches whose tile count is not a multiple of the
+/// eight SIMD lanes (lanes then run across images), channel counts that are not multiples of 8.
+final class WinogradTests: XCTestCase {
+    struct Shape { var c: Int, o: Int, n: Int, h: Int, w: Int }
+
+    let shapes = [
+        Shape(c: 3, o: 5, n: 1, h: 7, w: 9),
+        Shape(c: 5, o: 3, n: 2, h: 13, w: 6),
+        Shape(c: 8, o: 4, n: 3, h: 4, w: 4),
+        Shape(c: 17, o: 11, n: 2, h: 9, w: 17),
+        Shape(c: 1, o: 1, n: 1, h: 1, w: 1),
+        Shape(c: 2, o: 3, n: 3, h: 2, w: 3),
+        Shape(c: 64, o: 40, n: 1, h: 16, w: 16),
+        Shape(c: 130, o: 9, n: 2, h: 11, w: 5),
+    ]
+
+    /// y[o, n, i, j] = bias[o] + sum over c, ky, kx of w[o, c, ky, kx] x[c, n, i + ky - 1, j + kx - 1], in Double.
+    func direct(_ x: Tensor, _ conv: Conv2d) -> [Double] {
+        let o = conv.outChannels, w = conv.weight.value
+        var y = [Double](repeating: 0, count: o * x.n * x.h * x.w)
+        for oc in 0..<o {
+            for n in 0..<x.n {
+                for i in 0..<x.h {
+                    for j in 0..<x.w {
+                        var s = Double(conv.bias?.value[oc] ?? 0)
+                        for c in 0..<x.c {
+                            for ky in 0..<3 {
+                                let yy = i + ky - 1
+                                guard yy >= 0 && yy < x.h else { continue }
+                                for kx in 0..<3 {
+                                    let xx = j + kx - 1
+                                    guard xx >= 0 && xx < x.w else { continue }
+                                    s += Double(w[((oc * x.c + c) * 3 + ky) * 3 + kx]) * Double(x[c, n, yy, xx])
+                                }
+                            }
+                        }
+                        y[((oc * x.n + n) * x.h + i) * x.w + j] = s
+                    }
+                }
+            }
+        }
+        return y
+    }
+
+    /// max |y - ref| / max |ref|.
+    func error(_ y: Tensor, _ ref: [Double]) -> Double {
+        var diff = 0.0, peak = 0.0
+        for i in 0..<ref.count {
+            diff = max(diff, abs(Double(y.data[i]) - ref[i]))
+            peak = max(peak, abs(ref[i]))
+        }
+        return diff / peak
+    }
+
+    func makeConv(_ s: Shape, label: String, bias: Bool = true) -> (Conv2d, Tensor) {
+        var rng = SplitMix64(label: label)
+        let conv = Conv2d(name: label, inChannels: s.c, outChannels: s.o, kernel: 3, padding: .fixed(.symmetric(1)), bias: bias)
+        conv.weight.randomize(&rng)
+        conv.bias?.randomize(&rng)
+        return (conv, Tensor.random(c: s.c, n: s.n, h: s.h, w: s.w, &rng))
+    }
+
+    /// The transforms multiply by up to 5 (Bᵀ), 8 (Aᵀ) and 1/24 (G), so Float rounding grows with
+    /// them: over these shapes, with unit-normal inputs and weights, Winograd's worst error relative to
+    /// the output's peak was 6.9e-7 against im2col's 2.2e-7. 4e-6 leaves room for other seeds and
+    /// channel counts yet fails any wrong coefficient (the smallest, a 1/24 off by one ulp of its decimal
+    /// spelling, still moves outputs by more than 1e-3 of their peak).
+    func testMatchesDirectConvolution() {
+        for (k, s) in shapes.enumerated() {
+            let (conv, x) = makeConv(s, label: "winograd\(k)")
+            let ref = direct(x, conv)
+            let ws = Workspace()
+            let eIm2col = error(conv.forward(x, ws, activation: .identity, algorithm: .im2col), ref)
+            let eWinograd = error(conv.forward(x, ws, activation: .identity, algorithm: .winograd), ref)
+            print("Winograd \(s): relative error \(String(format: "%.2e", eWinograd)) (im2col \(String(format: "%.2e", eIm2col)))")
+            XCTAssertLessThanOrEqual(eWinograd, 4e-6, "\(s)")
+        }
+    }
+
+    /// The epilogue (bias, then ReLU or ReLU6) equals im2col's, which the gradient checks cover.
+    func testEpilogueMatchesIm2col() {
+        let s = Shape(c: 6, o: 7, n: 2, h: 10, w: 7)
+        for activation in [Activation.relu, .relu6] {
+            let (conv, x) = makeConv(s, label: "epilogue-\(activation)")
+            for i in 0..<conv.bias!.count { conv.bias!.value[i] *= 4 }
+            let ws = Workspace()
+            let expected = conv.forward(x, ws, activation: activation, algorithm: .im2col).array
+            let got = conv.forward(x, ws, activation: activation, algorithm: .winograd).array
+            XCTAssertTrue(expected.contains(6) || activation == .relu, "ReLU6 never clipped: the test would not see it")
+            XCTAssertLessThanOrEqual(relativeError(got, expected), 4e-6, "\(activation)")
+        }
+    }
+
+    /// The cached filter transform follows the weights through an SGD step and a reload.
+    func testFilterTransformFollowsWeightChanges() {
+        let s = Shape(c: 4, o: 5, n: 1, h: 8, w: 8)
+        let (conv, x) = makeConv(s, label: "cache", bias: false)
+        let ws = Workspace()
+        conv.forward(x, ws, activation: .identity, algorithm: .winograd)
+        conv.weight.enableGrad()
+        for i in 0..<conv.weight.count { conv.weight.grad![i] = Float(i % 7) - 3 }
+        SGD(learningRate: 0.5).step([conv.weight])
+        XCTAssertLessThanOrEqual(error(conv.forward(x, ws, activation: .identity, algorithm: .winograd), direct(x, conv)), 4e-6, "after SGD")
+        conv.weight.values = conv.weight.values.map { -$0 }
+        XCTAssertLessThanOrEqual(error(conv.forward(x, ws, activation: .identity, algorithm: .winograd), direct(x, conv)), 4e-6, "after reload")
+    }
+}
