@@ -19,6 +19,7 @@ final class WinogradTests: XCTestCase {
         Shape(c: 2, o: 3, n: 3, h: 2, w: 3),
         Shape(c: 64, o: 40, n: 1, h: 16, w: 16),
         Shape(c: 130, o: 9, n: 2, h: 11, w: 5),
+        Shape(c: 9, o: 6, n: 3, h: 21, w: 19),
     ]
 
     /// y[o, n, i, j] = bias[o] + sum over c, ky, kx of w[o, c, ky, kx] x[c, n, i + ky - 1, j + kx - 1], in Double.
@@ -67,11 +68,14 @@ final class WinogradTests: XCTestCase {
         return (conv, Tensor.random(c: s.c, n: s.n, h: s.h, w: s.w, &rng))
     }
 
-    /// The transforms multiply by up to 5 (Bᵀ), 8 (Aᵀ) and 1/24 (G), so Float rounding grows with
-    /// them: over these shapes, with unit-normal inputs and weights, Winograd's worst error relative to
-    /// the output's peak was 6.9e-7 against im2col's 2.2e-7. 4e-6 leaves room for other seeds and
-    /// channel counts yet fails any wrong coefficient (the smallest, a 1/24 off by one ulp of its decimal
-    /// spelling, still moves outputs by more than 1e-3 of their peak).
+    /// F(4x4, 3x3) rounds about ten times more than a direct sum: its transforms multiply by up to 5 (Bᵀ)
+    /// and 8 (Aᵀ) and divide by 24 (G), so each product carries the rounding of values several times its
+    /// size. Over these shapes (unit-normal inputs and weights), the worst error relative to the output's
+    /// peak was 5.9e-6 for Winograd against 5.0e-7 for im2col, growing slowly with the channel count.
+    /// 2e-5 leaves room for that growth and other seeds, and stays 5x inside the 1e-4 the backbones'
+    /// parity tests allow; a wrong coefficient or a dropped tile row moves outputs by 1e-2 or more.
+    let tolerance = 2e-5
+
     func testMatchesDirectConvolution() {
         for (k, s) in shapes.enumerated() {
             let (conv, x) = makeConv(s, label: "winograd\(k)")
@@ -80,7 +84,7 @@ final class WinogradTests: XCTestCase {
             let eIm2col = error(conv.forward(x, ws, activation: .identity, algorithm: .im2col), ref)
             let eWinograd = error(conv.forward(x, ws, activation: .identity, algorithm: .winograd), ref)
             print("Winograd \(s): relative error \(String(format: "%.2e", eWinograd)) (im2col \(String(format: "%.2e", eIm2col)))")
-            XCTAssertLessThanOrEqual(eWinograd, 4e-6, "\(s)")
+            XCTAssertLessThanOrEqual(eWinograd, tolerance, "\(s)")
         }
     }
 
@@ -94,7 +98,7 @@ final class WinogradTests: XCTestCase {
             let expected = conv.forward(x, ws, activation: activation, algorithm: .im2col).array
             let got = conv.forward(x, ws, activation: activation, algorithm: .winograd).array
             XCTAssertTrue(expected.contains(6) || activation == .relu, "ReLU6 never clipped: the test would not see it")
-            XCTAssertLessThanOrEqual(relativeError(got, expected), 4e-6, "\(activation)")
+            XCTAssertLessThanOrEqual(relativeError(got, expected), tolerance, "\(activation)")
         }
     }
 
@@ -107,8 +111,29 @@ final class WinogradTests: XCTestCase {
         conv.weight.enableGrad()
         for i in 0..<conv.weight.count { conv.weight.grad![i] = Float(i % 7) - 3 }
         SGD(learningRate: 0.5).step([conv.weight])
-        XCTAssertLessThanOrEqual(error(conv.forward(x, ws, activation: .identity, algorithm: .winograd), direct(x, conv)), 4e-6, "after SGD")
+        XCTAssertLessThanOrEqual(error(conv.forward(x, ws, activation: .identity, algorithm: .winograd), direct(x, conv)), tolerance, "after SGD")
         conv.weight.values = conv.weight.values.map { -$0 }
-        XCTAssertLessThanOrEqual(error(conv.forward(x, ws, activation: .identity, algorithm: .winograd), direct(x, conv)), 4e-6, "after reload")
+        XCTAssertLessThanOrEqual(error(conv.forward(x, ws, activation: .identity, algorithm: .winograd), direct(x, conv)), tolerance, "after reload")
+    }
+}
+
+/// The measured rule (Conv2d.preferredAlgorithm) sends the backbones' 3x3 layers to Winograd and the
+/// shapes where it loses to im2col.
+final class WinogradRuleTests: XCTestCase {
+    func algorithm(c: Int, n: Int = 1, size: Int, stride: Int = 1, padding: Conv2d.PaddingMode = .fixed(.symmetric(1))) -> Conv2d.Algorithm? {
+        let conv = Conv2d(name: "rule", inChannels: c, outChannels: c, kernel: 3, stride: stride, padding: padding)
+        let g = conv.geometry(Tensor(c: c, n: n, h: size, w: size))
+        return conv.admitsWinograd(g) ? conv.preferredAlgorithm(g) : nil
+    }
+
+    func testRule() {
+        XCTAssertEqual(algorithm(c: 64, size: 64), .winograd)
+        XCTAssertEqual(algorithm(c: 256, size: 16), .winograd)
+        XCTAssertEqual(algorithm(c: 32, n: 8, size: 64), .winograd)
+        XCTAssertEqual(algorithm(c: 256, size: 8), .im2col, "4 tiles")
+        XCTAssertEqual(algorithm(c: 256, n: 4, size: 8), .winograd, "16 tiles")
+        XCTAssertEqual(algorithm(c: 8, size: 64), .im2col, "8 channels")
+        XCTAssertNil(algorithm(c: 64, size: 64, stride: 2))
+        XCTAssertNil(algorithm(c: 64, size: 64, padding: .fixed(.none)))
     }
 }

@@ -7,21 +7,35 @@
 /// multiply-adds per (tile, output channel, input channel) instead of im2col's 144, for input and output
 /// transforms whose cost grows with C + O instead of C x O.
 ///
-/// Layouts: U [36][O][C] (the filter transform, cached by Conv2d per weight version), V [36][C][Tp] and
-/// M [36][O][Tp], Tp being the tile count rounded up to 8 so that both transforms work on eight tiles at
-/// a time (one SIMD lane each) with no tail case; the padding lanes are computed and never read back.
+/// The tiles go through in blocks of `blockTiles`, each block all the way (input transform, GEMMs,
+/// output transform) before the next, so that its V and M stay in the core's cache instead of streaming
+/// 36/16 times the input and output through memory; the blocks are split between the threads.
+///
+/// Layouts: U [36][O][C] (the filter transform, cached by Conv2d per weight version), V [36][C][Tb] and
+/// M [36][O][Tb] per block, Tb a multiple of 8 so that both transforms work on eight tiles at a time (one
+/// SIMD lane each) with no tail case; the lanes past the last tile are computed and never read back.
 struct WinogradGeometry {
     let c: Int, o: Int, n: Int, h: Int, w: Int
     var tilesH: Int { (h + 3) / 4 }
     var tilesW: Int { (w + 3) / 4 }
     var tiles: Int { n * tilesH * tilesW }
-    var tileStride: Int { (tiles + 7) / 8 * 8 }
     /// The input plane with its zero border: one row/column before, enough after to fill whole tiles.
     var paddedH: Int { tilesH * 4 + 2 }
     var paddedW: Int { tilesW * 4 + 2 }
+    var paddedCount: Int { c * n * paddedH * paddedW }
     var filterCount: Int { 36 * o * c }
-    /// Floats of V followed by M.
-    var scratchCount: Int { 36 * (c + o) * tileStride }
+
+    /// Tiles per block: V and M of a block within 768 KiB (about a core's L2), but at least 64 tiles
+    /// (narrower GEMMs spend more time packing U than multiplying), and no more than the threads' fair
+    /// share. A quarter of that budget measured the same within noise; whole-batch V and M (no blocks)
+    /// made 64 channels at 64x64, batch 8, about 1.3x slower.
+    func blockTiles(threads: Int) -> Int {
+        let fit = 196_608 / (36 * (c + o)) / 8 * 8
+        let share = ((tiles + threads - 1) / threads + 7) / 8 * 8
+        return max(8, min(max(fit, 64), share))
+    }
+
+    func blockScratch(_ tb: Int) -> Int { 36 * (c + o) * tb }
 }
 
 private typealias F8 = SIMD8<Float>
@@ -61,16 +75,15 @@ func winogradFilterTransform(_ weights: UnsafePointer<Float>, _ g: WinogradGeome
     }
 }
 
-/// Bᵀ applied in place to the six vectors v[0], v[s], ..., v[5s].
+/// Bᵀ applied to six vectors.
 @inline(__always)
-private func inputPass(_ v: UnsafeMutablePointer<F8>, _ s: Int) {
-    let d0 = v[0], d1 = v[s], d2 = v[2 * s], d3 = v[3 * s], d4 = v[4 * s], d5 = v[5 * s]
-    v[0] = 4 * d0 - 5 * d2 + d4
-    v[s] = (d3 + d4) - 4 * (d1 + d2)
-    v[2 * s] = (d4 - d3) + 4 * (d1 - d2)
-    v[3 * s] = (d4 - d2) + 2 * (d3 - d1)
-    v[4 * s] = (d4 - d2) - 2 * (d3 - d1)
-    v[5 * s] = 4 * d1 - 5 * d3 + d5
+private func inputPass(_ d0: F8, _ d1: F8, _ d2: F8, _ d3: F8, _ d4: F8, _ d5: F8) -> (F8, F8, F8, F8, F8, F8) {
+    (4 * d0 - 5 * d2 + d4,
+     (d3 + d4) - 4 * (d1 + d2),
+     (d4 - d3) + 4 * (d1 - d2),
+     (d4 - d2) + 2 * (d3 - d1),
+     (d4 - d2) - 2 * (d3 - d1),
+     4 * d1 - 5 * d3 + d5)
 }
 
 /// Aᵀ applied in place to the six vectors m[0], m[s], ..., m[5s], leaving four in m[0], ..., m[3s].
@@ -84,112 +97,140 @@ private func outputPass(_ m: UnsafeMutablePointer<F8>, _ s: Int) {
     m[3 * s] = b + 8 * d + m5
 }
 
-/// Walks the tiles of a batch in order (image, tile row, tile column), eight at a time.
-private struct TileCursor {
-    let g: WinogradGeometry
-    var n = 0, ty = 0, tx = 0
+/// Where each tile of a block lies: its input tile in the padded tensor, its output tile in y, and
+/// how much of the output tile is inside the image. Computed once per block, read for every channel.
+private struct TileTable {
+    let input: UnsafeMutablePointer<Int>
+    let output: UnsafeMutablePointer<Int>
+    let rows: UnsafeMutablePointer<Int>
+    let cols: UnsafeMutablePointer<Int>
 
-    init(_ g: WinogradGeometry) { self.g = g }
-
-    /// The next eight tiles' offsets, as `offset(n, 4 ty, 4 tx)`; lanes past the last tile get 0.
-    mutating func next(_ offset: (Int, Int, Int) -> Int) -> SIMD8<Int> {
-        var lanes = SIMD8<Int>()
-        for l in 0..<8 where n < g.n {
-            lanes[l] = offset(n, ty * 4, tx * 4)
+    /// Fills the table for tiles t0 ..< t0 + stride (the image, tile row, tile column order); entries past
+    /// the last tile point at the first element so that the padding lanes read valid memory.
+    init(_ storage: UnsafeMutablePointer<Int>, _ g: WinogradGeometry, tiles t0: Int, stride tb: Int) {
+        input = storage; output = storage + tb; rows = storage + 2 * tb; cols = storage + 3 * tb
+        let perImage = g.tilesH * g.tilesW, pw = g.paddedW, pplane = g.paddedH * pw, plane = g.h * g.w
+        var n = t0 / perImage, ty = t0 % perImage / g.tilesW, tx = t0 % g.tilesW
+        for l in 0..<tb {
+            guard n < g.n else { input[l] = 0; output[l] = 0; rows[l] = 0; cols[l] = 0; continue }
+            input[l] = n * pplane + ty * 4 * pw + tx * 4
+            output[l] = n * plane + ty * 4 * g.w + tx * 4
+            rows[l] = min(4, g.h - ty * 4)
+            cols[l] = min(4, g.w - tx * 4)
             tx += 1
             if tx == g.tilesW { tx = 0; ty += 1 }
             if ty == g.tilesH { ty = 0; n += 1 }
         }
-        return lanes
     }
 }
 
-/// V_e[c, t] = (Bᵀ d_t B)_e for the 6x6 input tile d_t of every tile t, from x [C][N][H][W].
-func winogradInputTransform(_ x: UnsafePointer<Float>, _ g: WinogradGeometry, _ v: UnsafeMutablePointer<Float>, _ ws: Workspace) {
-    let ph = g.paddedH, pw = g.paddedW, padded = ph * pw, plane = g.h * g.w
-    let tp = g.tileStride, ctp = g.c * tp
-    let scratch = ws.threadScratch(g.n * padded)
-    parallelChunks(g.c, work: 36 * ctp) { chunk, channels in
-        let pad = scratch[chunk]
-        // The border stays zero: every channel overwrites the same interior.
-        pad.update(repeating: 0, count: g.n * padded)
-        withUnsafeTemporaryAllocation(of: F8.self, capacity: 36) { buf in
-            let d = buf.baseAddress!
-            for c in channels {
-                for n in 0..<g.n {
-                    for y in 0..<g.h {
-                        (pad + n * padded + (y + 1) * pw + 1).update(from: x + (c * g.n + n) * plane + y * g.w, count: g.w)
+/// Copies x [C][N][H][W] into `padded` [C][N][PH][PW] with its zero border.
+func winogradPad(_ x: UnsafePointer<Float>, _ g: WinogradGeometry, _ padded: UnsafeMutablePointer<Float>) {
+    let pw = g.paddedW, pplane = g.paddedH * pw, plane = g.h * g.w
+    parallelFor(g.c * g.n, work: g.paddedCount) { planes in
+        for p in planes {
+            let dst = padded + p * pplane, src = x + p * plane
+            dst.update(repeating: 0, count: pw)
+            for y in 0..<g.h {
+                let row = dst + (y + 1) * pw
+                row[0] = 0
+                (row + 1).update(from: src + y * g.w, count: g.w)
+                (row + 1 + g.w).update(repeating: 0, count: pw - 1 - g.w)
+            }
+            (dst + (g.h + 1) * pw).update(repeating: 0, count: (g.paddedH - g.h - 1) * pw)
+        }
+    }
+}
+
+/// The whole convolution, block by block: y = activation(conv(x) + bias), x given padded.
+func winogradConvolution(_ padded: UnsafePointer<Float>, _ u: UnsafePointer<Float>, _ g: WinogradGeometry,
+                         bias: UnsafePointer<Float>?, _ activation: Activation, _ y: UnsafeMutablePointer<Float>,
+                         _ ws: Workspace) {
+    let tb = g.blockTiles(threads: Parallelism.threads)
+    let blocks = (g.tiles + tb - 1) / tb
+    let scratch = ws.threadScratch(g.blockScratch(tb))
+    parallelChunks(blocks, work: Int.max) { chunk, range in
+        let v = scratch[chunk], m = v + 36 * g.c * tb
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: 4 * tb) { storage in
+            withUnsafeTemporaryAllocation(of: F8.self, capacity: 36) { t in
+                for b in range {
+                    let t0 = b * tb, count = min(tb, g.tiles - t0)
+                    let table = TileTable(storage.baseAddress!, g, tiles: t0, stride: tb)
+                    winogradInputTransform(padded, g, table, count, stride: tb, v, t.baseAddress!)
+                    for e in 0..<36 {
+                        serialGemm(m: g.o, n: count, k: g.c, a: u + e * g.o * g.c, lda: g.c,
+                                   b: v + e * g.c * tb, ldb: tb, c: m + e * g.o * tb, ldc: tb)
                     }
-                }
-                var cursor = TileCursor(g)
-                for t0 in stride(from: 0, to: tp, by: 8) {
-                    let at = cursor.next { n, y, x in n * padded + y * pw + x }
-                    let p0 = pad + at[0], p1 = pad + at[1], p2 = pad + at[2], p3 = pad + at[3]
-                    let p4 = pad + at[4], p5 = pad + at[5], p6 = pad + at[6], p7 = pad + at[7]
-                    for i in 0..<6 {
-                        for j in 0..<6 {
-                            let k = i * pw + j
-                            d[i * 6 + j] = F8(p0[k], p1[k], p2[k], p3[k], p4[k], p5[k], p6[k], p7[k])
-                        }
-                    }
-                    for j in 0..<6 { inputPass(d + j, 6) }
-                    for i in 0..<6 { inputPass(d + i * 6, 1) }
-                    let dst = UnsafeMutableRawPointer(v + c * tp + t0)
-                    for e in 0..<36 { dst.storeBytes(of: d[e], toByteOffset: e * ctp * 4, as: F8.self) }
+                    winogradOutputTransform(m, g, table, count, stride: tb, bias: bias, activation, y, t.baseAddress!)
                 }
             }
         }
     }
 }
 
-/// M_e = U_e x V_e for the 36 positions, split between the threads by position.
-func winogradProducts(_ u: UnsafePointer<Float>, _ v: UnsafePointer<Float>, _ g: WinogradGeometry, _ m: UnsafeMutablePointer<Float>) {
-    let tp = g.tileStride
-    parallelFor(36, work: 36 * g.o * g.c * g.tiles) { elements in
-        for e in elements {
-            serialGemm(m: g.o, n: g.tiles, k: g.c, a: u + e * g.o * g.c, lda: g.c,
-                       b: v + e * g.c * tp, ldb: tp, c: m + e * g.o * tp, ldc: tp)
+/// V_e[c, t] = (Bᵀ d_t B)_e for the 6x6 input tile d_t of the block's `count` tiles (V's rows `stride` apart).
+private func winogradInputTransform(_ padded: UnsafePointer<Float>, _ g: WinogradGeometry, _ table: TileTable, _ count: Int,
+                                    stride tb: Int, _ v: UnsafeMutablePointer<Float>, _ t: UnsafeMutablePointer<F8>) {
+    let pw = g.paddedW, pplane = g.paddedH * pw, step = g.c * tb * 4
+    for c in 0..<g.c {
+        let pad = padded + c * g.n * pplane
+        for l0 in Swift.stride(from: 0, to: count, by: 8) {
+            let at = table.input + l0
+            let p0 = pad + at[0], p1 = pad + at[1], p2 = pad + at[2], p3 = pad + at[3]
+            let p4 = pad + at[4], p5 = pad + at[5], p6 = pad + at[6], p7 = pad + at[7]
+            // Columns first, on vectors gathered straight into registers: building them in memory
+            // from scalars and reading them back whole stalls on store forwarding.
+            @inline(__always) func d(_ i: Int, _ j: Int) -> F8 {
+                let k = i * pw + j
+                return F8(p0[k], p1[k], p2[k], p3[k], p4[k], p5[k], p6[k], p7[k])
+            }
+            for j in 0..<6 {
+                (t[j], t[6 + j], t[12 + j], t[18 + j], t[24 + j], t[30 + j]) = inputPass(d(0, j), d(1, j), d(2, j), d(3, j), d(4, j), d(5, j))
+            }
+            let dst = UnsafeMutableRawPointer(v + c * tb + l0)
+            for i in 0..<6 {
+                let r = t + i * 6
+                let row = inputPass(r[0], r[1], r[2], r[3], r[4], r[5])
+                let out = dst + i * 6 * step
+                out.storeBytes(of: row.0, as: F8.self)
+                out.storeBytes(of: row.1, toByteOffset: step, as: F8.self)
+                out.storeBytes(of: row.2, toByteOffset: 2 * step, as: F8.self)
+                out.storeBytes(of: row.3, toByteOffset: 3 * step, as: F8.self)
+                out.storeBytes(of: row.4, toByteOffset: 4 * step, as: F8.self)
+                out.storeBytes(of: row.5, toByteOffset: 5 * step, as: F8.self)
+            }
         }
     }
 }
 
-/// y[o] = activation(Aᵀ M_t A + bias[o]) for every tile t, written to y [O][N][H][W] (tiles overhanging
-/// the bottom/right edge are cut).
-func winogradOutputTransform(_ m: UnsafePointer<Float>, _ g: WinogradGeometry, bias: UnsafePointer<Float>?,
-                             _ activation: Activation, _ y: UnsafeMutablePointer<Float>) {
-    let tp = g.tileStride, otp = g.o * tp, plane = g.h * g.w, h = g.h, w = g.w
-    parallelFor(g.o, work: 36 * otp) { outs in
-        withUnsafeTemporaryAllocation(of: F8.self, capacity: 36) { buf in
-            let r = buf.baseAddress!
-            for o in outs {
-                let b = F8(repeating: bias?[o] ?? 0)
-                let out = y + o * g.n * plane
-                var cursor = TileCursor(g)
-                for t0 in stride(from: 0, to: tp, by: 8) {
-                    let src = m + o * tp + t0
-                    for e in 0..<36 { r[e] = load8(src + e * otp) }
-                    for j in 0..<6 { outputPass(r + j, 6) }
-                    for i in 0..<4 { outputPass(r + i * 6, 1) }
-                    for i in 0..<4 {
-                        for j in 0..<4 {
-                            let z = r[i * 6 + j] + b
-                            switch activation {
-                            case .identity: r[i * 6 + j] = z
-                            case .relu: r[i * 6 + j] = pointwiseMax(z, F8())
-                            case .relu6: r[i * 6 + j] = pointwiseMin(pointwiseMax(z, F8()), F8(repeating: 6))
-                            }
-                        }
+/// y[o] = activation(Aᵀ M_t A + bias[o]) for the block's `count` tiles, written to y [O][N][H][W] (tiles
+/// overhanging the bottom/right edge are cut).
+private func winogradOutputTransform(_ m: UnsafePointer<Float>, _ g: WinogradGeometry, _ table: TileTable, _ count: Int,
+                                     stride tb: Int, bias: UnsafePointer<Float>?, _ activation: Activation,
+                                     _ y: UnsafeMutablePointer<Float>, _ r: UnsafeMutablePointer<F8>) {
+    let otb = g.o * tb, plane = g.h * g.w, w = g.w
+    for o in 0..<g.o {
+        let b = F8(repeating: bias?[o] ?? 0)
+        let out = y + o * g.n * plane
+        for l0 in Swift.stride(from: 0, to: count, by: 8) {
+            let src = m + o * tb + l0
+            for e in 0..<36 { r[e] = load8(src + e * otb) }
+            for j in 0..<6 { outputPass(r + j, 6) }
+            for i in 0..<4 { outputPass(r + i * 6, 1) }
+            for i in 0..<4 {
+                for j in 0..<4 {
+                    let z = r[i * 6 + j] + b
+                    switch activation {
+                    case .identity: r[i * 6 + j] = z
+                    case .relu: r[i * 6 + j] = z.replacing(with: 0, where: z .< 0)
+                    case .relu6: r[i * 6 + j] = z.replacing(with: 0, where: z .< 0).replacing(with: 6, where: z .> 6)
                     }
-                    // Tile origins (image, y, x) packed in one offset each: n * plane + y * w + x.
-                    let at = cursor.next { n, ty, tx in n * plane + ty * w + tx }
-                    for l in 0..<min(8, g.tiles - t0) {
-                        let origin = at[l], inPlane = origin % plane
-                        let rows = min(4, h - inPlane / w), cols = min(4, w - inPlane % w)
-                        let dst = out + origin
-                        for i in 0..<rows {
-                            for j in 0..<cols { dst[i * w + j] = r[i * 6 + j][l] }
-                        }
-                    }
+                }
+            }
+            for l in l0..<min(l0 + 8, count) {
+                let dst = out + table.output[l], lane = l - l0
+                for i in 0..<table.rows[l] {
+                    for j in 0..<table.cols[l] { dst[i * w + j] = r[i * 6 + j][lane] }
                 }
             }
         }
