@@ -3,6 +3,10 @@ import PackageDescription
 
 // -Ounchecked drops bounds and overflow checks in the inner loops of the numerics; release builds only.
 let fast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-target-cpu", "haswell"], .when(configuration: .release))]
+// The numerics are optimised in debug builds too (with their checks), for the tests and end-to-end checks
+// that run the debug binary: unoptimised, the Winograd transforms' SIMD loops made
+// `stpm bench --size 128 --backbones resnet18` take 58 s (23 s with im2col); optimised, 5 s.
+let numerics = fast + [.unsafeFlags(["-O"], .when(configuration: .debug))]
 
 let package = Package(
     name: "stpm",
@@ -24,7 +28,7 @@ let package = Package(
         .systemLibrary(name: "CSixel", path: "Sources/CSixel", providers: [.apt(["libsixel-dev"])]),
         // The atomic file writer every output of the product goes through; depends on nothing.
         .target(name: "FileOutput"),
-        .target(name: "Numerics", dependencies: ["COpenBLAS", "FileOutput"], swiftSettings: fast),
+        .target(name: "Numerics", dependencies: ["COpenBLAS", "FileOutput"], swiftSettings: numerics),
         .target(name: "ImageIO", dependencies: ["CPNG", "CJPEG", "CTIFF", "FileOutput"], swiftSettings: fast),
         .target(name: "Backbones", dependencies: ["Numerics"], swiftSettings: fast),
         .target(name: "Detection", dependencies: ["FileOutput", "Numerics", "ImageIO", "Backbones"], swiftSettings: fast),
