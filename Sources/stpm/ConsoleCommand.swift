@@ -14,12 +14,16 @@ struct ConsoleCommand: ParsableCommand {
         training DATA's normal images into --model at once, showing the loss curves as they grow; a model that \
         stopped early continues, and a finished one opens for inspection. With --watch DIR the console is a live \
         view of `stpm watch DIR` with --model: new images on top with score and verdict, a strip chart of the last \
-        scores with the threshold, the inspector on the newest flagged image, threshold keys acting on what comes next.
+        scores with the threshold, the inspector on the newest flagged image, threshold keys acting on what comes next. \
+        With --model A --model B the console compares two models: both scores and verdicts in the list (D keeps the \
+        images they disagree on), both heatmaps side by side on one colour scale, both histograms with their own \
+        thresholds (M switches which one the threshold keys move).
         """)
 
     @Argument(help: "Dataset root (MVTec AD layout).") var data: String?
     @OptionGroup var folders: LabelledFolderArguments
-    @Option(help: "Model directory (from stpm train), or the one to train into with --train.") var model: String?
+    @Option(help: "Model directory (from stpm train), or the one to train into with --train; twice to compare two models.")
+    var model: [String] = []
     @Option(help: "Theme name (from Themes/) or path to a .theme file.") var theme: String?
     @Flag(help: "Plain ASCII images and no colour, for monochrome terminals.") var ascii = false
     @Flag(help: "No mouse (clicks, wheel, dragging the threshold), so that the terminal's own text selection works.") var noMouse = false
@@ -34,9 +38,11 @@ struct ConsoleCommand: ParsableCommand {
     @OptionGroup var training: TrainingArguments
 
     func validate() throws {
-        if train && model == nil { throw ValidationError("--train needs --model DIR to train into") }
+        if model.count > 2 { throw ValidationError("--model at most twice: --model A --model B compares two models") }
+        if model.count == 2 && (train || !watch.isEmpty) { throw ValidationError("two models are compared on a dataset, not with --train or --watch") }
+        if train && model.isEmpty { throw ValidationError("--train needs --model DIR to train into") }
         if train && data == nil { throw ValidationError("--train needs the dataset argument") }
-        if !watch.isEmpty && (model == nil || train) { throw ValidationError("--watch needs --model MODEL (a trained model, not --train)") }
+        if !watch.isEmpty && (model.isEmpty || train) { throw ValidationError("--watch needs --model MODEL (a trained model, not --train)") }
         if data != nil || folders.normal != nil || folders.abnormal != nil { try folders.validate(data: data) }
     }
 
@@ -44,7 +50,8 @@ struct ConsoleCommand: ParsableCommand {
         var o = ConsoleOptions()
         o.dataPath = data
         if let normal = folders.normal, let abnormal = folders.abnormal { o.labelledFolders = (normal, abnormal, folders.masks) }
-        o.modelPath = model
+        o.modelPath = model.first
+        o.comparisonModelPath = model.dropFirst().first
         o.theme = theme
         o.ascii = ascii
         o.graphics = graphics

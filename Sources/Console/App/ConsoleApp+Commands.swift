@@ -12,7 +12,8 @@ extension ConsoleApp {
         case .resumeTraining: training?.control.paused = false
         case .stopTraining: training?.control.requestStop()
         case .beginTraining(let form): submitTrainingForm(form)
-        case let .saveThreshold(value, rule): send(.engine(Self.saveThreshold(value, rule: rule, modelPath: state.modelPath)))
+        case let .saveThreshold(value, rule):
+            send(.engine(Self.saveThreshold(value, rule: rule, modelPath: state.modelPath(of: state.thresholdFocus))))
         case .watchThreshold(let value): watcher?.setThreshold(Float(value))
         case .exportFlagged: startExport()
         case .bell: screen.bell()
@@ -20,12 +21,17 @@ extension ConsoleApp {
         }
     }
 
-    /// Scores the test images with the model in `path`, in place of any earlier scorer.
+    /// Scores the test images with the model in `path`, in place of any earlier scorer (of model B for B's generation).
     private func startScoring(with path: String, generation: Int) {
-        scorer?.cancel()
         let jobs = dataset.testIDs.map { (id: $0, path: dataset.samples[$0].path) }
         let worker = ScoringWorker(modelPath: path, jobs: jobs, generation: generation, events: events)
-        scorer = worker
+        if generation == ComparedModel.generation {
+            comparisonScorer?.cancel()
+            comparisonScorer = worker
+        } else {
+            scorer?.cancel()
+            scorer = worker
+        }
         worker.start()
         if let id = state.inspectedID, let sample = dataset.sample(id) { worker.prioritize(id: id, path: sample.path) }
     }
@@ -52,6 +58,7 @@ extension ConsoleApp {
         if shown.anomalyMap == nil {
             if let scorer { scorer.prioritize(id: id, path: sample.path) } else { state.status = "no model open: --model MODEL shows anomaly maps" }
         }
+        if state.comparison?.anomalyMaps[id] == nil { comparisonScorer?.prioritize(id: id, path: sample.path) }
     }
 
     /// Stores the threshold through the engine's one writer of config.json; the state learns the outcome as an event.

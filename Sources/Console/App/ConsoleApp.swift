@@ -7,6 +7,8 @@ public struct ConsoleOptions {
     /// Labelled test folders (anomalib's layout) instead of `dataPath`; see `MVTecDataset(normal:abnormal:masks:)`.
     public var labelledFolders: (normal: String, abnormal: String, masks: String?)?
     public var modelPath: String?
+    /// A second model (`--model A --model B`): its scores, verdicts, heatmaps and histogram beside the first's.
+    public var comparisonModelPath: String?
     /// Folders to watch live with the model (the live view), and its log (default as `stpm watch`).
     public var watchFolders: [String] = []
     public var watchLog: String?
@@ -46,6 +48,8 @@ public final class ConsoleApp {
     var dataset: DatasetIndex
     let datasetRoot: String?
     var scorer: ScoringWorker?
+    /// Scores with the second model of `--model A --model B`.
+    var comparisonScorer: ScoringWorker?
     var watcher: WatchWorker?
     var training: TrainingRunner?
     /// Inspector images in pixels (kitty, sixel, iTerm2), kept in step with the grid after each frame.
@@ -78,6 +82,7 @@ public final class ConsoleApp {
                 throw ModelStoreError.notAModel(model)
             }
         }
+        if let second = options.comparisonModelPath, !ModelStore(path: second).exists { throw ModelStoreError.notAModel(second) }
         let graphics = options.ascii ? nil : try GraphicsSetup.detect(choice: options.graphics)
         if graphics?.graphics == .ascii { options.ascii = true }
         placer = ImagePlacer(graphics: graphics?.graphics ?? .ascii, throughTmux: graphics?.throughTmux ?? false)
@@ -109,6 +114,7 @@ public final class ConsoleApp {
         if let model = options.modelPath, !options.trainAtStart {
             state.training = TrainingStatus(replay: TrainingSession.replay(ModelStore(path: model)))
             perform(state.openModel(model))
+            if let second = options.comparisonModelPath { perform(state.openComparison(second)) }
             if !options.watchFolders.isEmpty { startWatching(options.watchFolders, model: model) }
         }
         if options.trainAtStart, let model = options.modelPath {
@@ -160,7 +166,7 @@ public final class ConsoleApp {
                 InspectorPane.placedImage(input.cropped(to: zoom.window), state, context, area: ZoomView.imageArea(width: width, height: height),
                                           cell: cellPixels, background: background)
             } else {
-                InspectorPane.placedImage(input, state, context, area: InspectorPane.imageArea(content: pane.inset(by: 1)),
+                InspectorPane.placedImages(input, state, context, area: InspectorPane.imageArea(content: pane.inset(by: 1)),
                                           cell: cellPixels, background: background)
             }
         }
@@ -197,6 +203,7 @@ public final class ConsoleApp {
     /// Training is asked to stop (its checkpoint is written) before the terminal is given back.
     private func shutDown() {
         scorer?.cancel()
+        comparisonScorer?.cancel()
         if let watcher {
             state.overlay = nil
             state.status = "finishing the image in hand and closing the watch log…"

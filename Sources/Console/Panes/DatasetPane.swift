@@ -56,9 +56,14 @@ public struct DatasetPane: Pane {
         let rows = state.visibleRows
         let header = state.isEditingFilter || !state.filter.isEmpty
             ? "/\(state.filter)\(state.isEditingFilter ? "▏" : "")  \(rows.count) of \(state.rows.filter { $0.name.hasPrefix(state.scope) }.count)"
-            : "\(rows.count) images · \(state.sort.title)"
+            : "\(rows.count) images · \(state.sort.title)" + (state.disagreementsOnly ? " · A≠B" : "")
         grid.horizontalLine(x: content.x, y: y, length: content.width, style: t.style(.divLine))
         grid.put(" \(header) ", x: content.x + 1, y: y, style: t.style(state.isEditingFilter ? .hiFg : .inactiveFg), clip: content)
+        if state.comparison != nil {
+            // Over the two score columns, so that which score is whose needs no legend.
+            grid.put(" A", x: content.maxX - 12, y: y, style: t.style(.title, [.bold]), clip: content)
+            grid.put(" B", x: content.maxX - 5, y: y, style: t.style(.title, [.bold]), clip: content)
+        }
         y += 1
         let (list, offset) = listLayout(state, content: content)
         for (i, row) in rows.enumerated().dropFirst(offset).prefix(list.height) {
@@ -66,21 +71,30 @@ public struct DatasetPane: Pane {
         }
     }
 
-    /// "!" flagged by score, "*" flagged by hand; label "ok"/"NG" as in inspection reports.
+    /// "!" flagged by score, "*" flagged by hand; label "ok"/"NG" as in inspection reports. With two
+    /// models: A's mark and B's ("!" or "·" for passed), then the name, A's score and B's score.
     private func drawRow(_ row: ImageRow, selected: Bool, focused: Bool, _ state: ConsoleState, _ t: Theme,
                          into grid: inout CellGrid, x: Int, y: Int, width: Int) {
         let base = selected ? (focused ? t.selectedStyle : t.style(.mainFg, [.reverse])) : t.style(.mainFg)
         let area = Rect(x: x, y: y, width: width, height: 1)
         grid.fill(area, style: base)
-        let mark = row.manuallyFlagged ? "*" : (row.isFlagged(at: state.threshold) ? "!" : " ")
-        grid.put(mark, x: x, y: y, style: selected ? base : base.with(fg: t[.flagged], attributes: [.bold]), clip: area)
-        let score = row.score.map { NumberFormat.short($0) } ?? "–"
+        let markStyle = selected ? base : base.with(fg: t[.flagged], attributes: [.bold])
+        let slots: [ModelSlot] = state.comparison == nil ? [.a] : [.a, .b]
+        func verdict(_ slot: ModelSlot) -> String {
+            guard row[keyPath: slot.score] != nil else { return " " }
+            return row.isFlaggedByModel(slot.score, at: state.threshold(of: slot)) ? "!" : (slots.count > 1 ? "·" : " ")
+        }
+        let marks = row.manuallyFlagged ? "*" + (slots.count > 1 ? verdict(.b) : "") : slots.map(verdict).joined()
+        grid.put(marks, x: x, y: y, style: markStyle, clip: area)
         let label: (String, ThemeKey) = row.label == .defective ? ("NG", .defect) : row.label == .normal ? ("ok", .good) : ("", .inactiveFg)
-        let right = 7 + 3
+        let right = 7 * slots.count + 3, left = slots.count + 1
         // The tree already says which folder is listed; repeating it would only crowd names out.
         let name = row.name.hasPrefix(state.scope) ? String(row.name.dropFirst(state.scope.count)) : row.name
-        grid.put(TextWidth.truncate(name, to: width - 2 - right), x: x + 2, y: y, style: base, clip: area)
-        grid.put(String(repeating: " ", count: max(0, 7 - score.count)) + score, x: x + width - right, y: y, style: base, clip: area)
+        grid.put(TextWidth.truncate(name, to: width - left - right), x: x + left, y: y, style: base, clip: area)
+        for (i, slot) in slots.enumerated() {
+            let score = row[keyPath: slot.score].map { NumberFormat.short($0) } ?? "–"
+            grid.put(String(repeating: " ", count: max(0, 7 - score.count)) + score, x: x + width - right + 7 * i, y: y, style: base, clip: area)
+        }
         grid.put(label.0, x: x + width - 2, y: y, style: selected ? base : base.with(fg: t[label.1]), clip: area)
     }
 }

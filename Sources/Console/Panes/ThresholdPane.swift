@@ -2,54 +2,71 @@ import Detection
 
 /// Pane 4: threshold value, live flagged count, precision/recall/F1, false alarms and recall per
 /// defect type when labels exist, and the score histogram (defective vs normal; unlabelled scores
-/// count as normal, which is what held-out normal images are).
+/// count as normal, which is what held-out normal images are). With two models, one such block
+/// per model, stacked, the one the threshold keys act on marked "▸".
 public struct ThresholdPane: Pane {
     public let id = PaneID.threshold
     public init() {}
 
     /// The threshold line first, then the counts, packed into as few lines of `width` as fit.
-    func summary(_ state: ConsoleState, width: Int) -> [String] {
-        var parts = ["threshold \(NumberFormat.short(state.threshold))"]
-        if let stored = state.storedThreshold { parts.append("stored \(NumberFormat.short(stored))") }
-        parts.append("flagged \(state.flaggedRows.count)/\(state.rows.filter { $0.score != nil || $0.manuallyFlagged }.count)")
-        let stats = ConfusionSummary(state.labelledScores, threshold: state.threshold)
-        if state.rows.allSatisfy({ $0.score == nil }) && !state.heldOutNormalScores.isEmpty {
+    func summary(_ state: ConsoleState, _ slot: ModelSlot = .a, width: Int) -> [String] {
+        let threshold = state.threshold(of: slot)
+        let mark = state.comparison == nil ? "" : (slot == state.thresholdFocus ? "▸" : " ") + slot.rawValue + " "
+        var parts = ["\(mark)threshold \(NumberFormat.short(threshold))"]
+        if let stored = state.storedThreshold(of: slot) { parts.append("stored \(NumberFormat.short(stored))") }
+        parts.append("flagged \(state.flaggedRows(of: slot).count)/\(state.rows.filter { $0[keyPath: slot.score] != nil || $0.manuallyFlagged }.count)")
+        let stats = ConfusionSummary(state.labelledScores(of: slot), threshold: threshold)
+        if state.rows.allSatisfy({ $0[keyPath: slot.score] == nil }) && !state.heldOutNormalScores(of: slot).isEmpty {
             parts.append("held-out normal scores:")
         }
         if stats.count > 0 {
             func f(_ v: Double?) -> String { v.map { NumberFormat.short($0) } ?? "–" }
             parts += ["P \(f(stats.precision))", "R \(f(stats.recall))", "F1 \(f(stats.f1))"]
             if stats.falseAlarmRate != nil { parts.append("false alarms \(stats.fp)/\(stats.fp + stats.tn)") }
-            let byType = state.recallByType
+            // With two models each block has half the pane: the per-type lines would leave no room for the histogram.
+            let byType = state.comparison == nil ? state.recallByType(of: slot) : []
             if !byType.isEmpty { parts += ["recall by type:"] + byType.map { "\($0.type) \($0.flagged)/\($0.total)" } }
         }
         return TextWidth.wrapParts(parts, width: width)
     }
 
+    /// Each model's block: all of `content` for one model, the top and bottom halves for two.
+    func blocks(_ state: ConsoleState, content: Rect) -> [(slot: ModelSlot, rect: Rect)] {
+        guard state.comparison != nil else { return [(.a, content)] }
+        let (top, bottom) = content.splitTop(content.height / 2)
+        return [(.a, top), (.b, bottom)]
+    }
+
     public func draw(_ state: ConsoleState, _ ctx: RenderContext, into grid: inout CellGrid, content: Rect) {
         let t = ctx.theme
-        let lines = summary(state, width: content.width)
-        for (i, line) in lines.enumerated() {
-            grid.put(line, x: content.x, y: content.y + i, style: t.style(i == 0 ? .title : .mainFg, i == 0 ? [.bold] : []), clip: content)
+        for (slot, rect) in blocks(state, content: content) {
+            let lines = summary(state, slot, width: rect.width)
+            for (i, line) in lines.enumerated() where i < rect.height {
+                grid.put(line, x: rect.x, y: rect.y + i, style: t.style(i == 0 ? .title : .mainFg, i == 0 ? [.bold] : []), clip: rect)
+            }
+            let colors = Histogram.Colors(normal: t[.histNormal], defective: t[.histDefect], marker: t[.threshold])
+            histogram(state, slot).draw(into: &grid, rect: rect.splitTop(lines.count).1, colors: colors, labelStyle: t.style(.mainFg), ascii: state.isASCII)
         }
-        let colors = Histogram.Colors(normal: t[.histNormal], defective: t[.histDefect], marker: t[.threshold])
-        histogram(state).draw(into: &grid, rect: content.splitTop(lines.count).1, colors: colors, labelStyle: t.style(.mainFg), ascii: state.isASCII)
     }
 
-    func histogram(_ state: ConsoleState) -> Histogram {
-        let scored = state.rows.filter { $0.score != nil }
+    func histogram(_ state: ConsoleState, _ slot: ModelSlot) -> Histogram {
+        let scored = state.rows.compactMap { r in r[keyPath: slot.score].map { (score: $0, label: r.label) } }
+        let threshold = state.threshold(of: slot)
         return scored.isEmpty
-            ? Histogram(normal: state.heldOutNormalScores, defective: [], threshold: state.threshold)
-            : Histogram(normal: scored.filter { $0.label != .defective }.map { $0.score! },
-                        defective: scored.filter { $0.label == .defective }.map { $0.score! },
-                        threshold: state.threshold)
+            ? Histogram(normal: state.heldOutNormalScores(of: slot), defective: [], threshold: threshold)
+            : Histogram(normal: scored.filter { $0.label != .defective }.map(\.score),
+                        defective: scored.filter { $0.label == .defective }.map(\.score),
+                        threshold: threshold)
     }
 
-    /// The score at the middle of the histogram column under (x, y); nil outside the histogram.
-    func threshold(atX x: Int, y: Int, _ state: ConsoleState, content: Rect) -> Double? {
-        let rect = content.splitTop(summary(state, width: content.width).count).1
-        guard rect.width >= 4, rect.height >= 2, rect.contains(x: x, y: y) else { return nil }
-        let range = histogram(state).effectiveRange
-        return range.lowerBound + (Double(x - rect.x) + 0.5) / Double(rect.width) * (range.upperBound - range.lowerBound)
+    /// The model whose histogram is under (x, y), and the score at the middle of the column there; nil outside the histograms.
+    func hit(atX x: Int, y: Int, _ state: ConsoleState, content: Rect) -> (slot: ModelSlot, value: Double)? {
+        for (slot, block) in blocks(state, content: content) {
+            let rect = block.splitTop(summary(state, slot, width: block.width).count).1
+            guard rect.width >= 4, rect.height >= 2, rect.contains(x: x, y: y) else { continue }
+            let range = histogram(state, slot).effectiveRange
+            return (slot, range.lowerBound + (Double(x - rect.x) + 0.5) / Double(rect.width) * (range.upperBound - range.lowerBound))
+        }
+        return nil
     }
 }

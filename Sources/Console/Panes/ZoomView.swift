@@ -15,7 +15,7 @@ public enum ZoomView {
         grid.put(TextWidth.truncateLeading(name, to: room) + head, x: 0, y: 0, style: t.style(.title, [.bold]))
         grid.put(keys, x: grid.width - TextWidth.columns(of: keys), y: 0, style: t.style(.inactiveFg))
         let area = imageArea(width: grid.width, height: grid.height)
-        let renderer = InspectorPane.renderer(state, ctx)
+        let renderer = InspectorPane.renderer(state, ctx, threshold: state.threshold)
         InspectorPane.drawImage(input.cropped(to: zoom.window), renderer, state, ctx, into: &grid, area: area)
         renderer.drawLegend(into: &grid, rect: Rect(x: 0, y: area.maxY, width: grid.width, height: 1), ascii: state.isASCII,
                             labelStyle: t.style(.mainFg), markerColor: t[.threshold])

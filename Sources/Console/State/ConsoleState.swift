@@ -21,19 +21,29 @@ public struct ImageRow: Equatable, Sendable {
     /// Shown and filtered on, e.g. "test/crack/003.png".
     public var name: String
     public var score: Double?
+    /// The second model's score, with `--model A --model B`.
+    public var scoreB: Double?
     public var label: ImageLabel
     public var manuallyFlagged: Bool
     /// The test image's folder ("good", "crack"), for recall per defect type; nil for other images.
     public var defectType: String?
 
-    public init(id: Int, name: String, score: Double? = nil, label: ImageLabel = .unknown, manuallyFlagged: Bool = false,
-                defectType: String? = nil) {
-        self.id = id; self.name = name; self.score = score; self.label = label; self.manuallyFlagged = manuallyFlagged
+    public init(id: Int, name: String, score: Double? = nil, scoreB: Double? = nil, label: ImageLabel = .unknown,
+                manuallyFlagged: Bool = false, defectType: String? = nil) {
+        self.id = id; self.name = name; self.score = score; self.scoreB = scoreB; self.label = label; self.manuallyFlagged = manuallyFlagged
         self.defectType = defectType
     }
 
-    public func isFlagged(at threshold: Double) -> Bool {
-        manuallyFlagged || (score.map { $0 >= threshold } ?? false)
+    public func isFlagged(at threshold: Double) -> Bool { isFlagged(by: \.score, at: threshold) }
+
+    /// Flagged by hand, or by the model whose score `model` reads (the engine's rule at `threshold`).
+    public func isFlagged(by model: KeyPath<ImageRow, Double?>, at threshold: Double) -> Bool {
+        manuallyFlagged || isFlaggedByModel(model, at: threshold)
+    }
+
+    /// The model's verdict alone, without the reviewer's manual flag.
+    public func isFlaggedByModel(_ model: KeyPath<ImageRow, Double?>, at threshold: Double) -> Bool {
+        self[keyPath: model].map { Threshold.flags($0, at: threshold) } ?? false
     }
 }
 
@@ -128,6 +138,8 @@ public struct ConsoleState: Equatable, Sendable {
     public var rows: [ImageRow] = [] { didSet { clampSelection() } }
     /// Index into `visibleRows`.
     public var selected = 0
+    /// With two models: the list keeps only the images one model flags and the other passes.
+    public var disagreementsOnly = false { didSet { clampSelection() } }
     /// Name prefix of the tree entry whose images the list shows: "test/", "test/crack/", or "" for all.
     public var scope = "" { didSet { clampSelection() } }
     public var sort: SortOrder = .score { didSet { clampSelection() } }
@@ -149,6 +161,10 @@ public struct ConsoleState: Equatable, Sendable {
     public var scoringGeneration = 0
     /// Anomaly maps by row id, kept so the inspector opens scored images at once.
     public var anomalyMaps: [Int: ScalarMap] = [:]
+    /// The second model of `--model A --model B`; its scores are the rows' `scoreB`.
+    public var comparison: ComparedModel?
+    /// Which model the threshold keys, the mouse in the histogram and saving act on.
+    public var thresholdFocus: ModelSlot = .a
 
     public var threshold: Double = 0.5
     public var storedThreshold: Double?
@@ -166,20 +182,10 @@ public struct ConsoleState: Equatable, Sendable {
 
     /// Scored rows with a label, as the engine's confusion counts and threshold rules read them.
     /// Manual flags are left out: these numbers describe the model, not the reviewer.
-    public var labelledScores: [LabelledScore] { labelledRows.map(\.labelled) }
+    public var labelledScores: [LabelledScore] { labelledScores(of: .a) }
 
     /// The engine's recall per defect type at the threshold in force, over the scored labelled rows.
-    public var recallByType: [TypeRecall] {
-        let rows = labelledRows
-        return Detection.recallByType(types: rows.map { $0.row.defectType ?? "" }, rows.map(\.labelled), threshold: threshold)
-    }
-
-    private var labelledRows: [(row: ImageRow, labelled: LabelledScore)] {
-        rows.compactMap { r in
-            guard let s = r.score, r.label != .unknown else { return nil }
-            return (r, LabelledScore(score: Float(s), isDefective: r.label == .defective))
-        }
-    }
+    public var recallByType: [TypeRecall] { recallByType(of: .a) }
 
     public var inspected: InspectorImage?
     public var inspectedID: Int?
@@ -235,22 +241,18 @@ public struct ConsoleState: Equatable, Sendable {
     public var flaggedRows: [ImageRow] { rows.filter { $0.isFlagged(at: threshold) } }
 
     /// Span of known scores, for threshold steps and the histogram; 0...1 before any scoring.
-    public var scoreRange: ClosedRange<Double> {
-        let s = rows.compactMap(\.score).filter(\.isFinite)
-        guard let lo = s.min(), let hi = s.max(), hi > lo else { return 0...1 }
-        return lo...hi
-    }
+    public var scoreRange: ClosedRange<Double> { scoreRange(of: .a) }
 
     /// Called on every change of the rows (each watched image): counting, not sorting, keeps it cheap.
     private mutating func clampSelection() {
         let needle = filter.lowercased()
         var count = rows.count
-        if !scope.isEmpty || !needle.isEmpty { count = rows.reduce(0) { $0 + (isListed($1, needle: needle) ? 1 : 0) } }
+        if !scope.isEmpty || !needle.isEmpty || disagreementsOnly { count = rows.reduce(0) { $0 + (isListed($1, needle: needle) ? 1 : 0) } }
         selected = min(max(selected, 0), max(count - 1, 0))
     }
 
-    /// In the tree entry shown and matching the filter (`needle`: the filter in lower case).
+    /// In the tree entry shown, matching the filter (`needle`: the filter in lower case) and, with `D`, one a single model flags.
     private func isListed(_ row: ImageRow, needle: String) -> Bool {
-        row.name.hasPrefix(scope) && (needle.isEmpty || row.name.lowercased().contains(needle))
+        row.name.hasPrefix(scope) && (needle.isEmpty || row.name.lowercased().contains(needle)) && (!disagreementsOnly || disagree(row))
     }
 }

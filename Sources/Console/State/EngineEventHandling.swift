@@ -42,6 +42,8 @@ extension ConsoleState {
             training.apply(e)
         case let .trainingEnded(path, outcome, error, studentSaved):
             return trainingEnded(path, outcome, error, studentSaved)
+        case let .modelLoaded(g, threshold, normal) where g == ComparedModel.generation:
+            comparisonLoaded(threshold: threshold, normalScores: normal)
         case let .modelLoaded(g, threshold, normal):
             guard g == scoringGeneration else { break }
             heldOutNormalScores = normal.map(Double.init)
@@ -51,18 +53,23 @@ extension ConsoleState {
                 self.threshold = Double(threshold.value)
                 thresholdOrigin = ThresholdOrigin(value: Double(threshold.value), rule: .stored)
             }
+        case let .scored(g, id, score, map) where g == ComparedModel.generation:
+            comparisonScored(id: id, score: score, map: map)
         case let .scored(g, id, score, map):
             guard g == scoringGeneration else { break }
             scored(id: id, score: score, map: map)
         case let .scoringFinished(g, count, seconds):
-            guard g == scoringGeneration, count > 0 else { break }
-            status = "scored \(count) test images in \(String(format: "%.1f", seconds)) s"
+            guard g == scoringGeneration || g == ComparedModel.generation, count > 0 else { break }
+            let which = comparison == nil ? "" : g == ComparedModel.generation ? "model B " : "model A "
+            status = "\(which)scored \(count) test images in \(String(format: "%.1f", seconds)) s"
         case let .scoringFailed(g, message):
-            guard g == scoringGeneration else { break }
-            overlay = .message("scoring failed: \(message)")
+            guard g == scoringGeneration || g == ComparedModel.generation else { break }
+            let which = comparison == nil ? "" : g == ComparedModel.generation ? " (model B)" : " (model A)"
+            overlay = .message("scoring failed\(which): \(message)")
         case let .thresholdSaved(value, saved, configFile):
-            savedThreshold = saved
-            thresholdOrigin = ThresholdOrigin(value: value, rule: .stored)
+            // `s` saves the model the threshold keys act on, and the app answers before the next key.
+            setSavedThreshold(saved, of: thresholdFocus)
+            setThresholdOrigin(ThresholdOrigin(value: value, rule: .stored), of: thresholdFocus)
             status = "threshold \(NumberFormat.short(value)) saved to \(configFile)"
         case .thresholdNotSaved(let message):
             overlay = .message("could not save the threshold: \(message)")
@@ -89,12 +96,16 @@ extension ConsoleState {
         if rows.indices.contains(id), rows[id].id == id, rows[id].label != .unknown {
             rows[id].score = Double(score)
         }
-        // One colour scale for every image, so heatmaps compare across the list.
-        let first = anomalyMaps.count == 1
+        widenMapRange(map, score: score)
+        if inspectedID == id { inspected?.anomalyMap = map }
+    }
+
+    /// One colour scale for every image and both models, so heatmaps compare across the list and side by side.
+    mutating func widenMapRange(_ map: ScalarMap, score: Float) {
+        let first = anomalyMaps.count + (comparison?.anomalyMaps.count ?? 0) == 1
         let low = min(first ? .infinity : mapRange.lowerBound, map.values.min() ?? 0)
         let high = max(first ? -.infinity : mapRange.upperBound, score)
         mapRange = low...max(high, low + 1e-6)
-        if inspectedID == id { inspected?.anomalyMap = map }
     }
 
     private mutating func trainingEnded(_ path: String, _ outcome: TrainingOutcome?, _ error: String?, _ studentSaved: Bool) -> [ConsoleCommand] {

@@ -129,11 +129,20 @@ extension ConsoleState {
         case .thresholdPercentile: choose(.percentile(99))
         case .thresholdNoEscape: choose(.noEscape)
         case .thresholdStored:
-            guard let stored = storedThreshold else { status = "no stored threshold"; return nil }
-            threshold = stored
+            guard let stored = storedThreshold(of: thresholdFocus) else { status = "no stored threshold"; return nil }
+            setThreshold(stored, of: thresholdFocus)
         case .saveThreshold:
-            storedThreshold = threshold
-            return .saveThreshold(threshold, rule: currentThresholdRule)
+            let value = threshold(of: thresholdFocus)
+            setStoredThreshold(value, of: thresholdFocus)
+            return .saveThreshold(value, rule: currentThresholdRule(of: thresholdFocus))
+        case .toggleDisagreements:
+            guard comparison != nil else { status = "one model open: --model A --model B compares two"; return nil }
+            disagreementsOnly.toggle()
+            status = disagreementsOnly ? "\(disagreementCount) images flagged by one model only" : "all images"
+        case .switchThresholdModel:
+            guard let comparison else { status = "one model open: --model A --model B compares two"; return nil }
+            thresholdFocus = thresholdFocus.other
+            status = "threshold keys act on model \(thresholdFocus.rawValue) (\(modelPath(of: thresholdFocus) ?? comparison.modelPath))"
         case .export:
             let n = exportCount
             if n == 0 { status = "nothing is flagged" } else { overlay = .confirm(.export(count: n, destination: exportDestination)) }
@@ -177,8 +186,8 @@ extension ConsoleState {
 
     /// Steps are fractions of the observed score span, so they suit any score scale.
     private mutating func nudgeThreshold(by fraction: Double) {
-        let r = scoreRange
-        threshold += fraction * (r.upperBound - r.lowerBound)
+        let r = scoreRange(of: thresholdFocus)
+        setThreshold(threshold(of: thresholdFocus) + fraction * (r.upperBound - r.lowerBound), of: thresholdFocus)
     }
 
     private static func next<T: Equatable>(_ value: T, in all: [T]) -> T {

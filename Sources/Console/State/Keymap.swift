@@ -57,6 +57,7 @@ public enum KeyAction: Hashable, Sendable {
     case thresholdFineUp, thresholdFineDown, thresholdCoarseUp, thresholdCoarseDown
     case thresholdF1Optimal, thresholdPercentile, thresholdNoEscape, thresholdStored, saveThreshold
     case export, cycleTheme, cycleColormap, followNewest
+    case toggleDisagreements, switchThresholdModel
     case help, back, quit, forceQuit
 }
 
@@ -138,6 +139,8 @@ public struct Keymap: Sendable {
             b([.char("r")], .global, nil, "No escapes: the highest threshold with recall 1, and what it costs (needs labels)", .thresholdNoEscape),
             b([.char("0")], .global, nil, "Back to the stored threshold", .thresholdStored),
             b([.char("s")], .global, nil, "Save the threshold", .saveThreshold),
+            b([.char("M")], .global, nil, "With two models: threshold keys act on the other model", .switchThresholdModel),
+            b([.char("D")], .global, nil, "With two models: list only the images one model flags and the other passes", .toggleDisagreements),
             b([.char("e")], .global, "export", "Export flagged images (asks first)", .export),
             b([.char("t")], .global, nil, "Next theme", .cycleTheme),
             b([.char("c")], .global, nil, "Next colormap", .cycleColormap),

@@ -30,8 +30,9 @@ extension ConsoleState {
             return apply(event.kind == .wheelUp ? .moveUp : .moveDown)
         case .press, .drag:
             if event.kind == .press { focus = pane }
-            if pane == .threshold, let value = ThresholdPane().threshold(atX: event.x, y: event.y, self, content: content) {
-                threshold = value
+            if pane == .threshold, let (slot, value) = ThresholdPane().hit(atX: event.x, y: event.y, self, content: content) {
+                thresholdFocus = slot
+                setThreshold(value, of: slot)
             }
             if pane == .dataset, event.kind == .press, let index = DatasetPane().rowIndex(atY: event.y, self, content: content) {
                 selected = index

@@ -1,36 +1,43 @@
 import Detection
 
 extension ConsoleState {
-    /// What the engine's threshold rules read, as far as the console knows it: the open model's stored
-    /// threshold and held-out normal scores, and the scored test images with their labels.
-    var thresholdEvidence: ThresholdEvidence? {
-        modelPath.map {
-            ThresholdEvidence(model: ModelStore(path: $0), stored: savedThreshold, normalScores: heldOutNormalScores.map(Float.init),
-                              labelled: labelledScores)
+    /// What the engine's threshold rules read, as far as the console knows it: the model's stored
+    /// threshold and held-out normal scores, and the test images it scored, with their labels.
+    func thresholdEvidence(of slot: ModelSlot) -> ThresholdEvidence? {
+        modelPath(of: slot).map {
+            ThresholdEvidence(model: ModelStore(path: $0), stored: savedThreshold(of: slot),
+                              normalScores: heldOutNormalScores(of: slot).map(Float.init), labelled: labelledScores(of: slot))
         }
     }
 
-    /// The rule that reproduces the threshold in force: how it was chosen while it is unchanged,
+    /// The rule that reproduces model A's threshold in force (export and the live view use A).
+    public var currentThresholdRule: ThresholdRule { currentThresholdRule(of: .a) }
+
+    /// The rule that reproduces `slot`'s threshold in force: how it was chosen while it is unchanged,
     /// a plain value once it was nudged by hand.
-    public var currentThresholdRule: ThresholdRule {
-        if let origin = thresholdOrigin, origin.value == threshold { return origin.rule }
+    public func currentThresholdRule(of slot: ModelSlot) -> ThresholdRule {
+        let threshold = threshold(of: slot)
+        if let origin = thresholdOrigin(of: slot), origin.value == threshold { return origin.rule }
         return .value(Float(threshold))
     }
 
-    /// Sets the threshold by one of the engine's rules (`f`, `p`, `r`) and says what it gives.
+    /// Sets the threshold of the model the keys act on (A unless `M` chose B) by one of the engine's rules
+    /// (`f`, `p`, `r`) and says what it gives.
     mutating func choose(_ rule: ThresholdRule) {
-        guard let evidence = thresholdEvidence else { status = "no model open"; return }
+        let slot = thresholdFocus
+        guard let evidence = thresholdEvidence(of: slot) else { status = "no model open"; return }
         do {
-            let t = try rule.resolve(evidence)
-            threshold = Double(t.value)
-            thresholdOrigin = ThresholdOrigin(value: threshold, rule: rule)
-            status = rule.fallbackNote(labelled: evidence.labelled) ?? note(rule, evidence)
+            let value = Double(try rule.resolve(evidence).value)
+            setThreshold(value, of: slot)
+            setThresholdOrigin(ThresholdOrigin(value: value, rule: rule), of: slot)
+            let note = rule.fallbackNote(labelled: evidence.labelled) ?? note(rule, evidence, threshold: value)
+            status = (comparison == nil ? "" : "model \(slot.rawValue): ") + note
         } catch {
             status = "no threshold: \(error)"
         }
     }
 
-    private func note(_ rule: ThresholdRule, _ evidence: ThresholdEvidence) -> String {
+    private func note(_ rule: ThresholdRule, _ evidence: ThresholdEvidence, threshold: Double) -> String {
         let c = ConfusionSummary(evidence.labelled, threshold: threshold)
         func f(_ v: Double?) -> String { v.map { NumberFormat.short($0) } ?? "–" }
         switch rule {

@@ -11,7 +11,7 @@ public struct PairedScore: Sendable {
     /// defect can vanish at the smaller one while the image is still defective.
     public var isDefective: Bool
 
-    public var disagree: Bool { flaggedA != flaggedB }
+    public var disagree: Bool { ModelComparison.disagree(flaggedA: flaggedA, flaggedB: flaggedB) }
 }
 
 /// One row of a comparison: both models' metrics on one group and DeLong's test of their image AUROCs.
@@ -62,6 +62,16 @@ public struct ComparisonReport: Sendable {
 }
 
 public enum ModelComparison {
+    /// Flagged by exactly one of the two models: what the comparison lists and the console filters on.
+    public static func disagree(flaggedA: Bool, flaggedB: Bool) -> Bool { flaggedA != flaggedB }
+
+    /// Live verdicts at thresholds the user moves (the console): each score flagged by `Threshold`'s rule at
+    /// its model's threshold; an image one model has not scored yet is no disagreement.
+    public static func disagree(scoreA: Double?, thresholdA: Double, scoreB: Double?, thresholdB: Double) -> Bool {
+        guard let scoreA, let scoreB else { return false }
+        return disagree(flaggedA: Threshold.flags(scoreA, at: thresholdA), flaggedB: Threshold.flags(scoreB, at: thresholdB))
+    }
+
     /// Scores DATA's test images with both models and compares them, each flagging at its stored threshold.
     /// Stops at the first unreadable image or mask, or a model without a stored threshold.
     public static func run(modelA: AnomalyModel, modelB: AnomalyModel, dataset: MVTecDataset,

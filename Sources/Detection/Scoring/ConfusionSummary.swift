@@ -22,7 +22,7 @@ public struct ConfusionSummary: Equatable, Sendable {
     public init(_ labelled: [LabelledScore], threshold: Double) {
         for s in labelled {
             // A NaN score is flagged, as by `Threshold.flags`: it must never pass as good.
-            switch (!(Double(s.score) < threshold), s.isDefective) {
+            switch (Threshold.flags(Double(s.score), at: threshold), s.isDefective) {
             case (true, true): tp += 1
             case (true, false): fp += 1
             case (false, false): tn += 1

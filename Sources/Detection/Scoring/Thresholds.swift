@@ -22,7 +22,10 @@ public struct Threshold: Codable, Equatable, Sendable {
     }
 
     /// A NaN score is flagged: an image the model cannot judge must never pass as good.
-    public func flags(_ score: Float) -> Bool { !(score < value) }
+    public func flags(_ score: Float) -> Bool { Self.flags(Double(score), at: Double(value)) }
+
+    /// The one flag rule, at a threshold that may lie between two Floats (the console nudges it in Doubles).
+    public static func flags(_ score: Double, at threshold: Double) -> Bool { !(score < threshold) }
 }
 
 // Flat keys ({"method": "percentile", "percentile": 99}) rather than the synthesized nesting, so saved
