@@ -58,11 +58,11 @@ public struct DatasetPane: Pane {
             ? "/\(state.filter)\(state.isEditingFilter ? "▏" : "")  \(rows.count) of \(state.rows.filter { $0.name.hasPrefix(state.scope) }.count)"
             : "\(rows.count) images · \(state.sort.title)" + (state.disagreementsOnly ? " · A≠B" : "")
         grid.horizontalLine(x: content.x, y: y, length: content.width, style: t.style(.divLine))
-        grid.put(" \(header) ", x: content.x + 1, y: y, style: t.style(state.isEditingFilter ? .hiFg : .inactiveFg), clip: content)
-        if state.comparison != nil {
+        let headerEnd = grid.put(" \(header) ", x: content.x + 1, y: y, style: t.style(state.isEditingFilter ? .hiFg : .inactiveFg), clip: content)
+        if state.comparison != nil, headerEnd <= content.maxX - 12 {
             // Over the two score columns, so that which score is whose needs no legend.
-            grid.put(" A", x: content.maxX - 12, y: y, style: t.style(.title, [.bold]), clip: content)
-            grid.put(" B", x: content.maxX - 5, y: y, style: t.style(.title, [.bold]), clip: content)
+            grid.put(" A ", x: content.maxX - 12, y: y, style: t.style(.title, [.bold]), clip: content)
+            grid.put(" B ", x: content.maxX - 5, y: y, style: t.style(.title, [.bold]), clip: content)
         }
         y += 1
         let (list, offset) = listLayout(state, content: content)

@@ -46,8 +46,8 @@ public struct InspectorPane: Pane {
     /// The whole area for one model; with two, A in the left half and B in the right, a column apart.
     static func sides(_ input: InspectorImage, _ state: ConsoleState, area: Rect) -> [Side] {
         guard let comparison = state.comparison else { return [Side(input: input, threshold: state.threshold, caption: nil, area: area)] }
-        let (left, rest) = area.splitLeft((area.width - 1) / 2)
-        let right = rest.splitLeft(1).1
+        let left = area.splitLeft((area.width - 1) / 2).0
+        let right = Rect(x: left.maxX + 1, y: area.y, width: left.width, height: area.height)
         var inputB = input
         inputB.anomalyMap = state.inspectedID.flatMap { comparison.anomalyMaps[$0] }
         let row = state.rows.first { $0.id == state.inspectedID }
