@@ -148,7 +148,10 @@ final class TwoModelViewTests: XCTestCase {
     }
 
     func testListShowsBothScoresAndBothVerdicts() throws {
-        let g = render(Self.state())
+        var s = Self.state()
+        s.threshold = 0.1
+        s.comparison?.threshold = 0.75
+        let g = render(s)
         let defect = try XCTUnwrap(find("crack/000.png", in: g))
         let row = g.plainText()[defect.y]
         XCTAssertTrue(row.contains("0.9    0.8 NG"), row)
@@ -156,7 +159,7 @@ final class TwoModelViewTests: XCTestCase {
         let good = try XCTUnwrap(find("good/000.png", in: g))
         let goodRow = g.plainText()[good.y]
         XCTAssertTrue(goodRow.contains("0.2    0.7 ok"), goodRow)
-        XCTAssertEqual(String(goodRow.dropFirst(good.x - 3).prefix(2)), "·!", "A passes the good image, B flags it")
+        XCTAssertEqual(String(goodRow.dropFirst(good.x - 3).prefix(2)), "!·", "each at its own threshold: A (0.1) flags 0.2, B (0.75) passes 0.7")
         // "A" and "B" over the last digits of their score columns.
         let header = Array(g.plainText()[defect.y - 1]), cells = Array(row)
         let scores = try XCTUnwrap(row.range(of: "0.9    0.8"))

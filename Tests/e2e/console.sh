@@ -203,12 +203,42 @@ check "q quits" "wait_for $S 'console exited 0'"
 echo "== kitty and sixel images under a pseudo-terminal (bytes decoded)"
 check "graphics_pty.py: every check above it passed" "python3 Tests/e2e/graphics_pty.py $STPM $WORK/data $WORK/model"
 
+echo "== SGR 1006 mouse reports under a pseudo-terminal (bytes written, effects in files)"
+check "mouse_pty.py: every check above it passed" "python3 Tests/e2e/mouse_pty.py $STPM $WORK/data $WORK/model"
+
 echo "== --no-mouse"
 S=nomouse
 launch $S 100 30 tmux-256color "$WORK/data" --model "$WORK/model" --no-mouse
 wait_for $S '¹dataset' >/dev/null
 check "--no-mouse leaves the terminal's mouse modes off (its own selection works)" \
     "[[ \$(tm display -p -t $S '#{mouse_standard_flag}#{mouse_button_flag}#{mouse_any_flag}') == 000 ]]"
+keys $S q
+check "q quits" "wait_for $S 'console exited 0'"
+echo "== two models: --model A --model B"
+"$STPM" train "$WORK/data" --out "$WORK/model-b" --backbone resnet50-1by2 --size 64 --epochs 2 --batch 4 >"$WORK/train-b.log" 2>&1
+check "a second model with another teacher (resnet50-1by2)" "[[ -f $WORK/model-b/student.safetensors ]]"
+S=two
+launch $S 120 40 tmux-256color "$WORK/data" --model "$WORK/model" --model "$WORK/model-b"
+# A list row with both models: two verdict marks, the name, A's score, B's score, the label.
+both_rows() { screen $S | grep -E '^│[!·* ]{2} (good|hole|scratch)/[0-9]{3}\.p[^ ]* +[0-9.e-]+ +[0-9.e-]+ (ok|NG)│'; }
+check "both models score all 10 test images (two flagged counts)" "wait_for $S 'flagged [0-9]+/10' 60 && wait_for $S 'B threshold.*' && \
+    for i in \$(seq 100); do [[ \$(screen $S | grep -cE 'flagged [0-9]+/10') -eq 2 ]] && break; sleep 0.3; done; [[ \$(screen $S | grep -cE 'flagged [0-9]+/10') -eq 2 ]]"
+check "every test image lists both scores and both verdicts" "[[ \$(both_rows | wc -l) -eq 10 ]]"
+a_line=$(screen $S | grep -Eo '▸A threshold [0-9.e-]+')
+keys $S M ']' ']' ']' ']' ']' ']' ']' ']' ']' ']' ']' ']'
+check "M then ] moves B's threshold only (A's stays: $a_line)" "wait_for $S '▸B threshold' && screen $S | grep -q ' A threshold ${a_line#▸A threshold }' && screen $S | grep -q 'flagged 0/10'"
+# A's threshold half way up its scores: A flags some images, B none; they disagree on A's.
+keys $S M ']' ']' ']' ']' ']'
+differ=$(both_rows | grep -cE '^│(!·|·!|\*·|\*!)' || true)
+flagged_a=$(first_number_after $S flagged)
+keys $S 1 D
+check "D keeps the $differ images only one model flags (A flags $flagged_a of 10, B none)" \
+    "[[ $differ -gt 0 && $differ -lt 10 && $differ -eq $flagged_a ]] && wait_for $S '─ $differ images · by score · A≠B' && [[ \$(both_rows | wc -l) -eq $differ ]] && ! both_rows | grep -qE '^│(!!|··)'"
+keys $S Enter
+check "the inspector shows both models side by side" "wait_for $S 'A model · flagged +B model-b · passed'"
+[[ -n "${TWO_MODEL_CAPTURE:-}" ]] && screen $S > "$TWO_MODEL_CAPTURE"
+keys $S 1 D
+check "D again lists all images" "wait_for $S '─ 10 images · by score ─'"
 keys $S q
 check "q quits" "wait_for $S 'console exited 0'"
 echo "== the terminal goes away"

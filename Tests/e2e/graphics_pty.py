@@ -130,10 +130,10 @@ def sixel_decode(seq):
 class Console:
     """The console on a pseudo-terminal; `out` accumulates everything it writes."""
 
-    def __init__(self, stpm, data, model, env):
+    def __init__(self, stpm, data, model, env, options=()):
         self.master, slave = pty.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLS, COLS * CELL_W, ROWS * CELL_H))
-        self.proc = subprocess.Popen([stpm, "console", data, "--model", model], stdin=slave, stdout=slave, stderr=slave,
+        self.proc = subprocess.Popen([stpm, "console", data, "--model", model, *options], stdin=slave, stdout=slave, stderr=slave,
                                      env=env, start_new_session=True, close_fds=True)
         os.close(slave)
         self.out = b""
@@ -168,8 +168,12 @@ class Console:
 
     def keys(self, text, settle=0.4):
         for ch in text:
-            os.write(self.master, ch.encode())
-            self.pump(settle)
+            self.send(ch.encode(), settle)
+
+    def send(self, data, settle=0.4):
+        """Bytes as the terminal would send them (a key, a mouse report)."""
+        os.write(self.master, data)
+        self.pump(settle)
 
     def finish(self, timeout=20):
         end = time.time() + timeout
