@@ -195,15 +195,21 @@ final class TwoModelViewTests: XCTestCase {
         }
     }
 
+    /// The heatmaps of image 1: A's map 0.2 everywhere, B's 0.8, on the scale 0...1.
+    static func inspectingHeatmaps(side: Int) -> ConsoleState {
+        var s = state()
+        s.inspectedID = 1
+        s.inspected = InspectorImage(anomalyMap: ScalarMap(width: side, height: side, values: Array(repeating: 0.2, count: side * side)))
+        s.comparison?.anomalyMaps[1] = ScalarMap(width: side, height: side, values: Array(repeating: 0.8, count: side * side))
+        s.mapRange = 0...1
+        s.inspectorView = .heatmap
+        return s
+    }
+
     /// A's map is 0.2 everywhere and B's 0.8, on the one scale 0...1: each half of the inspector shows its own
     /// model's colour, in half blocks and in ASCII.
     func testInspectorShowsBothHeatmapsSideBySideOnOneScale() throws {
-        var s = Self.state()
-        s.inspectedID = 1
-        s.inspected = InspectorImage(anomalyMap: ScalarMap(width: 4, height: 4, values: Array(repeating: 0.2, count: 16)))
-        s.comparison?.anomalyMaps[1] = ScalarMap(width: 4, height: 4, values: Array(repeating: 0.8, count: 16))
-        s.mapRange = 0...1
-        s.inspectorView = .heatmap
+        var s = Self.inspectingHeatmaps(side: 4)
         s.showOutlines = false  // B's whole map is over its threshold: its outline would frame it in red
         let pane = ConsoleView.layout(width: 120, height: 40)[.inspector]!.inset(by: 1)
         let middle = pane.x + (pane.width - 1) / 2
@@ -229,12 +235,7 @@ final class TwoModelViewTests: XCTestCase {
 
     /// With a graphics protocol the two views are one image over both halves (the placer shows one image).
     func testPlacedImageHoldsBothModelsViews() throws {
-        var s = Self.state()
-        s.inspectedID = 1
-        s.inspected = InspectorImage(anomalyMap: ScalarMap(width: 2, height: 2, values: Array(repeating: 0.2, count: 4)))
-        s.comparison?.anomalyMaps[1] = ScalarMap(width: 2, height: 2, values: Array(repeating: 0.8, count: 4))
-        s.mapRange = 0...1
-        s.inspectorView = .heatmap
+        var s = Self.inspectingHeatmaps(side: 2)
         let ctx = RenderContext(theme: .builtin, colormap: .builtinJet, pixelGraphics: true)
         let area = Rect(x: 10, y: 2, width: 21, height: 6)
         let cell = CellPixels(width: 8, height: 16)!
