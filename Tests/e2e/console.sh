@@ -237,6 +237,10 @@ check "D keeps the $differ images only one model flags (A flags $flagged_a of 10
 keys $S Enter
 check "the inspector shows both models side by side" "wait_for $S 'A model · flagged +B model-b · passed'"
 [[ -n "${TWO_MODEL_CAPTURE:-}" ]] && screen $S > "$TWO_MODEL_CAPTURE"
+a_config=$(md5sum < "$WORK/model/config.json")
+keys $S M s
+check "M then s saves B's threshold into B's config.json, A's stays" \
+    "wait_for $S 'saved to' && grep -q manual $WORK/model-b/config.json && [[ \$(md5sum < $WORK/model/config.json) == '$a_config' ]]"
 keys $S 1 D
 check "D again lists all images" "wait_for $S '─ 10 images · by score ─'"
 keys $S q
