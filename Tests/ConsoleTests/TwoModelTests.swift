@@ -100,11 +100,24 @@ final class TwoModelStateTests: XCTestCase {
         XCTAssertEqual(s.comparison?.threshold, 0.6, "0 restores B's stored threshold")
         XCTAssertNil(s.handle(.char("-")))
         let b = s.comparison!.threshold
-        XCTAssertEqual(s.handle(.char("s")), .saveThreshold(b))
+        XCTAssertEqual(s.handle(.char("s")), .saveThreshold(b, rule: .value(Float(b))))
         XCTAssertEqual(s.comparison?.storedThreshold, b)
         XCTAssertEqual(s.storedThreshold, 0.4)
+        // The engine's answer goes to the model that was saved, B.
+        _ = s.update(.engine(.thresholdSaved(value: b, saved: Threshold(choice: .manual, value: Float(b)), configFile: "b/config.json")))
+        XCTAssertEqual(s.comparison?.savedThreshold, Threshold(choice: .manual, value: Float(b)))
+        XCTAssertNil(s.savedThreshold)
+        XCTAssertEqual(s.comparison?.thresholdOrigin, ThresholdOrigin(value: b, rule: .stored))
+        // p: the 99th percentile of B's held-out normal scores (numpy's linear rule: 0.2 + 0.98 × 0.1).
+        s.comparison?.heldOutNormalScores = [0.1, 0.2, 0.3]
+        s.heldOutNormalScores = [5, 6, 7]
+        XCTAssertNil(s.handle(.char("p")))
+        XCTAssertEqual(s.comparison!.threshold, 0.298, accuracy: 1e-6)
+        XCTAssertEqual(s.comparison?.thresholdOrigin?.rule, .percentile(99))
+        XCTAssertEqual(s.status, "model B: 99th percentile of 3 held-out normal scores")
+        XCTAssertEqual(s.threshold, a)
         _ = s.handle(.char("M"))
-        XCTAssertEqual(s.handle(.char("s")), .saveThreshold(a))
+        XCTAssertEqual(s.handle(.char("s")), .saveThreshold(a, rule: .value(Float(a))))
     }
 
     func testAPressInEitherHistogramMovesThatModelsThreshold() throws {
