@@ -167,25 +167,34 @@ final class TwoModelViewTests: XCTestCase {
         let g = render(s)
         let defect = try XCTUnwrap(find("crack/000.png", in: g))
         let row = g.plainText()[defect.y]
-        XCTAssertTrue(row.contains("0.9    0.8 NG"), row)
+        XCTAssertTrue(row.contains("0.9     0.8 NG"), row)
         XCTAssertEqual(String(row.dropFirst(defect.x - 3).prefix(2)), "!!", "both flag the defect")
         let good = try XCTUnwrap(find("good/000.png", in: g))
         let goodRow = g.plainText()[good.y]
-        XCTAssertTrue(goodRow.contains("0.2    0.7 ok"), goodRow)
+        XCTAssertTrue(goodRow.contains("0.2     0.7 ok"), goodRow)
         XCTAssertEqual(String(goodRow.dropFirst(good.x - 3).prefix(2)), "!·", "each at its own threshold: A (0.1) flags 0.2, B (0.75) passes 0.7")
         // "A" and "B" over the last digits of their score columns.
         let header = Array(g.plainText()[defect.y - 1]), cells = Array(row)
-        let scores = try XCTUnwrap(row.range(of: "0.9    0.8"))
+        let scores = try XCTUnwrap(row.range(of: "0.9     0.8"))
         let a = row.distance(from: row.startIndex, to: scores.lowerBound) + 2
-        XCTAssertEqual([header[a], header[a + 7]], ["A", "B"], String(header))
-        XCTAssertEqual([cells[a], cells[a + 7]], ["9", "8"])
+        XCTAssertEqual([header[a], header[a + 8]], ["A", "B"], String(header))
+        XCTAssertEqual([cells[a], cells[a + 8]], ["9", "8"])
+    }
+
+    func testSevenCharacterScoresStayApart() throws {
+        var s = Self.state()
+        s.rows[2].score = 0.177
+        s.rows[2].scoreB = 0.00336
+        let g = render(s)
+        let row = g.plainText()[try XCTUnwrap(find("crack/000.png", in: g)).y]
+        XCTAssertTrue(row.contains("0.177 0.00336 NG"), row)
     }
 
     func testDisagreementFilterIsNamedInTheListHeader() {
         var s = Self.state()
         _ = s.handle(.char("D"))
         let text = render(s).plainText().joined(separator: "\n")
-        XCTAssertTrue(text.contains("1 images · by score · A≠B"), text)
+        XCTAssertTrue(text.contains("─ 1 · by score · A≠B  A ───── B ─"), text)
         XCTAssertFalse(text.contains("crack/000.png    "), "the image both flag is not listed")
     }
 

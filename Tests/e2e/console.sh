@@ -233,7 +233,7 @@ differ=$(both_rows | grep -cE '^│(!·|·!|\*·|\*!)' || true)
 flagged_a=$(first_number_after $S flagged)
 keys $S 1 D
 check "D keeps the $differ images only one model flags (A flags $flagged_a of 10, B none)" \
-    "[[ $differ -gt 0 && $differ -lt 10 && $differ -eq $flagged_a ]] && wait_for $S '─ $differ images · by score · A≠B' && [[ \$(both_rows | wc -l) -eq $differ ]] && ! both_rows | grep -qE '^│(!!|··)'"
+    "[[ $differ -gt 0 && $differ -lt 10 && $differ -eq $flagged_a ]] && wait_for $S '─ $differ · by score · A≠B' && [[ \$(both_rows | wc -l) -eq $differ ]] && ! both_rows | grep -qE '^│(!!|··)'"
 keys $S Enter
 check "the inspector shows both models side by side" "wait_for $S 'A model · flagged +B model-b · passed'"
 [[ -n "${TWO_MODEL_CAPTURE:-}" ]] && screen $S > "$TWO_MODEL_CAPTURE"
@@ -242,7 +242,7 @@ keys $S M s
 check "M then s saves B's threshold into B's config.json, A's stays" \
     "wait_for $S 'saved to' && grep -q manual $WORK/model-b/config.json && [[ \$(md5sum < $WORK/model/config.json) == '$a_config' ]]"
 keys $S 1 D
-check "D again lists all images" "wait_for $S '─ 10 images · by score ─'"
+check "D again lists all images" "wait_for $S '─ 10 · by score ─'"
 keys $S q
 check "q quits" "wait_for $S 'console exited 0'"
 echo "== the terminal goes away"

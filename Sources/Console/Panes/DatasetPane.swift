@@ -56,12 +56,13 @@ public struct DatasetPane: Pane {
         let rows = state.visibleRows
         let header = state.isEditingFilter || !state.filter.isEmpty
             ? "/\(state.filter)\(state.isEditingFilter ? "▏" : "")  \(rows.count) of \(state.rows.filter { $0.name.hasPrefix(state.scope) }.count)"
-            : "\(rows.count) images · \(state.sort.title)" + (state.disagreementsOnly ? " · A≠B" : "")
+            // With two models the A and B over the score columns need the room "images" would take.
+            : "\(rows.count)\(state.comparison == nil ? " images" : "") · \(state.sort.title)" + (state.disagreementsOnly ? " · A≠B" : "")
         grid.horizontalLine(x: content.x, y: y, length: content.width, style: t.style(.divLine))
         let headerEnd = grid.put(" \(header) ", x: content.x + 1, y: y, style: t.style(state.isEditingFilter ? .hiFg : .inactiveFg), clip: content)
-        if state.comparison != nil, headerEnd <= content.maxX - 12 {
+        if state.comparison != nil, headerEnd <= content.maxX - 13 {
             // Over the two score columns, so that which score is whose needs no legend.
-            grid.put(" A ", x: content.maxX - 12, y: y, style: t.style(.title, [.bold]), clip: content)
+            grid.put(" A ", x: content.maxX - 13, y: y, style: t.style(.title, [.bold]), clip: content)
             grid.put(" B ", x: content.maxX - 5, y: y, style: t.style(.title, [.bold]), clip: content)
         }
         y += 1
@@ -87,13 +88,14 @@ public struct DatasetPane: Pane {
         let marks = row.manuallyFlagged ? "*" + (slots.count > 1 ? verdict(.b) : "") : slots.map(verdict).joined()
         grid.put(marks, x: x, y: y, style: markStyle, clip: area)
         let label: (String, ThemeKey) = row.label == .defective ? ("NG", .defect) : row.label == .normal ? ("ok", .good) : ("", .inactiveFg)
-        let right = 7 * slots.count + 3, left = slots.count + 1
+        // Scores are up to 7 columns ("0.00336"); two of them stand a column apart.
+        let right = 8 * slots.count - 1 + 3, left = slots.count + 1
         // The tree already says which folder is listed; repeating it would only crowd names out.
         let name = row.name.hasPrefix(state.scope) ? String(row.name.dropFirst(state.scope.count)) : row.name
         grid.put(TextWidth.truncate(name, to: width - left - right), x: x + left, y: y, style: base, clip: area)
         for (i, slot) in slots.enumerated() {
             let score = row[keyPath: slot.score].map { NumberFormat.short($0) } ?? "–"
-            grid.put(String(repeating: " ", count: max(0, 7 - score.count)) + score, x: x + width - right + 7 * i, y: y, style: base, clip: area)
+            grid.put(String(repeating: " ", count: max(0, 7 - score.count)) + score, x: x + width - right + 8 * i, y: y, style: base, clip: area)
         }
         grid.put(label.0, x: x + width - 2, y: y, style: selected ? base : base.with(fg: t[label.1]), clip: area)
     }
