@@ -220,15 +220,16 @@ check "a second model with another teacher (resnet50-1by2)" "[[ -f $WORK/model-b
 S=two
 launch $S 120 40 tmux-256color "$WORK/data" --model "$WORK/model" --model "$WORK/model-b"
 # A list row with both models: two verdict marks, the name, A's score, B's score, the label.
-both_rows() { screen $S | grep -E '^│[!·* ]{2} (good|hole|scratch)/[0-9]{3}\.p[^ ]* +[0-9.e-]+ +[0-9.e-]+ (ok|NG)│'; }
+both_rows() { screen $S | grep -E '^│[!·* ]{2} (good|hole|scratch)/[0-9]{3}[^ ]* +[0-9.e-]+ +[0-9.e-]+ (ok|NG)│'; }
 check "both models score all 10 test images (two flagged counts)" "wait_for $S 'flagged [0-9]+/10' 60 && wait_for $S 'B threshold.*' && \
     for i in \$(seq 100); do [[ \$(screen $S | grep -cE 'flagged [0-9]+/10') -eq 2 ]] && break; sleep 0.3; done; [[ \$(screen $S | grep -cE 'flagged [0-9]+/10') -eq 2 ]]"
 check "every test image lists both scores and both verdicts" "[[ \$(both_rows | wc -l) -eq 10 ]]"
 a_line=$(screen $S | grep -Eo '▸A threshold [0-9.e-]+')
 keys $S M ']' ']' ']' ']' ']' ']' ']' ']' ']' ']' ']' ']'
 check "M then ] moves B's threshold only (A's stays: $a_line)" "wait_for $S '▸B threshold' && screen $S | grep -q ' A threshold ${a_line#▸A threshold }' && screen $S | grep -q 'flagged 0/10'"
-# A's threshold half way up its scores: A flags some images, B none; they disagree on A's.
-keys $S M ']' ']' ']' ']' ']'
+# A's threshold at p99 of its held-out normal scores (below its test scores), then half way up them:
+# A flags some images, B none; they disagree on A's.
+keys $S M p ']' ']' ']' ']' ']'
 differ=$(both_rows | grep -cE '^│(!·|·!|\*·|\*!)' || true)
 flagged_a=$(first_number_after $S flagged)
 keys $S 1 D
