@@ -40,36 +40,38 @@ struct WinogradGeometry {
 
 private typealias F8 = SIMD8<Float>
 
-/// G (6x3): the filter's interpolation at 0, 1, -1, 2, -2 and infinity.
-private let filterInterpolation: [[Double]] = [
-    [1.0 / 4, 0, 0],
-    [-1.0 / 6, -1.0 / 6, -1.0 / 6],
-    [-1.0 / 6, 1.0 / 6, -1.0 / 6],
-    [1.0 / 24, 1.0 / 12, 1.0 / 6],
-    [1.0 / 24, -1.0 / 12, 1.0 / 6],
-    [0, 0, 1],
-]
+/// G (6x3), the filter's interpolation at 0, 1, -1, 2, -2 and infinity, applied to three values.
+@inline(__always)
+private func filterPass(_ g0: Double, _ g1: Double, _ g2: Double) -> (Double, Double, Double, Double, Double, Double) {
+    (g0 / 4,
+     -(g0 + g1 + g2) / 6,
+     -(g0 - g1 + g2) / 6,
+     g0 / 24 + g1 / 12 + g2 / 6,
+     g0 / 24 - g1 / 12 + g2 / 6,
+     g2)
+}
 
 /// U_e[o, c] = (G g[o, c] Gᵀ)_e for weights [O][C][3][3], in Double so the cached transform is exact to
-/// Float rounding.
+/// Float rounding. A trained student's weights change every step, so this runs once per training forward.
 func winogradFilterTransform(_ weights: UnsafePointer<Float>, _ g: WinogradGeometry, _ u: UnsafeMutablePointer<Float>) {
-    let gm = filterInterpolation, oc = g.o * g.c
+    let oc = g.o * g.c
     parallelFor(g.o, work: g.filterCount) { outs in
         for o in outs {
             for c in 0..<g.c {
                 let k = weights + (o * g.c + c) * 9
-                for r in 0..<6 {
-                    // Row r of G g (a 3-vector), then its products with the rows of G.
-                    var t = (0.0, 0.0, 0.0)
-                    for i in 0..<3 {
-                        t.0 += gm[r][i] * Double(k[i * 3])
-                        t.1 += gm[r][i] * Double(k[i * 3 + 1])
-                        t.2 += gm[r][i] * Double(k[i * 3 + 2])
-                    }
-                    for s in 0..<6 {
-                        u[(r * 6 + s) * oc + o * g.c + c] = Float(t.0 * gm[s][0] + t.1 * gm[s][1] + t.2 * gm[s][2])
-                    }
+                @inline(__always) func column(_ j: Int) -> (Double, Double, Double, Double, Double, Double) {
+                    filterPass(Double(k[j]), Double(k[3 + j]), Double(k[6 + j]))
                 }
+                // G g, one column of the kernel at a time, then G along each of its six rows.
+                let a = column(0), b = column(1), d = column(2)
+                let dst = u + o * g.c + c
+                @inline(__always) func row(_ r: Int, _ t0: Double, _ t1: Double, _ t2: Double) {
+                    let v = filterPass(t0, t1, t2), at = dst + r * 6 * oc
+                    at[0] = Float(v.0); at[oc] = Float(v.1); at[2 * oc] = Float(v.2)
+                    at[3 * oc] = Float(v.3); at[4 * oc] = Float(v.4); at[5 * oc] = Float(v.5)
+                }
+                row(0, a.0, b.0, d.0); row(1, a.1, b.1, d.1); row(2, a.2, b.2, d.2)
+                row(3, a.3, b.3, d.3); row(4, a.4, b.4, d.4); row(5, a.5, b.5, d.5)
             }
         }
     }
