@@ -60,6 +60,17 @@ final class ExportTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/report.json"))
     }
 
+    /// What `kill -9` during an export leaves (Tests/e2e/kill.sh): a temporary of a dead writer, which the
+    /// next export removes, without --force too.
+    func testKilledExportsTemporariesGo() throws {
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let stale = out + "/.good_000_mask.png.99999999.12345.tmp"
+        FileManager.default.createFile(atPath: stale, contents: Data("half".utf8))
+        _ = try export(.value(-1))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: stale))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/report.json"))
+    }
+
     func testWriteFailureNamesTheFileAndLeavesNoPartialFile() throws {
         // A folder where report.csv should go makes the final rename fail, like a full disk would fail the write.
         try FileManager.default.createDirectory(atPath: out + "/report.csv/occupied", withIntermediateDirectories: true)

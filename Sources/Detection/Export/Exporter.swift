@@ -112,6 +112,8 @@ public enum Exporter {
         var isFolder: ObjCBool = false
         if FileManager.default.fileExists(atPath: dir, isDirectory: &isFolder) {
             guard isFolder.boolValue else { throw ExportError.notAFolder(dir) }
+            // A killed export's temporaries are not the user's files: they go, and do not make the folder non-empty.
+            StaleTemporaries.remove(in: dir)
             let contents = try FileManager.default.contentsOfDirectory(atPath: dir)
             guard contents.isEmpty || force else { throw ExportError.notEmpty(dir) }
         } else {
