@@ -68,6 +68,8 @@ echo "== dataset and model"
 python3 Tests/e2e/make_dataset.py "$WORK/data"
 "$STPM" train "$WORK/data" --out "$WORK/model" --size 64 --epochs 2 --batch 4 >"$WORK/train.log" 2>&1
 check "stpm train wrote a model" "[[ -f $WORK/model/student.safetensors ]]"
+"$STPM" train "$WORK/data" --out "$WORK/model-b" --backbone resnet50-1by2 --size 64 --epochs 2 --batch 4 >"$WORK/train-b.log" 2>&1
+check "a second model with another teacher (resnet50-1by2)" "[[ -f $WORK/model-b/student.safetensors ]]"
 
 echo "== 120x40, TERM=tmux-256color: triage, threshold, export, training"
 S=main
@@ -201,7 +203,7 @@ keys $S q
 check "q quits" "wait_for $S 'console exited 0'"
 
 echo "== kitty and sixel images under a pseudo-terminal (bytes decoded)"
-check "graphics_pty.py: every check above it passed" "python3 Tests/e2e/graphics_pty.py $STPM $WORK/data $WORK/model"
+check "graphics_pty.py: every check above it passed" "python3 Tests/e2e/graphics_pty.py $STPM $WORK/data $WORK/model $WORK/model-b"
 
 echo "== SGR 1006 mouse reports under a pseudo-terminal (bytes written, effects in files)"
 check "mouse_pty.py: every check above it passed" "python3 Tests/e2e/mouse_pty.py $STPM $WORK/data $WORK/model"
@@ -215,8 +217,6 @@ check "--no-mouse leaves the terminal's mouse modes off (its own selection works
 keys $S q
 check "q quits" "wait_for $S 'console exited 0'"
 echo "== two models: --model A --model B"
-"$STPM" train "$WORK/data" --out "$WORK/model-b" --backbone resnet50-1by2 --size 64 --epochs 2 --batch 4 >"$WORK/train-b.log" 2>&1
-check "a second model with another teacher (resnet50-1by2)" "[[ -f $WORK/model-b/student.safetensors ]]"
 S=two
 launch $S 120 40 tmux-256color "$WORK/data" --model "$WORK/model" --model "$WORK/model-b"
 # A list row with both models: two verdict marks, the name, A's score, B's score, the label.

@@ -5,7 +5,10 @@ it writes, parses the kitty graphics commands, decodes the transmitted PNGs and 
 the dataset's own pixels; checks that each new image deletes the one before, that quitting deletes
 the last, and that a sixel run (STPM_GRAPHICS=sixel) draws the same photograph.
 
-  Tests/e2e/graphics_pty.py STPM DATA MODEL     (DATA from make_dataset.py, MODEL trained on it)
+With a second model, a kitty run of `--model MODEL --model MODEL_B` checks that the heatmaps of both
+are one image over both halves of the inspector.
+
+  Tests/e2e/graphics_pty.py STPM DATA MODEL [MODEL_B]    (DATA from make_dataset.py, the models trained on it)
 Standard library only. Prints ok/FAIL lines like console.sh and exits 1 on a failure.
 """
 import base64
@@ -222,9 +225,39 @@ def compare_with_source(rows, source, name, tolerance=1):
     return None if worst <= tolerance else f"{name}: off by {worst} at source {where}"
 
 
-def main(stpm, data, model):
+def two_models(stpm, data, model, model_b, env):
+    """Both models' heatmaps of the last image: one kitty image from the left half of the image area into the
+    right, whose halves differ (two maps) once B's map is there."""
+    c = Console(stpm, data, model, env, options=["--model", model_b])
+    c.scored()
+    c.keys("o")
+    c.keys("G\r", settle=1.0)
+    c.keys("vvvv")  # overlay -> predicted mask -> ground truth -> image -> heatmap
+    x, y, w, h = inspector_image_area()
+
+    def halves():
+        images = kitty_images(c.out)
+        if not images:
+            return None
+        _, _, (cols, _), cup, pixels = images[-1]
+        mid = len(pixels[0]) // 2
+        return cols, cup, {p for row in pixels for p in row[:mid - CELL_W]}, {p for row in pixels for p in row[mid + CELL_W:]}
+
+    c.wait_for(lambda: halves() and len(halves()[2]) > 4 and len(halves()[3]) > 4, 60)
+    got = halves()
+    check("two models: the kitty image spans both halves of the image area, a heatmap in each",
+          got is not None and got[1] is not None and got[1][1] - 1 < x + w // 2 < got[1][1] - 1 + got[0] and got[2] != got[3]
+          and len(got[2]) > 4 and len(got[3]) > 4,
+          f"{got[0] if got else None} cells at {got[1] if got else None}, area {(x, y, w, h)}, colours {len(got[2]) if got else 0}/{len(got[3]) if got else 0}")
+    c.keys("q")
+    check("the two-model run quits with status 0", c.finish() == 0)
+
+
+def main(stpm, data, model, model_b=None):
     env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TERM_PROGRAM", "STPM_GRAPHICS")}
     env.update(TERM="xterm-256color", KITTY_WINDOW_ID="1", LANG="C.UTF-8")
+    if model_b:
+        two_models(stpm, data, model, model_b, dict(env))
     c = Console(stpm, data, model, env)
     check("the console starts and scores the test images", c.scored())
     # By name, the first test image is good/000.png and the last scratch/002.png (make_dataset.py).
@@ -322,7 +355,7 @@ def main(stpm, data, model):
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:4])
+    main(*sys.argv[1:5])
     if failures:
         print(f"{failures} graphics check(s) failed")
         sys.exit(1)
