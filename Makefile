@@ -2,7 +2,8 @@
 #   make demo    system packages, teacher weights, demo data, release build, then the console
 #                training on the demo data (or inspecting the model it trained before)
 #   make test    the whole test suite
-#   make fuzz    each libFuzzer target for FUZZ_SECONDS (default 60) from its seed corpus
+#   make fuzz    each libFuzzer target for FUZZ_SECONDS (default 60) from its seed corpus, or to
+#                FUZZ_RUNS executions (the issue's bar: make fuzz FUZZ_RUNS=1000000 FUZZ_SECONDS=600)
 #   make asan    the test suite under AddressSanitizer; make tsan: under ThreadSanitizer
 SHELL := /bin/bash
 APT_PACKAGES := libopenblas-dev libpng-dev libjpeg62-turbo-dev libtiff-dev libncursesw5-dev libsixel-dev ncurses-term tmux python3-venv
@@ -61,11 +62,14 @@ test: packages weights textures pillow
 	echo "$$((total - failed - $${skipped:-0})) passed, $$failed failed, $${skipped:-0} skipped"; \
 	[ $$status -eq 0 ] && [ $$e2e -eq 0 ]
 
-# libFuzzer needs its own build (every module instrumented); FUZZ_SECONDS per target.
+# libFuzzer needs its own build (every module instrumented). Each target stops after FUZZ_SECONDS or
+# FUZZ_RUNS executions, whichever comes first (0: no limit of that kind); FUZZ_TARGETS picks targets.
 FUZZ_SECONDS ?= 60
+FUZZ_RUNS ?= 0
+FUZZ_TARGETS ?=
 fuzz: packages
 	swift build -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING --scratch-path .build-fuzz --product stpm-fuzz
-	Fuzz/run $(FUZZ_SECONDS)
+	FUZZ_RUNS=$(FUZZ_RUNS) Fuzz/run $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 # The whole suite (the CLI tests run the sanitized stpm built beside the tests) under each sanitizer.
 asan tsan: packages weights textures

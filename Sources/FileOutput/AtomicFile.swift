@@ -20,6 +20,12 @@ public struct FileOutputError: Error, CustomStringConvertible, Equatable, Sendab
 public enum AtomicFile {
     /// `body` writes the whole content to the temporary file's descriptor (and must not close it).
     public static func write(to path: String, _ body: (Int32) throws -> Void) throws {
+        // Said up front: rename(2) onto a folder answers "Device or resource busy" or "Not a directory".
+        guard !path.isEmpty else { throw FileOutputError(path: path, reason: "the file name is empty") }
+        var status = stat()
+        if path.utf8.last == UInt8(ascii: "/") || (stat(path, &status) == 0 && (status.st_mode & S_IFMT) == S_IFDIR) {
+            throw FileOutputError(path: path, reason: "it is a folder; give a file name")
+        }
         let folder = parentFolder(of: path)
         let temporary = (folder == "/" ? "" : folder) + "/." + fileName(of: path)
             + ".\(getpid()).\(UInt32.random(in: .min ... .max)).tmp"

@@ -15,14 +15,30 @@ struct UserFacingError: Error, CustomStringConvertible {
         if error is CocoaError || error is POSIXError || type(of: error) == NSError.self {
             let e = error as NSError
             let file = (e.userInfo[NSFilePathErrorKey] as? String).map { "\($0): " } ?? ""
-            let reason = (e.userInfo[NSUnderlyingErrorKey] as? NSError).map { String(cString: strerror(Int32($0.code))) }
-            return UserFacingError(capped: file + (reason ?? e.localizedDescription))
+            // The system's reason is at the end of the chain of underlying errors.
+            var cause: NSError?
+            while let deeper = (cause ?? e).userInfo[NSUnderlyingErrorKey] as? NSError { cause = deeper }
+            let reason = cause.map { $0.domain == NSPOSIXErrorDomain ? String(cString: strerror(Int32($0.code))) : plainReason($0) }
+            return UserFacingError(capped: file + ((reason ?? plainReason(e)) ?? e.localizedDescription))
         }
         if ["Detection", "Numerics", "Backbones", "ImageIO", "Console", "stpm"].contains(module),
            String(describing: error).count > maxLength {
             return UserFacingError(capped: String(describing: error))
         }
         return error
+    }
+
+    /// Foundation's own words for these are "The operation could not be completed. ...".
+    private static func plainReason(_ error: NSError) -> String? {
+        guard error.domain == NSCocoaErrorDomain else { return nil }
+        switch CocoaError.Code(rawValue: error.code) {
+        case .fileNoSuchFile, .fileReadNoSuchFile: return "does not exist"
+        case .fileWriteFileExists: return "already exists"
+        case .fileReadNoPermission, .fileWriteNoPermission: return "permission denied"
+        case .fileWriteOutOfSpace: return "no space left on the device"
+        case .fileWriteVolumeReadOnly: return "the volume is read-only"
+        default: return nil
+        }
     }
 
     init(capped text: String) {

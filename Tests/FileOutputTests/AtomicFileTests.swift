@@ -23,6 +23,19 @@ final class AtomicFileTests: XCTestCase {
         }
     }
 
+    /// A folder (existing, or named with a trailing slash) or an empty name is refused in words before
+    /// anything is created, rather than with rename(2)'s "Device or resource busy".
+    func testFolderOrEmptyTargetIsRefusedInWords() throws {
+        let dir = try TemporaryDirectory()
+        for target in [dir.path, dir.file("new/"), dir.path + "/.", ""] {
+            XCTAssertThrowsError(try AtomicFile.write([1], to: target), target) { error in
+                let text = "\(error)"
+                XCTAssertTrue(text.contains("it is a folder") || text.contains("the file name is empty"), text)
+            }
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), [])
+    }
+
     /// A body that fails midway leaves the previous file as it was and no temporary behind.
     func testFailedWriteKeepsTheOldFile() throws {
         let dir = try TemporaryDirectory()

@@ -13,8 +13,11 @@ public final class BatchNorm2d {
     public var training = false
     public let output = Tensor(c: 0, n: 0, h: 0, w: 0)
     public let inputGrad = Tensor(c: 0, n: 0, h: 0, w: 0)
-    private var batchMean: [Float]
-    private var batchInvStd: [Float]
+    /// The last train-mode batch's statistics, one channel per parallel chunk. Raw buffers: each
+    /// element write to an array property is an exclusive access to the whole array, a data race
+    /// between the chunks (ThreadSanitizer reports it) and a copy-on-write hazard.
+    private let batchMean: UnsafeMutablePointer<Float>
+    private let batchInvStd: UnsafeMutablePointer<Float>
 
     public init(name: String, channels: Int, eps: Float = 1e-5, momentum: Float = 0.1) {
         self.channels = channels
@@ -24,8 +27,15 @@ public final class BatchNorm2d {
         bias = Parameter(name: name + ".bias", shape: [channels])
         runningMean = Parameter(name: name + ".running_mean", shape: [channels], trainable: false)
         runningVar = Parameter(name: name + ".running_var", shape: [channels], trainable: false, fill: 1)
-        batchMean = .init(repeating: 0, count: channels)
-        batchInvStd = .init(repeating: 0, count: channels)
+        batchMean = .allocate(capacity: max(channels, 1))
+        batchMean.initialize(repeating: 0, count: max(channels, 1))
+        batchInvStd = .allocate(capacity: max(channels, 1))
+        batchInvStd.initialize(repeating: 0, count: max(channels, 1))
+    }
+
+    deinit {
+        batchMean.deallocate()
+        batchInvStd.deallocate()
     }
 
     public var parameters: [Parameter] { [weight, bias] }
