@@ -50,14 +50,17 @@ final class AtomicFileTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["model.safetensors"])
     }
 
-    /// A rename that fails (the target is a non-empty folder) throws naming the path, keeps what was
-    /// there and removes the temporary.
+    /// A rename that fails (a non-empty folder took the target's name while the content was written)
+    /// throws naming the path, keeps what was there and removes the temporary.
     func testFailedRenameKeepsTheTargetAndRemovesTheTemporary() throws {
         let dir = try TemporaryDirectory()
         let target = dir.file("report.json")
-        try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: false)
-        try AtomicFile.write(Array("kept".utf8), to: target + "/inside")
-        XCTAssertThrowsError(try AtomicFile.write(Array("{}".utf8), to: target)) { error in
+        XCTAssertThrowsError(try AtomicFile.write(to: target) { fd in
+            try Array("{}".utf8).withUnsafeBytes { try AtomicFile.writeAll(fd, $0, path: target) }
+            try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: false)
+            try AtomicFile.write(Array("kept".utf8), to: target + "/inside")
+        }) { error in
+            XCTAssertTrue("\(error)".contains("into place"), "\(error)")
             XCTAssertEqual((error as? FileOutputError)?.path, target, "\(error)")
         }
         XCTAssertEqual(try String(contentsOfFile: target + "/inside", encoding: .utf8), "kept")

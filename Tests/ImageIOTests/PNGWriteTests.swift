@@ -79,12 +79,14 @@ final class PNGWriteTests: XCTestCase {
         XCTAssertThrowsError(try PNGFile.writeGray16(values: [1, 2], width: 2, height: 1, path: path))
     }
 
-    func testFailedRenameIsAnErrorAndCleansUp() throws {
+    /// A folder in the target's place is refused naming it, and nothing is left beside it (a rename that
+    /// fails midway is AtomicFileTests').
+    func testFolderTargetIsAnErrorAndLeavesNothing() throws {
         let dir = try TemporaryDirectory()
         let path = dir.file("occupied")
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
         XCTAssertThrowsError(try PNGFile.write(pattern(2, 2, 3), path: path)) { error in
-            XCTAssertTrue((error as! ImageIOError).message.contains("into place"), "\(error)")
+            XCTAssertTrue((error as! ImageIOError).message.contains("it is a folder"), "\(error)")
         }
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["occupied"])
     }
