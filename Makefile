@@ -73,9 +73,10 @@ fuzz: packages
 	FUZZ_RUNS=$(FUZZ_RUNS) Fuzz/run $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 # The whole suite (the CLI tests run the sanitized stpm built beside the tests) under each sanitizer;
-# a sanitizer report fails the run (Tests/sanitizers/lsan.supp: leaks shown not to be ours). The full `make tsan` takes hours on 2 busy cores: `make tsan-threads`
-# runs the suites that start threads (training and its event stream, teacher and student scoring side
-# by side, the console's event queue and live view, watch).
+# a sanitizer report fails the run (Tests/sanitizers/lsan.supp: leaks shown not to be ours).
+# `make tsan` is slow on cores shared with other jobs: `make tsan-threads` runs the suites that start
+# threads (training and its event stream, teacher and student scoring side by side, the console's
+# event queue and live view, watch).
 TSAN_THREAD_SUITES := TrainingSessionTests|ResumeTests|EndToEndTests|InspectionTests|ConsoleAgreementTests|ConsoleAppPartsTests|LiveWatchTests|WatchSessionTests
 asan tsan tsan-threads: packages weights textures
 	swift build --build-tests -Xswiftc -sanitize=$(if $(filter asan,$@),address,thread) --scratch-path .build-$(firstword $(subst -, ,$@))
