@@ -25,13 +25,10 @@ extension ConsoleApp {
     private func startScoring(with path: String, generation: Int) {
         let jobs = dataset.testIDs.map { (id: $0, path: dataset.samples[$0].path) }
         let worker = ScoringWorker(modelPath: path, jobs: jobs, generation: generation, events: events)
-        if generation == ComparedModel.generation {
-            comparisonScorer?.cancel()
-            comparisonScorer = worker
-        } else {
-            scorer?.cancel()
-            scorer = worker
-        }
+        let replaced = generation == ComparedModel.generation ? comparisonScorer : scorer
+        replaced?.cancel()
+        if let replaced { retiredScorers.append(replaced) }
+        if generation == ComparedModel.generation { comparisonScorer = worker } else { scorer = worker }
         worker.start()
         if let id = state.inspectedID, let sample = dataset.sample(id) { worker.prioritize(id: id, path: sample.path) }
     }

@@ -50,6 +50,8 @@ public final class ConsoleApp {
     var scorer: ScoringWorker?
     /// Scores with the second model of `--model A --model B`.
     var comparisonScorer: ScoringWorker?
+    /// Replaced scorers may still be finishing their batch; quitting waits for them too.
+    var retiredScorers: [ScoringWorker] = []
     var watcher: WatchWorker?
     var training: TrainingRunner?
     /// Inspector images in pixels (kitty, sixel, iTerm2), kept in step with the grid after each frame.
@@ -200,10 +202,10 @@ public final class ConsoleApp {
         state.status = error.map { "\($0) — using the default" } ?? "theme \(loaded.name)"
     }
 
-    /// Training is asked to stop (its checkpoint is written) before the terminal is given back.
+    /// Scoring ends with the batch in hand and training is asked to stop (its checkpoint is
+    /// written) before the terminal is given back.
     private func shutDown() {
-        scorer?.cancel()
-        comparisonScorer?.cancel()
+        for worker in [scorer, comparisonScorer].compactMap({ $0 }) + retiredScorers { worker.cancelAndWait() }
         if let watcher {
             state.overlay = nil
             state.status = "finishing the image in hand and closing the watch log…"

@@ -12,14 +12,20 @@ final class ScoringWorker: @unchecked Sendable {
     private var queue: [(id: Int, path: String)]
     private var urgent: [(id: Int, path: String)] = []
     private var cancelled = false
+    private var running = false
     private let wake = DispatchSemaphore(value: 0)
+    private let ended = DispatchSemaphore(value: 0)
 
     init(modelPath: String, jobs: [(id: Int, path: String)], generation: Int, events: EventQueue) {
         self.modelPath = modelPath; self.queue = jobs; self.generation = generation; self.events = events
     }
 
     func start() {
-        let thread = Thread { [self] in run() }
+        lock.withLock { running = true }
+        let thread = Thread { [self] in
+            defer { ended.signal() }
+            run()
+        }
         thread.name = "stpm-scoring"
         thread.stackSize = 8 << 20
         thread.start()
@@ -35,6 +41,19 @@ final class ScoringWorker: @unchecked Sendable {
     func cancel() {
         lock.withLock { cancelled = true }
         wake.signal()
+    }
+
+    /// Cancels and returns once the thread has ended: a process that exits while this thread is
+    /// inside OpenBLAS crashes in OpenBLAS's teardown (seen as a segfault on `q` during scoring).
+    func cancelAndWait() {
+        let wasRunning = lock.withLock {
+            cancelled = true
+            return running
+        }
+        wake.signal()
+        guard wasRunning else { return }
+        ended.wait()
+        ended.signal()  // for any later caller: the thread stays ended
     }
 
     private func nextBatch(_ size: Int) -> [(id: Int, path: String)]? {
