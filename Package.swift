@@ -28,7 +28,10 @@ let package = Package(
         .systemLibrary(name: "CSixel", path: "Sources/CSixel", providers: [.apt(["libsixel-dev"])]),
         // The atomic file writer every output of the product goes through; depends on nothing.
         .target(name: "FileOutput"),
-        .target(name: "Numerics", dependencies: ["COpenBLAS", "FileOutput"], swiftSettings: numerics),
+        // Hand-written C kernels for what OpenBLAS's Haswell kernels leave on the table: AVX-512 paths
+        // chosen at run time (cpu_features.c), the portable Swift/OpenBLAS path otherwise.
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(name: "Numerics", dependencies: ["COpenBLAS", "CKernels", "FileOutput"], swiftSettings: numerics),
         .target(name: "ImageIO", dependencies: ["CPNG", "CJPEG", "CTIFF", "FileOutput"], swiftSettings: fast),
         .target(name: "Backbones", dependencies: ["Numerics"], swiftSettings: fast),
         .target(name: "Detection", dependencies: ["FileOutput", "Numerics", "ImageIO", "Backbones"], swiftSettings: fast),
