@@ -48,7 +48,8 @@ class STPM(nn.Module):
 def stpm_bench(binary, name, args):
     cmd = [binary, "bench", "--json", "--backbones", name, "--threads", str(args.threads), "--size", str(args.size),
            "--repeats", str(args.repeats)]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    env = dict(os.environ, **({"STPM_ISA": "avx2"} if args.isa == "avx2" else {}))
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -91,15 +92,15 @@ def peers(name, args, tmp):
 
 def header(s, args):
     # oneDNN (inside OpenVINO) reads its ISA limit once, at first use: set it before the import.
-    isa = {"native": "", None: "AVX2" if s["blasCore"] == "Haswell" else ""}.get(args.peer_isa, args.peer_isa)
-    if isa:
-        os.environ["ONEDNN_MAX_CPU_ISA"] = isa
+    if args.isa == "avx2":
+        os.environ["ONEDNN_MAX_CPU_ISA"] = "AVX2"
     import onnxruntime as ort
     import openvino as ov
     print(f"{args.size}x{args.size}, {args.threads} threads, f32, images/s (best of {args.repeats}); torch {torch.__version__}, "
           f"onnxruntime {ort.__version__}, openvino {ov.__version__}")
-    print(f"ISA: stpm's OpenBLAS runs its {s['blasCore']} kernels (OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '')}); "
-          f"OpenVINO's oneDNN limited to {isa or 'nothing (native ISA)'} (ONEDNN_MAX_CPU_ISA); ONNX Runtime and PyTorch "
+    limit = "OpenVINO's oneDNN limited to AVX2 (ONEDNN_MAX_CPU_ISA)" if args.isa == "avx2" else "OpenVINO unlimited"
+    print(f"ISA: stpm's kernels {s.get('isa', 'AVX2')}, its OpenBLAS {s['blasCore']} "
+          f"(OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '')}); {limit}; ONNX Runtime and PyTorch "
           "use what the CPU offers", flush=True)
 
 
@@ -112,8 +113,9 @@ def main():
     ap.add_argument("--stpm", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".build", "release", "stpm"),
                     help="the stpm binary (default: this checkout's release build)")
     ap.add_argument("--no-train", action="store_true", help="skip the training figures")
-    ap.add_argument("--peer-isa", help="ONEDNN_MAX_CPU_ISA for OpenVINO (default: AVX2 when stpm's OpenBLAS runs its "
-                                       "Haswell kernels, so both use the same vector width; 'native': unlimited)")
+    ap.add_argument("--isa", choices=("native", "avx2"), default="native",
+                    help="avx2 holds stpm (STPM_ISA=avx2) and OpenVINO (ONEDNN_MAX_CPU_ISA=AVX2) to AVX2, as on a CPU "
+                         "without AVX-512; ONNX Runtime and PyTorch have no such switch")
     args = ap.parse_args()
     warnings.filterwarnings("ignore")  # the exporter's tracing notes
     torch.set_num_threads(args.threads)
