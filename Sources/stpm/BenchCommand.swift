@@ -55,7 +55,7 @@ struct BenchCommand: ParsableCommand {
 
     private func jsonLine(_ r: BenchmarkResult, peak: Double) -> String {
         let fields: [String: Any] = [
-            "backbone": r.backbone.rawValue, "size": r.size, "threads": Parallelism.threads, "sgemmGFLOPS": peak / 1e9, "blasCore": blasCoreName,
+            "backbone": r.backbone.rawValue, "size": r.size, "threads": Parallelism.threads, "sgemmGFLOPS": peak / 1e9, "blasCore": blasCoreName, "isa": InstructionSet.name,
             "forwardBatch1": r.forwardBatch1, "forwardBatch8": r.forwardBatch8,
             "inferBatch1": r.stpmInferenceBatch1, "inferBatch8": r.stpmInferenceBatch8, "trainBatch8": r.trainBatch8,
             "gflopPerImage": ["forward": r.forwardFLOPs / 1e9, "infer": r.inferenceFLOPs / 1e9, "train": r.trainFLOPs / 1e9],
