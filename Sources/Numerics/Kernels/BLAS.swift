@@ -1,30 +1,50 @@
+import CKernels
 import COpenBLAS
 
-/// Row-major single-precision GEMM: C[m,n] = alpha * op(A) * op(B) + beta * C.
+/// What a GEMM applies to each element of C before storing it, per row i of C (per output channel of a
+/// convolution): y = activation(scale[i] * x + bias[i]), either pointer nil meaning 1 or 0. The AVX-512
+/// kernel does it in registers; the OpenBLAS path in one pass after the product.
+struct GemmEpilogue {
+    var scale: UnsafePointer<Float>? = nil
+    var bias: UnsafePointer<Float>? = nil
+    var activation: Activation = .identity
+
+    static let none = GemmEpilogue()
+
+    var isNone: Bool { scale == nil && bias == nil && activation == .identity }
+
+    /// The same epilogue for rows `i0...` of C.
+    func rows(from i0: Int) -> GemmEpilogue {
+        GemmEpilogue(scale: scale.map { $0 + i0 }, bias: bias.map { $0 + i0 }, activation: activation)
+    }
+}
+
+/// Row-major single-precision GEMM: C[m,n] = epilogue(op(A) * op(B) + beta * C), beta 0 or 1 (0 never reads C).
 /// Leading dimensions are those of the matrices as stored (row-major), so callers describe
 /// sub-blocks of CNHW tensors without copying them.
 ///
-/// OpenBLAS runs single-threaded; large products are split here into one block of C per core and
-/// run on the same thread pool as the hand-written loops. One pool instead of two means no OpenBLAS
-/// worker spinning for work while the other loops run, which cost ~10% of training time.
+/// The kernel (stpm's AVX-512 one where `InstructionSet.avx512`, else OpenBLAS) runs single-threaded;
+/// large products are split here into one block of C per core and run on the same thread pool as the
+/// hand-written loops. One pool instead of two means no OpenBLAS worker spinning for work while the other
+/// loops run, which cost ~10% of training time.
 func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
-          alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
-          b: UnsafePointer<Float>, ldb: Int,
-          beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
-    Parallelism.configureBLAS()
+          a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+          beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GemmEpilogue = .none) {
     let threads = Parallelism.threads
     guard threads > 1, m * n * k >= 1 << 21 else {
-        sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+        serialGemm(transA: transA, transB: transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb,
+                   beta: beta, c: c, ldc: ldc, epilogue: epilogue)
         return
     }
     if n >= m {
-        // Column blocks of C (multiples of 16 keep the kernels' panels whole).
-        let block = ((n + threads - 1) / threads + 15) / 16 * 16
+        // Column blocks of C (multiples of 32 keep both kernels' panels whole).
+        let block = ((n + threads - 1) / threads + 31) / 32 * 32
         parallelChunks(threads, work: Int.max) { _, range in
             for t in range {
                 let j0 = t * block, cols = min(block, n - j0)
                 guard cols > 0 else { continue }
-                sgemm(transA, transB, m, cols, k, alpha, a, lda, transB ? b + j0 * ldb : b + j0, ldb, beta, c + j0, ldc)
+                serialGemm(transA: transA, transB: transB, m: m, n: cols, k: k, a: a, lda: lda,
+                           b: transB ? b + j0 * ldb : b + j0, ldb: ldb, beta: beta, c: c + j0, ldc: ldc, epilogue: epilogue)
             }
         }
     } else {
@@ -33,26 +53,44 @@ func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
             for t in range {
                 let i0 = t * block, rows = min(block, m - i0)
                 guard rows > 0 else { continue }
-                sgemm(transA, transB, rows, n, k, alpha, transA ? a + i0 : a + i0 * lda, lda, b, ldb, beta, c + i0 * ldc, ldc)
+                serialGemm(transA: transA, transB: transB, m: rows, n: n, k: k, a: transA ? a + i0 : a + i0 * lda, lda: lda,
+                           b: b, ldb: ldb, beta: beta, c: c + i0 * ldc, ldc: ldc, epilogue: epilogue.rows(from: i0))
             }
         }
     }
 }
 
-/// C = A x B on the calling thread alone, for callers that split their work across the pool themselves.
-func serialGemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-                c: UnsafeMutablePointer<Float>, ldc: Int) {
+/// As `gemm`, on the calling thread alone, for callers that split their work across the pool themselves.
+func serialGemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+                a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GemmEpilogue = .none) {
+    precondition(beta == 0 || beta == 1, "gemm: beta must be 0 or 1")
+    if InstructionSet.avx512 {
+        stpm_sgemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, a, lda, b, ldb, beta, c, ldc,
+                   epilogue.scale, epilogue.bias, epilogue.activation.kernelCode)
+        return
+    }
     Parallelism.configureBLAS()
-    sgemm(false, false, m, n, k, 1, a, lda, b, ldb, 0, c, ldc)
+    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                blasint(m), blasint(n), blasint(k), 1, a, blasint(lda), b, blasint(ldb),
+                beta, c, blasint(ldc))
+    guard !epilogue.isNone else { return }
+    for i in 0..<m {
+        let row = c + i * ldc
+        if let s = epilogue.scale?[i] { for j in 0..<n { row[j] *= s } }
+        epilogue.activation.apply(row, row, n, bias: epilogue.bias?[i] ?? 0)
+    }
 }
 
-@inline(__always)
-private func sgemm(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
-                   _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
-                   _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
-    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb),
-                beta, c, blasint(ldc))
+extension Activation {
+    /// The C kernels' code for this activation (gemm_avx512.h).
+    var kernelCode: Int32 {
+        switch self {
+        case .identity: Int32(STPM_ACT_NONE)
+        case .relu: Int32(STPM_ACT_RELU)
+        case .relu6: Int32(STPM_ACT_RELU6)
+        }
+    }
 }
 
 func setBLASThreads(_ n: Int) { openblas_set_num_threads(Int32(n)) }

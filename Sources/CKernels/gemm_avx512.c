@@ -1,0 +1,248 @@
+#include "gemm_avx512.h"
+#include <immintrin.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+#define AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
+#define INLINE static inline __attribute__((always_inline)) AVX512
+
+// Register block: MR rows of C by NR = 32 columns (two zmm) in 2 * MR = 28 accumulators, A broadcast,
+// B loaded. 32 columns divide the Winograd blocks (64 tiles) and the feature maps; 14 rows waste
+// nothing on 28 and leave 4 registers for B and the broadcast.
+#define MR 14
+#define NR 32
+// Depth of one pass: a packed B strip (KC x NR, 32 KiB) stays in L1 (48 KiB here) while every
+// A panel of the block (MC x KC, 336 KiB) streams from L2 (1 MiB).
+#define KC 256
+#define MC (MR * 24)
+
+typedef struct {
+    const float *scale, *bias;
+    int activation;
+} epilogue;
+
+// Per-thread scratch: the A block and one B strip. Grown once, freed when the thread ends.
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static void scratch_free(void *p) { free(p); }
+static void scratch_init(void) { pthread_key_create(&scratch_key, scratch_free); }
+
+static float *scratch(void) {
+    pthread_once(&scratch_once, scratch_init);
+    float *p = pthread_getspecific(scratch_key);
+    if (!p) {
+        if (posix_memalign((void **)&p, 64, sizeof(float) * (MC * KC + KC * NR)) != 0) abort();
+        pthread_setspecific(scratch_key, p);
+    }
+    return p;
+}
+
+INLINE __m512 activate(__m512 v, int activation) {
+    if (activation == STPM_ACT_NONE) return v;
+    const __m512 zero = _mm512_setzero_ps();
+    // Swift's max(v, 0) is `0 >= v ? 0 : v`: NaN passes, -0 becomes +0.
+    v = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, zero, _CMP_LE_OQ), v, zero);
+    // Swift's min(v, 6) is `6 < v ? 6 : v`, which vminps(6, v) computes exactly.
+    if (activation == STPM_ACT_RELU6) v = _mm512_min_ps(_mm512_set1_ps(6), v);
+    return v;
+}
+
+// C[0..mr, 0..32) (+)= A panel (kc x mr, interleaved) * B strip (kc rows `bstride` apart), masked to the
+// strip's columns; `load` adds C first, `finish` applies the epilogue (rows from `row`).
+INLINE void kernel(const int mr, long kc, const float *restrict ap, const float *restrict bp, long bstride,
+                   __mmask16 m0, __mmask16 m1, float *c, long ldc, int load, int finish,
+                   const epilogue *e, long row) {
+    __m512 c0[MR], c1[MR];
+    for (int i = 0; i < mr; i++) { c0[i] = _mm512_setzero_ps(); c1[i] = _mm512_setzero_ps(); }
+    for (long p = 0; p < kc; p++) {
+        const __m512 b0 = _mm512_maskz_loadu_ps(m0, bp), b1 = _mm512_maskz_loadu_ps(m1, bp + 16);
+        for (int i = 0; i < mr; i++) {
+            const __m512 a = _mm512_set1_ps(ap[i]);
+            c0[i] = _mm512_fmadd_ps(a, b0, c0[i]);
+            c1[i] = _mm512_fmadd_ps(a, b1, c1[i]);
+        }
+        ap += mr;
+        bp += bstride;
+    }
+    for (int i = 0; i < mr; i++) {
+        float *cr = c + i * ldc;
+        __m512 v0 = c0[i], v1 = c1[i];
+        if (load) {
+            v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, cr));
+            v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, cr + 16));
+        }
+        if (finish) {
+            // Multiply then add, not fused: the same roundings as BatchNorm's and the bias pass's Swift loops.
+            if (e->scale) {
+                const __m512 s = _mm512_set1_ps(e->scale[row + i]);
+                v0 = _mm512_mul_ps(v0, s);
+                v1 = _mm512_mul_ps(v1, s);
+            }
+            if (e->bias) {
+                const __m512 b = _mm512_set1_ps(e->bias[row + i]);
+                v0 = _mm512_add_ps(v0, b);
+                v1 = _mm512_add_ps(v1, b);
+            }
+            v0 = activate(v0, e->activation);
+            v1 = activate(v1, e->activation);
+        }
+        _mm512_mask_storeu_ps(cr, m0, v0);
+        _mm512_mask_storeu_ps(cr + 16, m1, v1);
+    }
+}
+
+#define KERNEL(R) \
+    static AVX512 void kernel##R(long kc, const float *ap, const float *bp, long bs, __mmask16 m0, __mmask16 m1, \
+                                 float *c, long ldc, int load, int finish, const epilogue *e, long row) { \
+        kernel(R, kc, ap, bp, bs, m0, m1, c, ldc, load, finish, e, row); \
+    }
+KERNEL(1) KERNEL(2) KERNEL(3) KERNEL(4) KERNEL(5) KERNEL(6) KERNEL(7)
+KERNEL(8) KERNEL(9) KERNEL(10) KERNEL(11) KERNEL(12) KERNEL(13) KERNEL(14)
+
+typedef void (*kernel_fn)(long, const float *, const float *, long, __mmask16, __mmask16, float *, long, int, int,
+                          const epilogue *, long);
+static const kernel_fn kernels[MR + 1] = {
+    0, kernel1, kernel2, kernel3, kernel4, kernel5, kernel6, kernel7,
+    kernel8, kernel9, kernel10, kernel11, kernel12, kernel13, kernel14,
+};
+
+// Rows i0 ..< i0 + rows, depth p0 ..< p0 + kc of op(A) into panels of MR rows (the last one narrower),
+// each kc steps of its rows side by side: the layout the kernel broadcasts from.
+static AVX512 void pack_a(int trans_a, long rows, long kc, const float *a, long lda, long i0, long p0, float *dst) {
+    for (long ir = 0; ir < rows; ir += MR) {
+        const long mr = rows - ir < MR ? rows - ir : MR;
+        float *panel = dst + ir * kc;
+        if (trans_a) {
+            const float *src = a + p0 * lda + i0 + ir;
+            for (long p = 0; p < kc; p++)
+                for (long i = 0; i < mr; i++) panel[p * mr + i] = src[p * lda + i];
+        } else {
+            for (long i = 0; i < mr; i++) {
+                const float *src = a + (i0 + ir + i) * lda + p0;
+                for (long p = 0; p < kc; p++) panel[p * mr + i] = src[p];
+            }
+        }
+    }
+}
+
+// 16 x 16 transpose in registers: r[j] holds row j, the result column q goes to r[q].
+INLINE void transpose16(__m512 r[16]) {
+    __m512 t[16], u[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    // u[4i + q], 128-bit lane L: column 4L + q of rows 4i ..< 4i + 4.
+    for (int i = 0; i < 4; i++) {
+        const __m512d t0 = _mm512_castps_pd(t[4 * i]), t1 = _mm512_castps_pd(t[4 * i + 1]);
+        const __m512d t2 = _mm512_castps_pd(t[4 * i + 2]), t3 = _mm512_castps_pd(t[4 * i + 3]);
+        u[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(t0, t2));
+        u[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(t0, t2));
+        u[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(t1, t3));
+        u[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(t1, t3));
+    }
+    for (int q = 0; q < 4; q++) {
+        const __m512 v = _mm512_shuffle_f32x4(u[q], u[4 + q], 0x44), w = _mm512_shuffle_f32x4(u[q], u[4 + q], 0xEE);
+        const __m512 v2 = _mm512_shuffle_f32x4(u[8 + q], u[12 + q], 0x44), w2 = _mm512_shuffle_f32x4(u[8 + q], u[12 + q], 0xEE);
+        r[q] = _mm512_shuffle_f32x4(v, v2, 0x88);
+        r[4 + q] = _mm512_shuffle_f32x4(v, v2, 0xDD);
+        r[8 + q] = _mm512_shuffle_f32x4(w, w2, 0x88);
+        r[12 + q] = _mm512_shuffle_f32x4(w, w2, 0xDD);
+    }
+}
+
+static inline __mmask16 lanes(long count) {
+    return count >= 16 ? (__mmask16)0xFFFF : count <= 0 ? 0 : (__mmask16)((1u << count) - 1);
+}
+
+// Columns j0 ..< j0 + nr, depth p0 ..< p0 + kc of op(B) into a KC x NR strip, zero past column nr.
+static AVX512 void pack_b(int trans_b, long kc, long nr, const float *b, long ldb, long p0, long j0, float *dst) {
+    if (!trans_b) {
+        const __mmask16 m0 = lanes(nr), m1 = lanes(nr - 16);
+        for (long p = 0; p < kc; p++) {
+            const float *src = b + (p0 + p) * ldb + j0;
+            _mm512_store_ps(dst + p * NR, _mm512_maskz_loadu_ps(m0, src));
+            _mm512_store_ps(dst + p * NR + 16, _mm512_maskz_loadu_ps(m1, src + 16));
+        }
+        return;
+    }
+    // B stored n x k: rows of B are the strip's columns, transposed 16 x 16 at a time.
+    for (long g = 0; g < NR; g += 16) {
+        for (long q0 = 0; q0 < kc; q0 += 16) {
+            const __mmask16 mq = lanes(kc - q0);
+            __m512 r[16];
+            for (long j = 0; j < 16; j++)
+                r[j] = g + j < nr ? _mm512_maskz_loadu_ps(mq, b + (j0 + g + j) * ldb + p0 + q0) : _mm512_setzero_ps();
+            transpose16(r);
+            const long depth = kc - q0 < 16 ? kc - q0 : 16;
+            for (long q = 0; q < depth; q++) _mm512_store_ps(dst + (q0 + q) * NR + g, r[q]);
+        }
+    }
+}
+
+// B is read in place (no strip packed) when it is not transposed and few A panels share each strip:
+// packing would then cost about as much as the multiplications it serves.
+#define DIRECT_B_MAX_ROWS (2 * MR)
+
+static AVX512 void gemm(int trans_a, long m, long n, long k, const float *a, long lda, const float *packed_a,
+                        int trans_b, const float *b, long ldb, float beta, float *c, long ldc, const epilogue *e) {
+    if (m <= 0 || n <= 0) return;
+    float *ablock = scratch(), *strip = ablock + MC * KC;
+    const int direct = !trans_b && m <= DIRECT_B_MAX_ROWS;
+    // k == 0 still makes one pass: C = act(scale * beta C + bias).
+    for (long pc = 0;; pc += KC) {
+        const long kc = k - pc < KC ? k - pc : KC;
+        const int load = pc > 0 || beta != 0, finish = pc + kc >= k;
+        for (long ic = 0; ic < m; ic += MC) {
+            const long mc = m - ic < MC ? m - ic : MC;
+            const float *ap;
+            if (packed_a) {
+                ap = packed_a + pc * m + ic * kc;
+            } else {
+                pack_a(trans_a, mc, kc, a, lda, ic, pc, ablock);
+                ap = ablock;
+            }
+            for (long jr = 0; jr < n; jr += NR) {
+                const long nr = n - jr < NR ? n - jr : NR;
+                const __mmask16 m0 = lanes(nr), m1 = lanes(nr - 16);
+                const float *bp;
+                long bstride;
+                if (direct) {
+                    bp = b + pc * ldb + jr;
+                    bstride = ldb;
+                } else {
+                    pack_b(trans_b, kc, nr, b, ldb, pc, jr, strip);
+                    bp = strip;
+                    bstride = NR;
+                }
+                for (long ir = 0; ir < mc; ir += MR) {
+                    const long mr = mc - ir < MR ? mc - ir : MR;
+                    kernels[mr](kc, ap + ir * kc, bp, bstride, m0, m1, c + (ic + ir) * ldc + jr, ldc, load, finish, e,
+                                ic + ir);
+                }
+            }
+        }
+        if (finish) break;
+    }
+}
+
+void stpm_sgemm(int trans_a, int trans_b, long m, long n, long k, const float *a, long lda, const float *b, long ldb,
+                float beta, float *c, long ldc, const float *scale, const float *bias, int activation) {
+    const epilogue e = {scale, bias, activation};
+    gemm(trans_a, m, n, k, a, lda, 0, trans_b, b, ldb, beta, c, ldc, &e);
+}
+
+void stpm_sgemm_packed(long m, long n, long k, const float *packed_a, int trans_b, const float *b, long ldb,
+                       float beta, float *c, long ldc, const float *scale, const float *bias, int activation) {
+    const epilogue e = {scale, bias, activation};
+    gemm(0, m, n, k, 0, 0, packed_a, trans_b, b, ldb, beta, c, ldc, &e);
+}
+
+// The same blocks as `gemm` packs one at a time, all of them in order: depth block pc at pc * m, and
+// within it the panel of row ir at ir * kc (MC is a multiple of MR, so the row blocks agree).
+void stpm_sgemm_pack_a(int trans_a, long m, long k, const float *a, long lda, float *packed) {
+    for (long pc = 0; pc < k; pc += KC) {
+        const long kc = k - pc < KC ? k - pc : KC;
+        pack_a(trans_a, m, kc, a, lda, 0, pc, packed + pc * m);
+    }
+}

@@ -1,0 +1,27 @@
+#ifndef STPM_GEMM_AVX512_H
+#define STPM_GEMM_AVX512_H
+
+/// Activations the GEMM epilogue applies in registers before the store, with the Swift path's exact
+/// semantics (Activation.swift): ReLU is `0 >= x ? 0 : x` (NaN stays NaN), ReLU6 then `6 < y ? 6 : y`.
+enum { STPM_ACT_NONE = 0, STPM_ACT_RELU = 1, STPM_ACT_RELU6 = 2 };
+
+/// Row-major single-precision GEMM on the calling thread, AVX-512 only (ask stpm_cpu_has_avx512 first):
+///   C[i,j] = act(scale[i] * (sum_p op(A)[i,p] op(B)[p,j] + beta C[i,j]) + bias[i])
+/// op(A) is m x k (A stored k x m when trans_a), op(B) is k x n (B stored n x k when trans_b); beta is 0 or 1,
+/// and with 0 C is never read. `scale` and `bias` (m entries each) may be NULL. Scratch memory is
+/// per thread, grown on first use and kept for the thread's lifetime: no allocation in steady state.
+void stpm_sgemm(int trans_a, int trans_b, long m, long n, long k,
+                const float *a, long lda, const float *b, long ldb,
+                float beta, float *c, long ldc,
+                const float *scale, const float *bias, int activation);
+
+/// As stpm_sgemm with op(A) given already packed by stpm_sgemm_pack_a (constant weights are packed once).
+void stpm_sgemm_packed(long m, long n, long k, const float *packed_a,
+                       int trans_b, const float *b, long ldb,
+                       float beta, float *c, long ldc,
+                       const float *scale, const float *bias, int activation);
+
+/// Packs op(A) (m x k) into the kernel's layout: exactly m * k floats.
+void stpm_sgemm_pack_a(int trans_a, long m, long k, const float *a, long lda, float *packed);
+
+#endif

@@ -1,0 +1,158 @@
+import XCTest
+@testable import Numerics
+
+/// stpm's AVX-512 GEMM (gemm_avx512.c) against the OpenBLAS path on the same inputs.
+///
+/// The sizes straddle every block of the kernel: rows 1 ... MR + 1 and 2 MR + 3 (MR = 14: a whole
+/// panel, a panel plus one row, narrower panels, and the rows that read B in place vs from a packed
+/// strip), MC + 5 (two row blocks); columns around the 16-lane vectors and the 32-column strip; depths
+/// 1, 3 and KC + 5 (two depth passes, the second accumulating into C). Leading dimensions exceed the
+/// widths, and the padding between must stay untouched. With beta 0, C starts as NaN: a kernel that
+/// read it would return NaN.
+final class GemmKernelTests: XCTestCase {
+    struct Case {
+        var transA = false
+        var transB = false
+        var m: Int
+        var n: Int
+        var k: Int
+        var beta: Float = 0
+        var scale = false
+        var bias = false
+        var activation = Activation.identity
+    }
+
+    let sentinel: Float = 12345
+
+    /// Runs `c` through serialGemm (or gemm when `threaded`) with the given kernel; returns C as stored
+    /// (with its padding columns) and the bound sum_p |a||b| + |C| per element.
+    func run(_ c: Case, seed: UInt64, avx512: Bool, threaded: Bool = false) -> (c: [Float], bound: [Double], ldc: Int) {
+        var rng = SplitMix64(seed: seed)
+        let lda = (c.transA ? c.m : c.k) + 3, ldb = (c.transB ? c.k : c.n) + 2, ldc = c.n + 5
+        let a = (0..<(c.transA ? c.k : c.m) * lda).map { _ in rng.uniform(-1, 1) }
+        let b = (0..<(c.transB ? c.n : c.k) * ldb).map { _ in rng.uniform(-1, 1) }
+        let scale = (0..<c.m).map { _ in rng.uniform(-1, 1) * 2 }, bias = (0..<c.m).map { _ in rng.uniform(-1, 1) }
+        var out = [Float](repeating: 0, count: c.m * ldc)
+        for i in 0..<c.m {
+            for j in 0..<ldc { out[i * ldc + j] = j >= c.n ? sentinel : c.beta == 0 ? .nan : rng.uniform(-1, 1) }
+        }
+        var bound = [Double](repeating: 0, count: c.m * c.n)
+        for i in 0..<c.m {
+            for j in 0..<c.n {
+                var s = c.beta == 0 ? 0 : Double(abs(out[i * ldc + j]))
+                for p in 0..<c.k {
+                    let x = c.transA ? a[p * lda + i] : a[i * lda + p], y = c.transB ? b[j * ldb + p] : b[p * ldb + j]
+                    s += Double(abs(x) * abs(y))
+                }
+                bound[i * c.n + j] = s * (c.scale ? Double(abs(scale[i])) : 1) + (c.bias ? Double(abs(bias[i])) : 0)
+            }
+        }
+        scale.withUnsafeBufferPointer { s in
+            bias.withUnsafeBufferPointer { bi in
+                let e = GemmEpilogue(scale: c.scale ? s.baseAddress : nil, bias: c.bias ? bi.baseAddress : nil, activation: c.activation)
+                InstructionSet.with(avx512: avx512) {
+                    if threaded {
+                        gemm(transA: c.transA, transB: c.transB, m: c.m, n: c.n, k: c.k, a: a, lda: lda, b: b, ldb: ldb,
+                             beta: c.beta, c: &out, ldc: ldc, epilogue: e)
+                    } else {
+                        serialGemm(transA: c.transA, transB: c.transB, m: c.m, n: c.n, k: c.k, a: a, lda: lda, b: b, ldb: ldb,
+                                   beta: c.beta, c: &out, ldc: ldc, epilogue: e)
+                    }
+                }
+            }
+        }
+        return (out, bound, ldc)
+    }
+
+    func check(_ c: Case, seed: UInt64, threaded: Bool = false, file: StaticString = #filePath, line: UInt = #line) -> Bool {
+        let fast = run(c, seed: seed, avx512: true, threaded: threaded)
+        let blas = run(c, seed: seed, avx512: false, threaded: threaded)
+        let tolerance = 2 * Double(c.k + 3) * Double(Float.ulpOfOne)
+        for i in 0..<c.m {
+            for j in 0..<fast.ldc {
+                let x = fast.c[i * fast.ldc + j], y = blas.c[i * fast.ldc + j]
+                if j >= c.n {
+                    guard x == sentinel else {
+                        XCTFail("\(c): padding C[\(i), \(j)] overwritten with \(x)", file: file, line: line)
+                        return false
+                    }
+                    continue
+                }
+                let allowed = tolerance * fast.bound[i * c.n + j] + 1e-30
+                guard x.isFinite, abs(Double(x) - Double(y)) <= allowed else {
+                    XCTFail("\(c): C[\(i), \(j)] = \(x), OpenBLAS path \(y) (allowed \(allowed))", file: file, line: line)
+                    return false
+                }
+            }
+        }
+        return true
+    }
+
+    static let epilogues: [(Bool, Bool, Activation)] = [false, true].flatMap { s in
+        [false, true].flatMap { b in [Activation.identity, .relu, .relu6].map { (s, b, $0) } }
+    }
+
+    func testRaggedSizesEveryTranspositionBetaAndEpilogue() throws {
+        try XCTSkipUnless(InstructionSet.available, "no AVX-512 on this machine")
+        var index = 0
+        for transA in [false, true] {
+            for transB in [false, true] {
+                for beta: Float in [0, 1] {
+                    for m in Array(1...15) + [31] {
+                        for n in [1, 15, 16, 17, 31, 33, 100] {
+                            for k in [1, 3, 261] {
+                                // Every epilogue meets every transposition and beta, the cases rotating through them.
+                                let (s, b, act) = Self.epilogues[index % Self.epilogues.count]
+                                index += 1
+                                let c = Case(transA: transA, transB: transB, m: m, n: n, k: k, beta: beta,
+                                             scale: s, bias: b, activation: act)
+                                guard check(c, seed: UInt64(index)) else { return }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    func testEveryEpilogueOnTwoRowBlocksAndTwoDepthPasses() throws {
+        try XCTSkipUnless(InstructionSet.available, "no AVX-512 on this machine")
+        for (index, (s, b, act)) in Self.epilogues.enumerated() {
+            let c = Case(transA: index % 2 == 1, transB: index % 4 >= 2, m: 341, n: 33, k: 261, beta: Float(index / 6 % 2),
+                         scale: s, bias: b, activation: act)
+            guard check(c, seed: UInt64(100 + index)) else { return }
+        }
+    }
+
+    /// `gemm` splits C between threads by columns or rows; the epilogue must follow the row blocks.
+    func testThreadedSplitsKeepTheEpilogueRows() throws {
+        try XCTSkipUnless(InstructionSet.available, "no AVX-512 on this machine")
+        let saved = Parallelism.threads
+        Parallelism.set(2)
+        defer { Parallelism.set(saved) }
+        XCTAssert(check(Case(m: 200, n: 70, k: 160, scale: true, bias: true, activation: .relu6), seed: 7, threaded: true))
+        XCTAssert(check(Case(transB: true, m: 40, n: 300, k: 190, beta: 1, bias: true, activation: .relu), seed: 8, threaded: true))
+    }
+
+    /// NaN in the product reaches the output through ReLU and ReLU6 as on the Swift path (max/min keep it).
+    func testNaNPassesTheActivationsAsOnThePortablePath() throws {
+        try XCTSkipUnless(InstructionSet.available, "no AVX-512 on this machine")
+        let m = 3, n = 20, k = 2
+        let a: [Float] = [1, 0, .nan, 1, -1, 0], b = (0..<(k * n)).map { Float($0) - 9 }
+        for activation in [Activation.relu, .relu6] {
+            var results: [[Float]] = []
+            for avx512 in [true, false] {
+                var c = [Float](repeating: 0, count: m * n)
+                InstructionSet.with(avx512: avx512) {
+                    serialGemm(m: m, n: n, k: k, a: a, lda: k, b: b, ldb: n, c: &c, ldc: n,
+                               epilogue: GemmEpilogue(activation: activation))
+                }
+                results.append(c)
+            }
+            XCTAssert(results[0][n..<(2 * n)].allSatisfy(\.isNaN), "\(activation): the NaN row")
+            XCTAssertEqual(results[0].map(\.bitPattern).enumerated().filter { !results[0][$0.offset].isNaN }.map(\.element),
+                           results[1].map(\.bitPattern).enumerated().filter { !results[1][$0.offset].isNaN }.map(\.element))
+        }
+    }
+}
+
