@@ -13,6 +13,17 @@ struct GemmEpilogue {
 
     var isNone: Bool { scale == nil && bias == nil && activation == .identity }
 
+    /// Applies the epilogue in place to C[m,n] (rows `ldc` apart): a pass after a product that could not
+    /// fuse it, with the roundings of the AVX-512 kernel's (multiply, then add).
+    func apply(_ c: UnsafeMutablePointer<Float>, m: Int, n: Int, ldc: Int) {
+        guard !isNone else { return }
+        for i in 0..<m {
+            let row = c + i * ldc
+            if let s = scale?[i] { for j in 0..<n { row[j] *= s } }
+            activation.apply(row, row, n, bias: bias?[i] ?? 0)
+        }
+    }
+
     /// The same epilogue for rows `i0...` of C.
     func rows(from i0: Int) -> GemmEpilogue {
         GemmEpilogue(scale: scale.map { $0 + i0 }, bias: bias.map { $0 + i0 }, activation: activation)
@@ -74,12 +85,7 @@ func serialGemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: I
     cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                 blasint(m), blasint(n), blasint(k), 1, a, blasint(lda), b, blasint(ldb),
                 beta, c, blasint(ldc))
-    guard !epilogue.isNone else { return }
-    for i in 0..<m {
-        let row = c + i * ldc
-        if let s = epilogue.scale?[i] { for j in 0..<n { row[j] *= s } }
-        epilogue.activation.apply(row, row, n, bias: epilogue.bias?[i] ?? 0)
-    }
+    epilogue.apply(c, m: m, n: n, ldc: ldc)
 }
 
 extension Activation {

@@ -1,7 +1,8 @@
 import Dispatch
 
-/// GFLOP/s of a square single-precision GEMM through the same path and threads as the convolutions:
-/// the machine's attainable peak that `stpm bench` relates every figure to. Best of `repeats`.
+/// GFLOP/s of a square single-precision GEMM through the same path and threads as the convolutions
+/// (stpm's AVX-512 kernel or OpenBLAS, as `InstructionSet` chooses): the attainable peak that `stpm bench`
+/// relates every figure to. Best of `repeats`.
 public func measureSGEMM(size n: Int = 1536, repeats: Int = 3) -> Double {
     let a = UnsafeMutablePointer<Float>.allocate(capacity: n * n), b = UnsafeMutablePointer<Float>.allocate(capacity: n * n)
     let c = UnsafeMutablePointer<Float>.allocate(capacity: n * n)

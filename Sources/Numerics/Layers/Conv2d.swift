@@ -69,44 +69,61 @@ public final class Conv2d {
         !isDepthwise && kernel == 3 && stride == 1 && g.pad == .symmetric(1)
     }
 
-    /// The convolution, its bias and then `activation`, the last two in one pass over the output.
+    /// The convolution, its bias and then `activation`, the last two applied as the output is written
+    /// (the GEMM's epilogue, the Winograd output transform, the depthwise kernel).
     @discardableResult
     public func forward(_ x: Tensor, _ ws: Workspace, activation: Activation = .identity) -> Tensor {
-        forward(x, ws, activation: activation, algorithm: nil)
+        forward(x, ws, epilogue: GemmEpilogue(bias: bias.map { UnsafePointer($0.value) }, activation: activation), algorithm: nil)
+    }
+
+    /// The convolution, then y = activation(scale[o] * conv + shift[o]) per output channel in place of the
+    /// bias: an eval-mode BatchNorm folded into the output's epilogue (`scale` and `shift` hold one entry
+    /// per output channel). Rounds as the convolution, BatchNorm and activation run one after another.
+    @discardableResult
+    public func forward(_ x: Tensor, _ ws: Workspace, scale: UnsafePointer<Float>, shift: UnsafePointer<Float>,
+                        activation: Activation) -> Tensor {
+        precondition(bias == nil, "\(weight.name): a scaled epilogue replaces the bias")
+        return forward(x, ws, epilogue: GemmEpilogue(scale: scale, bias: shift, activation: activation), algorithm: nil)
     }
 
     /// As `forward`, with `algorithm` chosen by the caller (tests) instead of `preferredAlgorithm`.
     @discardableResult
     func forward(_ x: Tensor, _ ws: Workspace, activation: Activation, algorithm: Algorithm?) -> Tensor {
+        forward(x, ws, epilogue: GemmEpilogue(bias: bias.map { UnsafePointer($0.value) }, activation: activation), algorithm: algorithm)
+    }
+
+    private func forward(_ x: Tensor, _ ws: Workspace, epilogue: GemmEpilogue, algorithm: Algorithm?) -> Tensor {
         precondition(x.c == inChannels, "\(weight.name): input has \(x.c) channels, expected \(inChannels)")
         let g = geometry(x)
         output.resize(c: outChannels, n: x.n, h: g.oh, w: g.ow)
+        // The depthwise and Winograd kernels add a bias and activate; a scale goes in a pass after them.
+        let fused = epilogue.scale == nil ? epilogue : GemmEpilogue()
         if isDepthwise {
-            depthwiseForward(x.data, g, weight.value, bias?.value, activation, output.data, ws)
-            return output
-        }
-        if admitsWinograd(g) && (algorithm ?? preferredAlgorithm(g)) == .winograd {
+            depthwiseForward(x.data, g, weight.value, fused.bias, fused.activation, output.data, ws)
+        } else if admitsWinograd(g) && (algorithm ?? preferredAlgorithm(g)) == .winograd {
             let wg = WinogradGeometry(c: x.c, o: outChannels, n: x.n, h: x.h, w: x.w)
             let u = winogradFilter.transform(of: weight, wg)
             let padded = ws.scratch(wg.paddedCount)
             winogradPad(x.data, wg, padded)
-            winogradConvolution(padded, u, wg, bias: bias?.value, activation, output.data, ws)
+            winogradConvolution(padded, u, wg, bias: fused.bias, fused.activation, output.data, ws)
+        } else {
+            let cols: UnsafePointer<Float>
+            if isPointwise {
+                cols = UnsafePointer(x.data)
+            } else {
+                let buf = ws.scratch(g.colRows * g.colCols)
+                im2col(x.data, g, buf)
+                cols = UnsafePointer(buf)
+            }
+            gemm(m: outChannels, n: g.colCols, k: g.colRows, a: weight.value, lda: g.colRows,
+                 b: cols, ldb: g.colCols, c: output.data, ldc: g.colCols, epilogue: epilogue)
             return output
         }
-        let cols: UnsafePointer<Float>
-        if isPointwise {
-            cols = UnsafePointer(x.data)
-        } else {
-            let buf = ws.scratch(g.colRows * g.colCols)
-            im2col(x.data, g, buf)
-            cols = UnsafePointer(buf)
-        }
-        gemm(m: outChannels, n: g.colCols, k: g.colRows, a: weight.value, lda: g.colRows,
-             b: cols, ldb: g.colCols, c: output.data, ldc: g.colCols)
-        guard bias != nil || activation != .identity else { return output }
-        let row = output.rowLength, out = output.data, b = bias?.value
-        parallelFor(outChannels, work: output.count) { channels in
-            for o in channels { activation.apply(out + o * row, out + o * row, row, bias: b?[o] ?? 0) }
+        if epilogue.scale != nil {
+            let row = output.rowLength, out = output.data
+            parallelFor(outChannels, work: output.count) { channels in
+                epilogue.rows(from: channels.lowerBound).apply(out + channels.lowerBound * row, m: channels.count, n: row, ldc: row)
+            }
         }
         return output
     }

@@ -30,13 +30,21 @@ public final class ConvUnit: Layer {
     /// With `into`, a trainable unit writes its output there instead of keeping it: the block that
     /// lends the tensor reads the output only inside its own forward, and calls `recomputeOutput`
     /// before its backward pass needs it again. A training batch then keeps only the convolution's
-    /// output of such a unit, not a second copy after BatchNorm. Frozen units ignore `into`.
+    /// output of such a unit, not a second copy after BatchNorm. Frozen units and units in eval mode
+    /// ignore `into`: their BatchNorm is folded into the convolution's output.
     @discardableResult
     public func forward(_ x: Tensor, _ ws: Workspace) -> Tensor { forward(x, ws, into: nil) }
 
     @discardableResult
     public func forward(_ x: Tensor, _ ws: Workspace, into target: Tensor?) -> Tensor {
         guard let bn else { return conv.forward(x, ws, activation: activation) }
+        if !bn.training {
+            // Eval mode: BatchNorm is a per-channel affine map, applied with the activation as the
+            // convolution writes its output (no lent tensor needed: nothing is recomputed).
+            let (scale, shift) = bn.evalAffine()
+            output = conv.forward(x, ws, scale: scale, shift: shift, activation: activation)
+            return output
+        }
         conv.forward(x, ws)
         output = target ?? bn.output
         bn.forward(conv.output, into: output)
