@@ -1,4 +1,7 @@
-/// Depthwise convolution kernels (one kxk filter per channel), forward and backward.
+import CKernels
+
+/// Depthwise convolution kernels (one kxk filter per channel), forward and backward: the AVX-512 ones
+/// in CKernels (depthwise_avx512.c) where `InstructionSet.avx512` allows, else the portable ones below.
 ///
 /// Each (channel, image) plane is first laid out zero-padded and, for stride s, split into s x s
 /// phase planes (rows and columns taken every s-th). Every filter tap then becomes one long
@@ -114,13 +117,33 @@ func tapSum(_ out: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ o
     }
 }
 
+/// The plane shape the AVX-512 kernels take, when they cover `g` (stride 1 or 2, square kernels up to 7).
+private func avx512Shape(_ g: ConvGeometry) -> stpm_depthwise_shape? {
+    guard InstructionSet.avx512, g.stride <= 2, g.kh == g.kw, g.kh <= 7 else { return nil }
+    return stpm_depthwise_shape(h: Int32(g.h), w: Int32(g.w), k: Int32(g.kh), stride: Int32(g.stride),
+                                pad_top: Int32(g.pad.top), pad_left: Int32(g.pad.left), oh: Int32(g.oh), ow: Int32(g.ow))
+}
+
 /// The convolution plus its bias and activation, applied as the wide rows are copied out.
 func depthwiseForward(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ weight: UnsafePointer<Float>,
                       _ bias: UnsafePointer<Float>?, _ activation: Activation,
                       _ y: UnsafeMutablePointer<Float>, _ ws: Workspace) {
+    let inPlane = g.h * g.w, outPlane = g.oh * g.ow, taps = g.kh * g.kw
+    if let shape = avx512Shape(g) {
+        let scratch = ws.threadScratch(stpm_depthwise_scratch(shape))
+        parallelChunks(g.c, work: g.c * g.n * outPlane * taps) { chunk, channels in
+            for ci in channels {
+                for ni in 0..<g.n {
+                    let p = ci * g.n + ni
+                    stpm_depthwise_forward_avx512(x + p * inPlane, weight + ci * taps, bias?[ci] ?? 0, activation.kernelCode,
+                                                  y + p * outPlane, scratch[chunk], shape)
+                }
+            }
+        }
+        return
+    }
     let plan = DepthwisePlan(g)
     let k = g.kh, oh = g.oh, ow = g.ow, wq = plan.wq, span = plan.wide
-    let inPlane = g.h * g.w, outPlane = oh * ow
     let offsets = (0..<(k * k)).map { plan.tapOffset($0 / k, $0 % k) }
     let scratch = ws.threadScratch(plan.phaseBuffer + span)
     parallelChunks(g.c, work: g.c * g.n * outPlane * k * k) { chunk, channels in
@@ -144,6 +167,26 @@ func depthwiseForward(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ weight: Un
 func depthwiseBackward(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ weight: UnsafePointer<Float>,
                        _ dy: UnsafePointer<Float>, _ dw: UnsafeMutablePointer<Float>,
                        _ dx: UnsafeMutablePointer<Float>?, _ ws: Workspace) {
+    if let shape = avx512Shape(g) {
+        let inPlane = g.h * g.w, outPlane = g.oh * g.ow, taps = g.kh * g.kw
+        let scratch = ws.threadScratch(stpm_depthwise_scratch(shape) + taps)
+        parallelChunks(g.c, work: g.c * g.n * outPlane * taps) { chunk, channels in
+            let planeGrad = scratch[chunk] + stpm_depthwise_scratch(shape)
+            // Planes summed in Double, as the portable kernel does.
+            var sums = [Double](repeating: 0, count: taps)
+            for ci in channels {
+                for t in 0..<taps { sums[t] = 0 }
+                for ni in 0..<g.n {
+                    let p = ci * g.n + ni
+                    stpm_depthwise_backward_avx512(x + p * inPlane, weight + ci * taps, dy + p * outPlane, planeGrad,
+                                                   dx.map { $0 + p * inPlane }, scratch[chunk], shape)
+                    for t in 0..<taps { sums[t] += Double(planeGrad[t]) }
+                }
+                for t in 0..<taps { dw[ci * taps + t] = Float(sums[t]) }
+            }
+        }
+        return
+    }
     let plan = DepthwisePlan(g)
     let k = g.kh, oh = g.oh, ow = g.ow, wq = plan.wq, span = plan.wide, s = g.stride
     let inPlane = g.h * g.w, outPlane = oh * ow

@@ -1,0 +1,22 @@
+#ifndef STPM_DEPTHWISE_AVX512_H
+#define STPM_DEPTHWISE_AVX512_H
+
+/// One plane of a depthwise convolution: an h x w input, a k x k filter, stride 1 or 2, `pad_top` rows
+/// and `pad_left` columns of zeros before the input (those after are implied by oh and ow).
+typedef struct {
+    int h, w, k, stride, pad_top, pad_left, oh, ow;
+} stpm_depthwise_shape;
+
+/// Floats of scratch one plane needs (one buffer per thread, reused plane after plane).
+long stpm_depthwise_scratch(stpm_depthwise_shape s);
+
+/// y = act(conv(x) + bias) for one plane, act one of gemm_avx512.h's STPM_ACT_*. Needs AVX-512 (F, VL, BW, DQ).
+void stpm_depthwise_forward_avx512(const float *x, const float *weight, float bias, int act, float *y,
+                                   float *scratch, stpm_depthwise_shape s);
+
+/// The backward of one plane: dweight[t] = this plane's contribution to the gradient of tap t (k*k values,
+/// overwritten), and, when dx is not NULL, dx = the gradient of x (overwritten).
+void stpm_depthwise_backward_avx512(const float *x, const float *weight, const float *dy, float *dweight,
+                                    float *dx, float *scratch, stpm_depthwise_shape s);
+
+#endif
