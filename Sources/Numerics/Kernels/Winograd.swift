@@ -1,3 +1,5 @@
+import CKernels
+
 /// Winograd F(4x4, 3x3) for dense stride-1 3x3 convolutions padded by 1 on every side (Lavin & Gray,
 /// "Fast Algorithms for Convolutional Neural Networks", 2016, interpolation points 0, ±1, ±2).
 ///
@@ -11,9 +13,14 @@
 /// output transform) before the next, so that its V and M stay in the core's cache instead of streaming
 /// 36/16 times the input and output through memory; the blocks are split between the threads.
 ///
-/// Layouts: U [36][O][C] (the filter transform, cached by Conv2d per weight version), V [36][C][Tb] and
-/// M [36][O][Tb] per block, Tb a multiple of 8 so that both transforms work on eight tiles at a time (one
+/// Layouts: U [36][O][C] (the filter transform, cached by Conv2d per weight version), V [C][36][Tb] and
+/// M [O][36][Tb] per block, Tb a multiple of 8 so that both transforms work on eight tiles at a time (one
 /// SIMD lane each) with no tail case; the lanes past the last tile are computed and never read back.
+/// V_e and M_e are the GEMMs' matrices with rows 36 Tb apart: a transform writes (or reads) the 36
+/// positions of one channel's tiles in one contiguous run. As [36][C][Tb] those 36 rows were C Tb floats
+/// apart, a multiple of 4 KiB for C = 64 and Tb = 64, all in one L1 set: the input transform of 64
+/// channels at 64x64 took 4.7x as long (7x at 256 channels).
+/// With `InstructionSet.avx512` both transforms run in CKernels (winograd_avx512.c) on the same layouts.
 struct WinogradGeometry {
     let c: Int, o: Int, n: Int, h: Int, w: Int
     var tilesH: Int { (h + 3) / 4 }
@@ -36,6 +43,12 @@ struct WinogradGeometry {
     }
 
     func blockScratch(_ tb: Int) -> Int { 36 * (c + o) * tb }
+
+    /// The block of `count` tiles from `first`, V and M rows `stride` apart, as winograd_avx512.h takes it.
+    func block(first: Int, count: Int, stride tb: Int) -> stpm_winograd_block {
+        stpm_winograd_block(n: Int32(n), h: Int32(h), w: Int32(w), tiles_h: Int32(tilesH), tiles_w: Int32(tilesW),
+                            first: Int32(first), count: Int32(count), stride: Int32(tb))
+    }
 }
 
 private typealias F8 = SIMD8<Float>
@@ -114,6 +127,7 @@ private func outputPass(_ m: UnsafeMutablePointer<F8>, _ s: Int) {
 /// Where each tile of a block lies: its input tile in the padded tensor, its output tile in y, and
 /// how much of the output tile is inside the image. Computed once per block, read for every channel.
 private struct TileTable {
+    let first: Int
     let input: UnsafeMutablePointer<Int>
     let output: UnsafeMutablePointer<Int>
     let rows: UnsafeMutablePointer<Int>
@@ -122,6 +136,7 @@ private struct TileTable {
     /// Fills the table for tiles t0 ..< t0 + stride (the image, tile row, tile column order); entries past
     /// the last tile point at the first element so that the padding lanes read valid memory.
     init(_ storage: UnsafeMutablePointer<Int>, _ g: WinogradGeometry, tiles t0: Int, stride tb: Int) {
+        first = t0
         input = storage; output = storage + tb; rows = storage + 2 * tb; cols = storage + 3 * tb
         let perImage = g.tilesH * g.tilesW, pw = g.paddedW, pplane = g.paddedH * pw, plane = g.h * g.w
         var n = t0 / perImage, ty = t0 % perImage / g.tilesW, tx = t0 % g.tilesW
@@ -173,7 +188,7 @@ func winogradConvolution(_ padded: UnsafePointer<Float>, _ u: UnsafePointer<Floa
                     winogradInputTransform(padded, g, table, count, stride: tb, v, t.baseAddress!)
                     for e in 0..<36 {
                         serialGemm(m: g.o, n: count, k: g.c, a: u + e * g.o * g.c, lda: g.c,
-                                   b: v + e * g.c * tb, ldb: tb, c: m + e * g.o * tb, ldc: tb)
+                                   b: v + e * tb, ldb: 36 * tb, c: m + e * tb, ldc: 36 * tb)
                     }
                     winogradOutputTransform(m, g, table, count, stride: tb, bias: bias, activation, y, t.baseAddress!)
                 }
@@ -182,10 +197,14 @@ func winogradConvolution(_ padded: UnsafePointer<Float>, _ u: UnsafePointer<Floa
     }
 }
 
-/// V_e[c, t] = (Bᵀ d_t B)_e for the 6x6 input tile d_t of the block's `count` tiles (V's rows `stride` apart).
+/// V_e[c, t] = (Bᵀ d_t B)_e for the 6x6 input tile d_t of the block's `count` tiles (V [C][36][stride]).
 private func winogradInputTransform(_ padded: UnsafePointer<Float>, _ g: WinogradGeometry, _ table: TileTable, _ count: Int,
                                     stride tb: Int, _ v: UnsafeMutablePointer<Float>, _ t: UnsafeMutablePointer<F8>) {
-    let pw = g.paddedW, pplane = g.paddedH * pw, step = g.c * tb * 4
+    if InstructionSet.avx512 {
+        stpm_winograd_input_avx512(padded, Int32(g.c), g.block(first: table.first, count: count, stride: tb), v)
+        return
+    }
+    let pw = g.paddedW, pplane = g.paddedH * pw, step = tb * 4
     for c in 0..<g.c {
         let pad = padded + c * g.n * pplane
         for l0 in Swift.stride(from: 0, to: count, by: 8) {
@@ -201,7 +220,7 @@ private func winogradInputTransform(_ padded: UnsafePointer<Float>, _ g: Winogra
             for j in 0..<6 {
                 (t[j], t[6 + j], t[12 + j], t[18 + j], t[24 + j], t[30 + j]) = inputPass(d(0, j), d(1, j), d(2, j), d(3, j), d(4, j), d(5, j))
             }
-            let dst = UnsafeMutableRawPointer(v + c * tb + l0)
+            let dst = UnsafeMutableRawPointer(v + c * 36 * tb + l0)
             for i in 0..<6 {
                 let r = t + i * 6
                 let row = inputPass(r[0], r[1], r[2], r[3], r[4], r[5])
@@ -222,13 +241,18 @@ private func winogradInputTransform(_ padded: UnsafePointer<Float>, _ g: Winogra
 private func winogradOutputTransform(_ m: UnsafePointer<Float>, _ g: WinogradGeometry, _ table: TileTable, _ count: Int,
                                      stride tb: Int, bias: UnsafePointer<Float>?, _ activation: Activation,
                                      _ y: UnsafeMutablePointer<Float>, _ r: UnsafeMutablePointer<F8>) {
-    let otb = g.o * tb, plane = g.h * g.w, w = g.w
+    if InstructionSet.avx512 {
+        stpm_winograd_output_avx512(m, Int32(g.o), g.block(first: table.first, count: count, stride: tb), bias,
+                                    activation.kernelCode, y)
+        return
+    }
+    let plane = g.h * g.w, w = g.w
     for o in 0..<g.o {
         let b = F8(repeating: bias?[o] ?? 0)
         let out = y + o * g.n * plane
         for l0 in Swift.stride(from: 0, to: count, by: 8) {
-            let src = m + o * tb + l0
-            for e in 0..<36 { r[e] = load8(src + e * otb) }
+            let src = m + o * 36 * tb + l0
+            for e in 0..<36 { r[e] = load8(src + e * tb) }
             for j in 0..<6 { outputPass(r + j, 6) }
             for i in 0..<4 { outputPass(r + i * 6, 1) }
             for i in 0..<4 {

@@ -1,0 +1,19 @@
+#ifndef STPM_WINOGRAD_AVX512_H
+#define STPM_WINOGRAD_AVX512_H
+
+/// The tiles of a Winograd F(4x4, 3x3) block: `count` consecutive 4x4 output tiles from tile `first`, in
+/// image, tile row, tile column order, over a batch of n images of h x w (tiles_h x tiles_w tiles each).
+/// V [C][36][stride] and M [O][36][stride] hold the block's tiles in lanes (Winograd.swift's layout).
+typedef struct {
+    int n, h, w, tiles_h, tiles_w, first, count, stride;
+} stpm_winograd_block;
+
+/// V[c][e][t] = (Bᵀ d_t B)_e for the block's tiles, d_t read from `padded` [C][N][4 tiles_h + 2][4 tiles_w + 2].
+void stpm_winograd_input_avx512(const float *padded, int channels, stpm_winograd_block b, float *v);
+
+/// y[o] = act(Aᵀ M[o][.][t] A + bias[o]) for the block's tiles into y [O][N][h][w] (tiles cut at the image's
+/// bottom/right edge); bias may be NULL; act one of gemm_avx512.h's STPM_ACT_*.
+void stpm_winograd_output_avx512(const float *m, int outputs, stpm_winograd_block b, const float *bias, int act,
+                                 float *y);
+
+#endif
