@@ -11,6 +11,7 @@
 #include "winograd_avx512.h"
 #include "gemm_avx512.h"
 #include <immintrin.h>
+#include <stdint.h>
 
 #define AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
 #define INLINE static inline __attribute__((always_inline))
@@ -90,14 +91,87 @@ AVX512 INLINE void store_run(float *row, int p0, int len, int stride, __m512 v) 
     else _mm512_mask_storeu_ps(row + p0, tail_mask(len), v);
 }
 
+// Tile rows of 4 or 8 tiles (16x16 and 32x32 images) fill a vector with 4 or 2 whole rows: a block starts
+// on a tile row (its first tile is a multiple of 8) and holds whole rows. One run per row left 3/4 or 1/2
+// of every vector idle.
+static int packs_rows(stpm_winograd_block b) {
+    return (b.tiles_w == 4 || b.tiles_w == 8) && b.first % b.tiles_w == 0 && b.count % b.tiles_w == 0;
+}
+
+// The first row of padded plane (c, image of tile t) for tile t's tile row, in a packed block.
+static const float *row_start(const float *base, int c, stpm_winograd_block b, int t) {
+    int per = b.tiles_h * b.tiles_w, pw = 4 * b.tiles_w + 2, ph = 4 * b.tiles_h + 2;
+    return base + ((long)(c * b.n + t / per) * ph + 4 * (t % per / b.tiles_w)) * pw;
+}
+
+// Channel c of the 16 / tiles_w tile rows from lane p0: each row's 4 tiles_w columns go to their lanes'
+// places in one 64-float strip, pulled apart as for a run; the columns 4 and 5 of a row's last tile (the
+// first two of the next row's strip there) are put in from the row's own two extra columns.
+AVX512 static void input_packed(const float *padded, int c, stpm_winograd_block b, int p0, float *dst) {
+    const int L = b.tiles_w, pw = 4 * L + 2, rows_per = 16 / L;
+    const long next_channel = (long)b.n * (4 * b.tiles_h + 2) * pw;
+    int segs = (b.count - p0) / L;
+    if (segs > rows_per) segs = rows_per;
+    const float *seg[4];
+    for (int k = 0; k < segs; k++) {
+        seg[k] = row_start(padded, c, b, b.first + p0 + k * L);
+        for (int i = 0; i < 6; i++)
+            for (int x = 0; x < pw; x += 16) _mm_prefetch((const char *)(seg[k] + next_channel + (long)i * pw + x), _MM_HINT_T0);
+    }
+    __m512 d[6][6];
+    for (int i = 0; i < 6; i++) {
+        __m512 a[5];
+        for (int q = 0; q < 5; q++) a[q] = _mm512_setzero_ps();
+        for (int k = 0; k < segs; k++) {
+            const float *row = seg[k] + (long)i * pw;
+            if (L == 8) {
+                a[2 * k] = _mm512_loadu_ps(row);
+                a[2 * k + 1] = _mm512_loadu_ps(row + 16);
+            } else {
+                a[k] = _mm512_loadu_ps(row);
+            }
+        }
+        deinterleave(a, d[i]);
+        for (int k = 0; k < segs; k++) {
+            const float *row = seg[k] + (long)i * pw;
+            __mmask16 last = (__mmask16)(1u << (k * L + L - 1));
+            d[i][4] = _mm512_mask_mov_ps(d[i][4], last, _mm512_set1_ps(row[4 * L]));
+            d[i][5] = _mm512_mask_mov_ps(d[i][5], last, _mm512_set1_ps(row[4 * L + 1]));
+        }
+    }
+    // Bᵀ down the rows (column by column), then across the columns, as the portable path.
+    __m512 t[6][6];
+    for (int j = 0; j < 6; j++) {
+        __m512 col[6], out[6];
+        for (int i = 0; i < 6; i++) col[i] = d[i][j];
+        input_pass(col, out);
+        for (int i = 0; i < 6; i++) t[i][j] = out[i];
+    }
+    for (int i = 0; i < 6; i++) {
+        __m512 out[6];
+        input_pass(t[i], out);
+        for (int j = 0; j < 6; j++) store_run(dst + (long)(i * 6 + j) * b.stride, p0, segs * L, b.stride, out[j]);
+    }
+}
+
 AVX512 void stpm_winograd_input_avx512(const float *padded, int channels, stpm_winograd_block b, float *v) {
     const int pw = 4 * b.tiles_w + 2, ph = 4 * b.tiles_h + 2;
+    if (packs_rows(b)) {
+        for (int c = 0; c < channels; c++)
+            for (int p0 = 0; p0 < b.count; p0 += 16) input_packed(padded, c, b, p0, v + (long)c * 36 * b.stride);
+        return;
+    }
     for (int c = 0; c < channels; c++) {
         for (int t = b.first; t < b.first + b.count;) {
             run r = run_at(b, t);
             t += r.len;
             const float *base = padded + ((long)(c * b.n + r.n) * ph + 4 * r.ty) * pw + 4 * r.tx;
             const int width = 4 * r.len + 2;
+            // The same rows of the next channel, another plane: with 6 rows per channel over all channels
+            // the hardware prefetcher loses track, and a batch of 8 at 64x64 ran 5x slower from memory.
+            const float *ahead = base + (long)b.n * ph * pw;
+            for (int i = 0; i < 6; i++)
+                for (int x = 0; x < width; x += 16) _mm_prefetch((const char *)(ahead + (long)i * pw + x), _MM_HINT_T0);
             // Bᵀ down the six rows, 16 columns at a time.
             __m512 rows[6][5];
             for (int q = 0; q < 5; q++) {
@@ -119,39 +193,68 @@ AVX512 void stpm_winograd_input_avx512(const float *padded, int channels, stpm_w
     }
 }
 
+// Where one tile row of a vector's tiles goes: lanes first .. first + cols/4 (cols of the row's 4-column
+// tiles inside the image) of tile row ty of image n, from tile column tx.
+typedef struct { int n, ty, tx, first, cols; } segment;
+
 AVX512 void stpm_winograd_output_avx512(const float *m, int outputs, stpm_winograd_block b, const float *bias, int act,
                                         float *y) {
     const long plane = (long)b.h * b.w;
     const __m512 zero = _mm512_setzero_ps(), six = _mm512_set1_ps(6);
+    const int packed = packs_rows(b), per = b.tiles_h * b.tiles_w;
     for (int o = 0; o < outputs; o++) {
         const __m512 bo = _mm512_set1_ps(bias ? bias[o] : 0);
-        for (int t = b.first; t < b.first + b.count;) {
-            run r = run_at(b, t);
-            t += r.len;
-            // Lanes past the run are read from the same row where it has them (their results are not stored).
-            const float *src = m + (long)o * 36 * b.stride + r.p0;
-            __mmask16 lanes = r.p0 + 16 <= b.stride ? 0xffff : tail_mask(r.len);
+        for (int p0 = 0; p0 < b.count;) {
+            // The vector's tiles: a run, or (packed) up to 16 / tiles_w whole tile rows.
+            segment seg[4];
+            int segs = 0, len;
+            if (packed) {
+                int L = b.tiles_w, cols = 4 * L < b.w ? 4 * L : b.w;
+                for (; segs < 16 / L && p0 + segs * L < b.count; segs++) {
+                    int t = b.first + p0 + segs * L;
+                    segment sg = { t / per, t % per / L, 0, segs * L, cols };
+                    seg[segs] = sg;
+                }
+                len = segs * L;
+            } else {
+                run r = run_at(b, b.first + p0);
+                segment sg = { r.n, r.ty, r.tx, 0, 4 * r.len < b.w - 4 * r.tx ? 4 * r.len : b.w - 4 * r.tx };
+                seg[segs++] = sg;
+                len = r.len;
+            }
+            // Lanes past the vector's tiles are read from the same row where it has them (never stored).
+            const float *src = m + (long)o * 36 * b.stride + p0;
+            __mmask16 lanes = p0 + 16 <= b.stride ? 0xffff : tail_mask(len);
             __m512 e[36];
             for (int k = 0; k < 36; k++) e[k] = _mm512_maskz_loadu_ps(lanes, src + (long)k * b.stride);
             for (int j = 0; j < 6; j++) output_pass(e + j, 6);
             for (int i = 0; i < 4; i++) output_pass(e + i * 6, 1);
-            const int cols = 4 * r.len < b.w - 4 * r.tx ? 4 * r.len : b.w - 4 * r.tx;
-            for (int i = 0; i < 4 && 4 * r.ty + i < b.h; i++) {
-                __m512 s[4], a[4];
+            for (int i = 0; i < 4; i++) {
+                __m512 sv[4], a[4];
                 for (int j = 0; j < 4; j++) {
                     __m512 z = ADD(e[i * 6 + j], bo);
                     // max(0, z) is z where z is -0 or NaN, as in the portable path.
                     if (act == STPM_ACT_RELU || act == STPM_ACT_RELU6) z = _mm512_max_ps(zero, z);
                     if (act == STPM_ACT_RELU6) z = _mm512_min_ps(six, z);
-                    s[j] = z;
+                    sv[j] = z;
                 }
-                interleave(s, a);
-                float *row = y + (long)(o * b.n + r.n) * plane + (long)(4 * r.ty + i) * b.w + 4 * r.tx;
-                for (int q = 0; q < 4 && 16 * q < cols; q++) {
-                    if (cols - 16 * q >= 16) _mm512_storeu_ps(row + 16 * q, a[q]);
-                    else _mm512_mask_storeu_ps(row + 16 * q, tail_mask(cols - 16 * q), a[q]);
+                interleave(sv, a);
+                // A segment's floats start at 4 first, a multiple of 16 (first is 0 or a multiple of 4).
+                for (int k = 0; k < segs; k++) {
+                    if (4 * seg[k].ty + i >= b.h) continue;
+                    float *row = y + (long)(o * b.n + seg[k].n) * plane + (long)(4 * seg[k].ty + i) * b.w + 4 * seg[k].tx;
+                    int q0 = seg[k].first / 4, cols = seg[k].cols;
+                    // The same row of the next output channel, for writing: the stores into y, which is
+                    // not in cache, stalled the transform (a prefetch never faults, past y's end too).
+                    uintptr_t ahead = (uintptr_t)row + (uintptr_t)(plane * b.n * 4);
+                    for (int x = 0; x < cols; x += 16) _mm_prefetch((const char *)(ahead + 4 * x), _MM_HINT_ET0);
+                    for (int q = 0; q < 4 - q0 && 16 * q < cols; q++) {
+                        if (cols - 16 * q >= 16) _mm512_storeu_ps(row + 16 * q, a[q0 + q]);
+                        else _mm512_mask_storeu_ps(row + 16 * q, tail_mask(cols - 16 * q), a[q0 + q]);
+                    }
                 }
             }
+            p0 += len;
         }
     }
 }

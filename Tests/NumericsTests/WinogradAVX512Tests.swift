@@ -4,7 +4,7 @@ import XCTest
 /// The AVX-512 Winograd transforms against the portable ones on the same inputs. The transforms do the
 /// same operations in the same order, but the GEMMs between them may differ by path (an AVX-512 GEMM sums
 /// in another order), so the outputs agree to float rounding rather than bit for bit. Ragged shapes: widths whose tile rows are not multiples of the
-/// 16-tile runs, heights that cut the last tile row, channels 1 to 17, batches whose blocks split tile rows
+/// 16-tile runs (and rows of 4 and 8 tiles, which share vectors), heights that cut the last tile row, channels 1 to 17, batches whose blocks split tile rows
 /// (1 to 3 threads change the block size), every activation, with and without bias.
 final class WinogradAVX512Tests: XCTestCase {
     struct Case: CustomStringConvertible {
@@ -26,7 +26,10 @@ final class WinogradAVX512Tests: XCTestCase {
             // Tile rows of exactly 16 tiles, longer ones split into runs, and blocks of many runs.
             all.append(Case(c: 3, o: 5, n: 2, h: 8, w: 64, threads: 2, activation: activation, bias: true))
             all.append(Case(c: 2, o: 3, n: 1, h: 13, w: 130, threads: 3, activation: activation, bias: false))
+            // Tile rows of 4 and 8 tiles share a vector (two and four per vector), also with cut tiles.
             all.append(Case(c: 16, o: 16, n: 3, h: 16, w: 16, threads: 2, activation: activation, bias: true))
+            all.append(Case(c: 5, o: 7, n: 3, h: 30, w: 31, threads: 2, activation: activation, bias: true))
+            all.append(Case(c: 4, o: 3, n: 5, h: 14, w: 13, threads: 3, activation: activation, bias: false))
         }
         return all
     }
