@@ -15,19 +15,18 @@ public struct ImageScore {
 extension AnomalyModel {
     /// Scores files `batchSize` at a time. A file that cannot be read, or whose score is NaN or infinite,
     /// is handed to `each` as a failure (the error names the file) and the others are still scored, so one bad PNG in a folder of
-    /// thousands does not lose the rest; callers that need every image rethrow it. The next batch is read while
-    /// this one is scored: one batch ahead at most, so memory stays bounded by two batches of source images.
+    /// thousands does not lose the rest; callers that need every image rethrow it. Files are read ahead on
+    /// idle-priority threads (`ReadAhead`), at most two batches beyond the one being scored.
     public func scoreFiles(_ paths: [String], progress: (Int) -> Void = { _ in },
                            each: (_ index: Int, _ result: Result<ImageScore, Error>) throws -> Void) rethrows {
-        let batches = stride(from: 0, to: paths.count, by: batchSize).map { $0..<min($0 + batchSize, paths.count) }
         let size = size
-        func read(_ batch: Range<Int>) -> Prefetch<[Result<SourceImage, Error>]> {
-            Prefetch { batch.map { i in Result { try SourceImage(paths[i], size: size) } } }
+        let files = ReadAhead(count: paths.count, window: 2 * batchSize, readers: ProcessInfo.processInfo.activeProcessorCount) { i in
+            Result { try SourceImage(paths[i], size: size) }
         }
-        var next = batches.first.map { read($0) }
-        for (b, indices) in batches.enumerated() {
-            let results = next!.wait()
-            next = b + 1 < batches.count ? read(batches[b + 1]) : nil
+        defer { files.stop() }
+        for start in stride(from: 0, to: paths.count, by: batchSize) {
+            let indices = start..<min(start + batchSize, paths.count)
+            let results = indices.map(files.take)
             var loaded: [(index: Int, source: SourceImage)] = []
             var failures: [Int: Error] = [:]
             for (i, result) in zip(indices, results) {

@@ -1,0 +1,114 @@
+import Foundation
+#if os(Linux)
+import Glibc
+#endif
+
+/// Reads items 0..<count ahead of a consumer that takes them in order: `stpm score` and `eval` decode
+/// and resize files this way while the two networks run.
+///
+/// The readers run at idle priority (SCHED_IDLE), so they only get CPU the networks leave free (a
+/// network waiting for the other at the join, the map, the ends of a batch). At normal priority a
+/// reader would preempt one of the two compute threads, and the other one would then wait for it at
+/// the join: each millisecond of decoding cost two cores a millisecond. The consumer never waits for a
+/// reader: an item not ready when taken is read by the consumer itself, at its own priority, after it
+/// has read what nobody has claimed yet (so a reader starved by other processes delays nothing, and
+/// when the networks are faster than the idle time allows the consumer decodes in their place).
+final class ReadAhead<Value>: @unchecked Sendable {
+    private enum Slot { case pending, claimed, ready(Value), taken }
+
+    private let read: (Int) -> Value
+    private let count: Int
+    private let window: Int
+    private let lock = NSCondition()
+    private var slots: [Slot]
+    /// Items below this were taken by the consumer; readers claim at most `window` items beyond it.
+    private var consumed = 0
+    private var stopped = false
+
+    /// `window` bounds the items read but not yet taken (memory); `readers` threads read them.
+    init(count: Int, window: Int, readers: Int, read: @escaping (Int) -> Value) {
+        self.read = read
+        self.count = count
+        self.window = max(1, window)
+        slots = Array(repeating: .pending, count: count)
+        for _ in 0..<min(max(0, readers), count) {
+            let thread = Thread { [self] in
+                Self.lowerPriority()
+                while let i = claim() { store(i, read(i)) }
+            }
+            thread.start()
+        }
+    }
+
+    /// Item `i`; call with i = 0, 1, 2... once each.
+    func take(_ i: Int) -> Value {
+        lock.lock()
+        consumed = i + 1
+        lock.broadcast()
+        while true {
+            if case .ready(let value) = slots[i] {
+                slots[i] = .taken
+                lock.unlock()
+                return value
+            }
+            if case .pending = slots[i] {
+                slots[i] = .taken
+                lock.unlock()
+                return read(i)
+            }
+            // A reader holds `i`: read one that nobody holds meanwhile, or `i` itself when there is none.
+            guard let j = firstPending(from: i + 1) else {
+                slots[i] = .taken
+                lock.unlock()
+                return read(i)
+            }
+            slots[j] = .claimed
+            lock.unlock()
+            let value = read(j)
+            lock.lock()
+            slots[j] = .ready(value)
+        }
+    }
+
+    /// Lets the readers exit (after the item in hand) when the consumer stops before the last item.
+    func stop() {
+        lock.lock()
+        stopped = true
+        lock.broadcast()
+        lock.unlock()
+    }
+
+    private func firstPending(from start: Int) -> Int? {
+        (start..<min(count, consumed + window)).first { if case .pending = slots[$0] { true } else { false } }
+    }
+
+    private func claim() -> Int? {
+        lock.lock()
+        defer { lock.unlock() }
+        while !stopped {
+            if let i = firstPending(from: consumed) {
+                slots[i] = .claimed
+                return i
+            }
+            if consumed >= count { return nil }
+            lock.wait()
+        }
+        return nil
+    }
+
+    private func store(_ i: Int, _ value: Value) {
+        lock.lock()
+        // The consumer may have read it itself meanwhile; then this copy is dropped.
+        if case .claimed = slots[i] { slots[i] = .ready(value) }
+        lock.broadcast()
+        lock.unlock()
+    }
+
+    private static func lowerPriority() {
+        #if os(Linux)
+        // SCHED_IDLE (5 in <linux/sched.h>; glibc declares it only under _GNU_SOURCE). Pid 0 is this thread.
+        var parameters = sched_param()
+        _ = sched_setscheduler(0, 5, &parameters)
+        #endif
+    }
+}

@@ -1,0 +1,59 @@
+import Foundation
+import XCTest
+@testable import Detection
+
+final class ReadAheadTests: XCTestCase {
+    /// What each read saw: the item, whether a reader thread (not the consumer) read it, its scheduling
+    /// policy, and how far beyond the consumer it was.
+    private final class Log: @unchecked Sendable {
+        let lock = NSLock()
+        var reads: [(item: Int, byReader: Bool, policy: Int32, ahead: Int)] = []
+        var taken = 0
+        func add(_ item: Int, byReader: Bool) {
+            lock.lock()
+            reads.append((item, byReader, sched_getscheduler(0), item - taken))
+            lock.unlock()
+        }
+    }
+
+    /// A slow consumer gets every item in order from readers running at idle priority, never more than
+    /// `window` items ahead of it.
+    func testReadersReadAheadAtIdlePriorityWithinTheWindow() {
+        let log = Log()
+        let consumer = Thread.current
+        let items = ReadAhead(count: 40, window: 4, readers: 2) { i -> Int in
+            log.add(i, byReader: Thread.current != consumer)
+            return i * i
+        }
+        for i in 0..<40 {
+            log.lock.lock(); log.taken = i; log.lock.unlock()
+            XCTAssertEqual(items.take(i), i * i)
+            usleep(2000)
+        }
+        items.stop()
+        let byReaders = log.reads.filter(\.byReader)
+        XCTAssertGreaterThan(byReaders.count, 30, "the readers read ahead: \(log.reads.map(\.item))")
+        XCTAssertTrue(byReaders.allSatisfy { $0.policy == 5 }, "SCHED_IDLE: \(byReaders.map(\.policy))")
+        XCTAssertLessThanOrEqual(log.reads.map(\.ahead).max()!, 4)
+    }
+
+    /// A reader that never finishes (starved, or stuck on a slow disk) does not hold the consumer: it reads
+    /// the item itself.
+    func testConsumerDoesNotWaitForAStalledReader() {
+        let release = DispatchSemaphore(value: 0)
+        let items = ReadAhead(count: 6, window: 6, readers: 1) { i -> Int in
+            // Only the reader runs at SCHED_IDLE (5); it gets stuck in item 0.
+            if i == 0 && sched_getscheduler(0) == 5 { release.wait() }
+            return i + 100
+        }
+        usleep(50_000)
+        let done = expectation(description: "every item taken")
+        DispatchQueue.global().async {
+            XCTAssertEqual((0..<6).map(items.take), [100, 101, 102, 103, 104, 105])
+            done.fulfill()
+        }
+        wait(for: [done], timeout: 10)
+        items.stop()
+        release.signal()
+    }
+}
