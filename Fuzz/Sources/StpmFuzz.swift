@@ -21,6 +21,10 @@ enum Target: String, CaseIterable {
             let array = Array(bytes)
             _ = try? ImageReader.decode(array, path: "input", as: .rgb)
             _ = try? ImageReader.decode(array, path: "input", as: .gray)
+            // PNGs libdeflate decodes directly must be ones libpng decodes to the same bytes.
+            if ImageReader.format(of: array) == .png, let image = try? ImageReader.decode(array, path: "input", as: .rgb) {
+                precondition((try? PNGFile.decodeWithLibpng(array, path: "input").toRGB()) == image, "PNGDirect differs from libpng")
+            }
         case .safetensors:
             let path = Scratch.write(bytes, name: "input.safetensors")
             guard let file = try? SafetensorsFile(path: path) else { return }

@@ -1,0 +1,166 @@
+import CDeflate
+import Foundation
+
+/// The PNGs cameras and most tools write (8-bit gray, gray+alpha, RGB or RGBA, not interlaced) decoded
+/// without libpng: the IDAT stream inflated by libdeflate in one call, then the row filters undone in
+/// place. libpng inflates row by row through zlib and took about twice as long (half of `stpm score`'s
+/// decoding time), time the networks could have used.
+///
+/// It only ever answers for a file libpng would decode to the same bytes, and gives up (nil) on anything
+/// else, so `PNGFile` then hands the file to libpng, which decodes it or names the error: other layouts,
+/// a bad CRC on a critical chunk, an unknown critical chunk, a zlib window other than 32K, a stream
+/// that is corrupt, short, long or followed by more data, a bad filter byte, no IEND.
+enum PNGDirect {
+    static func decode(_ bytes: [UInt8]) -> Image8? {
+        bytes.withUnsafeBufferPointer { decode($0) }
+    }
+
+    private static func decode(_ file: UnsafeBufferPointer<UInt8>) -> Image8? {
+        func word(_ at: Int) -> Int { Int(file[at]) << 24 | Int(file[at + 1]) << 16 | Int(file[at + 2]) << 8 | Int(file[at + 3]) }
+        func type(_ at: Int, _ name: StaticString) -> Bool {
+            name.withUTF8Buffer { n in (0..<4).allSatisfy { file[at + 4 + $0] == n[$0] } }
+        }
+        // IHDR first: 13 bytes of data.
+        guard file.count >= 8 + 25, word(8) == 13, type(8, "IHDR"), crcMatches(file, chunk: 8, length: 13) else { return nil }
+        let width = word(16), height = word(20)
+        let depth = file[24], colorType = file[25]
+        guard depth == 8, file[26] == 0, file[27] == 0, file[28] == 0, width > 0, height > 0,
+              (try? ImageLimits.check(width: width, height: height, path: "")) != nil else { return nil }
+        let samples: Int
+        switch colorType {
+        case 0: samples = 1
+        case 2: samples = 3
+        case 4: samples = 2
+        case 6: samples = 4
+        default: return nil
+        }
+        // The data's chunks; ancillary ones are skipped unchecked, as `PNGChunks.criticalOnly` hands libpng none.
+        var idat: [(start: Int, length: Int)] = []
+        var sawPalette = false, sawEnd = false
+        var pos = 8 + 25
+        while pos + 12 <= file.count {
+            let length = word(pos)
+            guard length <= Int(Int32.max), pos + 12 + length <= file.count else { return nil }
+            if file[pos + 4] & 0x20 == 0 {
+                guard crcMatches(file, chunk: pos, length: length) else { return nil }
+                if type(pos, "IDAT") {
+                    idat.append((pos + 8, length))
+                } else if type(pos, "IEND") {
+                    guard length == 0 else { return nil }
+                    sawEnd = true
+                    break
+                } else if type(pos, "PLTE") {
+                    // A suggested palette for truecolour, before the data; libpng refuses one in a gray image.
+                    guard colorType & 2 != 0, idat.isEmpty, !sawPalette, length > 0, length <= 768, length % 3 == 0 else { return nil }
+                    sawPalette = true
+                } else {
+                    return nil
+                }
+            }
+            pos += 12 + length
+        }
+        guard sawEnd, !idat.isEmpty else { return nil }
+        let (rowBytes, o1) = width.multipliedReportingOverflow(by: samples)
+        let (rawCount, o2) = (rowBytes + 1).multipliedReportingOverflow(by: height)
+        guard !o1, !o2 else { return nil }
+        var stream = [UInt8]()
+        stream.reserveCapacity(idat.reduce(0) { $0 + $1.length })
+        for part in idat { stream.append(contentsOf: file[part.start..<(part.start + part.length)]) }
+        // CINFO 7: zlib (libpng) refuses a stream reaching further back than its header's window; libdeflate does not.
+        guard stream.count >= 2, stream[0] >> 4 == 7 else { return nil }
+        var raw = [UInt8](repeating: 0, count: rawCount)
+        guard inflate(stream, into: &raw) else { return nil }
+        let channels = samples & 1 == 0 ? samples - 1 : samples
+        var pixels = [UInt8](repeating: 0, count: width * height * channels)
+        let ok = raw.withUnsafeMutableBufferPointer { raw in
+            pixels.withUnsafeMutableBufferPointer { out in
+                guard PNGRowFilters.undo(raw.baseAddress!, rows: height, rowBytes: rowBytes, bytesPerPixel: samples) else { return false }
+                copyPixels(raw.baseAddress!, rows: height, rowBytes: rowBytes, samples: samples, channels: channels, into: out.baseAddress!)
+                return true
+            }
+        }
+        return ok ? Image8(width: width, height: height, channels: channels, pixels: pixels) : nil
+    }
+
+    private static func crcMatches(_ file: UnsafeBufferPointer<UInt8>, chunk: Int, length: Int) -> Bool {
+        let stored = UInt32(file[chunk + 8 + length]) << 24 | UInt32(file[chunk + 9 + length]) << 16
+            | UInt32(file[chunk + 10 + length]) << 8 | UInt32(file[chunk + 11 + length])
+        return libdeflate_crc32(0, file.baseAddress! + chunk + 4, length + 4) == stored
+    }
+
+    /// The whole stream, which must fill `raw` exactly and end where the data ends.
+    private static func inflate(_ stream: [UInt8], into raw: inout [UInt8]) -> Bool {
+        guard let decompressor = libdeflate_alloc_decompressor() else { return false }
+        defer { libdeflate_free_decompressor(decompressor) }
+        var usedIn = 0, madeOut = 0
+        let result = stream.withUnsafeBytes { input in
+            raw.withUnsafeMutableBytes { output in
+                libdeflate_zlib_decompress_ex(decompressor, input.baseAddress, input.count, output.baseAddress,
+                                              output.count, &usedIn, &madeOut)
+            }
+        }
+        return result == LIBDEFLATE_SUCCESS && usedIn == stream.count && madeOut == raw.count
+    }
+
+    /// The unfiltered rows without their filter bytes, alpha dropped (Pillow's convert on RGBA and LA).
+    private static func copyPixels(_ raw: UnsafeMutablePointer<UInt8>, rows: Int, rowBytes: Int, samples: Int, channels: Int,
+                                   into out: UnsafeMutablePointer<UInt8>) {
+        let width = rowBytes / samples
+        for y in 0..<rows {
+            let src = raw + y * (rowBytes + 1) + 1, dst = out + y * width * channels
+            if samples == channels {
+                dst.update(from: src, count: rowBytes)
+                continue
+            }
+            for x in 0..<width {
+                for c in 0..<channels { dst[x * channels + c] = src[x * samples + c] }
+            }
+        }
+    }
+}
+
+/// PNG's five row filters undone in place (PNG 1.2 section 6): rows of `rowBytes` bytes, each after its filter-type byte.
+enum PNGRowFilters {
+    /// False on a filter type above 4 (libpng names that error).
+    static func undo(_ raw: UnsafeMutablePointer<UInt8>, rows: Int, rowBytes: Int, bytesPerPixel bpp: Int) -> Bool {
+        for y in 0..<rows {
+            let row = raw + y * (rowBytes + 1) + 1
+            // The row above; the first row's is zero, which makes Up a copy, Average half of Sub and Paeth Sub.
+            let above: UnsafeMutablePointer<UInt8>? = y > 0 ? row - (rowBytes + 1) : nil
+            switch row[-1] {
+            case 0: break
+            case 1:
+                for i in bpp..<max(bpp, rowBytes) { row[i] &+= row[i - bpp] }
+            case 2:
+                guard let above else { break }
+                for i in 0..<rowBytes { row[i] &+= above[i] }
+            case 3:
+                if let above {
+                    for i in 0..<min(bpp, rowBytes) { row[i] &+= above[i] >> 1 }
+                    for i in bpp..<max(bpp, rowBytes) { row[i] &+= UInt8((UInt16(row[i - bpp]) + UInt16(above[i])) >> 1) }
+                } else {
+                    for i in bpp..<max(bpp, rowBytes) { row[i] &+= row[i - bpp] >> 1 }
+                }
+            case 4:
+                guard let above else {
+                    for i in bpp..<max(bpp, rowBytes) { row[i] &+= row[i - bpp] }
+                    break
+                }
+                for i in 0..<min(bpp, rowBytes) { row[i] &+= above[i] }
+                for i in bpp..<max(bpp, rowBytes) {
+                    row[i] &+= paeth(Int(row[i - bpp]), Int(above[i]), Int(above[i - bpp]))
+                }
+            default: return false
+            }
+        }
+        return true
+    }
+
+    /// The neighbour nearest to left + above - upper-left, ties going to left, then above.
+    @inline(__always)
+    static func paeth(_ a: Int, _ b: Int, _ c: Int) -> UInt8 {
+        let pa = abs(b - c), pb = abs(a - c), pc = abs(a + b - 2 * c)
+        let nearer = pb < pa ? b : a
+        return UInt8(truncatingIfNeeded: pc < min(pa, pb) ? c : nearer)
+    }
+}

@@ -1,0 +1,136 @@
+import Foundation
+import XCTest
+@testable import ImageIO
+import Numerics
+import TestSupport
+
+/// `PNGDirect` (libdeflate and stpm's own unfiltering) against libpng, the oracle: where it answers it must
+/// give libpng's bytes, and what it declines must still be decoded or refused by libpng.
+final class PNGDirectTests: XCTestCase {
+    /// Every filter type on every layout it handles, at widths that leave every remainder of the pixel
+    /// size, with sample values from a small set so Paeth's ties and the byte wrap-around both occur.
+    func testEveryFilterLayoutAndWidthGivesLibpngsBytes() throws {
+        var rng = SplitMix64(seed: 11)
+        let values: [UInt8] = [0, 1, 2, 3, 127, 128, 254, 255]
+        for colorType: UInt8 in [0, 2, 4, 6] {
+            let samples = [0: 1, 2: 3, 4: 2, 6: 4][Int(colorType)]!
+            for width in [1, 2, 3, 4, 5, 7, 8, 13, 33] {
+                let height = 11
+                let pixels = (0..<(width * height * samples)).map { _ in values.randomElement(using: &rng)! }
+                // Each filter on the first row (no row above) and twice on later ones.
+                let filters = (0..<height).map { UInt8($0 == 0 ? width % 5 : ($0 - 1) % 5) }
+                let file = Self.png(width: width, height: height, colorType: colorType, samples: samples,
+                                    pixels: pixels, filters: filters)
+                let direct = try XCTUnwrap(PNGDirect.decode(file), "declined type \(colorType) width \(width)")
+                XCTAssertEqual(direct, try PNGFile.decodeWithLibpng(file, path: "t.png"),
+                               "type \(colorType) width \(width) filters \(filters)")
+            }
+        }
+    }
+
+    /// Real compressed files (libpng's adaptive filters, zlib's deflate), written by stpm's writer and from
+    /// the tire set. libpng writes a window smaller than 32K for data under 16K, which `PNGDirect` declines.
+    func testCompressedFilesGiveLibpngsBytes() throws {
+        let dir = try TemporaryDirectory()
+        var rng = SystemRandomNumberGenerator()
+        var files: [String] = []
+        for (width, height, channels) in [(97, 61, 3), (128, 160, 1), (300, 40, 3), (40, 30, 3)] {
+            // Smooth gradients with noise, so every filter is worth choosing somewhere.
+            let pixels = (0..<(width * height * channels)).map { i in
+                UInt8(truncatingIfNeeded: (i / channels) % width + (i / (width * channels)) * 3 + Int.random(in: 0...6, using: &rng))
+            }
+            let path = dir.file("w\(width).png")
+            try PNGFile.write(Image8(width: width, height: height, channels: channels, pixels: pixels), path: path)
+            files.append(path)
+        }
+        if let tire = try? SharedData.require("datasets", "tire", "test", "hole") {
+            files += try FileManager.default.contentsOfDirectory(atPath: tire.path).sorted().prefix(3).map { tire.path + "/" + $0 }
+        }
+        for path in files {
+            let bytes = try readWholeFile(path)
+            let libpng = try PNGFile.decodeWithLibpng(bytes, path: path)
+            XCTAssertEqual(try PNGFile.decode(bytes, path: path), libpng, path)
+            if path.hasSuffix("w40.png") {
+                let idat = try XCTUnwrap(bytes.firstRange(of: Array("IDAT".utf8))).upperBound
+                XCTAssertLessThan(bytes[idat] >> 4, 7, "libpng's window for 3.6K of data")
+                XCTAssertNil(PNGDirect.decode(bytes))
+            } else {
+                XCTAssertEqual(try XCTUnwrap(PNGDirect.decode(bytes), "declined \(path)"), libpng, path)
+            }
+        }
+    }
+
+    /// What only libpng may judge: declined here, and then decoded or refused by libpng as before.
+    func testDeclinesWhatLibpngMustJudge() throws {
+        let pixels: [UInt8] = (0..<48).map { UInt8($0 * 5) }
+        let good = Self.png(width: 4, height: 4, colorType: 2, samples: 3, pixels: pixels, filters: [1, 2, 3, 4])
+        XCTAssertNotNil(PNGDirect.decode(good))
+        // The data intact, only the IDAT's CRC (the byte before IEND's 12) wrong: libpng refuses that.
+        var badCRC = good
+        badCRC[good.count - 13] ^= 1
+        let badFilter = Self.png(width: 4, height: 4, colorType: 2, samples: 3, pixels: pixels, filters: [1, 2, 5, 4])
+        for (name, file) in [("a bad IDAT CRC", badCRC), ("filter type 5", badFilter)] {
+            XCTAssertNil(PNGDirect.decode(file), name)
+            XCTAssertThrowsError(try ImageReader.decode(file, path: "bad.png"), name) { XCTAssertTrue("\($0)".contains("bad.png")) }
+        }
+        // libpng decodes a file that ends after its data; declining it keeps the judgement there.
+        let noEnd = Array(good.dropLast(12))
+        XCTAssertNil(PNGDirect.decode(noEnd))
+        XCTAssertEqual(try PNGFile.decode(noEnd, path: "t.png"), try PNGFile.decode(good, path: "t.png"))
+        for fixture in [PNGFixtures.palette, PNGFixtures.gray16, PNGFixtures.rgba16, PNGFixtures.gray1] {
+            let bytes = [UInt8](Data(base64Encoded: fixture)!)
+            XCTAssertNil(PNGDirect.decode(bytes))
+            XCTAssertNoThrow(try ImageReader.decode(bytes, path: "fixture.png"))
+        }
+    }
+
+    /// A PNG whose rows are filtered as given and stored in uncompressed deflate blocks.
+    static func png(width: Int, height: Int, colorType: UInt8, samples: Int, pixels: [UInt8], filters: [UInt8]) -> [UInt8] {
+        let rowBytes = width * samples
+        var raw: [UInt8] = []
+        for y in 0..<height {
+            let row = Array(pixels[(y * rowBytes)..<((y + 1) * rowBytes)])
+            let above = y > 0 ? Array(pixels[((y - 1) * rowBytes)..<(y * rowBytes)]) : [UInt8](repeating: 0, count: rowBytes)
+            raw.append(filters[y])
+            for i in 0..<rowBytes {
+                let a = i >= samples ? Int(row[i - samples]) : 0, b = Int(above[i]), c = i >= samples ? Int(above[i - samples]) : 0
+                let predicted: Int
+                switch filters[y] {
+                case 0: predicted = 0
+                case 1: predicted = a
+                case 2: predicted = b
+                case 3: predicted = (a + b) / 2
+                default:
+                    let p = a + b - c, pa = abs(p - a), pb = abs(p - b), pc = abs(p - c)
+                    predicted = pa <= pb && pa <= pc ? a : pb <= pc ? b : c
+                }
+                raw.append(UInt8(truncatingIfNeeded: Int(row[i]) - predicted))
+            }
+        }
+        var zlib: [UInt8] = [0x78, 0x01]
+        var start = 0
+        repeat {
+            let n = min(65535, raw.count - start)
+            zlib += [start + n == raw.count ? 1 : 0, UInt8(n & 0xFF), UInt8(n >> 8), UInt8(~n & 0xFF), UInt8((~n >> 8) & 0xFF)]
+            zlib += raw[start..<(start + n)]
+            start += n
+        } while start < raw.count
+        var s1: UInt32 = 1, s2: UInt32 = 0
+        for byte in raw { s1 = (s1 + UInt32(byte)) % 65521; s2 = (s2 + s1) % 65521 }
+        zlib += bigEndian(s2 << 16 | s1)
+        let header = bigEndian(UInt32(width)) + bigEndian(UInt32(height)) + [8, colorType, 0, 0, 0]
+        return PNGChunks.signature + chunk("IHDR", header) + chunk("IDAT", zlib) + chunk("IEND", [])
+    }
+
+    private static func chunk(_ type: String, _ data: [UInt8]) -> [UInt8] {
+        let body = Array(type.utf8) + data
+        var crc: UInt32 = 0xFFFF_FFFF
+        for byte in body {
+            crc ^= UInt32(byte)
+            for _ in 0..<8 { crc = crc & 1 != 0 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
+        }
+        return bigEndian(UInt32(data.count)) + body + bigEndian(~crc)
+    }
+
+    private static func bigEndian(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)] }
+}
