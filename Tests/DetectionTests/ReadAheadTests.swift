@@ -3,20 +3,20 @@ import XCTest
 @testable import Detection
 
 final class ReadAheadTests: XCTestCase {
-    /// What each read saw: the item, whether a reader thread (not the consumer) read it, its scheduling
-    /// policy, and how far beyond the consumer it was.
+    /// What each read saw: the item, whether a reader thread (not the consumer) read it, its nice value,
+    /// and how far beyond the consumer it was.
     private final class Log: @unchecked Sendable {
         let lock = NSLock()
-        var reads: [(item: Int, byReader: Bool, policy: Int32, ahead: Int)] = []
+        var reads: [(item: Int, byReader: Bool, nice: Int32, ahead: Int)] = []
         var taken = 0
         func add(_ item: Int, byReader: Bool) {
             lock.lock()
-            reads.append((item, byReader, sched_getscheduler(0), item - taken))
+            reads.append((item, byReader, getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0), item - taken))
             lock.unlock()
         }
     }
 
-    /// A slow consumer gets every item in order from readers running at idle priority, never more than
+    /// A slow consumer gets every item in order from readers running at nice 19, never more than
     /// `window` items ahead of it.
     func testReadersReadAheadAtIdlePriorityWithinTheWindow() {
         let log = Log()
@@ -33,7 +33,7 @@ final class ReadAheadTests: XCTestCase {
         items.stop()
         let byReaders = log.reads.filter(\.byReader)
         XCTAssertGreaterThan(byReaders.count, 30, "the readers read ahead: \(log.reads.map(\.item))")
-        XCTAssertTrue(byReaders.allSatisfy { $0.policy == 5 }, "SCHED_IDLE: \(byReaders.map(\.policy))")
+        XCTAssertTrue(byReaders.allSatisfy { $0.nice == 19 }, "nice: \(byReaders.map(\.nice))")
         XCTAssertLessThanOrEqual(log.reads.map(\.ahead).max()!, 4)
     }
 
@@ -42,8 +42,8 @@ final class ReadAheadTests: XCTestCase {
     func testConsumerDoesNotWaitForAStalledReader() {
         let release = DispatchSemaphore(value: 0)
         let items = ReadAhead(count: 6, window: 6, readers: 1) { i -> Int in
-            // Only the reader runs at SCHED_IDLE (5); it gets stuck in item 0.
-            if i == 0 && sched_getscheduler(0) == 5 { release.wait() }
+            // Only the reader runs at nice 19; it gets stuck in item 0.
+            if i == 0 && getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0) == 19 { release.wait() }
             return i + 100
         }
         usleep(50_000)

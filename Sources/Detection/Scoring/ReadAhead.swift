@@ -6,13 +6,16 @@ import Glibc
 /// Reads items 0..<count ahead of a consumer that takes them in order: `stpm score` and `eval` decode
 /// and resize files this way while the two networks run.
 ///
-/// The readers run at idle priority (SCHED_IDLE), so they only get CPU the networks leave free (a
+/// The readers run at the lowest priority (nice 19), so they mostly get CPU the networks leave free (a
 /// network waiting for the other at the join, the map, the ends of a batch). At normal priority a
 /// reader would preempt one of the two compute threads, and the other one would then wait for it at
-/// the join: each millisecond of decoding cost two cores a millisecond. The consumer never waits for a
-/// reader: an item not ready when taken is read by the consumer itself, at its own priority, after it
-/// has read what nobody has claimed yet (so a reader starved by other processes delays nothing, and
-/// when the networks are faster than the idle time allows the consumer decodes in their place).
+/// the join: each millisecond of decoding cost two cores a millisecond. Not SCHED_IDLE: on a busy
+/// machine an idle-class thread starves outright, and one starved inside malloc holds the arena lock
+/// the consumer needs to free its images (measured: scoring at half speed under load).
+/// The consumer never waits for a reader: an item not ready when taken is read by the consumer itself,
+/// at its own priority, after it has read what nobody has claimed yet (so a reader starved by other
+/// processes delays nothing, and when the networks are faster than the free time allows the consumer
+/// decodes in their place).
 final class ReadAhead<Value>: @unchecked Sendable {
     private enum Slot { case pending, claimed, ready(Value), taken }
 
@@ -104,11 +107,10 @@ final class ReadAhead<Value>: @unchecked Sendable {
         lock.unlock()
     }
 
+    /// Nice 19 for the calling thread alone (Linux keeps the nice value per thread; who 0 is this thread).
     private static func lowerPriority() {
         #if os(Linux)
-        // SCHED_IDLE (5 in <linux/sched.h>; glibc declares it only under _GNU_SOURCE). Pid 0 is this thread.
-        var parameters = sched_param()
-        _ = sched_setscheduler(0, 5, &parameters)
+        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 19)
         #endif
     }
 }

@@ -16,7 +16,7 @@ extension AnomalyModel {
     /// Scores files `batchSize` at a time. A file that cannot be read, or whose score is NaN or infinite,
     /// is handed to `each` as a failure (the error names the file) and the others are still scored, so one bad PNG in a folder of
     /// thousands does not lose the rest; callers that need every image rethrow it. Files are read ahead on
-    /// idle-priority threads (`ReadAhead`), at most two batches beyond the one being scored.
+    /// lowest-priority threads (`ReadAhead`), at most two batches beyond the one being scored.
     public func scoreFiles(_ paths: [String], progress: (Int) -> Void = { _ in },
                            each: (_ index: Int, _ result: Result<ImageScore, Error>) throws -> Void) rethrows {
         let size = size
