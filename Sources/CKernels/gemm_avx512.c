@@ -53,9 +53,11 @@ INLINE void kernel(const int mr, long kc, const float *restrict ap, const float 
                    __mmask16 m0, __mmask16 m1, float *c, long ldc, int load, int finish,
                    const epilogue *e, long row) {
     __m512 c0[MR], c1[MR];
+#pragma clang loop unroll(full)
     for (int i = 0; i < mr; i++) { c0[i] = _mm512_setzero_ps(); c1[i] = _mm512_setzero_ps(); }
     for (long p = 0; p < kc; p++) {
         const __m512 b0 = _mm512_maskz_loadu_ps(m0, bp), b1 = _mm512_maskz_loadu_ps(m1, bp + 16);
+#pragma clang loop unroll(full)
         for (int i = 0; i < mr; i++) {
             const __m512 a = _mm512_set1_ps(ap[i]);
             c0[i] = _mm512_fmadd_ps(a, b0, c0[i]);
@@ -64,6 +66,8 @@ INLINE void kernel(const int mr, long kc, const float *restrict ap, const float 
         ap += mr;
         bp += bstride;
     }
+    // Unrolled, so that the accumulators stay in registers instead of going through the stack.
+#pragma clang loop unroll(full)
     for (int i = 0; i < mr; i++) {
         float *cr = c + i * ldc;
         __m512 v0 = c0[i], v1 = c1[i];

@@ -134,6 +134,44 @@ final class GemmKernelTests: XCTestCase {
         XCTAssert(check(Case(transB: true, m: 40, n: 300, k: 190, beta: 1, bias: true, activation: .relu), seed: 8, threaded: true))
     }
 
+    /// A packed constant operand gives the bits packing per call gives (the same blocks, the same order),
+    /// serially and split between threads (by columns, even when m > n), and follows its version.
+    func testPackedOperandGivesTheBitsOfPackingPerCall() throws {
+        try XCTSkipUnless(InstructionSet.available, "no AVX-512 on this machine")
+        let saved = Parallelism.threads
+        Parallelism.set(2)
+        defer { Parallelism.set(saved) }
+        for (m, n, k) in [(341, 70, 261), (20, 33, 5), (14, 1, 1)] {
+            var rng = SplitMix64(seed: UInt64(m * n * k))
+            var a = (0..<(m * k)).map { _ in rng.uniform(-1, 1) }
+            let b = (0..<(k * n)).map { _ in rng.uniform(-1, 1) }
+            let bias = (0..<m).map { _ in rng.uniform(-1, 1) }
+            let operand = PackedOperand()
+            func product(packed: Bool, threaded: Bool, version: Int = 0) -> [Float] {
+                var c = [Float](repeating: .nan, count: m * n)
+                InstructionSet.with(avx512: true) {
+                    bias.withUnsafeBufferPointer { bi in
+                        let e = GemmEpilogue(bias: bi.baseAddress, activation: .relu)
+                        let p = packed ? operand.packed(a, m: m, k: k, version: version) : nil
+                        if threaded {
+                            gemm(m: m, n: n, k: k, a: a, lda: k, packedA: p, b: b, ldb: n, c: &c, ldc: n, epilogue: e)
+                        } else {
+                            serialGemm(m: m, n: n, k: k, a: a, lda: k, packedA: p, b: b, ldb: n, c: &c, ldc: n, epilogue: e)
+                        }
+                    }
+                }
+                return c
+            }
+            let expected = product(packed: false, threaded: false)
+            XCTAssertEqual(product(packed: true, threaded: false).map(\.bitPattern), expected.map(\.bitPattern), "\(m)x\(n)x\(k)")
+            XCTAssertEqual(product(packed: true, threaded: true).map(\.bitPattern), expected.map(\.bitPattern), "\(m)x\(n)x\(k) threaded")
+            a[0] += 1
+            XCTAssertEqual(product(packed: true, threaded: false).map(\.bitPattern), expected.map(\.bitPattern), "unchanged version")
+            XCTAssertEqual(product(packed: true, threaded: false, version: 1).map(\.bitPattern),
+                           product(packed: false, threaded: false).map(\.bitPattern), "new version")
+        }
+    }
+
     /// NaN in the product reaches the output through ReLU and ReLU6 as on the Swift path (max/min keep it).
     func testNaNPassesTheActivationsAsOnThePortablePath() throws {
         try XCTSkipUnless(InstructionSet.available, "no AVX-512 on this machine")

@@ -38,23 +38,27 @@ struct GemmEpilogue {
 /// large products are split here into one block of C per core and run on the same thread pool as the
 /// hand-written loops. One pool instead of two means no OpenBLAS worker spinning for work while the other
 /// loops run, which cost ~10% of training time.
+///
+/// `packedA`, when given, is `a` as `PackedOperand` packed it (op(A) untransposed): the AVX-512 kernel
+/// reads it instead of packing `a` again; the portable path reads `a`.
 func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
-          a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+          a: UnsafePointer<Float>, lda: Int, packedA: UnsafePointer<Float>? = nil, b: UnsafePointer<Float>, ldb: Int,
           beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GemmEpilogue = .none) {
     let threads = Parallelism.threads
     guard threads > 1, m * n * k >= 1 << 21 else {
-        serialGemm(transA: transA, transB: transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb,
+        serialGemm(transA: transA, transB: transB, m: m, n: n, k: k, a: a, lda: lda, packedA: packedA, b: b, ldb: ldb,
                    beta: beta, c: c, ldc: ldc, epilogue: epilogue)
         return
     }
-    if n >= m {
+    // A packed operand is split by columns only: its row panels are laid out for the whole of A.
+    if n >= m || packedA != nil {
         // Column blocks of C (multiples of 32 keep both kernels' panels whole).
         let block = ((n + threads - 1) / threads + 31) / 32 * 32
         parallelChunks(threads, work: Int.max) { _, range in
             for t in range {
                 let j0 = t * block, cols = min(block, n - j0)
                 guard cols > 0 else { continue }
-                serialGemm(transA: transA, transB: transB, m: m, n: cols, k: k, a: a, lda: lda,
+                serialGemm(transA: transA, transB: transB, m: m, n: cols, k: k, a: a, lda: lda, packedA: packedA,
                            b: transB ? b + j0 * ldb : b + j0, ldb: ldb, beta: beta, c: c + j0, ldc: ldc, epilogue: epilogue)
             }
         }
@@ -73,9 +77,15 @@ func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
 
 /// As `gemm`, on the calling thread alone, for callers that split their work across the pool themselves.
 func serialGemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
-                a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                a: UnsafePointer<Float>, lda: Int, packedA: UnsafePointer<Float>? = nil, b: UnsafePointer<Float>, ldb: Int,
                 beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GemmEpilogue = .none) {
     precondition(beta == 0 || beta == 1, "gemm: beta must be 0 or 1")
+    if InstructionSet.avx512, let packedA {
+        precondition(!transA, "gemm: a packed operand is packed untransposed")
+        stpm_sgemm_packed(m, n, k, packedA, transB ? 1 : 0, b, ldb, beta, c, ldc,
+                          epilogue.scale, epilogue.bias, epilogue.activation.kernelCode)
+        return
+    }
     if InstructionSet.avx512 {
         stpm_sgemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, a, lda, b, ldb, beta, c, ldc,
                    epilogue.scale, epilogue.bias, epilogue.activation.kernelCode)
@@ -86,6 +96,35 @@ func serialGemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: I
                 blasint(m), blasint(n), blasint(k), 1, a, blasint(lda), b, blasint(ldb),
                 beta, c, blasint(ldc))
     epilogue.apply(c, m: m, n: n, ldc: ldc)
+}
+
+/// A GEMM's left operand that stays constant across calls (a layer's weights, their Winograd transform),
+/// kept packed in the AVX-512 kernel's layout and repacked only when its version moves: packing per
+/// call costs as much as the multiplications of a small GEMM (Winograd's 36 per block of tiles).
+final class PackedOperand {
+    private var buffer: UnsafeMutablePointer<Float>?
+    private var count = 0
+    private var version = -1
+
+    deinit { buffer?.deallocate() }
+
+    /// `matrices` row-major m x k matrices, one after another in `a`, packed one after another; nil on
+    /// the portable path, which reads `a` itself.
+    func packed(_ a: UnsafePointer<Float>, m: Int, k: Int, matrices: Int = 1, version v: Int) -> UnsafePointer<Float>? {
+        guard InstructionSet.avx512 else { return nil }
+        let size = m * k, total = matrices * size
+        if buffer == nil || count != total {
+            buffer?.deallocate()
+            buffer = .allocate(capacity: max(total, 1))
+            count = total
+            version = -1
+        }
+        if version != v {
+            for e in 0..<matrices { stpm_sgemm_pack_a(0, m, k, a + e * size, k, buffer! + e * size) }
+            version = v
+        }
+        return UnsafePointer(buffer!)
+    }
 }
 
 extension Activation {

@@ -171,8 +171,10 @@ func winogradPad(_ x: UnsafePointer<Float>, _ g: WinogradGeometry, _ padded: Uns
     }
 }
 
-/// The whole convolution, block by block: y = activation(conv(x) + bias), x given padded.
-func winogradConvolution(_ padded: UnsafePointer<Float>, _ u: UnsafePointer<Float>, _ g: WinogradGeometry,
+/// The whole convolution, block by block: y = activation(conv(x) + bias), x given padded; `packedU` is
+/// U packed for the AVX-512 GEMM (`PackedOperand`), nil on the portable path.
+func winogradConvolution(_ padded: UnsafePointer<Float>, _ u: UnsafePointer<Float>, _ packedU: UnsafePointer<Float>?,
+                         _ g: WinogradGeometry,
                          bias: UnsafePointer<Float>?, _ activation: Activation, _ y: UnsafeMutablePointer<Float>,
                          _ ws: Workspace) {
     let tb = g.blockTiles(threads: Parallelism.threads)
@@ -188,7 +190,7 @@ func winogradConvolution(_ padded: UnsafePointer<Float>, _ u: UnsafePointer<Floa
                     winogradInputTransform(padded, g, table, count, stride: tb, v, t.baseAddress!)
                     for e in 0..<36 {
                         serialGemm(m: g.o, n: count, k: g.c, a: u + e * g.o * g.c, lda: g.c,
-                                   b: v + e * tb, ldb: 36 * tb, c: m + e * tb, ldc: 36 * tb)
+                                   packedA: packedU.map { $0 + e * g.o * g.c }, b: v + e * tb, ldb: 36 * tb, c: m + e * tb, ldc: 36 * tb)
                     }
                     winogradOutputTransform(m, g, table, count, stride: tb, bias: bias, activation, y, t.baseAddress!)
                 }

@@ -31,6 +31,8 @@ public final class Conv2d {
     enum Algorithm { case im2col, winograd }
 
     private let winogradFilter = WinogradFilter()
+    /// The weights (im2col and 1x1 GEMMs) or their Winograd transform, packed for the AVX-512 GEMM.
+    private let packedWeight = PackedOperand()
 
     public init(name: String, inChannels: Int, outChannels: Int, kernel: Int, stride: Int = 1,
                 padding: PaddingMode, groups: Int = 1, bias: Bool = false) {
@@ -103,9 +105,10 @@ public final class Conv2d {
         } else if admitsWinograd(g) && (algorithm ?? preferredAlgorithm(g)) == .winograd {
             let wg = WinogradGeometry(c: x.c, o: outChannels, n: x.n, h: x.h, w: x.w)
             let u = winogradFilter.transform(of: weight, wg)
+            let packedU = packedWeight.packed(u, m: outChannels, k: inChannels, matrices: 36, version: weight.version)
             let padded = ws.scratch(wg.paddedCount)
             winogradPad(x.data, wg, padded)
-            winogradConvolution(padded, u, wg, bias: fused.bias, fused.activation, output.data, ws)
+            winogradConvolution(padded, u, packedU, wg, bias: fused.bias, fused.activation, output.data, ws)
         } else {
             let cols: UnsafePointer<Float>
             if isPointwise {
@@ -115,7 +118,8 @@ public final class Conv2d {
                 im2col(x.data, g, buf)
                 cols = UnsafePointer(buf)
             }
-            gemm(m: outChannels, n: g.colCols, k: g.colRows, a: weight.value, lda: g.colRows,
+            let packed = packedWeight.packed(weight.value, m: outChannels, k: g.colRows, version: weight.version)
+            gemm(m: outChannels, n: g.colCols, k: g.colRows, a: weight.value, lda: g.colRows, packedA: packed,
                  b: cols, ldb: g.colCols, c: output.data, ldc: g.colCols, epilogue: epilogue)
             return output
         }
