@@ -110,25 +110,6 @@ static const kernel_fn kernels[MR + 1] = {
     kernel8, kernel9, kernel10, kernel11, kernel12, kernel13, kernel14,
 };
 
-// Rows i0 ..< i0 + rows, depth p0 ..< p0 + kc of op(A) into panels of MR rows (the last one narrower),
-// each kc steps of its rows side by side: the layout the kernel broadcasts from.
-static AVX512 void pack_a(int trans_a, long rows, long kc, const float *a, long lda, long i0, long p0, float *dst) {
-    for (long ir = 0; ir < rows; ir += MR) {
-        const long mr = rows - ir < MR ? rows - ir : MR;
-        float *panel = dst + ir * kc;
-        if (trans_a) {
-            const float *src = a + p0 * lda + i0 + ir;
-            for (long p = 0; p < kc; p++)
-                for (long i = 0; i < mr; i++) panel[p * mr + i] = src[p * lda + i];
-        } else {
-            for (long i = 0; i < mr; i++) {
-                const float *src = a + (i0 + ir + i) * lda + p0;
-                for (long p = 0; p < kc; p++) panel[p * mr + i] = src[p];
-            }
-        }
-    }
-}
-
 // 16 x 16 transpose in registers: r[j] holds row j, the result column q goes to r[q].
 INLINE void transpose16(__m512 r[16]) {
     __m512 t[16], u[16];
@@ -157,6 +138,33 @@ INLINE void transpose16(__m512 r[16]) {
 
 static inline __mmask16 lanes(long count) {
     return count >= 16 ? (__mmask16)0xFFFF : count <= 0 ? 0 : (__mmask16)((1u << count) - 1);
+}
+
+// Rows i0 ..< i0 + rows, depth p0 ..< p0 + kc of op(A) into panels of MR rows (the last one narrower),
+// each kc steps of its rows side by side: the layout the kernel broadcasts from.
+static AVX512 void pack_a(int trans_a, long rows, long kc, const float *a, long lda, long i0, long p0, float *dst) {
+    for (long ir = 0; ir < rows; ir += MR) {
+        const long mr = rows - ir < MR ? rows - ir : MR;
+        float *panel = dst + ir * kc;
+        if (trans_a) {
+            const __mmask16 mi = lanes(mr);
+            const float *src = a + p0 * lda + i0 + ir;
+            for (long p = 0; p < kc; p++) _mm512_mask_storeu_ps(panel + p * mr, mi, _mm512_maskz_loadu_ps(mi, src + p * lda));
+            continue;
+        }
+        // Rows of A are the panel's columns: transposed 16 x 16 at a time (the compiler's own
+        // vectorisation of the scalar copy scattered every element).
+        const __mmask16 mi = lanes(mr);
+        for (long q0 = 0; q0 < kc; q0 += 16) {
+            const __mmask16 mq = lanes(kc - q0);
+            __m512 r[16];
+            for (long i = 0; i < 16; i++)
+                r[i] = i < mr ? _mm512_maskz_loadu_ps(mq, a + (i0 + ir + i) * lda + p0 + q0) : _mm512_setzero_ps();
+            transpose16(r);
+            const long depth = kc - q0 < 16 ? kc - q0 : 16;
+            for (long q = 0; q < depth; q++) _mm512_mask_storeu_ps(panel + (q0 + q) * mr, mi, r[q]);
+        }
+    }
 }
 
 // Columns j0 ..< j0 + nr, depth p0 ..< p0 + kc of op(B) into a KC x NR strip, zero past column nr.

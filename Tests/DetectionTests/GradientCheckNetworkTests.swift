@@ -115,6 +115,9 @@ final class GradientCheckNetworkTests: XCTestCase {
                     p.markChanged()
                     return Self.referenceLoss(teacher: teacher, student: student.forward(x), weights: weights)
                 }
+                // The restored value is a change too: the layers' caches of their weights (packed GEMM
+                // operands, Winograd transforms) would otherwise keep the last perturbed one.
+                p.markChanged()
                 worst = max(worst, abs(numeric - Double(grad[i])))
             }
             print("GradientCheck \(kind.rawValue) \(name): worst relative error \(String(format: "%.2e", worst / scale))")
