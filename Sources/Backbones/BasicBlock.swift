@@ -6,7 +6,6 @@ final class BasicBlock: Layer {
     let conv2: ConvUnit
     let downsample: ConvUnit?
     let join = ResidualAdd(activation: .relu)
-    let inputGrad = Tensor(c: 0, n: 0, h: 0, w: 0)
 
     init(prefix: String, inChannels: Int, outChannels: Int, stride: Int, role: Role) {
         conv1 = ConvUnit(name: prefix + ".conv1", bnName: prefix + ".bn1", trainable: role.trainable, inChannels: inChannels,
@@ -29,12 +28,14 @@ final class BasicBlock: Layer {
         return join.forward(conv2.output, shortcut)
     }
 
-    func backward(_ x: Tensor, _ dy: Tensor, _ ws: Workspace, needInputGrad: Bool) -> Tensor {
+    /// The shortcut reads `dy` after the main branch, which keeps it; its gradient then reuses
+    /// `innerGradient`, which the main branch has finished with.
+    func backward(_ x: Tensor, _ dy: Tensor, _ ws: Workspace, into target: Tensor?) {
         join.backward(dy)
-        let d1 = conv2.backward(conv1.output, dy, ws, needInputGrad: true, into: ws.innerGradient)
-        let dMain = conv1.backward(x, d1, ws, needInputGrad: true)
-        sumGradients(inputGrad, dMain, downsample.map { $0.backward(x, dy, ws, needInputGrad: true) } ?? dy)
-        return inputGrad
+        let d1 = conv2.backward(conv1.output, dy, ws, needInputGrad: true, into: ws.innerGradient, keepDy: true)
+        conv1.backward(x, d1, ws, needInputGrad: target != nil, into: target)
+        let shortcut = downsample.map { $0.backward(x, dy, ws, needInputGrad: target != nil, into: ws.innerGradient) } ?? dy
+        if let target { addInPlace(target, shortcut) }
     }
 
     var parameters: [Parameter] { units.flatMap(\.parameters) }

@@ -8,7 +8,6 @@ final class Bottleneck: Layer {
     let branch2c: ConvUnit
     let projection: ConvUnit?
     let join = ResidualAdd(activation: .relu)
-    let inputGrad = Tensor(c: 0, n: 0, h: 0, w: 0)
 
     init(prefix: String, inChannels: Int, width: Int, outChannels: Int, stride: Int, project: Bool, role: Role) {
         func unit(_ n: String, _ i: Int, _ o: Int, k: Int, s: Int, act: Activation) -> ConvUnit {
@@ -32,13 +31,15 @@ final class Bottleneck: Layer {
         return join.forward(branch2c.output, shortcut)
     }
 
-    func backward(_ x: Tensor, _ dy: Tensor, _ ws: Workspace, needInputGrad: Bool) -> Tensor {
+    /// The main branch keeps `dy` for the shortcut and passes its gradients between `innerGradient` and
+    /// `branchGradient` (each free again once the next convolution has read it).
+    func backward(_ x: Tensor, _ dy: Tensor, _ ws: Workspace, into target: Tensor?) {
         join.backward(dy)
-        let dc = branch2c.backward(branch2b.output, dy, ws, needInputGrad: true, into: ws.innerGradient)
-        let db = branch2b.backward(branch2a.output, dc, ws, needInputGrad: true, into: ws.innerGradient)
-        let dMain = branch2a.backward(x, db, ws, needInputGrad: true)
-        sumGradients(inputGrad, dMain, projection.map { $0.backward(x, dy, ws, needInputGrad: true) } ?? dy)
-        return inputGrad
+        let dc = branch2c.backward(branch2b.output, dy, ws, needInputGrad: true, into: ws.innerGradient, keepDy: true)
+        let db = branch2b.backward(branch2a.output, dc, ws, needInputGrad: true, into: ws.branchGradient)
+        branch2a.backward(x, db, ws, needInputGrad: target != nil, into: target)
+        let shortcut = projection.map { $0.backward(x, dy, ws, needInputGrad: target != nil, into: ws.innerGradient) } ?? dy
+        if let target { addInPlace(target, shortcut) }
     }
 
     var parameters: [Parameter] { units.flatMap(\.parameters) }

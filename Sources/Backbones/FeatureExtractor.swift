@@ -38,7 +38,9 @@ public final class FeatureExtractor {
                 if let flowing = g { addInPlace(flowing, tapGrads[t]) } else { g = tapGrads[t] }
             }
             let x = i == 0 ? input : layers[i - 1].output
-            g = layers[i].backward(x, g!, workspace, needInputGrad: i > 0)
+            let target = i > 0 ? workspace.layerGradients[i % 2] : nil
+            layers[i].backward(x, g!, workspace, into: target)
+            g = target
         }
     }
 

@@ -7,7 +7,6 @@ final class MBConvBlock: Layer {
     let depthwise: ConvUnit
     let project: ConvUnit
     let join: ResidualAdd?
-    let inputGrad = Tensor(c: 0, n: 0, h: 0, w: 0)
 
     init(index: Int, inChannels: Int, outChannels: Int, expandRatio: Int, kernel: Int, stride: Int, role: Role) {
         let p = "_blocks.\(index)"
@@ -37,16 +36,19 @@ final class MBConvBlock: Layer {
         return join?.forward(project.output, x) ?? project.output
     }
 
-    func backward(_ x: Tensor, _ dy: Tensor, _ ws: Workspace, needInputGrad: Bool) -> Tensor {
+    /// The depthwise output is dead once the projection's backward has read it (the depthwise unit's
+    /// mask comes from its convolution's output), so its tensor then takes the expanded gradient.
+    func backward(_ x: Tensor, _ dy: Tensor, _ ws: Workspace, into target: Tensor?) {
         depthwise.recomputeOutput()
         expand?.recomputeOutput()
-        let dp = project.backward(depthwise.output, dy, ws, needInputGrad: true, into: ws.innerGradient)
-        let dd = depthwise.backward(expand?.output ?? x, dp, ws, needInputGrad: true,
-                                    into: expand == nil ? nil : ws.innerGradient)
-        let dMain = expand.map { $0.backward(x, dd, ws, needInputGrad: true) } ?? dd
-        guard join != nil else { return dMain }
-        sumGradients(inputGrad, dMain, dy)
-        return inputGrad
+        let dp = project.backward(depthwise.output, dy, ws, needInputGrad: true, into: ws.innerGradient, keepDy: join != nil)
+        if let expand {
+            let dd = depthwise.backward(expand.output, dp, ws, needInputGrad: true, into: ws.blockActivations[1])
+            expand.backward(x, dd, ws, needInputGrad: target != nil, into: target)
+        } else {
+            depthwise.backward(x, dp, ws, needInputGrad: target != nil, into: target)
+        }
+        if join != nil, let target { addInPlace(target, dy) }
     }
 
     var parameters: [Parameter] { units.flatMap(\.parameters) }

@@ -13,15 +13,18 @@ public final class Workspace {
 
     private var perThread: [(pointer: UnsafeMutablePointer<Float>, capacity: Int)] = []
 
-    /// Gradients that live only within one block's backward pass, shared by every layer of the network,
-    /// so that a training step holds each once instead of once per layer (a batch of 32 at 256 px would
-    /// otherwise keep gigabytes of dead gradients): `normGradient` is BatchNorm's dL/dx, read at once by
-    /// the convolution before it; `innerGradient` carries dL/dx from one convolution to the next inside a
-    /// block (one tensor serves a whole chain: see `ConvUnit.backward`).
-    public let normGradient = Tensor(c: 0, n: 0, h: 0, w: 0)
+    /// Gradients shared by every layer of the network, so that a training step holds each once instead
+    /// of once per layer (a batch of 32 at 256 px would otherwise keep gigabytes of dead gradients).
+    /// `layerGradients` carry dL/dx from one layer to the one before, in turn (see `Layer`).
+    /// `innerGradient` and `branchGradient` live only within one block's backward pass: dL/dx from one
+    /// convolution to the next, and BatchNorm's dL/dx where `dy` must survive it (`ConvUnit.backward`);
+    /// each block's backward says which it uses when.
+    public let layerGradients = [Tensor(c: 0, n: 0, h: 0, w: 0), Tensor(c: 0, n: 0, h: 0, w: 0)]
     public let innerGradient = Tensor(c: 0, n: 0, h: 0, w: 0)
+    public let branchGradient = Tensor(c: 0, n: 0, h: 0, w: 0)
     /// Outputs of trainable units read only inside their block, which recomputes them for its backward
-    /// pass (see `ConvUnit.recomputeOutput`), shared by every block of the network.
+    /// pass (see `ConvUnit.recomputeOutput`), shared by every block of the network. A block may also use
+    /// one as a gradient once the output it held is dead.
     public let blockActivations = [Tensor(c: 0, n: 0, h: 0, w: 0), Tensor(c: 0, n: 0, h: 0, w: 0)]
 
     deinit {

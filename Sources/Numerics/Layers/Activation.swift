@@ -36,3 +36,91 @@ public enum Activation: Sendable {
         }
     }
 }
+
+/// BatchNorm's per-channel passes with the activation folded in (BatchNorm2d.swift): the forward
+/// applies it to y = x * scale + shift, the backward masks dy by its derivative at that same y,
+/// recomputed from x with the same two roundings, so the mask is the forward's bit for bit.
+extension Activation {
+    /// dst[i] = activation(src[i] * scale + shift); src may be dst.
+    @inline(__always)
+    func apply(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ count: Int, scale: Float, shift: Float) {
+        switch self {
+        case .identity: for i in 0..<count { dst[i] = src[i] * scale + shift }
+        case .relu: for i in 0..<count { dst[i] = max(src[i] * scale + shift, 0) }
+        case .relu6: for i in 0..<count { dst[i] = min(max(src[i] * scale + shift, 0), 6) }
+        }
+    }
+
+    /// g where the derivative at y = x * scale + shift is 1, else 0.
+    @inline(__always)
+    private func masked(_ g: SIMD8<Float>, _ x: SIMD8<Float>, _ scale: Float, _ shift: Float) -> SIMD8<Float> {
+        switch self {
+        case .identity: return g
+        case .relu:
+            let y = x * scale + shift
+            return g.replacing(with: 0, where: .!(y .> 0))
+        case .relu6:
+            let y = x * scale + shift
+            return g.replacing(with: 0, where: .!((y .> 0) .& (y .< 6)))
+        }
+    }
+
+    @inline(__always)
+    private func masked(_ g: Float, _ x: Float, _ scale: Float, _ shift: Float) -> Float {
+        switch self {
+        case .identity: return g
+        case .relu: return x * scale + shift > 0 ? g : 0
+        case .relu6:
+            let y = x * scale + shift
+            return y > 0 && y < 6 ? g : 0
+        }
+    }
+
+    /// (sum of g', sum of g' * x) over a row, g' the masked gradient: Float vector sums over chunks of
+    /// 1024, combined in Double (as Reductions.swift).
+    @inline(__always)
+    func maskedSums(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ count: Int,
+                    scale: Float, shift: Float) -> (Double, Double) {
+        var sumG = 0.0, sumGX = 0.0, start = 0
+        while start < count {
+            let end = min(start + 1024, count)
+            var g0 = SIMD8<Float>(), g1 = SIMD8<Float>(), d0 = SIMD8<Float>(), d1 = SIMD8<Float>()
+            var i = start
+            while i + 16 <= end {
+                let xa = load8(x + i), xb = load8(x + i + 8)
+                let ga = masked(load8(g + i), xa, scale, shift), gb = masked(load8(g + i + 8), xb, scale, shift)
+                g0 += ga; g1 += gb
+                d0 += ga * xa; d1 += gb * xb
+                i += 16
+            }
+            var sg = (g0 + g1).sum(), sd = (d0 + d1).sum()
+            while i < end {
+                let gi = masked(g[i], x[i], scale, shift)
+                sg += gi; sd += gi * x[i]
+                i += 1
+            }
+            sumG += Double(sg); sumGX += Double(sd)
+            start = end
+        }
+        return (sumG, sumGX)
+    }
+
+    /// dx[i] = k * (g'[i] - a - xhat[i] * b), xhat = (x - mean) * inv: BatchNorm's input gradient. dx may be g.
+    @inline(__always)
+    func normGradient(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, _ count: Int,
+                      scale: Float, shift: Float, mean: Float, inv: Float, k: Float, a: Float, b: Float) {
+        var i = 0
+        while i + 8 <= count {
+            let xv = load8(x + i)
+            let xhat = (xv - mean) * inv
+            let d = k * (masked(load8(g + i), xv, scale, shift) - a - xhat * b)
+            UnsafeMutableRawPointer(dx + i).storeBytes(of: d, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < count {
+            let xhat = (x[i] - mean) * inv
+            dx[i] = k * (masked(g[i], x[i], scale, shift) - a - xhat * b)
+            i += 1
+        }
+    }
+}

@@ -52,9 +52,10 @@ public final class BatchNorm2d {
         return (scale, shift)
     }
 
-    /// Into `output`, or into `into`.
+    /// activation(batch norm of x) into `output`, or into `into`: the activation rides the normalising
+    /// pass instead of a pass of its own.
     @discardableResult
-    public func forward(_ x: Tensor, into target: Tensor? = nil) -> Tensor {
+    public func forward(_ x: Tensor, into target: Tensor? = nil, activation: Activation = .identity) -> Tensor {
         precondition(x.c == channels, "\(weight.name): input has \(x.c) channels, expected \(channels)")
         let output = target ?? self.output
         output.resize(c: x.c, n: x.n, h: x.h, w: x.w)
@@ -72,13 +73,14 @@ public final class BatchNorm2d {
                 runningMean.value[c] = (1 - momentum) * runningMean.value[c] + momentum * Float(mean)
                 let unbiased = Float(sq / Double(m - 1))
                 runningVar.value[c] = (1 - momentum) * runningVar.value[c] + momentum * unbiased
-                normalizeAsLastBatch(c, row, output.data + c * m, m)
+                let (scale, shift) = lastBatchAffine(c)
+                activation.apply(row, output.data + c * m, m, scale: scale, shift: shift)
             }
             }
         } else {
             let (scale, shift) = evalAffine()
             parallelFor(channels, work: channels * m) { range in
-                for c in range { affine(x.data + c * m, output.data + c * m, m, scale[c], shift[c]) }
+                for c in range { activation.apply(x.data + c * m, output.data + c * m, m, scale: scale[c], shift: shift[c]) }
             }
         }
         return output
@@ -86,27 +88,33 @@ public final class BatchNorm2d {
 
     /// The last train-mode forward's output again, bit for bit, from its input `x` (the running statistics
     /// are not moved again): a block recomputes an output it did not keep.
-    public func recompute(_ x: Tensor, into target: Tensor) {
+    public func recompute(_ x: Tensor, into target: Tensor, activation: Activation = .identity) {
         precondition(training, "\(weight.name): recompute needs a train-mode forward")
         target.resize(c: x.c, n: x.n, h: x.h, w: x.w)
         let m = x.rowLength
         parallelFor(channels, work: channels * m) { range in
-            for c in range { normalizeAsLastBatch(c, x.data + c * m, target.data + c * m, m) }
+            for c in range {
+                let (scale, shift) = lastBatchAffine(c)
+                activation.apply(x.data + c * m, target.data + c * m, m, scale: scale, shift: shift)
+            }
         }
     }
 
+    /// y = x * scale + shift of channel `c` in the last train-mode batch.
     @inline(__always)
-    private func normalizeAsLastBatch(_ c: Int, _ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ m: Int) {
+    private func lastBatchAffine(_ c: Int) -> (scale: Float, shift: Float) {
         let scale = batchInvStd[c] * weight.value[c]
-        let shift = bias.value[c] - batchMean[c] * scale
-        affine(src, dst, m, scale, shift)
+        return (scale, bias.value[c] - batchMean[c] * scale)
     }
 
-    /// dL/dx from dL/dy for the last train-mode forward on `x`, into `inputGrad` or `into`; writes weight
-    /// and bias gradients.
+    /// dL/dx from dL/d(activation(y)) for the last train-mode forward on `x`, into `inputGrad` or `into`,
+    /// which may be `dy` itself (each channel reads its row of `dy` before writing it); writes weight and
+    /// bias gradients. The activation's mask comes from y recomputed from `x`, so that neither the
+    /// activated output nor a masked copy of `dy` has to exist.
     @discardableResult
-    public func backward(_ x: Tensor, _ dy: Tensor, into target: Tensor? = nil) -> Tensor {
+    public func backward(_ x: Tensor, _ dy: Tensor, into target: Tensor? = nil, activation: Activation = .identity) -> Tensor {
         precondition(training, "\(weight.name): backward needs a train-mode forward")
+        precondition(dy.sameShape(x), "\(weight.name): gradient shape mismatch")
         weight.enableGrad(); bias.enableGrad()
         let inputGrad = target ?? self.inputGrad
         inputGrad.resize(c: x.c, n: x.n, h: x.h, w: x.w)
@@ -115,25 +123,18 @@ public final class BatchNorm2d {
         for c in range {
             let xr = x.data + c * m, gr = dy.data + c * m, dx = inputGrad.data + c * m
             let mean = batchMean[c], inv = batchInvStd[c]
-            let sumDy = chunkedSum(gr, m)
+            let (scale, shift) = lastBatchAffine(c)
+            let (sumDy, sumDyX) = activation.maskedSums(gr, xr, m, scale: scale, shift: shift)
             // sum(dy * xhat) = inv * (sum(dy * x) - mean * sum(dy))
-            let sumDyXhat = Double(inv) * (chunkedDot(gr, xr, m) - Double(mean) * sumDy)
+            let sumDyXhat = Double(inv) * (sumDyX - Double(mean) * sumDy)
             weight.grad![c] = Float(sumDyXhat)
             bias.grad![c] = Float(sumDy)
             let k = weight.value[c] * inv
             let a = Float(sumDy / Double(m))
             let b = Float(sumDyXhat / Double(m))
-            for i in 0..<m {
-                let xhat = (xr[i] - mean) * inv
-                dx[i] = k * (gr[i] - a - xhat * b)
-            }
+            activation.normGradient(gr, xr, dx, m, scale: scale, shift: shift, mean: mean, inv: inv, k: k, a: a, b: b)
         }
         }
         return inputGrad
     }
-}
-
-@inline(__always)
-func affine(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ count: Int, _ scale: Float, _ shift: Float) {
-    for i in 0..<count { dst[i] = src[i] * scale + shift }
 }

@@ -47,31 +47,31 @@ public final class ConvUnit: Layer {
         }
         conv.forward(x, ws)
         output = target ?? bn.output
-        bn.forward(conv.output, into: output)
-        activation.forward(output)
+        bn.forward(conv.output, into: output, activation: activation)
         return output
     }
 
     /// The last forward's output again, bit for bit, into the tensor lent to that forward.
     public func recomputeOutput() {
         guard let bn, output !== bn.output else { return }
-        bn.recompute(conv.output, into: output)
-        activation.forward(output)
+        bn.recompute(conv.output, into: output, activation: activation)
     }
 
-    /// dL/dx into `conv.inputGrad`, or into `into` (`ws.innerGradient`) when it is only read inside the
-    /// caller's block. `into` may be `dy` itself: BatchNorm has read all of `dy` into `ws.normGradient`
-    /// before the convolution writes.
+    /// dL/dx into `conv.inputGrad`, or into `into`, which must not be `dy`. A trainable unit's
+    /// BatchNorm writes its dL/dx over `dy` (the activation's mask folded in, see `BatchNorm2d.backward`)
+    /// unless `keepDy`, for a `dy` that the other branch of a residual block still reads: it then goes
+    /// to `ws.branchGradient`. A frozen unit masks `dy` in place.
     @discardableResult
-    public func backward(_ x: Tensor, _ dy: Tensor, _ ws: Workspace, needInputGrad: Bool) -> Tensor {
-        backward(x, dy, ws, needInputGrad: needInputGrad, into: nil)
-    }
-
-    @discardableResult
-    public func backward(_ x: Tensor, _ dy: Tensor, _ ws: Workspace, needInputGrad: Bool, into target: Tensor?) -> Tensor {
-        precondition(bn != nil || target !== dy, "\(conv.weight.name): a unit without BatchNorm cannot write its gradient over dy")
-        activation.backward(output: output, grad: dy)
-        let dz = bn.map { $0.backward(conv.output, dy, into: ws.normGradient) } ?? dy
+    public func backward(_ x: Tensor, _ dy: Tensor, _ ws: Workspace, needInputGrad: Bool, into target: Tensor? = nil,
+                         keepDy: Bool = false) -> Tensor {
+        precondition(target !== dy, "\(conv.weight.name): the input gradient cannot overwrite dy")
+        guard let bn else {
+            precondition(!keepDy, "\(conv.weight.name): a frozen unit masks dy in place")
+            activation.backward(output: output, grad: dy)
+            return conv.backward(x, dy, ws, needInputGrad: needInputGrad, into: target)
+        }
+        let dz = bn.backward(conv.output, dy, into: keepDy ? ws.branchGradient : dy, activation: activation)
+        precondition(target !== dz, "\(conv.weight.name): the input gradient cannot overwrite BatchNorm's")
         return conv.backward(x, dz, ws, needInputGrad: needInputGrad, into: target)
     }
 

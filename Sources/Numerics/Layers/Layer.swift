@@ -1,12 +1,14 @@
 /// A stage of a network with an explicit forward and backward, in the manner of llm.c: the caller
 /// keeps each layer's input alive until the backward pass and hands it back.
 ///
-/// `backward` may overwrite `dy` (activations mask it in place); the returned gradient lives in the
-/// layer's own buffer until its next backward.
+/// `backward` writes dL/dx into the tensor the caller passes (nil: the first layer, whose input needs
+/// no gradient), which is never `dy`, and may overwrite `dy`: BatchNorm writes its own gradient over it.
+/// A network hands two such tensors back and forth (`Workspace.layerGradients`) instead of keeping one
+/// per layer.
 public protocol Layer: AnyObject {
     var output: Tensor { get }
     @discardableResult func forward(_ x: Tensor, _ ws: Workspace) -> Tensor
-    @discardableResult func backward(_ x: Tensor, _ dy: Tensor, _ ws: Workspace, needInputGrad: Bool) -> Tensor
+    func backward(_ x: Tensor, _ dy: Tensor, _ ws: Workspace, into target: Tensor?)
     /// What SGD updates.
     var parameters: [Parameter] { get }
     /// What a checkpoint holds: parameters plus running statistics.
@@ -16,8 +18,16 @@ public protocol Layer: AnyObject {
 
 extension MaxPool2d: Layer {
     public func forward(_ x: Tensor, _ ws: Workspace) -> Tensor { forward(x) }
-    public func backward(_ x: Tensor, _ dy: Tensor, _ ws: Workspace, needInputGrad: Bool) -> Tensor { backward(x, dy) }
+    public func backward(_ x: Tensor, _ dy: Tensor, _ ws: Workspace, into target: Tensor?) {
+        if let target { backward(x, dy, into: target) }
+    }
     public var parameters: [Parameter] { [] }
     public var state: [Parameter] { [] }
     public func setTraining(_ on: Bool) {}
+}
+
+extension ConvUnit {
+    public func backward(_ x: Tensor, _ dy: Tensor, _ ws: Workspace, into target: Tensor?) {
+        backward(x, dy, ws, needInputGrad: target != nil, into: target)
+    }
 }

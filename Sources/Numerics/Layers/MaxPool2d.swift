@@ -51,12 +51,15 @@ public final class MaxPool2d {
         return output
     }
 
+    /// dL/dx into `inputGrad`, or into `into`.
     @discardableResult
-    public func backward(_ x: Tensor, _ dy: Tensor) -> Tensor {
+    public func backward(_ x: Tensor, _ dy: Tensor, into target: Tensor? = nil) -> Tensor {
+        let inputGrad = target ?? self.inputGrad
         inputGrad.resize(c: x.c, n: x.n, h: x.h, w: x.w)
         inputGrad.zero()
         let planes = x.c * x.n, inPlane = x.h * x.w
-        for p in 0..<planes {
+        parallelFor(planes, work: x.count) { range in
+        for p in range {
             let src = x.data + p * inPlane, g = dy.data + p * dy.plane, d = inputGrad.data + p * inPlane
             for oy in 0..<dy.h {
                 let ys = window(oy, pad: padding.top, limit: x.h)
@@ -69,6 +72,7 @@ public final class MaxPool2d {
                     d[at] += g[oy * dy.w + ox]
                 }
             }
+        }
         }
         return inputGrad
     }

@@ -23,14 +23,6 @@ public final class ResidualAdd {
     public func backward(_ dy: Tensor) { activation.backward(output: output, grad: dy) }
 }
 
-/// dst = a + b: the gradient of a tensor read by two branches.
-public func sumGradients(_ dst: Tensor, _ a: Tensor, _ b: Tensor) {
-    precondition(a.sameShape(b), "gradient shapes differ")
-    dst.resize(c: a.c, n: a.n, h: a.h, w: a.w)
-    let d = dst.data, x = a.data, y = b.data
-    parallelFor(a.count, work: a.count) { r in for i in r { d[i] = x[i] + y[i] } }
-}
-
 /// dst += src, for summing the gradients of two branches that read the same tensor.
 public func addInPlace(_ dst: Tensor, _ src: Tensor) {
     precondition(dst.sameShape(src), "gradient shapes differ")
