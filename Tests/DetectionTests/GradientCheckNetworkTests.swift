@@ -143,6 +143,18 @@ final class GradientCheckNetworkTests: XCTestCase {
             ("_blocks.6._depthwise_conv.weight", 2), ("_blocks.9._bn2.weight", 2), ("_blocks.10._depthwise_conv.weight", 2),
         ], seed: 10, levelWeights: [1, 1, 0.1])
     }
+
+    /// Bottlenecks pass their gradients between the workspace's inner and branch tensors and keep dy for
+    /// the shortcut: a unit writing over a tensor still to be read shows here.
+    func testResNet50HalfStudent() {
+        check(.resnet50Half, picks: [
+            ("conv_1.weight", 3), ("conv_1.bn.weight", 2),
+            ("stage0.block0.branch2a.weight", 3), ("stage0.block0.proj_shortcut.weight", 3), ("stage0.block0.proj_shortcut.bn.bias", 2),
+            ("stage0.block2.branch2b.weight", 3), ("stage0.block2.branch2b.bn.weight", 2),
+            ("stage1.block0.branch2a.bn.bias", 2), ("stage1.block3.branch2c.weight", 3),
+            ("stage2.block0.proj_shortcut.weight", 3), ("stage2.block5.branch2a.weight", 3), ("stage2.block5.branch2c.bn.weight", 2),
+        ], seed: 50, h: 3e-4)
+    }
 }
 
 extension SplitMix64 {

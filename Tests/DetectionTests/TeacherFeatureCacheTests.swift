@@ -1,0 +1,43 @@
+import XCTest
+import Numerics
+import Backbones
+import ImageIO
+@testable import Detection
+
+/// The cached teacher features (Float16) against the teacher's own normalised taps in Float.
+final class TeacherFeatureCacheTests: XCTestCase {
+    func testFillReturnsEachImagesTapsToFloat16Rounding() {
+        var rng = SplitMix64(seed: 16)
+        let teacher = BackboneKind.efficientnetLite0.make(role: .teacher)
+        for p in teacher.state { for i in 0..<p.count { p.value[i] = 0.3 * rng.normal() }; p.markChanged() }
+        let images = (0..<5).map { _ in
+            Image8(width: 32, height: 32, channels: 3, pixels: (0..<(32 * 32 * 3)).map { _ in UInt8(truncatingIfNeeded: rng.next()) })
+        }
+        // Batches of 2 while caching: the cache must stitch them in image order.
+        let cache = TeacherFeatureCache(teacher: teacher, images: images, batchSize: 2)
+        XCTAssertEqual(cache.bytes, 5 * BackboneKind.efficientnetLite0.tapChannels.enumerated()
+            .reduce(0) { $0 + $1.element * (32 >> (2 + $1.offset)) * (32 >> (2 + $1.offset)) } * 2)
+        let indices = [3, 0, 4]
+        let batch = [Tensor(c: 0, n: 0, h: 0, w: 0), Tensor(c: 0, n: 0, h: 0, w: 0), Tensor(c: 0, n: 0, h: 0, w: 0)]
+        cache.fill(batch, indices: indices)
+        for (n, image) in indices.enumerated() {
+            // The teacher on the same batch of 2 as the cache (batch size can change the convolution algorithm).
+            let input = Tensor(c: 0, n: 0, h: 0, w: 0), first = image / 2 * 2
+            ImagePreparation.fill(input, with: Array(images[first..<min(first + 2, images.count)]), kind: .efficientnetLite0)
+            let exact = TapNormalizer()(teacher.forward(input))
+            for l in 0..<3 {
+                let t = exact[l], plane = t.plane, m = image - first
+                XCTAssertEqual(batch[l].n, indices.count)
+                var worst: Float = 0, largest: Float = 0
+                for c in 0..<t.c { for i in 0..<plane {
+                    let want = t.data[(c * t.n + m) * plane + i], got = batch[l].data[(c * indices.count + n) * plane + i]
+                    // Float16 keeps 11 significant bits; below its normal range, steps of 2^-24.
+                    worst = max(worst, abs(got - want) - abs(want) * 0x1p-11 - 0x1p-25)
+                    largest = max(largest, abs(want))
+                } }
+                XCTAssertLessThanOrEqual(worst, 0, "image \(image) level \(l + 1)")
+                XCTAssertGreaterThan(largest, 0.05, "level \(l + 1) is not all zeros")
+            }
+        }
+    }
+}
