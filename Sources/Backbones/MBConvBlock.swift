@@ -28,11 +28,13 @@ final class MBConvBlock: Layer {
 
     /// The expanded tensors (expand's and depthwise's outputs) are the widest of the network and are read
     /// only inside the block: they go to the workspace's shared `blockActivations` and are recomputed
-    /// from their convolutions' outputs for the backward pass.
+    /// from their convolutions' outputs for the backward pass. Before a join, the projection's output is
+    /// read by the join alone, and its backward (no activation) never reads it: it goes to the first of
+    /// them, dead by then, and is not recomputed.
     func forward(_ x: Tensor, _ ws: Workspace) -> Tensor {
         let e = expand.map { $0.forward(x, ws, into: ws.blockActivations[0]) } ?? x
         depthwise.forward(e, ws, into: ws.blockActivations[1])
-        project.forward(depthwise.output, ws)
+        project.forward(depthwise.output, ws, into: join == nil ? nil : ws.blockActivations[0])
         return join?.forward(project.output, x) ?? project.output
     }
 

@@ -36,10 +36,11 @@ public final class PyramidLoss {
                 i = end
             }
             losses.append(total / Double(positions))
-            studentNorms[l].backward(g)
+            studentNorms[l].backward(g, into: g)
         }
         return losses
     }
 
-    public var studentGrads: [Tensor] { studentNorms.map(\.inputGrad) }
+    /// dL/d(student tap) per level, written over the normalised gradients (one tensor per level, not two).
+    public var studentGrads: [Tensor] { normalizedGrads }
 }
