@@ -21,16 +21,21 @@ final class BasicBlock: Layer {
     var units: [ConvUnit] { [conv1, conv2] + (downsample.map { [$0] } ?? []) }
     var output: Tensor { join.output }
 
+    /// Only the join's output leaves the block, so every unit's output goes to the workspace's shared
+    /// `blockActivations`, each into one the unit before has finished with: conv1's is recomputed for the
+    /// backward pass, which never reads conv2's and the downsample's (no activation).
     func forward(_ x: Tensor, _ ws: Workspace) -> Tensor {
-        conv1.forward(x, ws)
-        conv2.forward(conv1.output, ws)
-        let shortcut = downsample.map { $0.forward(x, ws) } ?? x
+        let a = ws.blockActivations
+        conv1.forward(x, ws, into: a[0])
+        conv2.forward(conv1.output, ws, into: a[1])
+        let shortcut = downsample.map { $0.forward(x, ws, into: a[0]) } ?? x
         return join.forward(conv2.output, shortcut)
     }
 
     /// The shortcut reads `dy` after the main branch, which keeps it; its gradient then reuses
     /// `innerGradient`, which the main branch has finished with.
     func backward(_ x: Tensor, _ dy: Tensor, _ ws: Workspace, into target: Tensor?) {
+        conv1.recomputeOutput()
         join.backward(dy)
         let d1 = conv2.backward(conv1.output, dy, ws, needInputGrad: true, into: ws.innerGradient, keepDy: true)
         conv1.backward(x, d1, ws, needInputGrad: target != nil, into: target)

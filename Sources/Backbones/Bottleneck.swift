@@ -23,17 +23,23 @@ final class Bottleneck: Layer {
     var units: [ConvUnit] { [branch2a, branch2b, branch2c] + (projection.map { [$0] } ?? []) }
     var output: Tensor { join.output }
 
+    /// Only the join's output leaves the block, so every unit's output goes to the workspace's shared
+    /// `blockActivations`, each into one the unit before has finished with: 2a and 2b are recomputed for
+    /// the backward pass, which never reads 2c's and the projection's (no activation).
     func forward(_ x: Tensor, _ ws: Workspace) -> Tensor {
-        branch2a.forward(x, ws)
-        branch2b.forward(branch2a.output, ws)
-        branch2c.forward(branch2b.output, ws)
-        let shortcut = projection.map { $0.forward(x, ws) } ?? x
+        let a = ws.blockActivations
+        branch2a.forward(x, ws, into: a[0])
+        branch2b.forward(branch2a.output, ws, into: a[1])
+        branch2c.forward(branch2b.output, ws, into: a[0])
+        let shortcut = projection.map { $0.forward(x, ws, into: a[1]) } ?? x
         return join.forward(branch2c.output, shortcut)
     }
 
     /// The main branch keeps `dy` for the shortcut and passes its gradients between `innerGradient` and
     /// `branchGradient` (each free again once the next convolution has read it).
     func backward(_ x: Tensor, _ dy: Tensor, _ ws: Workspace, into target: Tensor?) {
+        branch2a.recomputeOutput()
+        branch2b.recomputeOutput()
         join.backward(dy)
         let dc = branch2c.backward(branch2b.output, dy, ws, needInputGrad: true, into: ws.innerGradient, keepDy: true)
         let db = branch2b.backward(branch2a.output, dc, ws, needInputGrad: true, into: ws.branchGradient)
