@@ -9,25 +9,27 @@ import Backbones
 /// fitted to `/usr/bin/time -v` peaks of `stpm train` (README, "Memory"): `perImage` is what one
 /// training image's activations, gradients and im2col columns cost per input pixel, `evaluation` the
 /// batch-of-8 inference buffers (held-out scoring, teacher caching, `stpm score`), and `stored` the
-/// cached teacher taps (4 bytes x channels / stride² per tap) plus the RGB bytes of every image.
+/// cached teacher taps (Float16: 2 bytes x channels / stride² per tap) plus the RGB bytes of every image.
 public enum MemoryBudget {
     static let base = 96_000_000
 
-    /// Measured bytes per input pixel (see the type's comment). ResNet-18, without downloadable weights
-    /// here, uses the half-width ResNet-50's figures, which are larger. EfficientNet-Lite0's training
-    /// figure is the slope between batch 8 and 32 on tire at 256 px (0.80 and 2.43 GB: 1062), rounded up;
-    /// it halved when MBConv blocks stopped keeping their expanded activations and gradients per layer.
+    /// Measured bytes per input pixel (see the type's comment). ResNet-18 uses the half-width ResNet-50's
+    /// figures, which are larger (tire, batch 32, 256 px: 1.87 vs 3.19 GB). The training figures are the
+    /// slopes between batch 8 and 32 on tire at 256 px, rounded up: EfficientNet-Lite0 0.657 and 2.094 GB
+    /// (914), ResNet-50-1by2 1.273 and 3.270 GB (1269). They fell from 1100 and 2586 when layers stopped
+    /// keeping a gradient each (two shared tensors pass it down), BatchNorm wrote its gradient over dy,
+    /// and residual blocks lent their inner outputs to the workspace.
     static func perPixel(_ kind: BackboneKind) -> (trainingImage: Int, evaluation: Int) {
         switch kind {
-        case .efficientnetLite0: (1100, 4216)
-        case .resnet50Half, .resnet18: (2586, 6587)
+        case .efficientnetLite0: (950, 4216)
+        case .resnet50Half, .resnet18: (1300, 6587)
         }
     }
 
     /// Bytes per pixel that each training image keeps for the whole run.
     static func storedPerPixel(_ kind: BackboneKind) -> Int {
         let c = kind.tapChannels
-        return 4 * (c[0] * 256 / 16 + c[1] * 256 / 64 + c[2]) / 256 + 3
+        return MemoryLayout<Float16>.size * (c[0] * 256 / 16 + c[1] * 256 / 64 + c[2]) / 256 + 3
     }
 
     public static func training(_ options: TrainingOptions, images: Int) -> Int {
