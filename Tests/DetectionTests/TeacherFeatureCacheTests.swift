@@ -40,4 +40,32 @@ final class TeacherFeatureCacheTests: XCTestCase {
             }
         }
     }
+
+    /// What Float16 storage does to the training signal: the STPM loss of a random student against the
+    /// cached teacher features and against the teacher's Float taps, on the same batch.
+    func testLossAgainstCachedFeaturesMatchesFloat() {
+        var rng = SplitMix64(seed: 61)
+        let teacher = BackboneKind.efficientnetLite0.make(role: .teacher)
+        for p in teacher.state { for i in 0..<p.count { p.value[i] = 0.3 * rng.normal() }; p.markChanged() }
+        let images = (0..<4).map { _ in
+            Image8(width: 64, height: 64, channels: 3, pixels: (0..<(64 * 64 * 3)).map { _ in UInt8(truncatingIfNeeded: rng.next()) })
+        }
+        let cache = TeacherFeatureCache(teacher: teacher, images: images, batchSize: 4)
+        let cached = [Tensor(c: 0, n: 0, h: 0, w: 0), Tensor(c: 0, n: 0, h: 0, w: 0), Tensor(c: 0, n: 0, h: 0, w: 0)]
+        cache.fill(cached, indices: Array(0..<4))
+        let input = Tensor(c: 0, n: 0, h: 0, w: 0)
+        ImagePreparation.fill(input, with: images, kind: .efficientnetLite0)
+        let exact = TapNormalizer()(teacher.forward(input))
+        let student = BackboneKind.efficientnetLite0.make(role: .student)
+        StudentInit.initialize(student, seed: 3)
+        student.setTraining(true)
+        let taps = student.forward(input)
+        let withCache = PyramidLoss().forwardBackward(teacher: cached, student: taps)
+        let withFloat = PyramidLoss().forwardBackward(teacher: exact, student: taps)
+        for l in 0..<3 {
+            let relative = abs(withCache[l] - withFloat[l]) / withFloat[l]
+            print("TeacherFeatureCache level \(l + 1): loss \(withFloat[l]) (Float) vs \(withCache[l]) (Float16), relative \(relative)")
+            XCTAssertLessThan(relative, 1e-4, "level \(l + 1)")
+        }
+    }
 }
