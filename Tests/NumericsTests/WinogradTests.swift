@@ -112,6 +112,29 @@ final class WinogradTests: XCTestCase {
         }
     }
 
+    /// The input gradient by Winograd (each kernel turned by 180°, inputs and outputs swapped) against
+    /// im2col's, which the gradient checks cover; both with the same weight gradient. The turned filter
+    /// follows an SGD step.
+    func testInputGradientMatchesIm2col() {
+        for (k, s) in shapes.enumerated() {
+            let (conv, x) = makeConv(s, label: "input-gradient\(k)")
+            var rng = SplitMix64(label: "input-gradient-dy\(k)")
+            let dy = Tensor.random(c: s.o, n: s.n, h: s.h, w: s.w, &rng)
+            let ws = Workspace()
+            for step in 0..<2 {
+                conv.forward(x, ws)
+                let expected = conv.backward(x, dy, ws, needInputGrad: true, into: nil, algorithm: .im2col).array
+                let weightGrad = Array(UnsafeBufferPointer(start: conv.weight.grad!, count: conv.weight.count))
+                conv.inputGrad.data.update(repeating: .nan, count: conv.inputGrad.count)
+                let got = conv.backward(x, dy, ws, needInputGrad: true, into: nil, algorithm: .winograd).array
+                XCTAssertFalse(got.contains { $0.isNaN }, "\(s): input gradient left unwritten")
+                XCTAssertLessThanOrEqual(relativeError(got, expected), tolerance, "\(s) step \(step)")
+                XCTAssertEqual(Array(UnsafeBufferPointer(start: conv.weight.grad!, count: conv.weight.count)), weightGrad)
+                SGD(learningRate: 0.1).step([conv.weight])
+            }
+        }
+    }
+
     /// The cached filter transform follows the weights through an SGD step and a reload.
     func testFilterTransformFollowsWeightChanges() {
         let s = Shape(c: 4, o: 5, n: 1, h: 8, w: 8)

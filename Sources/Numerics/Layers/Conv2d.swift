@@ -5,8 +5,9 @@ import Foundation
 /// Dense convolutions are im2col + one GEMM over the whole batch; a 1x1 stride-1 convolution skips
 /// im2col because a channel-major tensor already is its column matrix; stride-1 3x3 convolutions
 /// padded by 1 use Winograd F(4x4, 3x3) where that is faster (Winograd.swift). Depthwise convolutions
-/// (groups == channels) use their own kernels in DepthwiseConv.swift. The backward pass is im2col-based
-/// whatever the forward used: both compute the same function.
+/// (groups == channels) use their own kernels in DepthwiseConv.swift. The backward's weight gradient is
+/// im2col-based whatever the forward used; its input gradient, a convolution of dL/dy of the same kind, uses
+/// Winograd where the forward would.
 public final class Conv2d {
     public enum PaddingMode: Equatable, Sendable {
         case fixed(Padding)
@@ -31,6 +32,7 @@ public final class Conv2d {
     enum Algorithm { case im2col, winograd }
 
     private let winogradFilter = WinogradFilter()
+    let winogradInputGradientFilter = WinogradFilter(forInputGradient: true)
     /// The weights (im2col and 1x1 GEMMs) or their Winograd transform, packed for the AVX-512 GEMM.
     private let packedWeight = PackedOperand()
 
@@ -155,21 +157,41 @@ extension Conv2d {
 /// A convolution's Winograd filter transform, recomputed only when the weights' version moves (SGD steps,
 /// loading, BatchNorm folding): at inference it is computed once per model.
 final class WinogradFilter {
+    /// The input gradient's filter instead: each kernel turned by 180° with inputs and outputs swapped
+    /// (`g` then has the forward's output channels as its inputs).
+    private let forInputGradient: Bool
     private var u: UnsafeMutablePointer<Float>?
+    private var turned: UnsafeMutablePointer<Float>?
     private var count = 0
     private var version = -1
 
-    deinit { u?.deallocate() }
+    init(forInputGradient: Bool = false) { self.forInputGradient = forInputGradient }
+
+    deinit { u?.deallocate(); turned?.deallocate() }
 
     func transform(of weight: Parameter, _ g: WinogradGeometry) -> UnsafePointer<Float> {
         if u == nil || count != g.filterCount {
             u?.deallocate()
+            turned?.deallocate()
             count = g.filterCount
             u = .allocate(capacity: count)
+            turned = forInputGradient ? .allocate(capacity: g.o * g.c * 9) : nil
             version = -1
         }
         if version != weight.version {
-            winogradFilterTransform(weight.value, g, u!)
+            if let turned {
+                // weight [g.c][g.o][3][3] (the forward's outputs first) into [g.o][g.c][3][3], each kernel reversed.
+                let w = weight.value
+                for co in 0..<g.c {
+                    for ci in 0..<g.o {
+                        let src = w + (co * g.o + ci) * 9, dst = turned + (ci * g.c + co) * 9
+                        for t in 0..<9 { dst[t] = src[8 - t] }
+                    }
+                }
+                winogradFilterTransform(turned, g, u!)
+            } else {
+                winogradFilterTransform(weight.value, g, u!)
+            }
             version = weight.version
         }
         return UnsafePointer(u!)

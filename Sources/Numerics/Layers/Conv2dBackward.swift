@@ -4,6 +4,14 @@ extension Conv2d {
     @discardableResult
     public func backward(_ x: Tensor, _ dy: Tensor, _ ws: Workspace, needInputGrad: Bool = true,
                          into target: Tensor? = nil) -> Tensor {
+        backward(x, dy, ws, needInputGrad: needInputGrad, into: target, algorithm: nil)
+    }
+
+    /// As `backward`, with the input gradient's algorithm chosen by the caller (tests) instead of
+    /// `preferredAlgorithm`.
+    @discardableResult
+    func backward(_ x: Tensor, _ dy: Tensor, _ ws: Workspace, needInputGrad: Bool, into target: Tensor?,
+                  algorithm: Algorithm?) -> Tensor {
         let inputGrad = target ?? self.inputGrad
         let g = geometry(x)
         precondition(dy.c == outChannels && dy.n == x.n && dy.h == g.oh && dy.w == g.ow, "\(weight.name): gradient shape mismatch")
@@ -28,6 +36,17 @@ extension Conv2d {
         gemm(transB: true, m: outChannels, n: g.colRows, k: g.colCols, a: dy.data, lda: g.colCols,
              b: cols, ldb: g.colCols, c: weight.grad!, ldc: g.colRows)
         guard needInputGrad else { return inputGrad }
+        if admitsWinograd(g) && (algorithm ?? preferredAlgorithm(g)) == .winograd {
+            // dL/dx is the same kind of convolution (3x3, stride 1, padded by 1) of dL/dy, with each kernel
+            // turned by 180° and inputs and outputs swapped: Winograd as in the forward, instead of a GEMM
+            // over the column matrix and col2im. The column matrix is no longer needed: `padded` takes its place.
+            let wg = WinogradGeometry(c: outChannels, o: inChannels, n: x.n, h: x.h, w: x.w)
+            let u = winogradInputGradientFilter.transform(of: weight, wg)
+            let padded = ws.scratch(wg.paddedCount)
+            winogradPad(dy.data, wg, padded)
+            winogradConvolution(padded, u, nil, wg, bias: nil, .identity, inputGrad.data, ws)
+            return inputGrad
+        }
         if isPointwise {
             gemm(transA: true, m: g.colRows, n: g.colCols, k: outChannels, a: weight.value, lda: g.colRows,
                  b: dy.data, ldb: g.colCols, c: inputGrad.data, ldc: g.colCols)
