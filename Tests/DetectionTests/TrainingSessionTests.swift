@@ -51,6 +51,19 @@ final class TrainingSessionTests: XCTestCase {
         XCTAssertTrue(replay.finished)
     }
 
+    /// The ETA the console and the CLI show is the images still to train at the run's measured rate,
+    /// counted exactly, also after an epoch's short last batch (5 images in batches of 4).
+    func testTimeRemainingIsTheImagesLeftAtTheMeasuredRate() throws {
+        let steps = try SyntheticSet.trainingEvents().compactMap { e -> TrainingProgress? in if case .step(let p) = e { return p }; return nil }
+        XCTAssertFalse(steps.isEmpty)
+        for p in steps {
+            let left = (SyntheticSet.epochs - p.epoch - 1) * 5 + (5 - min(p.step * 4, 5))
+            XCTAssertGreaterThan(p.imagesPerSecond, 0)
+            XCTAssertEqual(p.secondsRemaining * p.imagesPerSecond, Double(left), accuracy: 1e-9 * Double(max(left, 1)),
+                           "epoch \(p.epoch + 1) step \(p.step)")
+        }
+    }
+
     func testAFolderWithoutLogsReplaysNothing() throws {
         XCTAssertEqual(TrainingSession.replay(try emptyFolder()), TrainingReplay())
     }

@@ -157,7 +157,8 @@ public final class TrainingSession {
     private func progress(epoch: Int, step: Int, levels: [Double]) -> TrainingProgress {
         let n = data.train.count
         let rate = Double(imagesSeen) / max(Date().timeIntervalSince(started), 1e-9)
-        let remaining = Double((options.epochs - epoch - 1) * n + (n - (step + 1) * options.batchSize)) / rate
+        // The epoch's last batch may be short: it leaves no image of the epoch, not a negative count.
+        let remaining = Double((options.epochs - epoch - 1) * n + (n - min((step + 1) * options.batchSize, n))) / rate
         return TrainingProgress(epoch: epoch, epochs: options.epochs, step: step + 1, stepsPerEpoch: stepsPerEpoch,
                                 levelLosses: levels, imagesPerSecond: rate, secondsRemaining: max(remaining, 0))
     }
