@@ -18,13 +18,19 @@ public struct SGD {
             p.enableMomentum()
             let buf = p.momentum!, v = p.value, n = p.count
             let wd = weightDecay, mom = momentum, lr = learningRate
+            // One pass over the parameter: decay, momentum and step per element, in torch's order.
             if p.momentumStarted {
-                for i in 0..<n { buf[i] = mom * buf[i] + (g[i] + wd * v[i]) }
+                for i in 0..<n {
+                    buf[i] = mom * buf[i] + (g[i] + wd * v[i])
+                    v[i] -= lr * buf[i]
+                }
             } else {
-                for i in 0..<n { buf[i] = g[i] + wd * v[i] }
+                for i in 0..<n {
+                    buf[i] = g[i] + wd * v[i]
+                    v[i] -= lr * buf[i]
+                }
                 p.momentumStarted = true
             }
-            for i in 0..<n { v[i] -= lr * buf[i] }
             p.markChanged()
         }
     }
