@@ -13,7 +13,7 @@ STPM_HOME ?= $(HOME)/.cache/stpm
 DEMO_DATA := $(STPM_HOME)/demo/brick
 DEMO_MODEL := $(STPM_HOME)/demo/model
 
-.PHONY: demo setup packages weights textures pillow build test fuzz asan tsan tsan-threads
+.PHONY: demo setup packages weights textures pillow build test fuzz asan tsan tsan-threads gemm-shapes
 
 setup: packages weights textures build
 
@@ -40,6 +40,13 @@ textures:
 
 build:
 	swift build -c release --product stpm
+
+# stpm's AVX-512 sgemm against OpenBLAS on the backbones' convolution GEMMs (GFLOP/s), on 1 and 2
+# threads; GEMM_SHAPES_ARGS=-v adds one line per shape. A benchmark, not a test: run it on a quiet machine.
+gemm-shapes: packages
+	mkdir -p .build
+	clang -O2 -o .build/gemm_shapes scripts/gemm_shapes.c Sources/CKernels/gemm_avx512.c -ISources/CKernels/include -lopenblas -lpthread -lm
+	.build/gemm_shapes 1 2 $(GEMM_SHAPES_ARGS)
 
 # The console's end-to-end checks and the XCTest suite both run whatever the other does; the run
 # fails when either fails. The last line counts the XCTest cases.

@@ -11,10 +11,14 @@
 // nothing on 28 and leave 4 registers for B and the broadcast.
 #define MR 14
 #define NR 32
-// Depth of one pass: a packed B strip (KC x NR, 32 KiB) stays in L1 (48 KiB here) while every
-// A panel of the block (MC x KC, 336 KiB) streams from L2 (1 MiB).
-#define KC 256
+// Depth of one pass: a packed B strip (KC x NR, 48 KiB) fills L1 (48 KiB here) while every A panel
+// of the block (MC x KC, 504 KiB) streams from L2 (1 MiB). Measured (make gemm-shapes and an A/B of
+// the same shapes in one process): 384 beats 256 by 5-10 % where k >= 1152 (fewer passes over C),
+// and 512 gains nothing more.
+#define KC STPM_SGEMM_KC
 #define MC (MR * 24)
+// Rows of B ahead that packing prefetches: 16, 32 and 64 measured alike.
+#define PF_ROWS 16
 
 typedef struct {
     const float *scale, *bias;
@@ -50,13 +54,18 @@ INLINE __m512 activate(__m512 v, int activation) {
 // C[0..mr, 0..32) (+)= A panel (kc x mr, interleaved) * B strip (kc rows `bstride` apart), masked to the
 // strip's columns; `load` adds C first, `finish` applies the epilogue (rows from `row`).
 INLINE void kernel(const int mr, long kc, const float *restrict ap, const float *restrict bp, long bstride,
-                   __mmask16 m0, __mmask16 m1, float *c, long ldc, int load, int finish,
+                   const float *pf, __mmask16 m0, __mmask16 m1, float *c, long ldc, int load, int finish,
                    const epilogue *e, long row) {
     __m512 c0[MR], c1[MR];
 #pragma clang loop unroll(full)
     for (int i = 0; i < mr; i++) { c0[i] = _mm512_setzero_ps(); c1[i] = _mm512_setzero_ps(); }
     for (long p = 0; p < kc; p++) {
         const __m512 b0 = _mm512_maskz_loadu_ps(m0, bp), b1 = _mm512_maskz_loadu_ps(m1, bp + 16);
+        if (pf) {
+            _mm_prefetch((const char *)pf, _MM_HINT_T0);
+            _mm_prefetch((const char *)(pf + 16), _MM_HINT_T0);
+            pf += bstride;
+        }
 #pragma clang loop unroll(full)
         for (int i = 0; i < mr; i++) {
             const __m512 a = _mm512_set1_ps(ap[i]);
@@ -96,14 +105,15 @@ INLINE void kernel(const int mr, long kc, const float *restrict ap, const float 
 }
 
 #define KERNEL(R) \
-    static AVX512 void kernel##R(long kc, const float *ap, const float *bp, long bs, __mmask16 m0, __mmask16 m1, \
-                                 float *c, long ldc, int load, int finish, const epilogue *e, long row) { \
-        kernel(R, kc, ap, bp, bs, m0, m1, c, ldc, load, finish, e, row); \
+    static AVX512 void kernel##R(long kc, const float *ap, const float *bp, long bs, const float *pf, __mmask16 m0, \
+                                 __mmask16 m1, float *c, long ldc, int load, int finish, const epilogue *e, long row) { \
+        kernel(R, kc, ap, bp, bs, pf, m0, m1, c, ldc, load, finish, e, row); \
     }
 KERNEL(1) KERNEL(2) KERNEL(3) KERNEL(4) KERNEL(5) KERNEL(6) KERNEL(7)
 KERNEL(8) KERNEL(9) KERNEL(10) KERNEL(11) KERNEL(12) KERNEL(13) KERNEL(14)
 
-typedef void (*kernel_fn)(long, const float *, const float *, long, __mmask16, __mmask16, float *, long, int, int,
+typedef void (*kernel_fn)(long, const float *, const float *, long, const float *, __mmask16, __mmask16, float *, long,
+                          int, int,
                           const epilogue *, long);
 static const kernel_fn kernels[MR + 1] = {
     0, kernel1, kernel2, kernel3, kernel4, kernel5, kernel6, kernel7,
@@ -173,6 +183,9 @@ static AVX512 void pack_b(int trans_b, long kc, long nr, const float *b, long ld
         const __mmask16 m0 = lanes(nr), m1 = lanes(nr - 16);
         for (long p = 0; p < kc; p++) {
             const float *src = b + (p0 + p) * ldb + j0;
+            // Rows are ldb apart, usually in different pages, where the hardware prefetchers stop.
+            _mm_prefetch((const char *)(src + PF_ROWS * ldb), _MM_HINT_T0);
+            _mm_prefetch((const char *)(src + PF_ROWS * ldb + 16), _MM_HINT_T0);
             _mm512_store_ps(dst + p * NR, _mm512_maskz_loadu_ps(m0, src));
             _mm512_store_ps(dst + p * NR + 16, _mm512_maskz_loadu_ps(m1, src + 16));
         }
@@ -219,9 +232,12 @@ static AVX512 void gemm(int trans_a, long m, long n, long k, const float *a, lon
                 const __mmask16 m0 = lanes(nr), m1 = lanes(nr - 16);
                 const float *bp;
                 long bstride;
+                const float *pf = 0;
                 if (direct) {
                     bp = b + pc * ldb + jr;
                     bstride = ldb;
+                    // B rows ldb apart defeat the hardware prefetchers: the first panel fetches the next strip.
+                    if (jr + NR < n) pf = bp + NR;
                 } else {
                     pack_b(trans_b, kc, nr, b, ldb, pc, jr, strip);
                     bp = strip;
@@ -229,7 +245,7 @@ static AVX512 void gemm(int trans_a, long m, long n, long k, const float *a, lon
                 }
                 for (long ir = 0; ir < mc; ir += MR) {
                     const long mr = mc - ir < MR ? mc - ir : MR;
-                    kernels[mr](kc, ap + ir * kc, bp, bstride, m0, m1, c + (ic + ir) * ldc + jr, ldc, load, finish, e,
+                    kernels[mr](kc, ap + ir * kc, bp, bstride, pf && ir == 0 ? pf : 0, m0, m1, c + (ic + ir) * ldc + jr, ldc, load, finish, e,
                                 ic + ir);
                 }
             }

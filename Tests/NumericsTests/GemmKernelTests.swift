@@ -1,4 +1,5 @@
 import XCTest
+import CKernels
 @testable import Numerics
 
 /// stpm's AVX-512 GEMM (gemm_avx512.c) against the OpenBLAS path on the same inputs.
@@ -10,6 +11,9 @@ import XCTest
 /// widths, and the padding between must stay untouched. With beta 0, C starts as NaN: a kernel that
 /// read it would return NaN.
 final class GemmKernelTests: XCTestCase {
+    /// Two depth passes, the second 5 deep.
+    static let twoPasses = Int(STPM_SGEMM_KC) + 5
+
     struct Case {
         var transA = false
         var transB = false
@@ -100,7 +104,7 @@ final class GemmKernelTests: XCTestCase {
                 for beta: Float in [0, 1] {
                     for m in Array(1...15) + [31] {
                         for n in [1, 15, 16, 17, 31, 33, 100] {
-                            for k in [1, 3, 261] {
+                            for k in [1, 3, Self.twoPasses] {
                                 // Every epilogue meets every transposition and beta, the cases rotating through them.
                                 let (s, b, act) = Self.epilogues[index % Self.epilogues.count]
                                 index += 1
@@ -118,7 +122,7 @@ final class GemmKernelTests: XCTestCase {
     func testEveryEpilogueOnTwoRowBlocksAndTwoDepthPasses() throws {
         try XCTSkipUnless(InstructionSet.available, "no AVX-512 on this machine")
         for (index, (s, b, act)) in Self.epilogues.enumerated() {
-            let c = Case(transA: index % 2 == 1, transB: index % 4 >= 2, m: 341, n: 33, k: 261, beta: Float(index / 6 % 2),
+            let c = Case(transA: index % 2 == 1, transB: index % 4 >= 2, m: 341, n: 33, k: Self.twoPasses, beta: Float(index / 6 % 2),
                          scale: s, bias: b, activation: act)
             guard check(c, seed: UInt64(100 + index)) else { return }
         }
@@ -141,7 +145,7 @@ final class GemmKernelTests: XCTestCase {
         let saved = Parallelism.threads
         Parallelism.set(2)
         defer { Parallelism.set(saved) }
-        for (m, n, k) in [(341, 70, 261), (20, 33, 5), (14, 1, 1)] {
+        for (m, n, k) in [(341, 70, Self.twoPasses), (20, 33, 5), (14, 1, 1)] {
             var rng = SplitMix64(seed: UInt64(m * n * k))
             var a = (0..<(m * k)).map { _ in rng.uniform(-1, 1) }
             let b = (0..<(k * n)).map { _ in rng.uniform(-1, 1) }

@@ -5,6 +5,10 @@
 /// semantics (Activation.swift): ReLU is `0 >= x ? 0 : x` (NaN stays NaN), ReLU6 then `6 < y ? 6 : y`.
 enum { STPM_ACT_NONE = 0, STPM_ACT_RELU = 1, STPM_ACT_RELU6 = 2 };
 
+/// Depth of one pass over C: products deeper than this accumulate into C pass after pass (the tests
+/// straddle it).
+enum { STPM_SGEMM_KC = 384 };
+
 /// Row-major single-precision GEMM on the calling thread, AVX-512 only (ask stpm_cpu_has_avx512 first):
 ///   C[i,j] = act(scale[i] * (sum_p op(A)[i,p] op(B)[p,j] + beta C[i,j]) + bias[i])
 /// op(A) is m x k (A stored k x m when trans_a), op(B) is k x n (B stored n x k when trans_b); beta is 0 or 1,
