@@ -1,10 +1,10 @@
 import XCTest
 @testable import Numerics
 
-/// The AVX-512 depthwise kernels against the portable ones on the same inputs: forward (with bias and each
-/// activation), input gradient and weight gradient, over ragged shapes (widths around the 16- and 32-column
-/// blocks, heights around the 4-row blocks, single pixels), both strides, 3x3 and 5x5, TF-SAME and fixed
-/// padding. The forward sums its taps in the portable order, so it must agree exactly.
+/// The AVX-512 depthwise forward against the portable one on the same inputs, with bias and each activation,
+/// over ragged shapes (widths around the 16- and 32-column blocks, heights around the 4-row blocks, single
+/// pixels), both strides, 3x3 and 5x5, TF-SAME and fixed padding. It sums its taps in the portable order,
+/// so it must agree exactly.
 final class DepthwiseAVX512Tests: XCTestCase {
     struct Case: CustomStringConvertible {
         var c: Int, n: Int, h: Int, w: Int, kernel: Int, stride: Int, padding: Conv2d.PaddingMode
@@ -38,9 +38,7 @@ final class DepthwiseAVX512Tests: XCTestCase {
         return all
     }
 
-    struct Result { var y: [Float], dx: [Float], dw: [Float] }
-
-    func run(_ k: Case, avx512: Bool) -> Result {
+    func forward(_ k: Case, avx512: Bool) -> [Float] {
         InstructionSet.with(avx512: avx512) {
             var rng = SplitMix64(label: k.description)
             let conv = Conv2d(name: "dw", inChannels: k.c, outChannels: k.c, kernel: k.kernel, stride: k.stride,
@@ -49,34 +47,17 @@ final class DepthwiseAVX512Tests: XCTestCase {
             conv.bias?.randomize(&rng)
             let x = Tensor.random(c: k.c, n: k.n, h: k.h, w: k.w, &rng)
             let ws = Workspace()
-            let out = conv.forward(x, ws, activation: k.activation)
-            let y = out.array
-            let dy = Tensor.random(c: out.c, n: out.n, h: out.h, w: out.w, &rng)
-            let dx = conv.backward(x, dy, ws, needInputGrad: true).array
-            return Result(y: y, dx: dx, dw: Array(UnsafeBufferPointer(start: conv.weight.grad!, count: conv.weight.count)))
+            return conv.forward(x, ws, activation: k.activation).array
         }
-    }
-
-    /// max |a - b| / max |b|.
-    func relativeError(_ a: [Float], _ b: [Float]) -> Float {
-        var diff: Float = 0, peak: Float = 0
-        for i in b.indices {
-            if a[i].isNaN != b[i].isNaN { return .infinity }
-            diff = max(diff, abs(a[i] - b[i]))
-            peak = max(peak, abs(b[i]))
-        }
-        return peak == 0 ? diff : diff / peak
     }
 
     func testAgreesWithPortableKernels() throws {
         guard InstructionSet.available else { throw XCTSkip("no AVX-512 on this machine") }
         for k in cases() {
-            let fast = run(k, avx512: true), portable = run(k, avx512: false)
-            XCTAssertEqual(fast.y.count, portable.y.count, "\(k)")
-            let first = fast.y.indices.first { fast.y[$0].bitPattern != portable.y[$0].bitPattern }
-            XCTAssertNil(first.map { "y[\($0)] = \(fast.y[$0]), portable \(portable.y[$0])" }, "forward \(k)")
-            XCTAssertLessThanOrEqual(relativeError(fast.dx, portable.dx), 1e-6, "input gradient \(k)")
-            XCTAssertLessThanOrEqual(relativeError(fast.dw, portable.dw), 1e-5, "weight gradient \(k)")
+            let fast = forward(k, avx512: true), portable = forward(k, avx512: false)
+            XCTAssertEqual(fast.count, portable.count, "\(k)")
+            let first = portable.indices.first { fast[$0].bitPattern != portable[$0].bitPattern }
+            XCTAssertNil(first.map { "y[\($0)] = \(fast[$0]), portable \(portable[$0])" }, "forward \(k)")
         }
     }
 }

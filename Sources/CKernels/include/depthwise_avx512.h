@@ -14,9 +14,4 @@ long stpm_depthwise_scratch(stpm_depthwise_shape s);
 void stpm_depthwise_forward_avx512(const float *x, const float *weight, float bias, int act, float *y,
                                    float *scratch, stpm_depthwise_shape s);
 
-/// The backward of one plane: dweight[t] = this plane's contribution to the gradient of tap t (k*k values,
-/// overwritten), and, when dx is not NULL, dx = the gradient of x (overwritten).
-void stpm_depthwise_backward_avx512(const float *x, const float *weight, const float *dy, float *dweight,
-                                    float *dx, float *scratch, stpm_depthwise_shape s);
-
 #endif

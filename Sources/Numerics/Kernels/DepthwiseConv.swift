@@ -1,7 +1,9 @@
 import CKernels
 
-/// Depthwise convolution kernels (one kxk filter per channel), forward and backward: the AVX-512 ones
-/// in CKernels (depthwise_avx512.c) where `InstructionSet.avx512` allows, else the portable ones below.
+/// Depthwise convolution kernels (one kxk filter per channel), forward and backward. The forward runs in
+/// CKernels (depthwise_avx512.c) where `InstructionSet.avx512` allows. An AVX-512 backward (weight
+/// gradient with one accumulator per tap, input gradient by phase rows) measured 0-18 % slower than the
+/// one below in the efficientnet-lite0 training profile, both bound by memory, and was dropped.
 ///
 /// Each (channel, image) plane is first laid out zero-padded and, for stride s, split into s x s
 /// phase planes (rows and columns taken every s-th). Every filter tap then becomes one long
@@ -167,26 +169,6 @@ func depthwiseForward(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ weight: Un
 func depthwiseBackward(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ weight: UnsafePointer<Float>,
                        _ dy: UnsafePointer<Float>, _ dw: UnsafeMutablePointer<Float>,
                        _ dx: UnsafeMutablePointer<Float>?, _ ws: Workspace) {
-    if let shape = avx512Shape(g) {
-        let inPlane = g.h * g.w, outPlane = g.oh * g.ow, taps = g.kh * g.kw
-        let scratch = ws.threadScratch(stpm_depthwise_scratch(shape) + taps)
-        parallelChunks(g.c, work: g.c * g.n * outPlane * taps) { chunk, channels in
-            let planeGrad = scratch[chunk] + stpm_depthwise_scratch(shape)
-            // Planes summed in Double, as the portable kernel does.
-            var sums = [Double](repeating: 0, count: taps)
-            for ci in channels {
-                for t in 0..<taps { sums[t] = 0 }
-                for ni in 0..<g.n {
-                    let p = ci * g.n + ni
-                    stpm_depthwise_backward_avx512(x + p * inPlane, weight + ci * taps, dy + p * outPlane, planeGrad,
-                                                   dx.map { $0 + p * inPlane }, scratch[chunk], shape)
-                    for t in 0..<taps { sums[t] += Double(planeGrad[t]) }
-                }
-                for t in 0..<taps { dw[ci * taps + t] = Float(sums[t]) }
-            }
-        }
-        return
-    }
     let plan = DepthwisePlan(g)
     let k = g.kh, oh = g.oh, ow = g.ow, wq = plan.wq, span = plan.wide, s = g.stride
     let inPlane = g.h * g.w, outPlane = oh * ow
