@@ -14,7 +14,7 @@ public enum MemoryBudget {
     static let base = 96_000_000
 
     /// Measured bytes per input pixel (see the type's comment). ResNet-18 uses the half-width ResNet-50's
-    /// figures, which are larger (tire, batch 32, 256 px: 1.87 vs 3.19 GB). The training figures are the
+    /// figures, which are larger (tire, batch 32, 256 px: 2.00 vs 3.31 GB). The training figures are the
     /// slopes between batch 8 and 32 on tire at 256 px, rounded up: EfficientNet-Lite0 0.657 and 2.094 GB
     /// (914), ResNet-50-1by2 1.273 and 3.270 GB (1269). They fell from 1100 and 2586 when layers stopped
     /// keeping a gradient each (two shared tensors pass it down), BatchNorm wrote its gradient over dy,
