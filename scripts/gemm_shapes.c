@@ -57,7 +57,7 @@ typedef struct {
     int pass, blas;
     long m, n, k;
     const float *a, *packed, *b;
-    float *c;
+    float *c, *partials;
 } job;
 
 // One thread's block of C, as BLAS.swift's gemm() splits: columns in multiples of 32 when n >= m or
@@ -94,7 +94,14 @@ static void run_block(const job *j, long i0, long rows, long j0, long cols) {
 static void *run_part(void *arg) {
     const part *p = arg;
     const job *j = p->j;
-    if (j->n >= j->m || j->pass == FWD) {
+    if (j->pass == WGRAD && j->k >= 4 * (j->m > j->n ? j->m : j->n)) { // depth split, partial C per thread
+        const long kc = STPM_SGEMM_KC, block = ((j->k + p->threads - 1) / p->threads + kc - 1) / kc * kc;
+        long p0 = p->t * block, depth = j->k - p0 < block ? j->k - p0 : block;
+        if (p0 > j->k) p0 = j->k;
+        if (depth < 0) depth = 0;
+        float *out = p->t == 0 ? j->c : j->partials + (p->t - 1) * j->m * j->n;
+        stpm_sgemm(0, 1, j->m, j->n, depth, j->a + p0, j->k, j->b + p0, j->k, 0, out, j->n, 0, 0, 0);
+    } else if (j->n >= j->m || j->pass == FWD) {
         const long block = ((j->n + p->threads - 1) / p->threads + 31) / 32 * 32, j0 = p->t * block;
         const long cols = j->n - j0 < block ? j->n - j0 : block;
         if (cols > 0) run_block(j, 0, j->m, j0, cols);
@@ -125,6 +132,9 @@ static void run(const job *j, int threads) {
     }
     run_part(&parts[0]);
     for (int t = 1; t < threads; t++) pthread_join(th[t], 0);
+    if (j->pass == WGRAD && j->k >= 4 * (j->m > j->n ? j->m : j->n))
+        for (int t = 1; t < threads; t++)
+            for (long i = 0; i < j->m * j->n; i++) j->c[i] += j->partials[(t - 1) * j->m * j->n + i];
 }
 
 // One thread: the thread's CPU time, so that other processes on a loaded machine do not count; two:
@@ -150,7 +160,8 @@ static double time_shape(int pass, long m, long n, long k, int threads, int blas
         packed = aligned_alloc(64, (asize * sizeof(float) + 63) / 64 * 64);
         stpm_sgemm_pack_a(0, m, k, a, k, packed);
     }
-    job j = {pass, blas, m, n, k, a, packed, b, c};
+    float *partials = malloc(sizeof(float) * 7 * m * n);
+    job j = {pass, blas, m, n, k, a, packed, b, c, partials};
     run(&j, threads); // warm-up (scratch, pages)
     double best = 1e30;
     for (int r = 0; r < reps; r++) {
@@ -172,7 +183,7 @@ static double time_shape(int pass, long m, long n, long k, int threads, int blas
             }
         free(ref);
     }
-    free(a), free(b), free(c), free(packed);
+    free(a), free(b), free(c), free(packed), free(partials);
     return best;
 }
 

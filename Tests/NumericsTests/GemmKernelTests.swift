@@ -4,9 +4,9 @@ import CKernels
 
 /// stpm's AVX-512 GEMM (gemm_avx512.c) against the OpenBLAS path on the same inputs.
 ///
-/// The sizes straddle every block of the kernel: rows 1 ... MR + 1 and 2 MR + 3 (MR = 14: a whole
-/// panel, a panel plus one row, narrower panels, and the rows that read B in place vs from a packed
-/// strip), MC + 5 (two row blocks); columns around the 16-lane vectors and the 32-column strip; depths
+/// The sizes straddle every block of the kernel: rows 1 ... MR + 1, 2 MR + 3 and 3 MR + 3 (MR = 14: a
+/// whole panel, a panel plus one row, narrower panels, and the rows that read B in place vs from a
+/// packed strip), MC + 5 (two row blocks); columns around the 16-lane vectors and the 32-column strip; depths
 /// 1, 3 and KC + 5 (two depth passes, the second accumulating into C). Leading dimensions exceed the
 /// widths, and the padding between must stay untouched. With beta 0, C starts as NaN: a kernel that
 /// read it would return NaN.
@@ -68,9 +68,12 @@ final class GemmKernelTests: XCTestCase {
         return (out, bound, ldc)
     }
 
-    func check(_ c: Case, seed: UInt64, threaded: Bool = false, file: StaticString = #filePath, line: UInt = #line) -> Bool {
+    /// `serialReference`: the OpenBLAS path runs on one thread, so that a fault of the threaded split
+    /// (which both paths share) shows.
+    func check(_ c: Case, seed: UInt64, threaded: Bool = false, serialReference: Bool = false,
+               file: StaticString = #filePath, line: UInt = #line) -> Bool {
         let fast = run(c, seed: seed, avx512: true, threaded: threaded)
-        let blas = run(c, seed: seed, avx512: false, threaded: threaded)
+        let blas = run(c, seed: seed, avx512: false, threaded: threaded && !serialReference)
         let tolerance = 2 * Double(c.k + 3) * Double(Float.ulpOfOne)
         for i in 0..<c.m {
             for j in 0..<fast.ldc {
@@ -102,7 +105,7 @@ final class GemmKernelTests: XCTestCase {
         for transA in [false, true] {
             for transB in [false, true] {
                 for beta: Float in [0, 1] {
-                    for m in Array(1...15) + [31] {
+                    for m in Array(1...15) + [31, 45] {
                         for n in [1, 15, 16, 17, 31, 33, 100] {
                             for k in [1, 3, Self.twoPasses] {
                                 // Every epilogue meets every transposition and beta, the cases rotating through them.
@@ -136,6 +139,18 @@ final class GemmKernelTests: XCTestCase {
         defer { Parallelism.set(saved) }
         XCTAssert(check(Case(m: 200, n: 70, k: 160, scale: true, bias: true, activation: .relu6), seed: 7, threaded: true))
         XCTAssert(check(Case(transB: true, m: 40, n: 300, k: 190, beta: 1, bias: true, activation: .relu), seed: 8, threaded: true))
+    }
+
+    /// A deep product with a small C (the weight gradient's) is split by depth between threads, the parts
+    /// summed: whole passes, a part of one pass, and a second part left with no depth at all.
+    func testDepthSplitSumsEveryPart() throws {
+        try XCTSkipUnless(InstructionSet.available, "no AVX-512 on this machine")
+        let saved = Parallelism.threads
+        Parallelism.set(2)
+        defer { Parallelism.set(saved) }
+        XCTAssert(check(Case(transB: true, m: 40, n: 70, k: 2 * Self.twoPasses + 67), seed: 9, threaded: true, serialReference: true))
+        XCTAssert(check(Case(transA: true, m: 33, n: 75, k: 3 * Self.twoPasses), seed: 10, threaded: true, serialReference: true))
+        XCTAssert(check(Case(m: 80, n: 80, k: 350), seed: 11, threaded: true, serialReference: true))
     }
 
     /// A packed constant operand gives the bits packing per call gives (the same blocks, the same order),

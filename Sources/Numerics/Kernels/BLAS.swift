@@ -50,6 +50,11 @@ func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
                    beta: beta, c: c, ldc: ldc, epilogue: epilogue)
         return
     }
+    if packedA == nil, beta == 0, epilogue.isNone, k >= 4 * max(m, n) {
+        depthSplitGemm(transA: transA, transB: transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc,
+                       threads: threads)
+        return
+    }
     // A packed operand is split by columns only: its row panels are laid out for the whole of A.
     if n >= m || packedA != nil {
         // Column blocks of C (multiples of 32 keep both kernels' panels whole).
@@ -71,6 +76,34 @@ func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
                 serialGemm(transA: transA, transB: transB, m: rows, n: n, k: k, a: transA ? a + i0 : a + i0 * lda, lda: lda,
                            b: b, ldb: ldb, beta: beta, c: c + i0 * ldc, ldc: ldc, epilogue: epilogue.rows(from: i0))
             }
+        }
+    }
+}
+
+/// A deep product with a small C (the weight gradient dy * cols^T: k = batch * plane) split by depth: each
+/// core packs and streams its own part of both operands, where a split of C would have every core stream
+/// all of the larger one (and leave a core idle when m and n are a few blocks). The partial products are
+/// summed in a fixed order, so the result depends on the thread count only.
+private func depthSplitGemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
+                            b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int) {
+    let partials = UnsafeMutablePointer<Float>.allocate(capacity: (threads - 1) * m * n)
+    defer { partials.deallocate() }
+    // Whole depth passes of the kernel per core.
+    let kc = Int(STPM_SGEMM_KC), block = ((k + threads - 1) / threads + kc - 1) / kc * kc
+    parallelChunks(threads, work: Int.max) { _, range in
+        for t in range {
+            let p0 = min(t * block, k), depth = min(block, k - p0)
+            let out = t == 0 ? c : partials + (t - 1) * m * n
+            // A part with no depth left stores zeros (beta 0).
+            serialGemm(transA: transA, transB: transB, m: m, n: n, k: depth, a: transA ? a + p0 * lda : a + p0, lda: lda,
+                       b: transB ? b + p0 : b + p0 * ldb, ldb: ldb, c: out, ldc: t == 0 ? ldc : n)
+        }
+    }
+    for t in 1..<threads {
+        let part = partials + (t - 1) * m * n
+        for i in 0..<m {
+            let row = c + i * ldc, src = part + i * n
+            for j in 0..<n { row[j] += src[j] }
         }
     }
 }
