@@ -6,10 +6,11 @@ import CKernels
 ///
 /// The sizes straddle every block of the kernel: rows 1 ... MR + 1, 2 MR + 3 and 3 MR + 3 (MR = 14: a
 /// whole panel, a panel plus one row, narrower panels, and the rows that read B in place vs from a
-/// packed strip), MC + 5 (two row blocks); columns around the 16-lane vectors and the 32-column strip; depths
-/// 1, 3 and KC + 5 (two depth passes, the second accumulating into C). Leading dimensions exceed the
-/// widths, and the padding between must stay untouched. With beta 0, C starts as NaN: a kernel that
-/// read it would return NaN.
+/// packed strip), MC + 5 (two row blocks); columns around the 16-lane vectors, the 32-column strip and
+/// the 4 strips packed at once (161: a second group of one strip and a column); depths 1, 3 and KC + 5
+/// (two depth passes, the second accumulating into C). Leading dimensions exceed the widths, and the
+/// padding between must stay untouched. With beta 0, C starts as NaN: a kernel that read it would
+/// return NaN.
 final class GemmKernelTests: XCTestCase {
     /// Two depth passes, the second 5 deep.
     static let twoPasses = Int(STPM_SGEMM_KC) + 5
@@ -106,7 +107,7 @@ final class GemmKernelTests: XCTestCase {
             for transB in [false, true] {
                 for beta: Float in [0, 1] {
                     for m in Array(1...15) + [31, 45] {
-                        for n in [1, 15, 16, 17, 31, 33, 100] {
+                        for n in [1, 15, 16, 17, 31, 33, 100, 161] {
                             for k in [1, 3, Self.twoPasses] {
                                 // Every epilogue meets every transposition and beta, the cases rotating through them.
                                 let (s, b, act) = Self.epilogues[index % Self.epilogues.count]
