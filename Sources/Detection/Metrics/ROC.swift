@@ -39,7 +39,7 @@ private func auroc(scores: [Float], labels: [Bool], caller: String) -> Double {
     for i in 0..<count {
         keys[i] = UInt64(ascendingBits(scores[i])) << 1 | (labels[i] ? 1 : 0)
     }
-    keys.sort()
+    radixSort(&keys)
 
     var negativesBelow = 0
     var positives = 0

@@ -1,0 +1,22 @@
+import XCTest
+import Numerics
+@testable import Detection
+
+final class RadixSortTests: XCTestCase {
+    /// The same array as the standard library's sort: every byte position varying or constant, duplicates,
+    /// the lengths 0 to 3, and keys shaped as the metrics build them (score bits above, index or label below).
+    func testSortsAsTheStandardLibrary() {
+        var rng = SplitMix64(seed: 5)
+        var cases: [[UInt64]] = [[], [7], [2, 1], [3, 3, 1]]
+        cases.append((0..<5000).map { _ in rng.next() })
+        cases.append((0..<5000).map { _ in rng.next() & 0xFF00_0000_00FF_FF00 })
+        cases.append((0..<5000).map { _ in UInt64.random(in: 0...40, using: &rng) })
+        cases.append((0..<5000).map { i in UInt64(Float.random(in: 0..<1, using: &rng).bitPattern) << 32 | UInt64(i) })
+        cases.append((0..<5000).map { _ in UInt64.max - UInt64.random(in: 0...3, using: &rng) })
+        for keys in cases {
+            var sorted = keys
+            radixSort(&sorted)
+            XCTAssertEqual(sorted, keys.sorted(), "\(keys.count) keys")
+        }
+    }
+}
