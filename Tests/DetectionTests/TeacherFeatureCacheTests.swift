@@ -7,12 +7,7 @@ import ImageIO
 /// The cached teacher features (Float16) against the teacher's own normalised taps in Float.
 final class TeacherFeatureCacheTests: XCTestCase {
     func testFillReturnsEachImagesTapsToFloat16Rounding() {
-        var rng = SplitMix64(seed: 16)
-        let teacher = BackboneKind.efficientnetLite0.make(role: .teacher)
-        for p in teacher.state { for i in 0..<p.count { p.value[i] = 0.3 * rng.normal() }; p.markChanged() }
-        let images = (0..<5).map { _ in
-            Image8(width: 32, height: 32, channels: 3, pixels: (0..<(32 * 32 * 3)).map { _ in UInt8(truncatingIfNeeded: rng.next()) })
-        }
+        let (teacher, images) = Self.randomTeacher(seed: 16, images: 5, side: 32)
         // Batches of 2 while caching: the cache must stitch them in image order.
         let cache = TeacherFeatureCache(teacher: teacher, images: images, batchSize: 2)
         XCTAssertEqual(cache.bytes, 5 * BackboneKind.efficientnetLite0.tapChannels.enumerated()
@@ -44,12 +39,7 @@ final class TeacherFeatureCacheTests: XCTestCase {
     /// What Float16 storage does to the training signal: the STPM loss of a random student against the
     /// cached teacher features and against the teacher's Float taps, on the same batch.
     func testLossAgainstCachedFeaturesMatchesFloat() {
-        var rng = SplitMix64(seed: 61)
-        let teacher = BackboneKind.efficientnetLite0.make(role: .teacher)
-        for p in teacher.state { for i in 0..<p.count { p.value[i] = 0.3 * rng.normal() }; p.markChanged() }
-        let images = (0..<4).map { _ in
-            Image8(width: 64, height: 64, channels: 3, pixels: (0..<(64 * 64 * 3)).map { _ in UInt8(truncatingIfNeeded: rng.next()) })
-        }
+        let (teacher, images) = Self.randomTeacher(seed: 61, images: 4, side: 64)
         let cache = TeacherFeatureCache(teacher: teacher, images: images, batchSize: 4)
         let cached = [Tensor(c: 0, n: 0, h: 0, w: 0), Tensor(c: 0, n: 0, h: 0, w: 0), Tensor(c: 0, n: 0, h: 0, w: 0)]
         cache.fill(cached, indices: Array(0..<4))
@@ -67,5 +57,17 @@ final class TeacherFeatureCacheTests: XCTestCase {
             print("TeacherFeatureCache level \(l + 1): loss \(withFloat[l]) (Float) vs \(withCache[l]) (Float16), relative \(relative)")
             XCTAssertLessThan(relative, 1e-4, "level \(l + 1)")
         }
+    }
+
+    /// An efficientnet-lite0 teacher with random weights and `images` random RGB images of side `side`.
+    private static func randomTeacher(seed: UInt64, images count: Int, side: Int) -> (FeatureExtractor, [Image8]) {
+        var rng = SplitMix64(seed: seed)
+        let teacher = BackboneKind.efficientnetLite0.make(role: .teacher)
+        for p in teacher.state { for i in 0..<p.count { p.value[i] = 0.3 * rng.normal() }; p.markChanged() }
+        let images = (0..<count).map { _ in
+            Image8(width: side, height: side, channels: 3,
+                   pixels: (0..<(side * side * 3)).map { _ in UInt8(truncatingIfNeeded: rng.next()) })
+        }
+        return (teacher, images)
     }
 }
