@@ -19,4 +19,16 @@ final class RadixSortTests: XCTestCase {
             XCTAssertEqual(sorted, keys.sorted(), "\(keys.count) keys")
         }
     }
+
+    /// Keys built in index order (AU-PRO's: score bits above, pixel index below) sort as fully sorted
+    /// when only the upper bytes are passed over; many ties, some upper halves that differ in their lowest
+    /// byte alone and some that differ in every byte.
+    func testKeysOrderedByTheirLowHalfSkipThosePasses() {
+        var rng = SplitMix64(seed: 9)
+        let uppers = (0..<300).map { i in i % 2 == 0 ? rng.next() % 512 : rng.next() >> 32 }
+        let keys = (0..<20000).map { i in uppers[Int(rng.next() % 300)] << 32 | UInt64(i) }
+        var sorted = keys
+        radixSort(&sorted, orderedLowBytes: 4)
+        XCTAssertEqual(sorted, keys.sorted())
+    }
 }

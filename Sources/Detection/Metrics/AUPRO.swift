@@ -43,7 +43,7 @@ public func proCurve(maps: [[Float]], masks: [[Bool]], width: Int, height: Int) 
             index += 1
         }
     }
-    radixSort(&keys)
+    radixSort(&keys, orderedLowBytes: 4)
 
     var fpr: [Double] = [0]
     var pro: [Double] = [0]
