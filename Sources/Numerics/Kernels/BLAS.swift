@@ -1,4 +1,5 @@
 import CKernels
+import Foundation
 import COpenBLAS
 
 /// What a GEMM applies to each element of C before storing it, per row i of C (per output channel of a
@@ -86,8 +87,7 @@ func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
 /// summed in a fixed order, so the result depends on the thread count only.
 private func depthSplitGemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
                             b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int) {
-    let partials = UnsafeMutablePointer<Float>.allocate(capacity: (threads - 1) * m * n)
-    defer { partials.deallocate() }
+    let partials = PartialProducts.buffer((threads - 1) * m * n)
     // Whole depth passes of the kernel per core.
     let kc = Int(STPM_SGEMM_KC), block = ((k + threads - 1) / threads + kc - 1) / kc * kc
     parallelChunks(threads, work: Int.max) { _, range in
@@ -105,6 +105,41 @@ private func depthSplitGemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, 
             let row = c + i * ldc, src = part + i * n
             for j in 0..<n { row[j] += src[j] }
         }
+    }
+}
+
+/// The depth split's partial products, per calling thread, grown to the largest split seen and kept:
+/// every weight gradient of a training step needs one, and a fresh allocation of a few MB per call is
+/// a fresh mapping whose pages fault in again.
+private enum PartialProducts {
+    final class Buffer {
+        var pointer: UnsafeMutablePointer<Float>?
+        var capacity = 0
+        deinit { pointer?.deallocate() }
+    }
+
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key) { p in
+            if let p { Unmanaged<Buffer>.fromOpaque(p).release() }
+        }
+        return key
+    }()
+
+    static func buffer(_ count: Int) -> UnsafeMutablePointer<Float> {
+        let buffer: Buffer
+        if let p = pthread_getspecific(key) {
+            buffer = Unmanaged<Buffer>.fromOpaque(p).takeUnretainedValue()
+        } else {
+            buffer = Buffer()
+            pthread_setspecific(key, Unmanaged.passRetained(buffer).toOpaque())
+        }
+        if buffer.capacity < count {
+            buffer.pointer?.deallocate()
+            buffer.pointer = .allocate(capacity: count)
+            buffer.capacity = count
+        }
+        return buffer.pointer!
     }
 }
 
