@@ -17,7 +17,6 @@ import re
 import shutil
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from graphics_pty import COLS, ROWS, Console, check  # noqa: E402
@@ -46,15 +45,6 @@ def mode_changes(out, mode):
     return [m.group(2).decode() for m in re.finditer(rb"\x1b\[\?([0-9;]+)([hl])", out) if str(mode).encode() in m.group(1).split(b";")]
 
 
-def wait_until(predicate, timeout, c):
-    end = time.time() + timeout
-    while time.time() < end:
-        if predicate():
-            return True
-        c.pump(0.2)
-    return predicate()
-
-
 def stored_threshold(model):
     return json.load(open(f"{model}/config.json"))["threshold"]["value"]
 
@@ -81,7 +71,7 @@ def main(stpm, data, model_in):
         c.keys("e")
         c.keys("y")
         report = f"{work}/export/report.csv"
-        check("export finishes", wait_until(lambda: os.path.exists(report), 90, c))
+        check("export finishes", c.wait_for(lambda: os.path.exists(report), 90))
         rows = list(csv.DictReader(open(report))) if os.path.exists(report) else []
         manual = sorted(r["path"].split("/test/")[-1] for r in rows if r["manual_flag"].lower() in ("1", "true", "yes"))
         check("a click selects the third row and the wheel the next (Space flagged them): good/002, good/003",
@@ -97,7 +87,7 @@ def main(stpm, data, model_in):
         slack = 1e-4 * (hi - lo)
         click(c, HIST_LEFT, HIST_ROW)
         c.keys("s")
-        check("s saves after a click", wait_until(lambda: stored_threshold(model) != before, 20, c))
+        check("s saves after a click", c.wait_for(lambda: stored_threshold(model) != before, 20))
         left = stored_threshold(model)
         check(f"a click on the histogram's first column puts the threshold in its first bin [{lo:.6g}, {lo + bin_width:.6g}]",
               lo - slack <= left <= lo + bin_width + slack, f"threshold {left}")
@@ -107,7 +97,7 @@ def main(stpm, data, model_in):
         c.send(sgr(32, HIST_RIGHT, HIST_ROW), 0.2)
         c.send(sgr(0, HIST_RIGHT, HIST_ROW, release=True), 0.3)
         c.keys("s")
-        check("s saves after a drag", wait_until(lambda: stored_threshold(model) != left, 20, c))
+        check("s saves after a drag", c.wait_for(lambda: stored_threshold(model) != left, 20))
         right = stored_threshold(model)
         check(f"a drag to the last column puts it in the last bin [{hi - bin_width:.6g}, {hi:.6g}]",
               hi - bin_width - slack <= right <= hi + slack, f"threshold {right}")
