@@ -31,7 +31,11 @@ final class MBConvBlock: Layer {
     /// from their convolutions' outputs for the backward pass. Before a join, the projection's output is
     /// read by the join alone, and its backward (no activation) never reads it: it goes to the first of
     /// them, dead by then, and is not recomputed.
+    /// At inference the block runs band by band instead (`InvertedResidualBands`), to the same floats.
     func forward(_ x: Tensor, _ ws: Workspace) -> Tensor {
+        if let y = InvertedResidualBands.forward(x, expand: expand, depthwise: depthwise, project: project, join: join, ws) {
+            return y
+        }
         let e = expand.map { $0.forward(x, ws, into: ws.blockActivations[0]) } ?? x
         depthwise.forward(e, ws, into: ws.blockActivations[1])
         project.forward(depthwise.output, ws, into: join == nil ? nil : ws.blockActivations[0])

@@ -41,34 +41,51 @@ INLINE uint64_t lane_mask(long base, long w, int lanes) {
 
 INLINE __mmask16 tail_mask(int n) { return n >= 16 ? 0xffff : (__mmask16)((1u << n) - 1); }
 
-// dst[j] = src[j*stride + phase - pad] for j in 0..<ws (a multiple of 16), zero outside 0..<w or for a
-// NULL src (a padding row). Whole vectors are stored (masked stores are slow on AMD); loads are masked
-// only where a vector crosses the row's ends (masked-off lanes are never read, so no bounds check).
-AVX512 INLINE void fill_row(float *dst, const float *src, int w, int stride, int phase, int pad, int ws) {
+// The columns of one phase row: j in lo..<hi read input column j*stride + phase - pad (inside 0..<w),
+// the others are zeros; the vectors from full_lo to full_hi (multiples of 16) lie wholly inside and
+// load with no mask. Stride 2 reads 31 floats for 16 columns, so a whole vector also needs its last
+// column's neighbour inside: the 32nd float may lie past the tensor.
+typedef struct { int lo, hi, full_lo, full_hi; } phase_columns;
+
+static phase_columns columns(int w, int stride, int phase, int pad) {
+    phase_columns c;
+    c.lo = pad - phase <= 0 ? 0 : (pad - phase + stride - 1) / stride;
+    c.hi = (w - 1 + pad - phase) < 0 ? 0 : (w - 1 + pad - phase) / stride + 1;
+    c.full_lo = (c.lo + 15) / 16 * 16;
+    c.full_hi = c.full_lo;
+    while (c.full_hi + 16 + (stride - 1) <= c.hi) c.full_hi += 16;
+    return c;
+}
+
+// Columns j0 ..< j0 + 16 of a phase row that may cross the input's ends: the lanes inside are loaded
+// under a mask (masked-off lanes are never read, so no bounds check), the others are zero.
+AVX512 INLINE __m512 edge_vector(const float *src, int j0, int w, int stride, int phase, int pad, phase_columns c) {
+    if (j0 >= c.hi || j0 + 16 <= c.lo) return _mm512_setzero_ps();
+    const float *at = src + (long)j0 * stride + phase - pad;
+    uint64_t m = lane_mask((long)j0 * stride + phase - pad, w, 16 * stride);
+    if (stride == 1) return _mm512_maskz_loadu_ps((__mmask16)m, at);
     const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    // Input columns j*stride + phase - pad in 0..<w: j in lo..<hi.
-    int lo = pad - phase <= 0 ? 0 : (pad - phase + stride - 1) / stride;
-    int hi = (w - 1 + pad - phase) < 0 ? 0 : (w - 1 + pad - phase) / stride + 1;
-    if (!src) lo = hi = 0;
-    for (int j0 = 0; j0 < ws; j0 += 16) {
-        __m512 v = _mm512_setzero_ps();
-        const float *at = src + (long)j0 * stride + phase - pad;
-        // Stride 2 reads 31 floats of 32: the 32nd may lie past the tensor.
-        if (j0 >= lo && j0 + 16 + (stride - 1) <= hi) {
-            v = stride == 1 ? _mm512_loadu_ps(at)
-                            : _mm512_permutex2var_ps(_mm512_loadu_ps(at), even, _mm512_loadu_ps(at + 16));
-        } else if (j0 < hi && j0 + 16 > lo) {
-            uint64_t m = lane_mask((long)j0 * stride + phase - pad, w, 16 * stride);
-            if (stride == 1) {
-                v = _mm512_maskz_loadu_ps((__mmask16)m, at);
-            } else {
-                __m512 a = _mm512_maskz_loadu_ps((__mmask16)m, at);
-                __m512 b = _mm512_maskz_loadu_ps((__mmask16)(m >> 16), at + 16);
-                v = _mm512_permutex2var_ps(a, even, b);
-            }
-        }
-        _mm512_storeu_ps(dst + j0, v);
+    return _mm512_permutex2var_ps(_mm512_maskz_loadu_ps((__mmask16)m, at), even,
+                                  _mm512_maskz_loadu_ps((__mmask16)(m >> 16), at + 16));
+}
+
+// dst[j] = src[j*stride + phase - pad] for j in 0..<ws (a multiple of 16), zero outside 0..<w or for a
+// NULL src (a padding row). Whole vectors are stored (masked stores are slow on AMD). The edges and the
+// interior are separate loops: a test per vector cost more than the copy.
+AVX512 INLINE void fill_row(float *dst, const float *src, int w, int stride, int phase, int pad, int ws, phase_columns c) {
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    int j0 = 0;
+    if (!src) {
+        for (; j0 < ws; j0 += 16) _mm512_storeu_ps(dst + j0, _mm512_setzero_ps());
+        return;
     }
+    for (; j0 < c.full_lo; j0 += 16) _mm512_storeu_ps(dst + j0, edge_vector(src, j0, w, stride, phase, pad, c));
+    for (; j0 < c.full_hi; j0 += 16) {
+        const float *at = src + (long)j0 * stride + phase - pad;
+        _mm512_storeu_ps(dst + j0, stride == 1 ? _mm512_loadu_ps(at)
+                                               : _mm512_permutex2var_ps(_mm512_loadu_ps(at), even, _mm512_loadu_ps(at + 16)));
+    }
+    for (; j0 < ws; j0 += 16) _mm512_storeu_ps(dst + j0, edge_vector(src, j0, w, stride, phase, pad, c));
 }
 
 // Rows of x requested ahead of the copy: the hardware prefetcher alone left a cold 128x128 plane at
@@ -81,13 +98,15 @@ INLINE void prefetch_row(const float *plane, int row, int w) {
     for (long c = 0; c < (long)w * 4; c += 64) _mm_prefetch((const char *)(ahead + c), _MM_HINT_T0);
 }
 
-AVX512 INLINE void fill_plane(const float *x, float *buf, stpm_depthwise_shape s, layout l) {
+// `stride` is s.stride, a constant where the caller's is.
+AVX512 INLINE void fill_plane(const float *x, float *buf, stpm_depthwise_shape s, layout l, int stride) {
+    phase_columns c[2];
+    for (int p = 0; p < stride; p++) c[p] = columns(s.w, stride, p, s.pad_left);
     for (int r = 0; r < l.rows; r++) {
         int iy = r - s.pad_top;
         const float *src = iy >= 0 && iy < s.h ? x + (long)iy * s.w : 0;
         if (iy + prefetch_rows >= 0 && iy < s.h) prefetch_row(x, iy + prefetch_rows, s.w);
-        for (int p = 0; p < s.stride; p++)
-            fill_row(buf + ((long)r * s.stride + p) * l.ws, src, s.w, s.stride, p, s.pad_left, l.ws);
+        for (int p = 0; p < stride; p++) fill_row(buf + ((long)r * stride + p) * l.ws, src, s.w, stride, p, s.pad_left, l.ws, c[p]);
     }
 }
 
@@ -150,14 +169,20 @@ AVX512 INLINE void forward_plane(const float *buf, int ws, int stride, int k, co
     for (; oy0 < oh; oy0++) forward_rows(buf, ws, stride, k, wt, bias, act, y, ow, oy0, 1);
 }
 
+AVX512 INLINE void forward(const float *x, const float *weight, float bias, int act, float *y, float *scratch,
+                           stpm_depthwise_shape s, int stride, int k) {
+    layout l = plan(s);
+    fill_plane(x, scratch, s, l, stride);
+    forward_plane(scratch, l.ws, stride, k, weight, bias, act, y, s.oh, s.ow);
+}
+
 AVX512 void stpm_depthwise_forward_avx512(const float *x, const float *weight, float bias, int act, float *y,
                                           float *scratch, stpm_depthwise_shape s) {
-    layout l = plan(s);
-    fill_plane(x, scratch, s, l);
     // The shapes of EfficientNet-Lite0 with every loop bound a constant; any other k through the same code.
-    if (s.k == 3 && s.stride == 1) forward_plane(scratch, l.ws, 1, 3, weight, bias, act, y, s.oh, s.ow);
-    else if (s.k == 3 && s.stride == 2) forward_plane(scratch, l.ws, 2, 3, weight, bias, act, y, s.oh, s.ow);
-    else if (s.k == 5 && s.stride == 1) forward_plane(scratch, l.ws, 1, 5, weight, bias, act, y, s.oh, s.ow);
-    else if (s.k == 5 && s.stride == 2) forward_plane(scratch, l.ws, 2, 5, weight, bias, act, y, s.oh, s.ow);
-    else forward_plane(scratch, l.ws, s.stride, s.k, weight, bias, act, y, s.oh, s.ow);
+    if (s.k == 3 && s.stride == 1) forward(x, weight, bias, act, y, scratch, s, 1, 3);
+    else if (s.k == 3 && s.stride == 2) forward(x, weight, bias, act, y, scratch, s, 2, 3);
+    else if (s.k == 5 && s.stride == 1) forward(x, weight, bias, act, y, scratch, s, 1, 5);
+    else if (s.k == 5 && s.stride == 2) forward(x, weight, bias, act, y, scratch, s, 2, 5);
+    else if (s.stride == 1) forward(x, weight, bias, act, y, scratch, s, 1, s.k);
+    else forward(x, weight, bias, act, y, scratch, s, 2, s.k);
 }

@@ -24,6 +24,9 @@ public final class Conv2d {
     public let weight: Parameter
     public let bias: Parameter?
     public let output = Tensor(c: 0, n: 0, h: 0, w: 0)
+    /// Output positions per image of the last forward, also where it wrote no `output` (the inner
+    /// convolutions of a block run band by band, `InvertedResidualBands`): what the work counts read.
+    public internal(set) var outputPlane = 0
     public let inputGrad = Tensor(c: 0, n: 0, h: 0, w: 0)
 
     public var isDepthwise: Bool { groups > 1 }
@@ -59,6 +62,12 @@ public final class Conv2d {
         case .tfSame: pad = .tfSame(inH: x.h, inW: x.w, kernel: kernel, stride: stride)
         }
         return ConvGeometry(c: x.c, n: x.n, h: x.h, w: x.w, kh: kernel, kw: kernel, stride: stride, pad: pad)
+    }
+
+    /// The weights as the AVX-512 GEMM's left operand (m = outChannels, k = the rest), packed once per
+    /// weight version; nil on the portable path.
+    func packedWeights() -> UnsafePointer<Float>? {
+        packedWeight.packed(weight.value, m: outChannels, k: weight.count / outChannels, version: weight.version)
     }
 
     /// A 1x1 stride-1 unpadded convolution reads its input as the column matrix directly.
@@ -100,6 +109,7 @@ public final class Conv2d {
         precondition(x.c == inChannels, "\(weight.name): input has \(x.c) channels, expected \(inChannels)")
         let g = geometry(x)
         output.resize(c: outChannels, n: x.n, h: g.oh, w: g.ow)
+        outputPlane = output.plane
         // The depthwise and Winograd kernels add a bias and activate; a scale goes in a pass after them.
         let fused = epilogue.scale == nil ? epilogue : GemmEpilogue()
         if isDepthwise {

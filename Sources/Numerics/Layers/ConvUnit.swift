@@ -51,6 +51,26 @@ public final class ConvUnit: Layer {
         return output
     }
 
+    /// Runs `body` with what an inference forward (frozen, or BatchNorm in eval mode) applies to the
+    /// convolution's output, as `forward` applies it: the bias, or BatchNorm's scale and shift, then the
+    /// activation. The unit's output is then its convolution's, which the caller fills.
+    func withInferenceEpilogue<T>(_ body: (GemmEpilogue) -> T) -> T {
+        output = conv.output
+        guard let bn else {
+            return body(GemmEpilogue(bias: conv.bias.map { UnsafePointer($0.value) }, activation: activation))
+        }
+        precondition(!bn.training, "\(conv.weight.name): a train-mode BatchNorm has no inference epilogue")
+        let (scale, shift) = bn.evalAffine()
+        return scale.withUnsafeBufferPointer { s in
+            shift.withUnsafeBufferPointer { b in
+                body(GemmEpilogue(scale: s.baseAddress, bias: b.baseAddress, activation: activation))
+            }
+        }
+    }
+
+    /// Whether `forward` runs as at inference (no batch statistics, nothing kept for a backward pass).
+    var infers: Bool { bn.map { !$0.training } ?? true }
+
     /// The last forward's output again, bit for bit, into the tensor lent to that forward.
     public func recomputeOutput() {
         guard let bn, output !== bn.output else { return }

@@ -1,0 +1,192 @@
+import CKernels
+import Foundation
+
+/// The inference forward of an inverted residual block (expand 1x1, depthwise kxk, project 1x1, plus
+/// the input when the shapes agree), band by band of output rows.
+///
+/// Layer by layer, the expanded tensors of the early blocks (block 1 of EfficientNet-Lite0 at 256 px:
+/// 96 channels at 128x128, 6.3 MB) outgrow L2: the expansion's writes, the depthwise pass's reads and
+/// writes and the projection's reads all stream through L3 and memory. Here a band of output rows
+/// goes through the whole block while its tiles stay in L2: the expansion of just the input rows the
+/// band reads (the rows the previous band expanded too slide up instead of being expanded again), the
+/// depthwise kernel on that sub-plane (its padding rows where the band meets the image's edge), the
+/// projection into the output rows, and the residual on rows still in cache.
+///
+/// Every output is computed by the same kernels in the same order as the layer-by-layer forward: the
+/// GEMM's sums do not depend on which columns it is given, and the depthwise kernel sums each output's
+/// taps in a fixed order whatever plane it is handed. So both forwards agree bit for bit
+/// (`InvertedResidualBandsTests`). Training keeps the layer-by-layer forward, whose backward needs the
+/// whole tensors; so does the portable path, whose OpenBLAS sums might depend on the columns.
+public enum InvertedResidualBands {
+    nonisolated(unsafe) private static var enabled = ProcessInfo.processInfo.environment["STPM_MBCONV"] != "layers"
+
+    /// Runs `body` with the banded forward on or off (`STPM_MBCONV=layers` turns it off for a run): the
+    /// tests compare it with the layer-by-layer forward, and the benchmark can time both.
+    public static func with<T>(enabled on: Bool, _ body: () throws -> T) rethrows -> T {
+        let saved = enabled
+        enabled = on
+        defer { enabled = saved }
+        return try body()
+    }
+
+    /// Floats of one band's tiles (expanded rows and depthwise rows), 1.5 MiB: more than the 1 MiB L2,
+    /// because narrower bands starve the GEMMs (fewer columns per pass over the weights). Measured on
+    /// the efficientnet-lite0 teacher at 256 px, one thread, ms per image for the stem and eleven blocks:
+    /// bands of 0.5 MiB 5.7, 1 MiB 5.2, 1.5 MiB 4.8-5.0, 2 MiB 5.0, 4 MiB 4.9, one band per image 5.4,
+    /// layer by layer 6.1-6.4. The early blocks gain most (block 1, 96 channels at 128x128: 1.36-1.40 ->
+    /// 0.75-0.80 ms); the last ones, whose tensors nearly fit in L2, lose when cut into bands of a few
+    /// 16-wide rows.
+    /// Tests lower it to cut the image into more bands.
+    nonisolated(unsafe) static var tileBudget = 384 * 1024
+
+    /// The block's output for `x`, or nil where the banded forward does not apply (a unit in training
+    /// mode, the portable path, shapes the AVX-512 depthwise kernel does not take): the caller then runs
+    /// the layers. The output is `join`'s, or `project`'s without a join; the expanded and depthwise
+    /// units keep no output.
+    public static func forward(_ x: Tensor, expand: ConvUnit?, depthwise: ConvUnit, project: ConvUnit, join: ResidualAdd?,
+                               _ ws: Workspace) -> Tensor? {
+        let dw = depthwise.conv
+        guard enabled, InstructionSet.avx512, dw.isDepthwise, dw.stride <= 2, dw.kernel <= 7,
+              expand.map({ $0.conv.isPointwise && $0.infers }) ?? true, depthwise.infers, project.conv.isPointwise,
+              project.infers, join?.activation ?? .identity == .identity
+        else { return nil }
+        let mid = dw.inChannels
+        precondition(x.c == (expand?.conv.inChannels ?? mid) && project.conv.inChannels == mid,
+                     "\(dw.weight.name): channels do not chain")
+        let g = dw.geometry(Tensor(c: mid, n: x.n, h: x.h, w: x.w))
+        let plan = BandPlan(g, inChannels: x.c, outChannels: project.conv.outChannels, expands: expand != nil)
+        if join != nil { precondition(g.stride == 1 && plan.out == x.c, "\(dw.weight.name): the residual needs equal shapes") }
+        let y = join?.output ?? project.conv.output
+        y.resize(c: plan.out, n: x.n, h: g.oh, w: g.ow)
+        expand?.conv.outputPlane = x.plane
+        (dw.outputPlane, project.conv.outputPlane) = (y.plane, y.plane)
+        let packedExpand = expand?.conv.packedWeights(), packedProject = project.conv.packedWeights()
+        let scratch = ws.threadScratch(plan.scratchFloats)
+        let threads = Parallelism.threads
+        // Each image's rows in as many parts as it takes to give every thread one.
+        let splits = x.n >= threads ? 1 : (threads + x.n - 1) / x.n
+        let layers = Layers(expand: expand, depthwise: depthwise, project: project, packedExpand: packedExpand,
+                            packedProject: packedProject, residual: join != nil)
+        withEpilogues(expand, depthwise, project) { eExpand, eDepthwise, eProject in
+            let epilogues = (eExpand, eDepthwise, eProject)
+            parallelChunks(x.n * splits, work: x.n * mid * g.oh * g.ow * g.kh * g.kw) { chunk, items in
+                for item in items {
+                    let image = item / splits, part = item % splits
+                    let rows = (g.oh * part / splits)..<(g.oh * (part + 1) / splits)
+                    plan.run(image: image, rows: rows, x: x.data, y: y.data, layers, epilogues, scratch[chunk])
+                }
+            }
+        }
+        return y
+    }
+
+    /// The three units' inference epilogues at once (the expansion's, when there is one, else unused).
+    private static func withEpilogues(_ expand: ConvUnit?, _ depthwise: ConvUnit, _ project: ConvUnit,
+                                      _ body: (GemmEpilogue, GemmEpilogue, GemmEpilogue) -> Void) {
+        func inner(_ e: GemmEpilogue) {
+            depthwise.withInferenceEpilogue { d in project.withInferenceEpilogue { p in body(e, d, p) } }
+        }
+        if let expand { expand.withInferenceEpilogue(inner) } else { inner(.none) }
+    }
+}
+
+/// What a band reads: the units' weights, packed for the GEMM.
+private struct Layers {
+    let expand: ConvUnit?
+    let depthwise: ConvUnit
+    let project: ConvUnit
+    let packedExpand: UnsafePointer<Float>?
+    let packedProject: UnsafePointer<Float>?
+    let residual: Bool
+}
+
+/// The band height and the tiles of one block's banded forward.
+private struct BandPlan {
+    /// The depthwise convolution's geometry on the whole input (channels: the expanded ones).
+    let g: ConvGeometry
+    let inChannels: Int, out: Int
+    let expands: Bool
+    /// Output rows per band, and input rows a band reads at most.
+    let bandRows: Int, inputRows: Int
+
+    init(_ g: ConvGeometry, inChannels: Int, outChannels: Int, expands: Bool) {
+        self.g = g
+        self.inChannels = inChannels
+        out = outChannels
+        self.expands = expands
+        // Per output row: its stride's worth of expanded rows and one depthwise row; the kernel's
+        // extra rows once per band.
+        let perRow = g.c * ((expands ? g.stride * g.w : 0) + g.ow)
+        let halo = expands ? g.c * max(g.kh - g.stride, 0) * g.w : 0
+        bandRows = min(max((InvertedResidualBands.tileBudget - halo) / perRow, 1), g.oh)
+        inputRows = (bandRows - 1) * g.stride + g.kh
+    }
+
+    var expandedFloats: Int { expands ? g.c * inputRows * g.w : 0 }
+    var depthwiseFloats: Int { g.c * bandRows * g.ow }
+
+    func shape(inputRows h: Int, padTop: Int, outputRows oh: Int) -> stpm_depthwise_shape {
+        stpm_depthwise_shape(h: Int32(h), w: Int32(g.w), k: Int32(g.kh), stride: Int32(g.stride), pad_top: Int32(padTop),
+                             pad_left: Int32(g.pad.left), oh: Int32(oh), ow: Int32(g.ow))
+    }
+
+    var scratchFloats: Int {
+        expandedFloats + depthwiseFloats + stpm_depthwise_scratch(shape(inputRows: inputRows, padTop: 0, outputRows: bandRows))
+    }
+
+    /// Output rows `rows` of image `image`, band after band, on the calling thread.
+    func run(image: Int, rows: Range<Int>, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, _ layers: Layers,
+             _ epilogues: (expand: GemmEpilogue, depthwise: GemmEpilogue, project: GemmEpilogue),
+             _ scratch: UnsafeMutablePointer<Float>) {
+        let mid = g.c, w = g.w, s = g.stride, k = g.kh
+        let inRow = g.n * g.h * w, outRow = g.n * g.oh * g.ow
+        let expanded = scratch, band = scratch + expandedFloats, kernelScratch = band + depthwiseFloats
+        let expandedRow = inputRows * w, bandRow = bandRows * g.ow
+        // Input rows held in `expanded`, each channel's from its start.
+        var held = 0..<0
+        let dwWeight = UnsafePointer(layers.depthwise.conv.weight.value)
+        let dwBias = epilogues.depthwise.scale == nil ? epilogues.depthwise.bias : nil
+        let dwActivation = epilogues.depthwise.scale == nil ? epilogues.depthwise.activation : .identity
+        for oy0 in stride(from: rows.lowerBound, to: rows.upperBound, by: bandRows) {
+            let oh = min(bandRows, rows.upperBound - oy0)
+            // Input rows the band reads, including padding rows outside the image.
+            let first = oy0 * s - g.pad.top, end = (oy0 + oh - 1) * s - g.pad.top + k
+            let needed = max(first, 0)..<min(end, g.h)
+            let source: UnsafePointer<Float>, planeStride: Int
+            if let expand = layers.expand {
+                let kept = needed.lowerBound..<(held.contains(needed.lowerBound) ? min(held.upperBound, needed.upperBound) : needed.lowerBound)
+                if !kept.isEmpty && kept.lowerBound > held.lowerBound {
+                    let shift = (kept.lowerBound - held.lowerBound) * w
+                    for c in 0..<mid {
+                        let p = expanded + c * expandedRow
+                        memmove(p, p + shift, kept.count * w * MemoryLayout<Float>.stride)
+                    }
+                }
+                serialGemm(m: mid, n: (needed.upperBound - kept.upperBound) * w, k: inChannels, a: expand.conv.weight.value,
+                           lda: inChannels, packedA: layers.packedExpand, b: x + image * g.h * w + kept.upperBound * w,
+                           ldb: inRow, c: expanded + kept.count * w, ldc: expandedRow, epilogue: epilogues.expand)
+                held = needed
+                (source, planeStride) = (UnsafePointer(expanded), expandedRow)
+            } else {
+                (source, planeStride) = (x + image * g.h * w + needed.lowerBound * w, inRow)
+            }
+            let sub = shape(inputRows: needed.count, padTop: needed.lowerBound - first, outputRows: oh)
+            for c in 0..<mid {
+                stpm_depthwise_forward_avx512(source + c * planeStride, dwWeight + c * k * k, dwBias?[c] ?? 0,
+                                              dwActivation.kernelCode, band + c * bandRow, kernelScratch, sub)
+            }
+            if epilogues.depthwise.scale != nil { epilogues.depthwise.apply(band, m: mid, n: oh * g.ow, ldc: bandRow) }
+            let target = y + (image * g.oh + oy0) * g.ow
+            serialGemm(m: out, n: oh * g.ow, k: mid, a: layers.project.conv.weight.value, lda: mid,
+                       packedA: layers.packedProject, b: band, ldb: bandRow, c: target, ldc: outRow, epilogue: epilogues.project)
+            if layers.residual {
+                // The residual's input rows are the output's: same shape, stride 1.
+                let input = x + (image * g.h + oy0) * w, count = oh * g.ow
+                for c in 0..<out {
+                    let dst = target + c * outRow, src = input + c * inRow
+                    for i in 0..<count { dst[i] = dst[i] + src[i] }
+                }
+            }
+        }
+    }
+}
