@@ -18,6 +18,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // SHA-256 of weight files, students and checkpoints.
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
@@ -32,10 +34,10 @@ let package = Package(
         // Hand-written C kernels for what OpenBLAS's Haswell kernels leave on the table: AVX-512 paths
         // chosen at run time (cpu_features.c), the portable Swift/OpenBLAS path otherwise.
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
-        .target(name: "Numerics", dependencies: ["COpenBLAS", "CKernels", "FileOutput"], swiftSettings: numerics),
+        .target(name: "Numerics", dependencies: ["COpenBLAS", "CKernels", "FileOutput", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: numerics),
         .target(name: "ImageIO", dependencies: ["CPNG", "CDeflate", "CJPEG", "CTIFF", "FileOutput"], swiftSettings: fast),
         .target(name: "Backbones", dependencies: ["Numerics"], swiftSettings: fast),
-        .target(name: "Detection", dependencies: ["FileOutput", "Numerics", "ImageIO", "Backbones"], swiftSettings: fast),
+        .target(name: "Detection", dependencies: ["FileOutput", "Numerics", "ImageIO", "Backbones", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: fast),
         .target(name: "Console", dependencies: ["CNCursesW", "CSixel", "Detection", "ImageIO", "Backbones"], swiftSettings: fast),
         .executableTarget(name: "stpm", dependencies: [
             "Detection", "Console", "Backbones", "Numerics", "ImageIO", "FileOutput",
@@ -46,13 +48,13 @@ let package = Package(
         // ../shared locator, closeness checks, temporary directories.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "FileOutputTests", dependencies: ["FileOutput", "TestSupport"]),
-        .testTarget(name: "NumericsTests", dependencies: ["Numerics", "TestSupport"]),
+        .testTarget(name: "NumericsTests", dependencies: ["Numerics", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "Numerics", "TestSupport"]),
         .testTarget(name: "BackbonesTests", dependencies: ["Backbones", "Numerics", "ImageIO", "TestSupport"]),
         .testTarget(name: "DetectionTests", dependencies: ["Detection", "Console", "TestSupport"]),
         .testTarget(name: "ConsoleTests", dependencies: ["Console", "TestSupport"]),
         // Runs the built stpm binary on bad inputs; needs `swift build` to have built the stpm product.
-        .testTarget(name: "CLITests", dependencies: ["ImageIO", "Numerics", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["ImageIO", "Numerics", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import XCTest
 import ImageIO
@@ -108,6 +109,13 @@ final class BadInputCatalogueTests: XCTestCase {
         Case(name: "no model", status: 1, message: "is not an stpm model directory") { d, f in ["score", d + "/nothing", f.data + "/test/good"] },
         Case(name: "teacher weights changed", status: 1, message: "differs from the one this model was trained with") { d, f in
             ["score", try f.model(in: d) { $0["teacherWeightsSHA256"] = String(repeating: "0", count: 64) }, f.data + "/test/good"]
+        },
+        Case(name: "teacher weights with a flipped byte", status: 1, message: "flipped.safetensors is damaged: its sha256") { d, f in
+            let pinned = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: f.model + "/config.json"))) as! [String: Any]
+            var bytes = try Data(contentsOf: URL(fileURLWithPath: pinned["teacherWeights"] as! String))
+            bytes[bytes.count / 2] ^= 0x01
+            try bytes.write(to: URL(fileURLWithPath: d + "/flipped.safetensors"))
+            return ["score", try f.model(in: d) { $0["teacherWeights"] = d + "/flipped.safetensors" }, f.data + "/test/good"]
         },
         Case(name: "teacher weights gone", status: 1, message: "does not exist") { d, f in ["score", try f.model(in: d) { $0["teacherWeights"] = d + "/gone.safetensors" }, f.data + "/test/good"] },
 

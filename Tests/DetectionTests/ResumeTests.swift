@@ -136,6 +136,14 @@ final class ResumeTests: XCTestCase {
         XCTAssertEqual(checkpoint.bestScore.map { String($0) }, metadata["best_score"])
     }
 
+    /// The checksum is the sha256 of each tensor's name then its little-endian floats, as every checkpoint
+    /// written so far records it (the value is Python's hashlib over the same bytes).
+    func testCheckpointChecksumIsSha256OfNamesAndValues() {
+        let tensors = [NamedTensor(name: "student.w", shape: [3], values: [1, -2.5, 0.125]),
+                       NamedTensor(name: "best.b", shape: [1], values: [3])]
+        XCTAssertEqual(Checkpoint.digest(tensors), "6be85e4de9aaf207c04cc6517628e3033f36d81a37d6ec756f993a75d94c357b")
+    }
+
     func testDamagedCheckpointFailsWithChecksumError() throws {
         let store = try copyOfModel()
         var bytes = try Data(contentsOf: URL(fileURLWithPath: store.checkpointFile))

@@ -1,4 +1,5 @@
 import XCTest
+import Crypto
 import Foundation
 @testable import Numerics
 import TestSupport
@@ -14,8 +15,8 @@ final class SHA256Tests: XCTestCase {
     func testIncrementalUpdatesEqualOneShot() {
         let data = Data((0..<1000).map { UInt8(truncatingIfNeeded: $0 * 7) })
         var h = SHA256()
-        for piece in stride(from: 0, to: 1000, by: 37) { h.update(data[piece..<min(piece + 37, 1000)]) }
-        XCTAssertEqual(h.finalize(), SHA256.hex(of: data))
+        for piece in stride(from: 0, to: 1000, by: 37) { h.update(data: data[piece..<min(piece + 37, 1000)]) }
+        XCTAssertEqual(h.finalize().hex, SHA256.hex(of: data))
     }
 
     func testFileDigestMatchesSha256sum() throws {

@@ -1,3 +1,4 @@
+import Crypto
 import FileOutput
 import Foundation
 import Numerics

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Numerics
 import Backbones
@@ -18,10 +19,10 @@ public struct Checkpoint {
     static func digest(_ tensors: [NamedTensor]) -> String {
         var h = SHA256()
         for t in tensors {
-            h.update(Data(t.name.utf8))
-            t.values.withUnsafeBytes { h.update($0) }
+            h.update(data: Data(t.name.utf8))
+            t.values.withUnsafeBytes { h.update(bufferPointer: $0) }
         }
-        return h.finalize()
+        return h.finalize().hex
     }
 
     func save(student: FeatureExtractor, best: [NamedTensor], to path: String) throws {
