@@ -27,6 +27,20 @@ public final class Workspace {
     /// one as a gradient once the output it held is dead.
     public let blockActivations = [Tensor(c: 0, n: 0, h: 0, w: 0), Tensor(c: 0, n: 0, h: 0, w: 0)]
 
+    /// The most floats an im2col column matrix may take (8M, 32 MiB): a convolution whose batch needs more
+    /// runs in bands of whole images, one GEMM each. Without it resnet50-1by2's 7x7 stem took 294 MiB of
+    /// columns for a training batch of 32 at 256 px, a tenth of the run's peak. Tests lower it so that
+    /// small tensors take the banded paths.
+    public var columnLimit = 8 << 20
+
+    /// Calls `body` for each band of the batch's images whose column matrix fits `columnLimit` (at least
+    /// one image per band), in image order, with a scratch buffer that holds the band's columns.
+    func forEachColumnBand(_ g: ConvGeometry, _ body: (Range<Int>, UnsafeMutablePointer<Float>) -> Void) {
+        let perImage = g.colRows * g.oh * g.ow, per = max(1, min(g.n, columnLimit / max(perImage, 1)))
+        let cols = scratch(per * perImage)
+        for start in stride(from: 0, to: g.n, by: per) { body(start..<min(start + per, g.n), cols) }
+    }
+
     deinit {
         buffer.deallocate()
         for b in perThread { b.pointer.deallocate() }

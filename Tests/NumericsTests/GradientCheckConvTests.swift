@@ -11,6 +11,8 @@ final class GradientCheckConvTests: XCTestCase {
         var kernel: Int, stride: Int, padding: Conv2d.PaddingMode
         var depthwise = false
         var bias = true
+        /// Lowers the workspace's column limit to this many images' columns (`Workspace.columnLimit`).
+        var imagesPerBand: Int? = nil
     }
 
     // Convolution is linear in each of x, w, b, so differences are exact up to rounding (errors seen
@@ -25,6 +27,10 @@ final class GradientCheckConvTests: XCTestCase {
         conv.bias?.randomize(&rng)
         let x = Tensor.random(c: k.c, n: k.n, h: k.size.h, w: k.size.w, &rng)
         let ws = Workspace()
+        if let images = k.imagesPerBand {
+            let g = conv.geometry(x)
+            ws.columnLimit = images * g.colRows * g.oh * g.ow
+        }
         var probes = [Probe("input", input: x) { conv.inputGrad }, Probe(conv.weight)]
         if let b = conv.bias { probes.append(Probe(b)) }
         check.assertMatches(k.label, forward: { conv.forward(x, ws) },
@@ -76,6 +82,45 @@ final class GradientCheckConvTests: XCTestCase {
         run(Case(label: "dw5x5s2-even", c: 3, o: 3, n: 3, size: (8, 8), kernel: 5, stride: 2, padding: .tfSame,
                  depthwise: true, bias: false))
         run(Case(label: "dw5x5s2-odd", c: 3, o: 3, n: 2, size: (7, 9), kernel: 5, stride: 2, padding: .tfSame, depthwise: true))
+    }
+
+    /// A column matrix over the workspace's limit goes in bands of images: one image per band, and two
+    /// with a ragged last band, on each im2col path of the backbones (7x7 stem, 3x3 stride 2, 1x1 stride 2,
+    /// and a 3x3 stride 1 whose weight gradient is banded while Winograd or im2col takes dL/dx).
+    func testBandedColumns() {
+        for images in [1, 2] {
+            run(Case(label: "banded\(images)-7x7s2p3", c: 3, o: 4, n: 3, size: (11, 11), kernel: 7, stride: 2,
+                     padding: .fixed(.symmetric(3)), bias: false, imagesPerBand: images))
+            run(Case(label: "banded\(images)-3x3s2", c: 3, o: 4, n: 3, size: (6, 7), kernel: 3, stride: 2, padding: .tfSame,
+                     imagesPerBand: images))
+            run(Case(label: "banded\(images)-1x1s2", c: 4, o: 3, n: 3, size: (7, 5), kernel: 1, stride: 2,
+                     padding: .fixed(.none), imagesPerBand: images))
+            run(Case(label: "banded\(images)-3x3s1", c: 3, o: 4, n: 3, size: (5, 5), kernel: 3, stride: 1,
+                     padding: .fixed(.symmetric(1)), imagesPerBand: images))
+        }
+    }
+
+    /// Banding changes no output value (each band's GEMM computes its columns as the whole batch's would)
+    /// and moves the weight gradient by float reordering only.
+    func testBandedColumnsMatchOneBand() {
+        var rng = SplitMix64(seed: 41)
+        let conv = Conv2d(name: "stem", inChannels: 3, outChannels: 8, kernel: 7, stride: 2, padding: .fixed(.symmetric(3)))
+        conv.weight.randomize(&rng)
+        let x = Tensor.random(c: 3, n: 5, h: 20, w: 18, &rng)
+        let dy = Tensor.random(c: 8, n: 5, h: 10, w: 9, &rng)
+        func run(_ ws: Workspace) -> (y: [Float], dw: [Float], dx: [Float]) {
+            let y = conv.forward(x, ws).array
+            let dx = conv.backward(x, dy, ws, needInputGrad: true).array
+            return (y, conv.weight.gradients, dx)
+        }
+        let whole = run(Workspace())
+        let banded = Workspace()
+        let g = conv.geometry(x)
+        banded.columnLimit = 2 * g.colRows * g.oh * g.ow
+        let bands = run(banded)
+        XCTAssertEqual(bands.y, whole.y)
+        XCTAssertEqual(bands.dx, whole.dx)
+        for (a, b) in zip(bands.dw, whole.dw) { XCTAssertEqual(a, b, accuracy: 1e-5 * max(1, abs(b))) }
     }
 
     /// The first layer skips dL/dx; its weight gradient must not depend on that.

@@ -51,8 +51,8 @@ func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
                    beta: beta, c: c, ldc: ldc, epilogue: epilogue)
         return
     }
-    if packedA == nil, beta == 0, epilogue.isNone, k >= 4 * max(m, n) {
-        depthSplitGemm(transA: transA, transB: transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc,
+    if packedA == nil, epilogue.isNone, k >= 4 * max(m, n) {
+        depthSplitGemm(transA: transA, transB: transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc,
                        threads: threads)
         return
     }
@@ -84,9 +84,10 @@ func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
 /// A deep product with a small C (the weight gradient dy * cols^T: k = batch * plane) split by depth: each
 /// core packs and streams its own part of both operands, where a split of C would have every core stream
 /// all of the larger one (and leave a core idle when m and n are a few blocks). The partial products are
-/// summed in a fixed order, so the result depends on the thread count only.
+/// summed in a fixed order, so the result depends on the thread count only. `beta` applies to the first
+/// part, which the others are added to (a weight gradient accumulated over bands of images).
 private func depthSplitGemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
-                            b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int) {
+                            b: UnsafePointer<Float>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int) {
     let partials = PartialProducts.buffer((threads - 1) * m * n)
     // Whole depth passes of the kernel per core.
     let kc = Int(STPM_SGEMM_KC), block = ((k + threads - 1) / threads + kc - 1) / kc * kc
@@ -96,7 +97,7 @@ private func depthSplitGemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, 
             let out = t == 0 ? c : partials + (t - 1) * m * n
             // A part with no depth left stores zeros (beta 0).
             serialGemm(transA: transA, transB: transB, m: m, n: n, k: depth, a: transA ? a + p0 * lda : a + p0, lda: lda,
-                       b: transB ? b + p0 : b + p0 * ldb, ldb: ldb, c: out, ldc: t == 0 ? ldc : n)
+                       b: transB ? b + p0 : b + p0 * ldb, ldb: ldb, beta: t == 0 ? beta : 0, c: out, ldc: t == 0 ? ldc : n)
         }
     }
     for t in 1..<threads {

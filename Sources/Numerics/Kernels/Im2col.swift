@@ -1,7 +1,9 @@
 /// im2col / col2im over channel-major tensors.
 ///
 /// The column matrix has one row per (channel, ky, kx) and one column per (image, oy, ox), so a
-/// convolution over the whole batch is one GEMM: Y[O, N*Ho*Wo] = W[O, C*kh*kw] x cols.
+/// convolution over the whole batch is one GEMM: Y[O, N*Ho*Wo] = W[O, C*kh*kw] x cols. Both functions
+/// take a band of the batch's images, whose columns alone the matrix then holds (`Conv2d` bounds its
+/// column memory that way).
 
 /// Output positions o in 0..<outN whose input index o*stride - pad + k falls inside 0..<inN.
 @inline(__always)
@@ -27,28 +29,28 @@ struct ConvGeometry {
 /// the matrix — with the output rows `ys` and columns `xs` whose input position lies inside the
 /// image. Shared by im2col and its adjoint so that both walk exactly the same positions.
 @inline(__always)
-func forEachColumnRow(_ g: ConvGeometry, _ body: (_ ci: Int, _ ky: Int, _ kx: Int, _ row: Int, _ ys: Range<Int>, _ xs: Range<Int>) -> Void) {
+func forEachColumnRow(_ g: ConvGeometry, columns: Int, _ body: (_ ci: Int, _ ky: Int, _ kx: Int, _ row: Int, _ ys: Range<Int>, _ xs: Range<Int>) -> Void) {
     let oh = g.oh, ow = g.ow
-    parallelFor(g.c, work: g.colRows * g.colCols) { channels in
+    parallelFor(g.c, work: g.colRows * columns) { channels in
         for ci in channels {
             for ky in 0..<g.kh {
                 let ys = validRange(outN: oh, inN: g.h, stride: g.stride, pad: g.pad.top, k: ky)
                 for kx in 0..<g.kw {
                     let xs = validRange(outN: ow, inN: g.w, stride: g.stride, pad: g.pad.left, k: kx)
-                    body(ci, ky, kx, ((ci * g.kh + ky) * g.kw + kx) * g.colCols, ys, xs)
+                    body(ci, ky, kx, ((ci * g.kh + ky) * g.kw + kx) * columns, ys, xs)
                 }
             }
         }
     }
 }
 
-func im2col(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ cols: UnsafeMutablePointer<Float>) {
+func im2col(_ x: UnsafePointer<Float>, _ g: ConvGeometry, images band: Range<Int>, _ cols: UnsafeMutablePointer<Float>) {
     let oh = g.oh, ow = g.ow, s = g.stride
     let inPlane = g.h * g.w, outPlane = oh * ow
-    forEachColumnRow(g) { ci, ky, kx, rowOffset, ys, xs in
-        for ni in 0..<g.n {
+    forEachColumnRow(g, columns: band.count * outPlane) { ci, ky, kx, rowOffset, ys, xs in
+        for ni in band {
             let src = x + (ci * g.n + ni) * inPlane
-            let dst = cols + rowOffset + ni * outPlane
+            let dst = cols + rowOffset + (ni - band.lowerBound) * outPlane
             for oy in 0..<oh {
                 let d = dst + oy * ow
                 guard ys.contains(oy) else { d.update(repeating: 0, count: ow); continue }
@@ -66,13 +68,13 @@ func im2col(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ cols: UnsafeMutableP
 }
 
 /// Adds the columns back onto the input positions they were copied from (the adjoint of im2col).
-func col2imAdd(_ cols: UnsafePointer<Float>, _ g: ConvGeometry, _ dx: UnsafeMutablePointer<Float>) {
+func col2imAdd(_ cols: UnsafePointer<Float>, _ g: ConvGeometry, images band: Range<Int>, _ dx: UnsafeMutablePointer<Float>) {
     let ow = g.ow, s = g.stride
     let inPlane = g.h * g.w, outPlane = g.oh * ow
-    forEachColumnRow(g) { ci, ky, kx, rowOffset, ys, xs in
-        for ni in 0..<g.n {
+    forEachColumnRow(g, columns: band.count * outPlane) { ci, ky, kx, rowOffset, ys, xs in
+        for ni in band {
             let dst = dx + (ci * g.n + ni) * inPlane
-            let src = cols + rowOffset + ni * outPlane
+            let src = cols + rowOffset + (ni - band.lowerBound) * outPlane
             for oy in ys {
                 let drow = dst + (oy * s - g.pad.top + ky) * g.w - g.pad.left + kx
                 let srow = src + oy * ow

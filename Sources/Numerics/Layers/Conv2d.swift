@@ -2,7 +2,8 @@ import Foundation
 
 /// 2-D convolution (cross-correlation, as torch) over channel-major tensors.
 ///
-/// Dense convolutions are im2col + one GEMM over the whole batch; a 1x1 stride-1 convolution skips
+/// Dense convolutions are im2col + GEMM over the whole batch, in bands of images where its column matrix
+/// would exceed `Workspace.columnLimit`; a 1x1 stride-1 convolution skips
 /// im2col because a channel-major tensor already is its column matrix; stride-1 3x3 convolutions
 /// padded by 1 use Winograd F(4x4, 3x3) where that is faster (Winograd.swift). Depthwise convolutions
 /// (groups == channels) use their own kernels in DepthwiseConv.swift. The backward's weight gradient is
@@ -122,17 +123,19 @@ public final class Conv2d {
             winogradPad(x.data, wg, padded)
             winogradConvolution(padded, u, packedU, wg, bias: fused.bias, fused.activation, output.data, ws)
         } else {
-            let cols: UnsafePointer<Float>
-            if isPointwise {
-                cols = UnsafePointer(x.data)
-            } else {
-                let buf = ws.scratch(g.colRows * g.colCols)
-                im2col(x.data, g, buf)
-                cols = UnsafePointer(buf)
-            }
             let packed = packedWeight.packed(weight.value, m: outChannels, k: g.colRows, version: weight.version)
-            gemm(m: outChannels, n: g.colCols, k: g.colRows, a: weight.value, lda: g.colRows, packedA: packed,
-                 b: cols, ldb: g.colCols, c: output.data, ldc: g.colCols, epilogue: epilogue)
+            if isPointwise {
+                gemm(m: outChannels, n: g.colCols, k: g.colRows, a: weight.value, lda: g.colRows, packedA: packed,
+                     b: x.data, ldb: g.colCols, c: output.data, ldc: g.colCols, epilogue: epilogue)
+            } else {
+                // One GEMM per band of images, each writing its own columns of the output.
+                ws.forEachColumnBand(g) { band, cols in
+                    let plane = g.oh * g.ow, columns = band.count * plane
+                    im2col(x.data, g, images: band, cols)
+                    gemm(m: outChannels, n: columns, k: g.colRows, a: weight.value, lda: g.colRows, packedA: packed,
+                         b: cols, ldb: columns, c: output.data + band.lowerBound * plane, ldc: g.colCols, epilogue: epilogue)
+                }
+            }
             return output
         }
         if epilogue.scale != nil {

@@ -26,36 +26,39 @@ extension Conv2d {
             depthwiseBackward(x.data, g, weight.value, dy.data, weight.grad!, needInputGrad ? inputGrad.data : nil, ws)
             return inputGrad
         }
-        let cols: UnsafeMutablePointer<Float>
         if isPointwise {
-            cols = x.data
-        } else {
-            cols = ws.scratch(g.colRows * g.colCols)
-            im2col(x.data, g, cols)
-        }
-        gemm(transB: true, m: outChannels, n: g.colRows, k: g.colCols, a: dy.data, lda: g.colCols,
-             b: cols, ldb: g.colCols, c: weight.grad!, ldc: g.colRows)
-        guard needInputGrad else { return inputGrad }
-        if admitsWinograd(g) && (algorithm ?? preferredAlgorithm(g)) == .winograd {
-            // dL/dx is the same kind of convolution (3x3, stride 1, padded by 1) of dL/dy, with each kernel
-            // turned by 180° and inputs and outputs swapped: Winograd as in the forward, instead of a GEMM
-            // over the column matrix and col2im. The column matrix is no longer needed: `padded` takes its place.
-            let wg = WinogradGeometry(c: outChannels, o: inChannels, n: x.n, h: x.h, w: x.w)
-            let u = winogradInputGradientFilter.transform(of: weight, wg)
-            let padded = ws.scratch(wg.paddedCount)
-            winogradPad(dy.data, wg, padded)
-            winogradConvolution(padded, u, nil, wg, bias: nil, .identity, inputGrad.data, ws)
+            gemm(transB: true, m: outChannels, n: g.colRows, k: g.colCols, a: dy.data, lda: g.colCols,
+                 b: x.data, ldb: g.colCols, c: weight.grad!, ldc: g.colRows)
+            if needInputGrad {
+                gemm(transA: true, m: g.colRows, n: g.colCols, k: outChannels, a: weight.value, lda: g.colRows,
+                     b: dy.data, ldb: g.colCols, c: inputGrad.data, ldc: g.colCols)
+            }
             return inputGrad
         }
-        if isPointwise {
-            gemm(transA: true, m: g.colRows, n: g.colCols, k: outChannels, a: weight.value, lda: g.colRows,
-                 b: dy.data, ldb: g.colCols, c: inputGrad.data, ldc: g.colCols)
-        } else {
-            gemm(transA: true, m: g.colRows, n: g.colCols, k: outChannels, a: weight.value, lda: g.colRows,
-                 b: dy.data, ldb: g.colCols, c: cols, ldc: g.colCols)
-            inputGrad.zero()
-            col2imAdd(cols, g, inputGrad.data)
+        let winograd = needInputGrad && admitsWinograd(g) && (algorithm ?? preferredAlgorithm(g)) == .winograd
+        // Band by band: the weight gradient accumulates each band's product, and dL/dx (unless Winograd
+        // computes it below) goes back through the band's columns to the band's own images.
+        let columnGrad = needInputGrad && !winograd
+        if columnGrad { inputGrad.zero() }
+        ws.forEachColumnBand(g) { band, cols in
+            let plane = g.oh * g.ow, columns = band.count * plane, dyBand = dy.data + band.lowerBound * plane
+            im2col(x.data, g, images: band, cols)
+            gemm(transB: true, m: outChannels, n: g.colRows, k: columns, a: dyBand, lda: g.colCols,
+                 b: cols, ldb: columns, beta: band.lowerBound == 0 ? 0 : 1, c: weight.grad!, ldc: g.colRows)
+            guard columnGrad else { return }
+            gemm(transA: true, m: g.colRows, n: columns, k: outChannels, a: weight.value, lda: g.colRows,
+                 b: dyBand, ldb: g.colCols, c: cols, ldc: columns)
+            col2imAdd(cols, g, images: band, inputGrad.data)
         }
+        guard winograd else { return inputGrad }
+        // dL/dx is the same kind of convolution (3x3, stride 1, padded by 1) of dL/dy, with each kernel
+        // turned by 180° and inputs and outputs swapped: Winograd as in the forward, instead of a GEMM
+        // over the column matrix and col2im.
+        let wg = WinogradGeometry(c: outChannels, o: inChannels, n: x.n, h: x.h, w: x.w)
+        let u = winogradInputGradientFilter.transform(of: weight, wg)
+        let padded = ws.scratch(wg.paddedCount)
+        winogradPad(dy.data, wg, padded)
+        winogradConvolution(padded, u, nil, wg, bias: nil, .identity, inputGrad.data, ws)
         return inputGrad
     }
 }
