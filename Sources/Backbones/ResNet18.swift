@@ -5,9 +5,9 @@ import Numerics
 enum ResNet18 {
     static func make(role: Role) -> FeatureExtractor {
         var layers: [Layer] = [
-            ConvUnit(name: "conv1", bnName: "bn1", trainable: role.trainable, inChannels: 3, outChannels: 64, kernel: 7, stride: 2,
-                     padding: .fixed(.symmetric(3)), activation: .relu),
-            MaxPool2d(kernel: 3, stride: 2, padding: .symmetric(1)),
+            Stem(unit: ConvUnit(name: "conv1", bnName: "bn1", trainable: role.trainable, inChannels: 3, outChannels: 64, kernel: 7,
+                                stride: 2, padding: .fixed(.symmetric(3)), activation: .relu),
+                 pool: MaxPool2d(kernel: 3, stride: 2, padding: .symmetric(1))),
         ]
         var taps: [Int] = []
         var channels = 64

@@ -6,9 +6,9 @@ import Numerics
 enum ResNet50Half {
     static func make(role: Role) -> FeatureExtractor {
         var layers: [Layer] = [
-            ConvUnit(name: "conv_1", bnName: "conv_1.bn", trainable: role.trainable, inChannels: 3, outChannels: 64, kernel: 7,
-                     stride: 2, padding: .fixed(.symmetric(3)), activation: .relu),
-            MaxPool2d(kernel: 3, stride: 2, padding: Padding(top: 0, bottom: 1, left: 0, right: 1)),
+            Stem(unit: ConvUnit(name: "conv_1", bnName: "conv_1.bn", trainable: role.trainable, inChannels: 3, outChannels: 64,
+                                kernel: 7, stride: 2, padding: .fixed(.symmetric(3)), activation: .relu),
+                 pool: MaxPool2d(kernel: 3, stride: 2, padding: Padding(top: 0, bottom: 1, left: 0, right: 1))),
         ]
         var taps: [Int] = []
         var channels = 64

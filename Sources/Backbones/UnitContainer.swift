@@ -9,6 +9,7 @@ extension ConvUnit: UnitContainer {
     var units: [ConvUnit] { [self] }
 }
 
+extension Stem: UnitContainer {}
 extension BasicBlock: UnitContainer {}
 extension Bottleneck: UnitContainer {}
 extension MBConvBlock: UnitContainer {}

@@ -16,16 +16,6 @@ public protocol Layer: AnyObject {
     func setTraining(_ on: Bool)
 }
 
-extension MaxPool2d: Layer {
-    public func forward(_ x: Tensor, _ ws: Workspace) -> Tensor { forward(x) }
-    public func backward(_ x: Tensor, _ dy: Tensor, _ ws: Workspace, into target: Tensor?) {
-        if let target { backward(x, dy, into: target) }
-    }
-    public var parameters: [Parameter] { [] }
-    public var state: [Parameter] { [] }
-    public func setTraining(_ on: Bool) {}
-}
-
 extension ConvUnit {
     public func backward(_ x: Tensor, _ dy: Tensor, _ ws: Workspace, into target: Tensor?) {
         backward(x, dy, ws, needInputGrad: target != nil, into: target)

@@ -1,19 +1,30 @@
 /// Max pooling with padding that never wins (as -inf). Ties go to the first window position in scan
 /// order, as torch's CPU kernel does, so gradients are routed to the same input.
 ///
-/// The forward pass only takes maxima (separably: the window's rows, then its columns), with no
-/// argmax: inference never needs one. The backward pass finds each window's first maximum in `x`.
+/// The forward pass takes maxima separably (the window's rows, then its columns). Inference stops
+/// there; in training (`recordsArgmax`) it also records where each window's first maximum lies, so
+/// that the backward pass never reads the input again (the ResNet stems lend it out, see `Stem`).
 public final class MaxPool2d {
     public let kernel: Int
     public let stride: Int
     public let padding: Padding
     public let output = Tensor(c: 0, n: 0, h: 0, w: 0)
     public let inputGrad = Tensor(c: 0, n: 0, h: 0, w: 0)
+    public var recordsArgmax = false
     private var rowMax: [Float] = []
+    /// Per output, the offset of its window's first maximum from the window's clipped corner, as
+    /// row * kernel + column (a kernel of at most 15 fits a byte); a raw buffer, written by parallel chunks.
+    private var argmax: UnsafeMutablePointer<UInt8> = .allocate(capacity: 1)
+    private var argmaxCapacity = 1
+    /// The input shape of the last recording forward: the backward's output shape.
+    private var inputShape = (c: 0, n: 0, h: 0, w: 0)
 
     public init(kernel: Int, stride: Int, padding: Padding) {
+        precondition(kernel * kernel <= 256, "a window offset must fit a byte")
         self.kernel = kernel; self.stride = stride; self.padding = padding
     }
+
+    deinit { argmax.deallocate() }
 
     /// Input rows and columns of output (oy, ox)'s window, clipped to the image.
     @inline(__always)
@@ -48,28 +59,56 @@ public final class MaxPool2d {
                 }
             }
         }
+        if recordsArgmax { recordArgmax(x) }
         return output
     }
 
-    /// dL/dx into `inputGrad`, or into `into`.
-    @discardableResult
-    public func backward(_ x: Tensor, _ dy: Tensor, into target: Tensor? = nil) -> Tensor {
-        let inputGrad = target ?? self.inputGrad
-        inputGrad.resize(c: x.c, n: x.n, h: x.h, w: x.w)
-        inputGrad.zero()
-        let planes = x.c * x.n, inPlane = x.h * x.w
+    private func recordArgmax(_ x: Tensor) {
+        inputShape = (x.c, x.n, x.h, x.w)
+        if argmaxCapacity < output.count {
+            argmax.deallocate()
+            argmaxCapacity = output.count
+            argmax = .allocate(capacity: argmaxCapacity)
+        }
+        let planes = x.c * x.n, inPlane = x.h * x.w, oh = output.h, ow = output.w, at = argmax
         parallelFor(planes, work: x.count) { range in
         for p in range {
-            let src = x.data + p * inPlane, g = dy.data + p * dy.plane, d = inputGrad.data + p * inPlane
-            for oy in 0..<dy.h {
+            let src = x.data + p * inPlane, record = at + p * oh * ow
+            for oy in 0..<oh {
                 let ys = window(oy, pad: padding.top, limit: x.h)
-                for ox in 0..<dy.w {
+                for ox in 0..<ow {
                     let xs = window(ox, pad: padding.left, limit: x.w)
-                    var best = -Float.infinity, at = ys.lowerBound * x.w + xs.lowerBound
+                    var best = -Float.infinity, offset = 0
                     for yy in ys {
-                        for xx in xs where src[yy * x.w + xx] > best { best = src[yy * x.w + xx]; at = yy * x.w + xx }
+                        for xx in xs where src[yy * x.w + xx] > best {
+                            best = src[yy * x.w + xx]; offset = (yy - ys.lowerBound) * kernel + xx - xs.lowerBound
+                        }
                     }
-                    d[at] += g[oy * dy.w + ox]
+                    record[oy * ow + ox] = UInt8(offset)
+                }
+            }
+        }
+        }
+    }
+
+    /// dL/dx of the last recording forward into `inputGrad`, or into `into`.
+    @discardableResult
+    public func backward(_ dy: Tensor, into target: Tensor? = nil) -> Tensor {
+        precondition(recordsArgmax, "max-pool backward needs a forward that recorded its argmax")
+        let (c, n, h, w) = inputShape
+        precondition(dy.c == c && dy.n == n && dy.h == output.h && dy.w == output.w, "max-pool gradient shape mismatch")
+        let inputGrad = target ?? self.inputGrad
+        inputGrad.resize(c: c, n: n, h: h, w: w)
+        inputGrad.zero()
+        let planes = c * n, inPlane = h * w, at = UnsafePointer(argmax)
+        parallelFor(planes, work: inputGrad.count) { range in
+        for p in range {
+            let g = dy.data + p * dy.plane, d = inputGrad.data + p * inPlane, record = at + p * dy.plane
+            for oy in 0..<dy.h {
+                let top = window(oy, pad: padding.top, limit: h).lowerBound
+                for ox in 0..<dy.w {
+                    let left = window(ox, pad: padding.left, limit: w).lowerBound, offset = Int(record[oy * dy.w + ox])
+                    d[(top + offset / kernel) * w + left + offset % kernel] += g[oy * dy.w + ox]
                 }
             }
         }
