@@ -61,7 +61,7 @@ final class GradientCheckNormalizationTests: XCTestCase {
         let norm = ChannelNormalize()
         let x = Tensor.random(c: 5, n: 2, h: 3, w: 3, &rng)
         GradientCheck(h: 1e-3, tolerance: 1e-3).assertMatches(
-            "channel-normalize", forward: { norm.forward(x) }, backward: { norm.backward($0) },
+            "channel-normalize", forward: { norm.forward(x) }, backward: { norm.backward($0, input: x) },
             probes: [Probe("input", input: x) { norm.inputGrad }])
     }
 }

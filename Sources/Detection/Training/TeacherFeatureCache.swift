@@ -10,14 +10,16 @@ import ImageIO
 /// what the student's fit resolves; the loss reads them back as Float.
 final class TeacherFeatureCache {
     let shapes: [(c: Int, h: Int, w: Int)]
-    private var levels: [[Float16]]
+    /// Per level, each image's channels in turn (`count` x c x h x w values); raw buffers, so that the
+    /// loss reads them in place (`batch`).
+    private let levels: [UnsafeMutablePointer<Float16>]
     let count: Int
 
     init(teacher: FeatureExtractor, images: [Image8], batchSize: Int = 8) {
         count = images.count
         let input = Tensor(c: 0, n: 0, h: 0, w: 0)
         var shapes: [(c: Int, h: Int, w: Int)] = []
-        var levels: [[Float16]] = [[], [], []]
+        var levels: [UnsafeMutablePointer<Float16>] = []
         let normalize = TapNormalizer()
         var start = 0
         while start < images.count {
@@ -26,13 +28,13 @@ final class TeacherFeatureCache {
             let taps = normalize(teacher.forward(input))
             if shapes.isEmpty {
                 shapes = taps.map { ($0.c, $0.h, $0.w) }
-                for l in 0..<3 { levels[l].reserveCapacity(images.count * taps[l].c * taps[l].plane) }
+                levels = taps.map { .allocate(capacity: images.count * $0.c * $0.plane) }
             }
             for l in 0..<3 {
                 let t = taps[l]
                 for n in 0..<t.n { for c in 0..<t.c {
-                    let p = t.data + (c * t.n + n) * t.plane
-                    levels[l].append(contentsOf: UnsafeBufferPointer(start: p, count: t.plane).lazy.map { Float16($0) })
+                    let p = t.data + (c * t.n + n) * t.plane, to = levels[l] + ((start + n) * t.c + c) * t.plane
+                    for i in 0..<t.plane { to[i] = Float16(p[i]) }
                 } }
             }
             start += chunk.count
@@ -41,21 +43,44 @@ final class TeacherFeatureCache {
         self.levels = levels
     }
 
-    var bytes: Int { levels.reduce(0) { $0 + $1.count * MemoryLayout<Float16>.size } }
+    deinit { levels.forEach { $0.deallocate() } }
+
+    var bytes: Int { shapes.reduce(0) { $0 + count * $1.c * $1.h * $1.w * MemoryLayout<Float16>.size } }
+
+    /// The features of `indices`, read in place by the loss.
+    func batch(_ indices: [Int]) -> CachedTeacherBatch { CachedTeacherBatch(cache: self, indices: indices) }
+
+    /// Channel `channel` of cached image `image` at level `l`.
+    fileprivate func row(level l: Int, channel: Int, image: Int) -> UnsafePointer<Float16> {
+        UnsafePointer(levels[l] + (image * shapes[l].c + channel) * shapes[l].h * shapes[l].w)
+    }
 
     /// Copies the features of `indices` into channel-major batch tensors.
     func fill(_ batch: [Tensor], indices: [Int]) {
         for l in 0..<3 {
             let (c, h, w) = shapes[l], plane = h * w
             batch[l].resize(c: c, n: indices.count, h: h, w: w)
-            levels[l].withUnsafeBufferPointer { src in
-                for (n, image) in indices.enumerated() {
-                    for ch in 0..<c {
-                        let from = src.baseAddress! + (image * c + ch) * plane, to = batch[l].data + (ch * indices.count + n) * plane
-                        for i in 0..<plane { to[i] = Float(from[i]) }
-                    }
+            for (n, image) in indices.enumerated() {
+                for ch in 0..<c {
+                    let from = row(level: l, channel: ch, image: image), to = batch[l].data + (ch * indices.count + n) * plane
+                    for i in 0..<plane { to[i] = Float(from[i]) }
                 }
             }
         }
+    }
+}
+
+/// A batch of cached images' teacher features, read in place.
+struct CachedTeacherBatch: TeacherFeatures {
+    let cache: TeacherFeatureCache
+    let indices: [Int]
+
+    func shape(level l: Int) -> (c: Int, n: Int, h: Int, w: Int) {
+        let s = cache.shapes[l]
+        return (s.c, indices.count, s.h, s.w)
+    }
+
+    func row(level l: Int, channel: Int, image: Int) -> UnsafePointer<Float16> {
+        cache.row(level: l, channel: channel, image: indices[image])
     }
 }

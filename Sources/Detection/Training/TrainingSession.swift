@@ -24,7 +24,6 @@ public final class TrainingSession {
     private var config: ModelConfig
     private let log: TrainingLog
     private let input = Tensor(c: 0, n: 0, h: 0, w: 0)
-    private let teacherBatch = [Tensor(c: 0, n: 0, h: 0, w: 0), Tensor(c: 0, n: 0, h: 0, w: 0), Tensor(c: 0, n: 0, h: 0, w: 0)]
     private var started = Date()
     private var epochStarted = Date()
     private var imagesSeen = 0
@@ -95,8 +94,7 @@ public final class TrainingSession {
         }
         let batch = nextBatch()
         ImagePreparation.fill(input, with: batch.map { data.images[data.train[$0]] }, kind: options.backbone)
-        data.trainCache.fill(teacherBatch, indices: batch)
-        let levels = sgdStep(input: input, teacher: teacherBatch)
+        let levels = sgdStep(input: input, teacher: data.trainCache.batch(batch))
         guard levels.allSatisfy(\.isFinite) else {
             // The student is now NaN: nothing of it is saved, the folder keeps the best finite epoch.
             try log.flush()

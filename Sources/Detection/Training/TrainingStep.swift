@@ -23,7 +23,7 @@ final class TrainingStep {
     }
 
     /// The loss per pyramid level. PyramidLoss leaves its gradients with its value, for `backward`.
-    func forward(input: Tensor, teacher: [Tensor]) -> [Double] {
+    func forward<T: TeacherFeatures>(input: Tensor, teacher: T) -> [Double] {
         loss.forwardBackward(teacher: teacher, student: student.forward(input))
     }
 
@@ -32,7 +32,7 @@ final class TrainingStep {
     func update() { sgd.step(parameters) }
 
     /// forward, backward, update; returns the level losses.
-    func callAsFunction(input: Tensor, teacher: [Tensor]) -> [Double] {
+    func callAsFunction<T: TeacherFeatures>(input: Tensor, teacher: T) -> [Double] {
         let levels = forward(input: input, teacher: teacher)
         backward()
         update()

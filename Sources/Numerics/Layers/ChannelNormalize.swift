@@ -17,47 +17,71 @@ public final class ChannelNormalize {
     @discardableResult
     public func forward(_ x: Tensor) -> Tensor {
         output.resize(c: x.c, n: x.n, h: x.h, w: x.w)
-        let m = x.rowLength, channels = x.c, eps = eps
+        let m = x.rowLength, channels = x.c, out = output.data, src = UnsafePointer(x.data)
         invNorm.resize(c: 1, n: 1, h: 1, w: m)
-        let inv = invNorm.data, out = output.data, src = x.data
+        let inv = invNorm.data
         parallelFor(m, work: x.count) { r in
-            let n = r.count, from = r.lowerBound
-            (inv + from).update(repeating: 0, count: n)
-            for c in 0..<channels {
-                let row = src + c * m + from, acc = inv + from
-                for i in 0..<n { acc[i] += row[i] * row[i] }
-            }
-            for i in r {
-                let norm = inv[i].squareRoot()
-                inv[i] = norm <= eps ? -1 / eps : 1 / max(norm, eps)
-            }
+            norms(src, m, channels, r, inv)
             for c in 0..<channels {
                 let row = src + c * m, o = out + c * m
-                for i in r { o[i] = row[i] * abs(inv[i]) }
+                for i in r { o[i] = Self.normalized(row[i], inv[i]) }
             }
         }
         return output
     }
 
-    /// dx = (dy - y * <dy, y>) / |x| per position, into `inputGrad` or into `into`, which may be `dy`.
+    /// Only the per-position norms of `x` (`inverseNorms`), for a caller that forms the normalised values
+    /// as it reads them (`normalized`) instead of keeping a tensor of them: the training loss.
+    public func norms(_ x: Tensor) {
+        let m = x.rowLength, channels = x.c, src = UnsafePointer(x.data)
+        invNorm.resize(c: 1, n: 1, h: 1, w: m)
+        let inv = invNorm.data
+        parallelFor(m, work: x.count) { r in norms(src, m, channels, r, inv) }
+    }
+
+    /// `inverseNorms` of positions `r` of a tensor with `channels` rows of `m`.
+    @inline(__always)
+    private func norms(_ src: UnsafePointer<Float>, _ m: Int, _ channels: Int, _ r: Range<Int>, _ inv: UnsafeMutablePointer<Float>) {
+        let n = r.count, from = r.lowerBound
+        (inv + from).update(repeating: 0, count: n)
+        for c in 0..<channels {
+            let row = src + c * m + from, acc = inv + from
+            for i in 0..<n { acc[i] += row[i] * row[i] }
+        }
+        for i in r {
+            let norm = inv[i].squareRoot()
+            inv[i] = norm <= eps ? -1 / eps : 1 / max(norm, eps)
+        }
+    }
+
+    /// Per position of the last `forward` or `norms`, 1 / max(norm, eps), negative where the floor was hit.
+    public var inverseNorms: UnsafePointer<Float> { UnsafePointer(invNorm.data) }
+
+    /// Element `x` of a position whose entry in `inverseNorms` is `inv`, normalised: the value `forward` writes.
+    @inline(__always)
+    public static func normalized(_ x: Float, _ inv: Float) -> Float { x * abs(inv) }
+
+    /// dx = (dy - y * <dy, y>) / |x| per position, for the last `forward` or `norms` on `x` (y recomputed
+    /// from it, bit for bit), into `inputGrad` or into `into`, which may be `dy`.
     @discardableResult
-    public func backward(_ dy: Tensor, into target: Tensor? = nil) -> Tensor {
-        let y = output, m = y.rowLength, channels = y.c
+    public func backward(_ dy: Tensor, input x: Tensor, into target: Tensor? = nil) -> Tensor {
+        precondition(dy.sameShape(x) && invNorm.count == x.rowLength, "channel-normalize gradient shape mismatch")
+        let m = x.rowLength, channels = x.c
         let inputGrad = target ?? self.inputGrad
-        inputGrad.resize(c: y.c, n: y.n, h: y.h, w: y.w)
+        inputGrad.resize(c: x.c, n: x.n, h: x.h, w: x.w)
         dots.resize(c: 1, n: 1, h: 1, w: m)
-        let inv = invNorm.data, dot = dots.data, yp = y.data, gp = dy.data, dp = inputGrad.data
-        parallelFor(m, work: y.count) { r in
+        let inv = invNorm.data, dot = dots.data, xp = x.data, gp = dy.data, dp = inputGrad.data
+        parallelFor(m, work: x.count) { r in
             let n = r.count, from = r.lowerBound
             (dot + from).update(repeating: 0, count: n)
             for c in 0..<channels {
-                let yr = yp + c * m + from, g = gp + c * m + from, acc = dot + from
-                for i in 0..<n { acc[i] += yr[i] * g[i] }
+                let xr = xp + c * m + from, g = gp + c * m + from, acc = dot + from, iv = inv + from
+                for i in 0..<n { acc[i] += Self.normalized(xr[i], iv[i]) * g[i] }
             }
             for i in r where inv[i] < 0 { dot[i] = 0 }
             for c in 0..<channels {
-                let yr = yp + c * m, g = gp + c * m, d = dp + c * m
-                for i in r { d[i] = (g[i] - yr[i] * dot[i]) * abs(inv[i]) }
+                let xr = xp + c * m, g = gp + c * m, d = dp + c * m
+                for i in r { d[i] = (g[i] - Self.normalized(xr[i], inv[i]) * dot[i]) * abs(inv[i]) }
             }
         }
         return inputGrad
