@@ -23,13 +23,14 @@ final class BasicBlock: Layer {
 
     /// Only the join's output leaves the block, so every unit's output goes to the workspace's shared
     /// `blockActivations`, each into one the unit before has finished with: conv1's is recomputed for the
-    /// backward pass, which never reads conv2's and the downsample's (no activation).
+    /// backward pass. In training the join normalises conv2's and the downsample's convolution outputs
+    /// itself (no activation), so those two never take a tensor.
     func forward(_ x: Tensor, _ ws: Workspace) -> Tensor {
         let a = ws.blockActivations
         conv1.forward(x, ws, into: a[0])
-        conv2.forward(conv1.output, ws, into: a[1])
-        let shortcut = downsample.map { $0.forward(x, ws, into: a[0]) } ?? x
-        return join.forward(conv2.output, shortcut)
+        let main = conv2.forwardIntoJoin(conv1.output, ws, into: a[1])
+        let shortcut = downsample.map { $0.forwardIntoJoin(x, ws, into: a[0]) } ?? ResidualAdd.Side(x)
+        return join.forward(main, shortcut)
     }
 
     /// The shortcut reads `dy` after the main branch, which keeps it; its gradient then reuses

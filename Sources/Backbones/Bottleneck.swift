@@ -25,14 +25,15 @@ final class Bottleneck: Layer {
 
     /// Only the join's output leaves the block, so every unit's output goes to the workspace's shared
     /// `blockActivations`, each into one the unit before has finished with: 2a and 2b are recomputed for
-    /// the backward pass, which never reads 2c's and the projection's (no activation).
+    /// the backward pass. In training the join normalises 2c's and the projection's convolution outputs
+    /// itself (no activation), so those two never take a tensor.
     func forward(_ x: Tensor, _ ws: Workspace) -> Tensor {
         let a = ws.blockActivations
         branch2a.forward(x, ws, into: a[0])
         branch2b.forward(branch2a.output, ws, into: a[1])
-        branch2c.forward(branch2b.output, ws, into: a[0])
-        let shortcut = projection.map { $0.forward(x, ws, into: a[1]) } ?? x
-        return join.forward(branch2c.output, shortcut)
+        let main = branch2c.forwardIntoJoin(branch2b.output, ws, into: a[0])
+        let shortcut = projection.map { $0.forwardIntoJoin(x, ws, into: a[1]) } ?? ResidualAdd.Side(x)
+        return join.forward(main, shortcut)
     }
 
     /// The main branch keeps `dy` for the shortcut and passes its gradients between `innerGradient` and

@@ -29,8 +29,9 @@ final class MBConvBlock: Layer {
     /// The expanded tensors (expand's and depthwise's outputs) are the widest of the network and are read
     /// only inside the block: they go to the workspace's shared `blockActivations` and are recomputed
     /// from their convolutions' outputs for the backward pass. Before a join, the projection's output is
-    /// read by the join alone, and its backward (no activation) never reads it: it goes to the first of
-    /// them, dead by then, and is not recomputed.
+    /// read by the join alone, and its backward (no activation) never reads it: in training the join
+    /// normalises the projection's convolution output itself, otherwise that output goes to the first
+    /// of them, dead by then.
     /// At inference the block runs band by band instead (`InvertedResidualBands`), to the same floats.
     func forward(_ x: Tensor, _ ws: Workspace) -> Tensor {
         if let y = InvertedResidualBands.forward(x, expand: expand, depthwise: depthwise, project: project, join: join, ws) {
@@ -38,8 +39,8 @@ final class MBConvBlock: Layer {
         }
         let e = expand.map { $0.forward(x, ws, into: ws.blockActivations[0]) } ?? x
         depthwise.forward(e, ws, into: ws.blockActivations[1])
-        project.forward(depthwise.output, ws, into: join == nil ? nil : ws.blockActivations[0])
-        return join?.forward(project.output, x) ?? project.output
+        guard let join else { return project.forward(depthwise.output, ws) }
+        return join.forward(project.forwardIntoJoin(depthwise.output, ws, into: ws.blockActivations[0]), .init(x))
     }
 
     /// The depthwise output is dead once the projection's backward has read it (the depthwise unit's

@@ -41,7 +41,7 @@ final class GradientCheckActivationTests: XCTestCase {
         for i in 0..<b.count { b.data[i] -= a.data[i] }
         let join = ResidualAdd(activation: act)
         var masked: Tensor?
-        check.assertMatches(label, forward: { join.forward(a, b) }, backward: {
+        check.assertMatches(label, forward: { join.forward(.init(a), .init(b)) }, backward: {
             join.backward($0)
             masked = $0
         }, probes: [Probe("a", input: a) { masked! }, Probe("b", input: b) { masked! }])
@@ -50,4 +50,29 @@ final class GradientCheckActivationTests: XCTestCase {
     func testResidualAddReLU() { checkResidual(.relu, "residual-relu") }
 
     func testResidualAddIdentity() { checkResidual(.identity, "residual-identity") }
+
+    /// A join that normalises a side as it reads it (a train-mode BatchNorm's input and batch statistics)
+    /// writes what the join of the normalised tensor writes, bit for bit, on either side or both.
+    func testJoinNormalizingItsSidesMatchesJoinOfNormalizedTensors() {
+        var rng = SplitMix64(label: "join-normalizing")
+        let a = Tensor.random(c: 5, n: 3, h: 4, w: 6, &rng), b = Tensor.random(c: 5, n: 3, h: 4, w: 6, &rng)
+        let bnA = BatchNorm2d(name: "a", channels: 5), bnB = BatchNorm2d(name: "b", channels: 5)
+        for bn in [bnA, bnB] {
+            bn.training = true
+            bn.weight.randomize(&rng) { $0.uniform(0.5, 2) }
+            bn.bias.randomize(&rng)
+        }
+        let normalizedA = Tensor(c: 0, n: 0, h: 0, w: 0), normalizedB = Tensor(c: 0, n: 0, h: 0, w: 0)
+        bnA.forward(a, into: normalizedA)
+        bnB.forward(b, into: normalizedB)
+        for act in [Activation.relu, .identity, .relu6] {
+            let join = ResidualAdd(activation: act)
+            for (sideA, sideB, plainA, plainB) in [(ResidualAdd.Side(a, normalizedBy: bnA), ResidualAdd.Side(b, normalizedBy: bnB), normalizedA, normalizedB),
+                                                   (.init(a, normalizedBy: bnA), .init(b), normalizedA, b),
+                                                   (.init(a), .init(b, normalizedBy: bnB), a, normalizedB)] {
+                let expected = join.forward(.init(plainA), .init(plainB)).array
+                XCTAssertEqual(join.forward(sideA, sideB).array, expected, "\(act)")
+            }
+        }
+    }
 }

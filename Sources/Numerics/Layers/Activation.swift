@@ -25,6 +25,16 @@ public enum Activation: Sendable {
         }
     }
 
+    /// The activation of one value.
+    @inline(__always)
+    func of(_ v: Float) -> Float {
+        switch self {
+        case .identity: return v
+        case .relu: return max(v, 0)
+        case .relu6: return min(max(v, 0), 6)
+        }
+    }
+
     /// Masks `grad` in place by the derivative at output `y`.
     public func backward(output y: Tensor, grad: Tensor) {
         let yp = y.data, g = grad.data, n = y.count

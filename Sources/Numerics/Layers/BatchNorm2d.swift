@@ -64,17 +64,9 @@ public final class BatchNorm2d {
             precondition(m > 1, "\(weight.name): batch statistics need more than one value per channel")
             parallelFor(channels, work: channels * m) { range in
             for c in range {
-                let row = x.data + c * m
-                let mean = chunkedSum(row, m) / Double(m)
-                let sq = chunkedSquaredDeviation(row, m, mean: Float(mean))
-                let variance = sq / Double(m)
-                batchMean[c] = Float(mean)
-                batchInvStd[c] = Float(1 / (variance + Double(eps)).squareRoot())
-                runningMean.value[c] = (1 - momentum) * runningMean.value[c] + momentum * Float(mean)
-                let unbiased = Float(sq / Double(m - 1))
-                runningVar.value[c] = (1 - momentum) * runningVar.value[c] + momentum * unbiased
-                let (scale, shift) = lastBatchAffine(c)
-                activation.apply(row, output.data + c * m, m, scale: scale, shift: shift)
+                batchStatistics(x, c)
+                let (scale, shift) = batchAffine(c)
+                activation.apply(x.data + c * m, output.data + c * m, m, scale: scale, shift: shift)
             }
             }
         } else {
@@ -86,6 +78,29 @@ public final class BatchNorm2d {
         return output
     }
 
+    /// Train mode only: the batch statistics of `x` (and the running statistics moved by them), without
+    /// the normalised output, which a residual join applies as it reads `x` (`ResidualAdd`, `batchAffine`).
+    public func statistics(_ x: Tensor) {
+        precondition(training, "\(weight.name): batch statistics are for train mode")
+        precondition(x.c == channels, "\(weight.name): input has \(x.c) channels, expected \(channels)")
+        precondition(x.rowLength > 1, "\(weight.name): batch statistics need more than one value per channel")
+        parallelFor(channels, work: x.count) { range in for c in range { batchStatistics(x, c) } }
+    }
+
+    /// Channel `c`'s batch mean and 1/std from `x`, and the running statistics moved by them.
+    @inline(__always)
+    private func batchStatistics(_ x: Tensor, _ c: Int) {
+        let m = x.rowLength, row = x.data + c * m
+        let mean = chunkedSum(row, m) / Double(m)
+        let sq = chunkedSquaredDeviation(row, m, mean: Float(mean))
+        let variance = sq / Double(m)
+        batchMean[c] = Float(mean)
+        batchInvStd[c] = Float(1 / (variance + Double(eps)).squareRoot())
+        runningMean.value[c] = (1 - momentum) * runningMean.value[c] + momentum * Float(mean)
+        let unbiased = Float(sq / Double(m - 1))
+        runningVar.value[c] = (1 - momentum) * runningVar.value[c] + momentum * unbiased
+    }
+
     /// The last train-mode forward's output again, bit for bit, from its input `x` (the running statistics
     /// are not moved again): a block recomputes an output it did not keep.
     public func recompute(_ x: Tensor, into target: Tensor, activation: Activation = .identity) {
@@ -94,7 +109,7 @@ public final class BatchNorm2d {
         let m = x.rowLength
         parallelFor(channels, work: channels * m) { range in
             for c in range {
-                let (scale, shift) = lastBatchAffine(c)
+                let (scale, shift) = batchAffine(c)
                 activation.apply(x.data + c * m, target.data + c * m, m, scale: scale, shift: shift)
             }
         }
@@ -102,7 +117,7 @@ public final class BatchNorm2d {
 
     /// y = x * scale + shift of channel `c` in the last train-mode batch.
     @inline(__always)
-    private func lastBatchAffine(_ c: Int) -> (scale: Float, shift: Float) {
+    public func batchAffine(_ c: Int) -> (scale: Float, shift: Float) {
         let scale = batchInvStd[c] * weight.value[c]
         return (scale, bias.value[c] - batchMean[c] * scale)
     }
@@ -123,7 +138,7 @@ public final class BatchNorm2d {
         for c in range {
             let xr = x.data + c * m, gr = dy.data + c * m, dx = inputGrad.data + c * m
             let mean = batchMean[c], inv = batchInvStd[c]
-            let (scale, shift) = lastBatchAffine(c)
+            let (scale, shift) = batchAffine(c)
             let (sumDy, sumDyX) = activation.maskedSums(gr, xr, m, scale: scale, shift: shift)
             // sum(dy * xhat) = inv * (sum(dy * x) - mean * sum(dy))
             let sumDyXhat = Double(inv) * (sumDyX - Double(mean) * sumDy)

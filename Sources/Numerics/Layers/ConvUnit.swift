@@ -71,6 +71,17 @@ public final class ConvUnit: Layer {
     /// Whether `forward` runs as at inference (no batch statistics, nothing kept for a backward pass).
     var infers: Bool { bn.map { !$0.training } ?? true }
 
+    /// For a unit whose output only a residual join reads: in training, with no activation, the
+    /// convolution and BatchNorm's batch statistics only, the join normalising the convolution's output
+    /// as it adds (`ResidualAdd.Side`), so that no tensor holds this unit's output; otherwise the
+    /// ordinary forward into `target`.
+    public func forwardIntoJoin(_ x: Tensor, _ ws: Workspace, into target: Tensor) -> ResidualAdd.Side {
+        guard let bn, bn.training, activation == .identity else { return ResidualAdd.Side(forward(x, ws, into: target)) }
+        conv.forward(x, ws)
+        bn.statistics(conv.output)
+        return ResidualAdd.Side(conv.output, normalizedBy: bn)
+    }
+
     /// The last forward's output again, bit for bit, into the tensor lent to that forward.
     public func recomputeOutput() {
         guard let bn, output !== bn.output else { return }

@@ -6,15 +6,33 @@ public final class ResidualAdd {
 
     public init(activation: Activation) { self.activation = activation }
 
+    /// One side of a join: a tensor, or the input of a train-mode BatchNorm whose output nothing else
+    /// reads, normalised here as it is read (`ConvUnit.forwardIntoJoin`): then no tensor holds that output.
+    public struct Side {
+        public let x: Tensor
+        public let bn: BatchNorm2d?
+        public init(_ x: Tensor, normalizedBy bn: BatchNorm2d? = nil) { self.x = x; self.bn = bn }
+    }
+
+    /// BatchNorm's y = x * scale + shift rounds as in `BatchNorm2d.forward`, so the output is that of
+    /// a join of the normalised tensors bit for bit.
     @discardableResult
-    public func forward(_ a: Tensor, _ b: Tensor) -> Tensor {
-        precondition(a.sameShape(b), "residual branches differ in shape")
-        output.resize(c: a.c, n: a.n, h: a.h, w: a.w)
-        let x = a.data, y = b.data, o = output.data, act = activation
-        switch act {
-        case .identity: parallelFor(a.count, work: a.count) { r in for i in r { o[i] = x[i] + y[i] } }
-        case .relu: parallelFor(a.count, work: a.count) { r in for i in r { o[i] = max(x[i] + y[i], 0) } }
-        case .relu6: parallelFor(a.count, work: a.count) { r in for i in r { o[i] = min(max(x[i] + y[i], 0), 6) } }
+    public func forward(_ a: Side, _ b: Side) -> Tensor {
+        precondition(a.x.sameShape(b.x), "residual branches differ in shape")
+        let x = a.x
+        output.resize(c: x.c, n: x.n, h: x.h, w: x.w)
+        let m = x.rowLength, o = output.data, act = activation
+        parallelFor(x.c, work: x.count) { channels in
+            for c in channels {
+                let (sa, ta) = a.bn?.batchAffine(c) ?? (1, 0), (sb, tb) = b.bn?.batchAffine(c) ?? (1, 0)
+                let pa = a.x.data + c * m, pb = b.x.data + c * m, po = o + c * m
+                switch (a.bn != nil, b.bn != nil) {
+                case (true, true): for i in 0..<m { po[i] = act.of((pa[i] * sa + ta) + (pb[i] * sb + tb)) }
+                case (true, false): for i in 0..<m { po[i] = act.of((pa[i] * sa + ta) + pb[i]) }
+                case (false, true): for i in 0..<m { po[i] = act.of(pa[i] + (pb[i] * sb + tb)) }
+                case (false, false): for i in 0..<m { po[i] = act.of(pa[i] + pb[i]) }
+                }
+            }
         }
         return output
     }
