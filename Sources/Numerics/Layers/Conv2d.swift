@@ -56,13 +56,15 @@ public final class Conv2d {
 
     public var parameters: [Parameter] { [weight] + (bias.map { [$0] } ?? []) }
 
-    func geometry(_ x: Tensor) -> ConvGeometry {
+    func geometry(_ x: Tensor) -> ConvGeometry { geometry(c: x.c, n: x.n, h: x.h, w: x.w) }
+
+    func geometry(c: Int, n: Int, h: Int, w: Int) -> ConvGeometry {
         let pad: Padding
         switch padding {
         case .fixed(let p): pad = p
-        case .tfSame: pad = .tfSame(inH: x.h, inW: x.w, kernel: kernel, stride: stride)
+        case .tfSame: pad = .tfSame(inH: h, inW: w, kernel: kernel, stride: stride)
         }
-        return ConvGeometry(c: x.c, n: x.n, h: x.h, w: x.w, kh: kernel, kw: kernel, stride: stride, pad: pad)
+        return ConvGeometry(c: c, n: n, h: h, w: w, kh: kernel, kw: kernel, stride: stride, pad: pad)
     }
 
     /// The weights as the AVX-512 GEMM's left operand (m = outChannels, k = the rest), packed once per

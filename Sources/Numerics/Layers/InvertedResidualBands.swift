@@ -53,7 +53,7 @@ public enum InvertedResidualBands {
         let mid = dw.inChannels
         precondition(x.c == (expand?.conv.inChannels ?? mid) && project.conv.inChannels == mid,
                      "\(dw.weight.name): channels do not chain")
-        let g = dw.geometry(Tensor(c: mid, n: x.n, h: x.h, w: x.w))
+        let g = dw.geometry(c: mid, n: x.n, h: x.h, w: x.w)
         let plan = BandPlan(g, inChannels: x.c, outChannels: project.conv.outChannels, expands: expand != nil)
         if join != nil { precondition(g.stride == 1 && plan.out == x.c, "\(dw.weight.name): the residual needs equal shapes") }
         let y = join?.output ?? project.conv.output
