@@ -3,10 +3,10 @@
 // The plane is first copied into `buf`, zero-padded and, for stride 2, split into even and odd
 // columns (phase rows), so that every filter tap of 16 neighbouring outputs is one unaligned vector load:
 // output (oy, ox) reads phase kx % s of padded row oy*s + ky at column ox + kx/s. The forward then keeps
-// a block of 4 output rows x 32 columns in registers across all k*k taps: each loaded input vector
-// serves every output row of the block it touches, and bias and activation are applied before the
-// one store. The taps are summed in the portable kernel's order (ky, then kx, from zero, bias last),
-// so both paths give the same floats.
+// a block of 4 output rows x 32 columns (3x3 filters on planes 16 wide: 8 rows x 16) in registers
+// across all k*k taps: each loaded input vector serves every output row of the block it touches, and
+// bias and activation are applied before the one store. The taps are summed in the portable kernel's
+// order (ky, then kx, from zero, bias last), so both paths give the same floats.
 #include "depthwise_avx512.h"
 #include "gemm_avx512.h"
 #include <immintrin.h>
@@ -16,13 +16,16 @@
 #define INLINE static inline __attribute__((always_inline))
 
 // Padded rows the outputs read, and the floats between two phase rows: every input column, and the
-// columns a block of 32 outputs reads past the last output.
+// columns the last vector of outputs reads, (k - 1) / stride past its end. No more: every float of
+// a phase row is filled, plane after plane (two vectors of slack per row were half the fill of a
+// 16-wide plane).
 typedef struct { int rows, ws; } layout;
 
 static layout plan(stpm_depthwise_shape s) {
     int cols = (s.w + s.pad_left + s.stride - 1) / s.stride;
-    if (cols < s.ow) cols = s.ow;
-    layout l = { (s.oh - 1) * s.stride + s.k, (cols + 15) / 16 * 16 + 32 };
+    const int read = (s.ow + 15) / 16 * 16 + (s.k - 1) / s.stride;
+    if (cols < read) cols = read;
+    layout l = { (s.oh - 1) * s.stride + s.k, (cols + 15) / 16 * 16 };
     return l;
 }
 
@@ -119,7 +122,7 @@ AVX512 INLINE __m512 activate(__m512 a, int act) {
 // `rows` output rows from oy0 and nv vectors of 16 columns from ox0, the last vector stored under `last`.
 AVX512 INLINE void forward_block(const float *buf, int ws, int stride, int k, const float *wt, float bias, int act,
                                  float *y, int ow, int oy0, int ox0, int rows, int nv, __mmask16 last) {
-    __m512 acc[4][2];
+    __m512 acc[8][2];
     for (int r = 0; r < rows; r++)
         for (int v = 0; v < nv; v++) acc[r][v] = _mm512_setzero_ps();
     const int span = (rows - 1) * stride + k;
@@ -159,6 +162,10 @@ AVX512 INLINE void forward_rows(const float *buf, int ws, int stride, int k, con
 AVX512 INLINE void forward_plane(const float *buf, int ws, int stride, int k, const float *wt, float bias, int act,
                                  float *y, int oh, int ow) {
     int oy0 = 0;
+    // One vector per row: 8 rows, so that 8 sums are in flight instead of 4 chains of 9 dependent FMAs
+    // (3x3 on 16x16 planes: 0.086 -> 0.066 ms per block of 480 channels; 5x5 measured slower, 0.15 -> 0.19).
+    if (ow <= 16 && k == 3)
+        for (; oy0 + 8 <= oh; oy0 += 8) forward_rows(buf, ws, stride, k, wt, bias, act, y, ow, oy0, 8);
     for (; oy0 + 4 <= oh; oy0 += 4) {
         // The next block's output rows, for writing (y is not in cache either): a cold 128x128 stride-1
         // plane went from 9.0 to 6.4 us. Past the plane's end these are the next plane's first rows.

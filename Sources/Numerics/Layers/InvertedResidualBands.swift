@@ -118,7 +118,10 @@ private struct BandPlan {
         // extra rows once per band.
         let perRow = g.c * ((expands ? g.stride * g.w : 0) + g.ow)
         let halo = expands ? g.c * max(g.kh - g.stride, 0) * g.w : 0
-        bandRows = min(max((InvertedResidualBands.tileBudget - halo) / perRow, 1), g.oh)
+        // Whole blocks of 4 rows, the depthwise kernel's register block (its single-row remainders
+        // are slower per row).
+        let fitting = max((InvertedResidualBands.tileBudget - halo) / perRow, 1)
+        bandRows = fitting >= g.oh ? g.oh : fitting < 4 ? fitting : fitting / 4 * 4
         inputRows = (bandRows - 1) * g.stride + g.kh
     }
 
