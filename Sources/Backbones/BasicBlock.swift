@@ -33,15 +33,20 @@ final class BasicBlock: Layer {
         return join.forward(main, shortcut)
     }
 
-    /// The shortcut reads `dy` after the main branch, which keeps it; its gradient then reuses
-    /// `innerGradient`, which the main branch has finished with.
+    /// The shortcut reads `dy` after the main branch, which keeps it: conv2's BatchNorm gradient goes to
+    /// `target`, which nothing writes before conv1's convolution. The shortcut's dL/dx is then added onto
+    /// conv1's in `target`.
     func backward(_ x: Tensor, _ dy: Tensor, _ ws: Workspace, into target: Tensor?) {
         conv1.recomputeOutput()
         join.backward(dy)
-        let d1 = conv2.backward(conv1.output, dy, ws, needInputGrad: true, into: ws.innerGradient, keepDy: true)
+        let d1 = conv2.backward(conv1.output, dy, ws, needInputGrad: true, into: ws.innerGradient,
+                                keepingDy: target ?? ws.branchGradient)
         conv1.backward(x, d1, ws, needInputGrad: target != nil, into: target)
-        let shortcut = downsample.map { $0.backward(x, dy, ws, needInputGrad: target != nil, into: ws.innerGradient) } ?? dy
-        if let target { addInPlace(target, shortcut) }
+        if let downsample {
+            downsample.backward(x, dy, ws, needInputGrad: target != nil, into: target, adding: target != nil)
+        } else if let target {
+            addInPlace(target, dy)
+        }
     }
 
     var parameters: [Parameter] { units.flatMap(\.parameters) }

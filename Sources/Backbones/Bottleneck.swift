@@ -36,17 +36,23 @@ final class Bottleneck: Layer {
         return join.forward(main, shortcut)
     }
 
-    /// The main branch keeps `dy` for the shortcut and passes its gradients between `innerGradient` and
-    /// `branchGradient` (each free again once the next convolution has read it).
+    /// The main branch keeps `dy` for the shortcut: 2c's BatchNorm gradient goes to `target`, which
+    /// nothing writes before 2a's convolution, and the inner gradients pass between `innerGradient` and
+    /// `branchGradient` (each only as wide as the block's inner width). The shortcut's dL/dx is then added
+    /// onto 2a's in `target`.
     func backward(_ x: Tensor, _ dy: Tensor, _ ws: Workspace, into target: Tensor?) {
         branch2a.recomputeOutput()
         branch2b.recomputeOutput()
         join.backward(dy)
-        let dc = branch2c.backward(branch2b.output, dy, ws, needInputGrad: true, into: ws.innerGradient, keepDy: true)
+        let dc = branch2c.backward(branch2b.output, dy, ws, needInputGrad: true, into: ws.innerGradient,
+                                   keepingDy: target ?? ws.branchGradient)
         let db = branch2b.backward(branch2a.output, dc, ws, needInputGrad: true, into: ws.branchGradient)
         branch2a.backward(x, db, ws, needInputGrad: target != nil, into: target)
-        let shortcut = projection.map { $0.backward(x, dy, ws, needInputGrad: target != nil, into: ws.innerGradient) } ?? dy
-        if let target { addInPlace(target, shortcut) }
+        if let projection {
+            projection.backward(x, dy, ws, needInputGrad: target != nil, into: target, adding: target != nil)
+        } else if let target {
+            addInPlace(target, dy)
+        }
     }
 
     var parameters: [Parameter] { units.flatMap(\.parameters) }

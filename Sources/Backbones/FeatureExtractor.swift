@@ -27,15 +27,22 @@ public final class FeatureExtractor {
         return taps
     }
 
-    /// Backpropagates dL/dtap for each tap through the last forward pass, writing every parameter's
-    /// gradient. The tap gradients may be overwritten.
-    public func backward(tapGrads: [Tensor]) {
+    /// Backpropagates the last forward pass, writing every parameter's gradient. `tapGradient(t, g, adding)`
+    /// puts dL/d(tap t) into `g` (resizing it), or adds it to `g` where a deeper tap's gradient already
+    /// flows: the pass asks for each tap as it reaches it, so that no tap's gradient waits in a tensor of
+    /// its own. The deepest tap's goes to the layer gradient its layer does not write.
+    public func backward(tapGradient: (_ tap: Int, _ g: Tensor, _ adding: Bool) -> Void) {
         guard let input = lastInput else { preconditionFailure("backward before forward") }
-        precondition(tapGrads.count == 3, "one gradient per tap")
         var g: Tensor? = nil
         for i in stride(from: layers.count - 1, through: 0, by: -1) {
             if let t = tapLayers.firstIndex(of: i) {
-                if let flowing = g { addInPlace(flowing, tapGrads[t]) } else { g = tapGrads[t] }
+                if let flowing = g {
+                    tapGradient(t, flowing, true)
+                } else {
+                    let first = workspace.layerGradients[(i + 1) % 2]
+                    tapGradient(t, first, false)
+                    g = first
+                }
             }
             let x = i == 0 ? input : layers[i - 1].output
             let target = i > 0 ? workspace.layerGradients[i % 2] : nil

@@ -48,7 +48,8 @@ final class MBConvBlock: Layer {
     func backward(_ x: Tensor, _ dy: Tensor, _ ws: Workspace, into target: Tensor?) {
         depthwise.recomputeOutput()
         expand?.recomputeOutput()
-        let dp = project.backward(depthwise.output, dy, ws, needInputGrad: true, into: ws.innerGradient, keepDy: join != nil)
+        let dp = project.backward(depthwise.output, dy, ws, needInputGrad: true, into: ws.innerGradient,
+                                  keepingDy: join != nil ? ws.branchGradient : nil)
         if let expand {
             let dd = depthwise.backward(expand.output, dp, ws, needInputGrad: true, into: ws.blockActivations[1])
             expand.backward(x, dd, ws, needInputGrad: target != nil, into: target)

@@ -51,11 +51,18 @@ final class GradientCheckNetworkTests: XCTestCase {
         let student = shapes.map { rng.tensor(like: $0) }
         let teacher = Self.normalizedTeacher(like: shapes, &rng)
         let loss = PyramidLoss()
-        let levels = loss.forwardBackward(teacher: teacher, student: student)
+        let levels = loss.forward(teacher: teacher, student: student)
         let reference = Self.referenceLoss(teacher: teacher, student: student)
         XCTAssertEqual(levels.reduce(0, +), reference, accuracy: 1e-6 * reference)
         for (l, s) in student.enumerated() {
-            let grad = loss.studentGrads[l].array
+            let into = Tensor(c: 0, n: 0, h: 0, w: 0)
+            loss.gradient(level: l, teacher: teacher, student: s, into: into, adding: false)
+            let grad = into.array
+            // Added onto a gradient already flowing, the same values.
+            let flowing = Tensor(c: s.c, n: s.n, h: s.h, w: s.w)
+            for i in 0..<flowing.count { flowing.data[i] = 0.25 }
+            loss.gradient(level: l, teacher: teacher, student: s, into: flowing, adding: true)
+            for i in 0..<s.count { XCTAssertEqual(flowing.data[i], 0.25 + grad[i], "level \(l + 1) element \(i)") }
             let scale = grad.reduce(0.0) { max($0, Double(abs($1))) }
             var worst = 0.0
             for i in 0..<s.count {
@@ -98,9 +105,14 @@ final class GradientCheckNetworkTests: XCTestCase {
         let x = rng.tensor(like: Tensor(c: 3, n: 2, h: 32, w: 32))
         let teacher = Self.normalizedTeacher(like: student.forward(x), &rng)
         let loss = PyramidLoss()
-        _ = loss.forwardBackward(teacher: teacher, student: student.forward(x))
-        for (g, w) in zip(loss.studentGrads, levelWeights) { for i in 0..<g.count { g.data[i] *= w } }
-        student.backward(tapGrads: loss.studentGrads)
+        let taps = student.forward(x)
+        _ = loss.forward(teacher: teacher, student: taps)
+        let level = Tensor(c: 0, n: 0, h: 0, w: 0)
+        student.backward { t, g, adding in
+            loss.gradient(level: t, teacher: teacher, student: taps[t], into: level, adding: false)
+            if !adding { g.resize(c: level.c, n: level.n, h: level.h, w: level.w) }
+            for i in 0..<g.count { g.data[i] = (adding ? g.data[i] : 0) + levelWeights[t] * level.data[i] }
+        }
         let weights = levelWeights.map(Double.init)
 
         let byName = Dictionary(uniqueKeysWithValues: student.parameters.map { ($0.name, $0) })

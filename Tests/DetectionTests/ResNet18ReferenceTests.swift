@@ -57,10 +57,10 @@ final class ResNet18ReferenceTests: XCTestCase {
         for step in 1...2 {
             let s = student.forward(x)
             if step == 1 { for l in 0..<3 { try check(s[l].toNCHW(), "student.train.layer\(l + 1)", rel: 1e-4) } }
-            let levels = loss.forwardBackward(teacher: tn, student: s)
+            let levels = loss.forward(teacher: tn, student: s)
             for l in 0..<3 { try check([Float(levels[l])], "loss.step\(step).layer\(l + 1)", rel: 1e-5) }
             try check([Float(levels.reduce(0, +))], "loss.step\(step).total", rel: 1e-5)
-            student.backward(tapGrads: loss.studentGrads)
+            student.backward { t, g, adding in loss.gradient(level: t, teacher: tn, student: s[t], into: g, adding: adding) }
             for p in student.parameters {
                 let name = "grad.step\(step).\(p.name)"
                 guard let stored = expected.shape(name) else { XCTFail("reference lacks \(name)"); continue }

@@ -6,47 +6,75 @@ import Numerics
 public final class PyramidLoss {
     /// Norms of the student taps only: the normalised values are formed as they are read.
     let studentNorms = [ChannelNormalize(), ChannelNormalize(), ChannelNormalize()]
-    let normalizedGrads = [Tensor(c: 0, n: 0, h: 0, w: 0), Tensor(c: 0, n: 0, h: 0, w: 0), Tensor(c: 0, n: 0, h: 0, w: 0)]
+    /// <dL/dŝ, ŝ> per position, for `gradient`.
+    private let dots = Tensor(c: 0, n: 0, h: 0, w: 0)
 
     public init() {}
 
-    /// Returns the three level losses and leaves dL/d(student tap) for each level in `studentGrads`.
+    /// The three level losses; keeps each level's norms for `gradient`.
     /// - Parameter teacher: the teacher taps already channel-normalised (they are cached that way).
-    public func forwardBackward<T: TeacherFeatures>(teacher: T, student: [Tensor]) -> [Double] {
-        var losses: [Double] = []
-        for l in 0..<3 {
+    public func forward<T: TeacherFeatures>(teacher: T, student: [Tensor]) -> [Double] {
+        (0..<3).map { l in
             let s = student[l], norm = studentNorms[l]
             precondition(teacher.shape(level: l) == (s.c, s.n, s.h, s.w), "teacher and student taps differ in shape at level \(l + 1)")
             norm.norms(s)
-            let g = normalizedGrads[l]
-            g.resize(c: s.c, n: s.n, h: s.h, w: s.w)
-            let positions = Float(s.rowLength)
-            let scale = -2 / positions
             // Sums of 4096 consecutive values (in channel-major order) in Float, then in Double.
             var total = 0.0, acc: Float = 0
-            let plane = s.plane, inv = norm.inverseNorms
+            let plane = s.plane, inv = norm.inverseNorms.data
             for r in 0..<(s.c * s.n) {
                 let t = teacher.row(level: l, channel: r / s.n, image: r % s.n), base = r * plane
-                let x = s.data + base, iv = inv + (r % s.n) * plane, gp = g.data + base
+                let x = s.data + base, iv = inv + (r % s.n) * plane
                 var p = 0
                 while p < plane {
                     let end = min(plane, p + 4096 - (base + p) % 4096)
                     for q in p..<end {
                         let d = t[q].float - ChannelNormalize.normalized(x[q], iv[q])
                         acc += d * d
-                        gp[q] = scale * d
                     }
                     p = end
                     if (base + p) % 4096 == 0 { total += Double(acc); acc = 0 }
                 }
             }
             if s.count % 4096 != 0 { total += Double(acc) }
-            losses.append(total / Double(positions))
-            norm.backward(g, input: s, into: g)
+            return total / Double(s.rowLength)
         }
-        return losses
     }
 
-    /// dL/d(student tap) per level, written over the normalised gradients (one tensor per level, not two).
-    public var studentGrads: [Tensor] { normalizedGrads }
+    /// dL/d(student tap `l`) of the last `forward`, given the same teacher and tap, into `g` (resized), or
+    /// added to `g`: the backward pass asks for each level as it reaches its tap (`FeatureExtractor.backward`),
+    /// so that no level's gradient waits in a tensor of its own. With ŝ = s / |s| per position and
+    /// dL/dŝ = -2 (t̂ - ŝ) / positions, dL/ds = (dL/dŝ - ŝ <dL/dŝ, ŝ>) / |s|, the projection term dropped
+    /// where the norm's floor was hit (it no longer depends on s); dL/dŝ is formed twice rather than kept.
+    public func gradient<T: TeacherFeatures>(level l: Int, teacher: T, student s: Tensor, into g: Tensor, adding: Bool) {
+        if !adding { g.resize(c: s.c, n: s.n, h: s.h, w: s.w) }
+        precondition(g.sameShape(s) && studentNorms[l].inverseNorms.count == s.rowLength, "level \(l + 1): gradient shape mismatch")
+        let m = s.rowLength, plane = s.plane, channels = s.c, scale = -2 / Float(m)
+        dots.resize(c: 1, n: 1, h: 1, w: m)
+        let inv = studentNorms[l].inverseNorms.data, dot = dots.data, xp = s.data, out = g.data
+        parallelFor(m, work: s.count) { r in
+            // Positions of one image at a time, so that each channel reads one teacher row.
+            var start = r.lowerBound
+            while start < r.upperBound {
+                let n = start / plane, end = min(r.upperBound, (n + 1) * plane), offset = n * plane
+                for i in start..<end { dot[i] = 0 }
+                for c in 0..<channels {
+                    let t = teacher.row(level: l, channel: c, image: n), x = xp + c * m
+                    for i in start..<end {
+                        let y = ChannelNormalize.normalized(x[i], inv[i])
+                        dot[i] += y * (scale * (t[i - offset].float - y))
+                    }
+                }
+                for i in start..<end where inv[i] < 0 { dot[i] = 0 }
+                for c in 0..<channels {
+                    let t = teacher.row(level: l, channel: c, image: n), x = xp + c * m, o = out + c * m
+                    for i in start..<end {
+                        let y = ChannelNormalize.normalized(x[i], inv[i])
+                        let d = (scale * (t[i - offset].float - y) - y * dot[i]) * abs(inv[i])
+                        o[i] = adding ? o[i] + d : d
+                    }
+                }
+                start = end
+            }
+        }
+    }
 }

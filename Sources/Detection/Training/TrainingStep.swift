@@ -2,7 +2,7 @@ import Numerics
 import Backbones
 
 /// One SGD step of the student against channel-normalised teacher features, in llm.c's order:
-/// `forward` (student and loss), `backward` (student, from the loss's gradients), `update` (SGD).
+/// forward (student and loss), backward (student, from the loss's gradients), update (SGD).
 /// The training session runs it on cached teacher features; `stpm bench` times it.
 final class TrainingStep {
     let student: FeatureExtractor
@@ -22,20 +22,13 @@ final class TrainingStep {
                                              weightDecay: options.weightDecay))
     }
 
-    /// The loss per pyramid level. PyramidLoss leaves its gradients with its value, for `backward`.
-    func forward<T: TeacherFeatures>(input: Tensor, teacher: T) -> [Double] {
-        loss.forwardBackward(teacher: teacher, student: student.forward(input))
-    }
-
-    func backward() { student.backward(tapGrads: loss.studentGrads) }
-
-    func update() { sgd.step(parameters) }
-
-    /// forward, backward, update; returns the level losses.
+    /// forward (student, loss), backward (student, each tap's loss gradient asked for as the pass reaches
+    /// it), update (SGD); returns the level losses.
     func callAsFunction<T: TeacherFeatures>(input: Tensor, teacher: T) -> [Double] {
-        let levels = forward(input: input, teacher: teacher)
-        backward()
-        update()
+        let taps = student.forward(input)
+        let levels = loss.forward(teacher: teacher, student: taps)
+        student.backward { t, g, adding in loss.gradient(level: t, teacher: teacher, student: taps[t], into: g, adding: adding) }
+        sgd.step(parameters)
         return levels
     }
 }

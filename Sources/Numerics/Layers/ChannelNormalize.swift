@@ -6,11 +6,9 @@
 public final class ChannelNormalize {
     public let eps: Float
     public let output = Tensor(c: 0, n: 0, h: 0, w: 0)
-    public let inputGrad = Tensor(c: 0, n: 0, h: 0, w: 0)
-    /// 1 / max(norm, eps) per position, or minus that where the floor was hit (the gradient then skips
-    /// the projection term because the norm no longer depends on x); and <dy, y> per position.
+    /// 1 / max(norm, eps) per position, or minus that where the floor was hit (a gradient then skips
+    /// the projection term because the norm no longer depends on x).
     private let invNorm = Tensor(c: 0, n: 0, h: 0, w: 0)
-    private let dots = Tensor(c: 0, n: 0, h: 0, w: 0)
 
     public init(eps: Float = 1e-12) { self.eps = eps }
 
@@ -54,36 +52,11 @@ public final class ChannelNormalize {
         }
     }
 
-    /// Per position of the last `forward` or `norms`, 1 / max(norm, eps), negative where the floor was hit.
-    public var inverseNorms: UnsafePointer<Float> { UnsafePointer(invNorm.data) }
+    /// Per position of the last `forward` or `norms`, 1 / max(norm, eps), negative where the floor was hit
+    /// (one row of `rowLength` values).
+    public var inverseNorms: Tensor { invNorm }
 
     /// Element `x` of a position whose entry in `inverseNorms` is `inv`, normalised: the value `forward` writes.
     @inline(__always)
     public static func normalized(_ x: Float, _ inv: Float) -> Float { x * abs(inv) }
-
-    /// dx = (dy - y * <dy, y>) / |x| per position, for the last `forward` or `norms` on `x` (y recomputed
-    /// from it, bit for bit), into `inputGrad` or into `into`, which may be `dy`.
-    @discardableResult
-    public func backward(_ dy: Tensor, input x: Tensor, into target: Tensor? = nil) -> Tensor {
-        precondition(dy.sameShape(x) && invNorm.count == x.rowLength, "channel-normalize gradient shape mismatch")
-        let m = x.rowLength, channels = x.c
-        let inputGrad = target ?? self.inputGrad
-        inputGrad.resize(c: x.c, n: x.n, h: x.h, w: x.w)
-        dots.resize(c: 1, n: 1, h: 1, w: m)
-        let inv = invNorm.data, dot = dots.data, xp = x.data, gp = dy.data, dp = inputGrad.data
-        parallelFor(m, work: x.count) { r in
-            let n = r.count, from = r.lowerBound
-            (dot + from).update(repeating: 0, count: n)
-            for c in 0..<channels {
-                let xr = xp + c * m + from, g = gp + c * m + from, acc = dot + from, iv = inv + from
-                for i in 0..<n { acc[i] += Self.normalized(xr[i], iv[i]) * g[i] }
-            }
-            for i in r where inv[i] < 0 { dot[i] = 0 }
-            for c in 0..<channels {
-                let xr = xp + c * m, g = gp + c * m, d = dp + c * m
-                for i in r { d[i] = (g[i] - Self.normalized(xr[i], inv[i]) * dot[i]) * abs(inv[i]) }
-            }
-        }
-        return inputGrad
-    }
 }

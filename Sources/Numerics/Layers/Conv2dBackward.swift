@@ -1,20 +1,23 @@
 extension Conv2d {
     /// Gradients of a forward pass on `x` given dL/dy: writes weight.grad (and bias.grad) and, unless
-    /// `needInputGrad` is false (the first layer), returns dL/dx in `inputGrad` or `into`.
+    /// `needInputGrad` is false (the first layer), returns dL/dx in `inputGrad` or `into`; with `adding`,
+    /// dL/dx is added to what `into` holds (a residual block's shortcut adding to the main branch's),
+    /// for dense convolutions that take no Winograd path.
     @discardableResult
     public func backward(_ x: Tensor, _ dy: Tensor, _ ws: Workspace, needInputGrad: Bool = true,
-                         into target: Tensor? = nil) -> Tensor {
-        backward(x, dy, ws, needInputGrad: needInputGrad, into: target, algorithm: nil)
+                         into target: Tensor? = nil, adding: Bool = false) -> Tensor {
+        backward(x, dy, ws, needInputGrad: needInputGrad, into: target, adding: adding, algorithm: nil)
     }
 
     /// As `backward`, with the input gradient's algorithm chosen by the caller (tests) instead of
     /// `preferredAlgorithm`.
     @discardableResult
-    func backward(_ x: Tensor, _ dy: Tensor, _ ws: Workspace, needInputGrad: Bool, into target: Tensor?,
+    func backward(_ x: Tensor, _ dy: Tensor, _ ws: Workspace, needInputGrad: Bool, into target: Tensor?, adding: Bool = false,
                   algorithm: Algorithm?) -> Tensor {
         let inputGrad = target ?? self.inputGrad
         let g = geometry(x)
         precondition(dy.c == outChannels && dy.n == x.n && dy.h == g.oh && dy.w == g.ow, "\(weight.name): gradient shape mismatch")
+        precondition(!adding || (target != nil && target!.sameShape(x) && !isDepthwise), "\(weight.name): dL/dx adds only to a dense layer's given tensor")
         weight.enableGrad()
         if let bias {
             bias.enableGrad()
@@ -31,15 +34,16 @@ extension Conv2d {
                  b: x.data, ldb: g.colCols, c: weight.grad!, ldc: g.colRows)
             if needInputGrad {
                 gemm(transA: true, m: g.colRows, n: g.colCols, k: outChannels, a: weight.value, lda: g.colRows,
-                     b: dy.data, ldb: g.colCols, c: inputGrad.data, ldc: g.colCols)
+                     b: dy.data, ldb: g.colCols, beta: adding ? 1 : 0, c: inputGrad.data, ldc: g.colCols)
             }
             return inputGrad
         }
         let winograd = needInputGrad && admitsWinograd(g) && (algorithm ?? preferredAlgorithm(g)) == .winograd
+        precondition(!(adding && winograd), "\(weight.name): Winograd's dL/dx does not add")
         // Band by band: the weight gradient accumulates each band's product, and dL/dx (unless Winograd
         // computes it below) goes back through the band's columns to the band's own images.
         let columnGrad = needInputGrad && !winograd
-        if columnGrad { inputGrad.zero() }
+        if columnGrad && !adding { inputGrad.zero() }
         ws.forEachColumnBand(g) { band, cols in
             let plane = g.oh * g.ow, columns = band.count * plane, dyBand = dy.data + band.lowerBound * plane
             im2col(x.data, g, images: band, cols)

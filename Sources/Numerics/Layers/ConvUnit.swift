@@ -88,22 +88,23 @@ public final class ConvUnit: Layer {
         bn.recompute(conv.output, into: output, activation: activation)
     }
 
-    /// dL/dx into `conv.inputGrad`, or into `into`, which must not be `dy`. A trainable unit's
-    /// BatchNorm writes its dL/dx over `dy` (the activation's mask folded in, see `BatchNorm2d.backward`)
-    /// unless `keepDy`, for a `dy` that the other branch of a residual block still reads: it then goes
-    /// to `ws.branchGradient`. A frozen unit masks `dy` in place.
+    /// dL/dx into `conv.inputGrad`, or into `into`, which must not be `dy` (added to it with `adding`, see
+    /// `Conv2d.backward`). A trainable unit's BatchNorm writes its dL/dx over `dy` (the activation's mask
+    /// folded in, see `BatchNorm2d.backward`), or into `keepingDy` for a `dy` that the other branch of a
+    /// residual block still reads. A frozen unit masks `dy` in place.
     @discardableResult
     public func backward(_ x: Tensor, _ dy: Tensor, _ ws: Workspace, needInputGrad: Bool, into target: Tensor? = nil,
-                         keepDy: Bool = false) -> Tensor {
+                         adding: Bool = false, keepingDy spare: Tensor? = nil) -> Tensor {
         precondition(target !== dy, "\(conv.weight.name): the input gradient cannot overwrite dy")
         guard let bn else {
-            precondition(!keepDy, "\(conv.weight.name): a frozen unit masks dy in place")
+            precondition(spare == nil, "\(conv.weight.name): a frozen unit masks dy in place")
             activation.backward(output: output, grad: dy)
-            return conv.backward(x, dy, ws, needInputGrad: needInputGrad, into: target)
+            return conv.backward(x, dy, ws, needInputGrad: needInputGrad, into: target, adding: adding)
         }
-        let dz = bn.backward(conv.output, dy, into: keepDy ? ws.branchGradient : dy, activation: activation)
+        precondition(spare !== dy, "\(conv.weight.name): keeping dy needs another tensor")
+        let dz = bn.backward(conv.output, dy, into: spare ?? dy, activation: activation)
         precondition(target !== dz, "\(conv.weight.name): the input gradient cannot overwrite BatchNorm's")
-        return conv.backward(x, dz, ws, needInputGrad: needInputGrad, into: target)
+        return conv.backward(x, dz, ws, needInputGrad: needInputGrad, into: target, adding: adding)
     }
 
     public var parameters: [Parameter] { conv.parameters + (bn?.parameters ?? []) }
