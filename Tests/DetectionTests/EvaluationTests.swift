@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import Numerics
 @testable import Detection
 
 final class EvaluationTests: XCTestCase {
@@ -45,6 +46,39 @@ final class EvaluationTests: XCTestCase {
         XCTAssertEqual(report.withoutMask, ["stain/0.15.png"])
         let json = try JSONSerialization.jsonObject(with: report.json()) as? [String: Any]
         XCTAssertTrue((json?["per_type"] as? [String: [String: Any]])?["stain"]?["pixel_auroc"] is NSNull)
+    }
+
+    /// Every row's pixel metrics, taken from one sort of all pixels, equal those of its own images scored
+    /// alone, to the last bit: images of three types and good ones interleaved, scores on a coarse grid so that
+    /// runs of tied scores span images, types and defect regions of different sizes; at 8 px, and at 64 px
+    /// where the sort and the AUROC scan are split between the cores.
+    func testEachRowEqualsItsImagesEvaluatedAlone() {
+        var rng = SplitMix64(seed: 11)
+        let cycle = ["good", "hole", "good", "stain", "crack", "hole", "good", "stain", "crack", "hole", "stain", "good", "crack"]
+        for (size, count) in [(8, 13), (64, 20)] {
+            let pixels = size * size
+            var scored = (0..<count).map { i in
+                let type = cycle[i % cycle.count]
+                let map = (0..<pixels).map { _ in Float(rng.next() % 12) / 16 }
+                let mask = type == "good" ? [Bool](repeating: false, count: pixels)
+                    : (0..<pixels).map { p in (p / size + p % size + i) % 5 == 0 || rng.next() % 9 == 0 }
+                return sample(type, score: map.max()! + Float(i) / 1024, map: map, mask: mask)
+            }
+            scored[5].mask = nil
+            let report = Evaluation.report(scored, size: size)
+            let rows = [report.overall] + report.perType.map(\.metrics)
+            let groups = Evaluation.defectTypeGroups(scored, type: \.sample.defectType)
+            XCTAssertEqual(rows.count, 4)
+            for (row, group) in zip(rows, groups) {
+                let withMask = group.items.filter { $0.mask != nil }
+                let maps = withMask.map(\.map), masks = withMask.map { $0.mask! }
+                XCTAssertEqual(row.pixelAUROC, pixelAUROC(maps: maps, masks: masks), "\(size) px, \(group.name)")
+                XCTAssertEqual(row.auPRO, auPRO(maps: maps, masks: masks, width: size, height: size), "\(size) px, \(group.name)")
+                XCTAssertEqual(row.imageAUROC, imageAUROC(scores: group.items.map(\.score), labels: group.items.map(\.isDefective)))
+                XCTAssertEqual(row.images, group.items.count)
+            }
+            XCTAssertEqual(report.withoutMask, [scored[5].sample.path])
+        }
     }
 }
 

@@ -13,6 +13,8 @@ final class RadixSortTests: XCTestCase {
         cases.append((0..<5000).map { _ in UInt64.random(in: 0...40, using: &rng) })
         cases.append((0..<5000).map { i in UInt64(Float.random(in: 0..<1, using: &rng).bitPattern) << 32 | UInt64(i) })
         cases.append((0..<5000).map { _ in UInt64.max - UInt64.random(in: 0...3, using: &rng) })
+        // Long enough to be split between the cores, with a part boundary inside runs of equal bytes.
+        cases.append((0..<150_001).map { _ in rng.next() & 0x0000_00FF_0F00_FF0F })
         for keys in cases {
             var sorted = keys
             radixSort(&sorted)
@@ -26,9 +28,9 @@ final class RadixSortTests: XCTestCase {
     func testKeysOrderedByTheirLowHalfSkipThosePasses() {
         var rng = SplitMix64(seed: 9)
         let uppers = (0..<300).map { i in i % 2 == 0 ? rng.next() % 512 : rng.next() >> 32 }
-        let keys = (0..<20000).map { i in uppers[Int(rng.next() % 300)] << 32 | UInt64(i) }
+        let keys = (0..<200_003).map { i in uppers[Int(rng.next() % 300)] << 32 | UInt64(i) }
         var sorted = keys
-        radixSort(&sorted, orderedLowBytes: 4)
+        radixSort(&sorted, ignoringLowBytes: 4)
         XCTAssertEqual(sorted, keys.sorted())
     }
 }

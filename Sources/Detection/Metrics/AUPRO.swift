@@ -14,54 +14,17 @@ public struct PROCurve: Equatable {
 /// (their OK pixels count as possible false positives) with an all-false mask.
 public func proCurve(maps: [[Float]], masks: [[Bool]], width: Int, height: Int) -> PROCurve {
     checkShapes(maps: maps, maskSizes: masks.map(\.count), caller: "proCurve")
-    let pixelsPerImage = width * height
-    let total = maps.count * pixelsPerImage
-    precondition(maps.allSatisfy { $0.count == pixelsPerImage }, "proCurve: every map must have \(width)x\(height) pixels")
-    precondition(total <= Int(UInt32.max), "proCurve: \(total) pixels do not fit the 32-bit index of the sort key")
-
-    // Per pixel: 0 for an OK pixel (a false positive once flagged), else 1/|region| of its region.
-    var proWeight = [Double](repeating: 0, count: total)
-    var isOK = [Bool](repeating: true, count: total)
-    var regionCount = 0
-    for (image, mask) in masks.enumerated() {
-        let components = connectedComponents8(mask: mask, width: width, height: height)
-        regionCount += components.count
-        let offset = image * pixelsPerImage
-        for (p, label) in components.labels.enumerated() where label != 0 {
-            isOK[offset + p] = false
-            proWeight[offset + p] = 1 / Double(components.sizes[Int(label) - 1])
-        }
+    precondition(maps.allSatisfy { $0.count == width * height }, "proCurve: every map must have \(width)x\(height) pixels")
+    let images = zip(maps, masks).map { map, mask in
+        PixelMetrics.Image(map: map, regions: connectedComponents8(mask: mask, width: width, height: height), groups: [0])
     }
-    let okPixelCount = isOK.reduce(0) { $0 + ($1 ? 1 : 0) }
-
-    // Score in the high half, pixel index in the low half: one integer sort orders all pixels by score.
-    var keys = [UInt64](repeating: 0, count: total)
-    var index = 0
-    for map in maps {
-        for score in map {
-            keys[index] = UInt64(ascendingBits(score)) << 32 | UInt64(index)
-            index += 1
-        }
+    var fpr: [Double] = [], pro: [Double] = []
+    _ = PixelMetrics.compute(images, groupCount: 1) { _, x, y in
+        fpr.append(x)
+        pro.append(y)
     }
-    radixSort(&keys, orderedLowBytes: 4)
-
-    var fpr: [Double] = [0]
-    var pro: [Double] = [0]
-    var falsePositives = 0
-    var proSum = 0.0
-    // Descending scores; a point is taken only after the last pixel of each run of tied scores.
-    for position in stride(from: total - 1, through: 0, by: -1) {
-        let pixel = Int(keys[position] & 0xFFFF_FFFF)
-        if isOK[pixel] { falsePositives += 1 } else { proSum += proWeight[pixel] }
-        if position == 0 || keys[position - 1] >> 32 != keys[position] >> 32 {
-            // The official code divides in float32; keeping its rounding keeps the curve point-for-point identical.
-            fpr.append(min(Double(Float(falsePositives) / Float(okPixelCount)), 1))
-            pro.append(min(proSum / Double(regionCount), 1))
-        }
-    }
-    fpr.append(1)
-    pro.append(1)
-    return PROCurve(fpr: fpr, pro: pro, regionCount: regionCount, okPixelCount: okPixelCount)
+    let layout = PixelMetrics.Layout(images, groupCount: 1)
+    return PROCurve(fpr: fpr, pro: pro, regionCount: layout.regions[0], okPixelCount: layout.okPixels[0])
 }
 
 /// Area under the PRO curve up to `fprLimit`, divided by `fprLimit` (MVTec AD's AU-PRO; 0.3 is the standard).

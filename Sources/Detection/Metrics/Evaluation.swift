@@ -47,17 +47,29 @@ public enum Evaluation {
         return result
     }
 
-    /// Metrics of already scored samples (`seconds` is left 0).
+    /// Metrics of already scored samples (`seconds` is left 0). The pixel metrics of all rows come from one
+    /// sort of the test set's pixels (`PixelMetrics`).
     public static func report(_ scored: [ScoredSample], size: Int) -> EvaluationReport {
-        let groups = defectTypeGroups(scored, type: \.sample.defectType)
-        // Each group sorts millions of pixels independently; both cores help.
-        var results = [EvaluationMetrics?](repeating: nil, count: groups.count)
-        let lock = NSLock()
-        DispatchQueue.concurrentPerform(iterations: groups.count) { i in
-            let m = metrics(groups[i].items, size: size)
-            lock.withLock { results[i] = m }
+        let groups = defectTypeGroups(Array(scored.indices), type: { scored[$0].sample.defectType })
+        var memberOf = [[Int]](repeating: [], count: scored.count)
+        for (g, group) in groups.enumerated() { for i in group.items { memberOf[i].append(g) } }
+        let withMask = scored.indices.filter { scored[$0].mask != nil }
+        var regions = [ConnectedComponents?](repeating: nil, count: withMask.count)
+        regions.withUnsafeMutableBufferPointer { regions in
+            DispatchQueue.concurrentPerform(iterations: withMask.count) { k in
+                regions[k] = connectedComponents8(mask: scored[withMask[k]].mask!, width: size, height: size)
+            }
         }
-        return EvaluationReport(overall: results[0]!, perType: zip(groups.dropFirst(), results.dropFirst()).map { ($0.name, $1!) },
+        let pixel = PixelMetrics.compute(zip(withMask, regions).map { i, r in
+            PixelMetrics.Image(map: scored[i].map, regions: r!, groups: memberOf[i])
+        }, groupCount: groups.count)
+        let metrics = zip(groups, pixel).map { group, pixel in
+            let items = group.items.map { scored[$0] }
+            return EvaluationMetrics(images: items.count, defective: items.filter(\.isDefective).count,
+                                     imageAUROC: imageAUROC(scores: items.map(\.score), labels: items.map(\.isDefective)),
+                                     pixelAUROC: pixel.pixelAUROC, auPRO: pixel.auPRO)
+        }
+        return EvaluationReport(overall: metrics[0], perType: zip(groups.dropFirst(), metrics.dropFirst()).map { ($0.name, $1) },
                                 withoutMask: scored.filter { $0.mask == nil }.map(\.sample.path),
                                 seconds: 0)
     }
@@ -70,15 +82,6 @@ public enum Evaluation {
         let types = Set(items.map { Array(type($0).utf8) }).map { String(decoding: $0, as: UTF8.self) }
             .filter { $0 != "good" }.sorted(by: byteOrder)
         return [("all", items)] + types.map { name in (name, good + items.filter { type($0).utf8.elementsEqual(name.utf8) }) }
-    }
-
-    public static func metrics(_ scored: [ScoredSample], size: Int) -> EvaluationMetrics {
-        let withMask = scored.filter { $0.mask != nil }
-        let maps = withMask.map(\.map), masks = withMask.map { $0.mask! }
-        return EvaluationMetrics(images: scored.count, defective: scored.filter(\.isDefective).count,
-                                 imageAUROC: imageAUROC(scores: scored.map(\.score), labels: scored.map(\.isDefective)),
-                                 pixelAUROC: pixelAUROC(maps: maps, masks: masks),
-                                 auPRO: auPRO(maps: maps, masks: masks, width: size, height: size))
     }
 }
 

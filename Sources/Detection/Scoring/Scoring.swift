@@ -19,31 +19,45 @@ extension AnomalyModel {
     /// lowest-priority threads (`ReadAhead`), at most two batches beyond the one being scored.
     public func scoreFiles(_ paths: [String], progress: (Int) -> Void = { _ in },
                            each: (_ index: Int, _ result: Result<ImageScore, Error>) throws -> Void) rethrows {
+        try scoreFiles(paths, alongside: { _, _, _ in () }, progress: progress) { index, result, _ in try each(index, result) }
+    }
+
+    /// `scoreFiles`, with `alongside` run by the same read-ahead threads on each file read (its index and
+    /// its own dimensions), so that its work (an evaluation's mask) overlaps scoring too; `each` receives its
+    /// result with the file's, nil when the file could not be read.
+    func scoreFiles<Extra>(_ paths: [String], alongside: @escaping (_ index: Int, _ width: Int, _ height: Int) -> Extra,
+                           progress: (Int) -> Void = { _ in },
+                           each: (_ index: Int, _ result: Result<ImageScore, Error>, _ extra: Extra?) throws -> Void) rethrows {
         let size = size
         let files = ReadAhead(count: paths.count, window: 2 * batchSize, readers: ProcessInfo.processInfo.activeProcessorCount) { i in
-            Result { try SourceImage(paths[i], size: size) }
+            Result { () throws -> (SourceImage, Extra) in
+                let source = try SourceImage(paths[i], size: size)
+                return (source, alongside(i, source.width, source.height))
+            }
         }
         defer { files.stop() }
         for start in stride(from: 0, to: paths.count, by: batchSize) {
             let indices = start..<min(start + batchSize, paths.count)
             let results = indices.map(files.take)
-            var loaded: [(index: Int, source: SourceImage)] = []
+            var loaded: [(index: Int, source: SourceImage, extra: Extra)] = []
             var failures: [Int: Error] = [:]
             for (i, result) in zip(indices, results) {
                 switch result {
-                case .success(let source): loaded.append((i, source))
+                case .success(let (source, extra)): loaded.append((i, source, extra))
                 case .failure(let error): failures[i] = error
                 }
             }
             let (maps, scores) = loaded.isEmpty ? ([], []) : score(loaded.map(\.source.image))
             var scored: [Int: ImageScore] = [:]
+            var extras: [Int: Extra] = [:]
             for (k, item) in loaded.enumerated() {
                 let result = ImageScore(image: item.source.image, map: maps[k], score: scores[k],
                                         sourceWidth: item.source.width, sourceHeight: item.source.height)
+                extras[item.index] = item.extra
                 if scores[k].isFinite { scored[item.index] = result } else { failures[item.index] = ScoringError.nonFiniteScore(paths[item.index], result) }
             }
             for i in indices {
-                try each(i, scored[i].map { .success($0) } ?? .failure(failures[i]!))
+                try each(i, scored[i].map { .success($0) } ?? .failure(failures[i]!), extras[i])
             }
             progress(indices.last! + 1)
         }
@@ -102,7 +116,11 @@ public enum LabelledScoring {
                              progress: (Int) -> Void = { _ in }) throws -> [ScoredSample] {
         var result: [ScoredSample] = []
         result.reserveCapacity(samples.count)
-        try model.scoreFiles(samples.map(\.path), progress: progress) { index, outcome in
+        // Masks are read by the read-ahead threads, beside their images.
+        let size = model.size
+        try model.scoreFiles(samples.map(\.path), alongside: { i, width, height in
+            Result { try GroundTruth.truth(of: samples[i], size: size, imageWidth: width, imageHeight: height) }
+        }, progress: progress) { index, outcome, truth in
             let sample = samples[index]
             var scored: ImageScore
             do { scored = try outcome.get() } catch ScoringError.nonFiniteScore(let path, let s) where keepNonFinite {
@@ -110,8 +128,7 @@ public enum LabelledScoring {
                 scored = s
                 scored.score = .nan
             }
-            let truth = try GroundTruth.truth(of: sample, size: model.size, imageWidth: scored.sourceWidth,
-                                              imageHeight: scored.sourceHeight)
+            let truth = try truth!.get()
             if truth.nonBinary, let mask = sample.maskPath {
                 warn("\(mask) is not a pure 0/255 mask; pixels above 127 count as defect (as MVTec AD)")
             }
