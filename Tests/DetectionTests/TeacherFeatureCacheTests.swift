@@ -52,8 +52,13 @@ final class TeacherFeatureCacheTests: XCTestCase {
         let taps = student.forward(input)
         let withCache = PyramidLoss().forward(teacher: cache.batch(Array(0..<4)), student: taps)
         let withFloat = PyramidLoss().forward(teacher: exact, student: taps)
-        // The cache read in place (the training step) and its Float copy (held-out scoring) give one loss.
+        // The cache read in place (the training step) and its Float copy (held-out scoring) give one loss,
+        // also for a batch drawn out of order.
         XCTAssertEqual(PyramidLoss().forward(teacher: cached, student: taps), withCache)
+        let order = [2, 0, 3, 1]
+        cache.fill(cached, indices: order)
+        XCTAssertEqual(PyramidLoss().forward(teacher: cache.batch(order), student: taps),
+                       PyramidLoss().forward(teacher: cached, student: taps))
         for l in 0..<3 {
             let relative = abs(withCache[l] - withFloat[l]) / withFloat[l]
             print("TeacherFeatureCache level \(l + 1): loss \(withFloat[l]) (Float) vs \(withCache[l]) (Float16), relative \(relative)")
