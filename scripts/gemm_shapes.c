@@ -71,7 +71,7 @@ static void run_block(const job *j, long i0, long rows, long j0, long cols) {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, cols, j->k, 1, j->a + i0 * j->k, j->k,
                         j->b + j0, j->n, 0, j->c + i0 * j->n + j0, j->n);
         else
-            stpm_sgemm_packed(rows, cols, j->k, j->packed, 0, j->b + j0, j->n, 0, j->c + j0, j->n, 0, 0, 0);
+            stpm_sgemm_packed(rows, cols, j->k, j->packed, 0, j->b + j0, j->n, 0, j->c + j0, j->n, 0, 0, 0, 0, 0);
         break;
     case WGRAD: // dW[o, ck] = dy[o, k] cols[ck, k]^T
         if (j->blas)
@@ -79,14 +79,14 @@ static void run_block(const job *j, long i0, long rows, long j0, long cols) {
                         j->b + j0 * j->k, j->k, 0, j->c + i0 * j->n + j0, j->n);
         else
             stpm_sgemm(0, 1, rows, cols, j->k, j->a + i0 * j->k, j->k, j->b + j0 * j->k, j->k, 0,
-                       j->c + i0 * j->n + j0, j->n, 0, 0, 0);
+                       j->c + i0 * j->n + j0, j->n, 0, 0, 0, 0, 0);
         break;
     case IGRAD: // dcols[ck, n] = W[o, ck]^T dy[o, n]
         if (j->blas)
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, rows, cols, j->k, 1, j->a + i0, j->m, j->b + j0, j->n,
                         0, j->c + i0 * j->n + j0, j->n);
         else
-            stpm_sgemm(1, 0, rows, cols, j->k, j->a + i0, j->m, j->b + j0, j->n, 0, j->c + i0 * j->n + j0, j->n, 0, 0, 0);
+            stpm_sgemm(1, 0, rows, cols, j->k, j->a + i0, j->m, j->b + j0, j->n, 0, j->c + i0 * j->n + j0, j->n, 0, 0, 0, 0, 0);
         break;
     }
 }
@@ -100,7 +100,7 @@ static void *run_part(void *arg) {
         if (p0 > j->k) p0 = j->k;
         if (depth < 0) depth = 0;
         float *out = p->t == 0 ? j->c : j->partials + (p->t - 1) * j->m * j->n;
-        stpm_sgemm(0, 1, j->m, j->n, depth, j->a + p0, j->k, j->b + p0, j->k, 0, out, j->n, 0, 0, 0);
+        stpm_sgemm(0, 1, j->m, j->n, depth, j->a + p0, j->k, j->b + p0, j->k, 0, out, j->n, 0, 0, 0, 0, 0);
     } else if (j->n >= j->m || j->pass == FWD) {
         const long block = ((j->n + p->threads - 1) / p->threads + 31) / 32 * 32, j0 = p->t * block;
         const long cols = j->n - j0 < block ? j->n - j0 : block;

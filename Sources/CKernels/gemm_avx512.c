@@ -24,6 +24,9 @@
 
 typedef struct {
     const float *scale, *bias;
+    // R, laid out as C is (rows ldr apart, the same column origin): added after the bias, before the activation.
+    const float *residual;
+    long ldr;
     int activation;
 } epilogue;
 
@@ -54,10 +57,10 @@ INLINE __m512 activate(__m512 v, int activation) {
 }
 
 // C[0..mr, 0..32) (+)= A panel (kc x mr, interleaved) * B strip (kc rows `bstride` apart), masked to the
-// strip's columns; `load` adds C first, `finish` applies the epilogue (rows from `row`).
+// strip's columns; `load` adds C first, `finish` applies the epilogue (rows from `row`, columns from `col`).
 INLINE void kernel(const int mr, long kc, const float *restrict ap, const float *restrict bp, long bstride,
                    const float *pf, __mmask16 m0, __mmask16 m1, float *c, long ldc, int load, int finish,
-                   const epilogue *e, long row) {
+                   const epilogue *e, long row, long col) {
     __m512 c0[MR], c1[MR];
 #pragma clang loop unroll(full)
     for (int i = 0; i < mr; i++) { c0[i] = _mm512_setzero_ps(); c1[i] = _mm512_setzero_ps(); }
@@ -105,6 +108,11 @@ INLINE void kernel(const int mr, long kc, const float *restrict ap, const float 
                 v0 = _mm512_add_ps(v0, b);
                 v1 = _mm512_add_ps(v1, b);
             }
+            if (e->residual) {
+                const float *r = e->residual + (row + i) * e->ldr + col;
+                v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, r));
+                v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, r + 16));
+            }
             v0 = activate(v0, e->activation);
             v1 = activate(v1, e->activation);
         }
@@ -115,15 +123,15 @@ INLINE void kernel(const int mr, long kc, const float *restrict ap, const float 
 
 #define KERNEL(R) \
     static AVX512 void kernel##R(long kc, const float *ap, const float *bp, long bs, const float *pf, __mmask16 m0, \
-                                 __mmask16 m1, float *c, long ldc, int load, int finish, const epilogue *e, long row) { \
-        kernel(R, kc, ap, bp, bs, pf, m0, m1, c, ldc, load, finish, e, row); \
+                                 __mmask16 m1, float *c, long ldc, int load, int finish, const epilogue *e, long row, \
+                                 long col) { \
+        kernel(R, kc, ap, bp, bs, pf, m0, m1, c, ldc, load, finish, e, row, col); \
     }
 KERNEL(1) KERNEL(2) KERNEL(3) KERNEL(4) KERNEL(5) KERNEL(6) KERNEL(7)
 KERNEL(8) KERNEL(9) KERNEL(10) KERNEL(11) KERNEL(12) KERNEL(13) KERNEL(14)
 
 typedef void (*kernel_fn)(long, const float *, const float *, long, const float *, __mmask16, __mmask16, float *, long,
-                          int, int,
-                          const epilogue *, long);
+                          int, int, const epilogue *, long, long);
 static const kernel_fn kernels[MR + 1] = {
     0, kernel1, kernel2, kernel3, kernel4, kernel5, kernel6, kernel7,
     kernel8, kernel9, kernel10, kernel11, kernel12, kernel13, kernel14,
@@ -263,7 +271,7 @@ static AVX512 void gemm(int trans_a, long m, long n, long k, const float *a, lon
                 for (long ir = 0; ir < mc; ir += MR) {
                     const long mr = mc - ir < MR ? mc - ir : MR;
                     kernels[mr](kc, ap + ir * kc, bp, bstride, pf && ir == 0 ? pf : 0, m0, m1, c + (ic + ir) * ldc + jr, ldc, load, finish, e,
-                                ic + ir);
+                                ic + ir, jr);
                 }
             }
         }
@@ -272,14 +280,16 @@ static AVX512 void gemm(int trans_a, long m, long n, long k, const float *a, lon
 }
 
 void stpm_sgemm(int trans_a, int trans_b, long m, long n, long k, const float *a, long lda, const float *b, long ldb,
-                float beta, float *c, long ldc, const float *scale, const float *bias, int activation) {
-    const epilogue e = {scale, bias, activation};
+                float beta, float *c, long ldc, const float *scale, const float *bias, const float *residual, long ldr,
+                int activation) {
+    const epilogue e = {scale, bias, residual, ldr, activation};
     gemm(trans_a, m, n, k, a, lda, 0, trans_b, b, ldb, beta, c, ldc, &e);
 }
 
 void stpm_sgemm_packed(long m, long n, long k, const float *packed_a, int trans_b, const float *b, long ldb,
-                       float beta, float *c, long ldc, const float *scale, const float *bias, int activation) {
-    const epilogue e = {scale, bias, activation};
+                       float beta, float *c, long ldc, const float *scale, const float *bias, const float *residual,
+                       long ldr, int activation) {
+    const epilogue e = {scale, bias, residual, ldr, activation};
     gemm(0, m, n, k, 0, 0, packed_a, trans_b, b, ldb, beta, c, ldc, &e);
 }
 

@@ -25,6 +25,8 @@ final class GemmKernelTests: XCTestCase {
         var scale = false
         var bias = false
         var activation = Activation.identity
+        /// A residual term R (rows ldc + 2 apart) added after the bias.
+        var residual = false
     }
 
     let sentinel: Float = 12345
@@ -37,6 +39,7 @@ final class GemmKernelTests: XCTestCase {
         let a = (0..<(c.transA ? c.k : c.m) * lda).map { _ in rng.uniform(-1, 1) }
         let b = (0..<(c.transB ? c.n : c.k) * ldb).map { _ in rng.uniform(-1, 1) }
         let scale = (0..<c.m).map { _ in rng.uniform(-1, 1) * 2 }, bias = (0..<c.m).map { _ in rng.uniform(-1, 1) }
+        let ldr = ldc + 2, residual = (0..<c.m * ldr).map { _ in rng.uniform(-2, 2) }
         var out = [Float](repeating: 0, count: c.m * ldc)
         for i in 0..<c.m {
             for j in 0..<ldc { out[i * ldc + j] = j >= c.n ? sentinel : c.beta == 0 ? .nan : rng.uniform(-1, 1) }
@@ -50,18 +53,22 @@ final class GemmKernelTests: XCTestCase {
                     s += Double(abs(x) * abs(y))
                 }
                 bound[i * c.n + j] = s * (c.scale ? Double(abs(scale[i])) : 1) + (c.bias ? Double(abs(bias[i])) : 0)
+                    + (c.residual ? Double(abs(residual[i * ldr + j])) : 0)
             }
         }
         scale.withUnsafeBufferPointer { s in
             bias.withUnsafeBufferPointer { bi in
-                let e = GemmEpilogue(scale: c.scale ? s.baseAddress : nil, bias: c.bias ? bi.baseAddress : nil, activation: c.activation)
-                InstructionSet.with(avx512: avx512) {
-                    if threaded {
-                        gemm(transA: c.transA, transB: c.transB, m: c.m, n: c.n, k: c.k, a: a, lda: lda, b: b, ldb: ldb,
-                             beta: c.beta, c: &out, ldc: ldc, epilogue: e)
-                    } else {
-                        serialGemm(transA: c.transA, transB: c.transB, m: c.m, n: c.n, k: c.k, a: a, lda: lda, b: b, ldb: ldb,
-                                   beta: c.beta, c: &out, ldc: ldc, epilogue: e)
+                residual.withUnsafeBufferPointer { r in
+                    let e = GemmEpilogue(scale: c.scale ? s.baseAddress : nil, bias: c.bias ? bi.baseAddress : nil,
+                                         residual: c.residual ? r.baseAddress : nil, ldr: ldr, activation: c.activation)
+                    InstructionSet.with(avx512: avx512) {
+                        if threaded {
+                            gemm(transA: c.transA, transB: c.transB, m: c.m, n: c.n, k: c.k, a: a, lda: lda, b: b, ldb: ldb,
+                                 beta: c.beta, c: &out, ldc: ldc, epilogue: e)
+                        } else {
+                            serialGemm(transA: c.transA, transB: c.transB, m: c.m, n: c.n, k: c.k, a: a, lda: lda, b: b,
+                                       ldb: ldb, beta: c.beta, c: &out, ldc: ldc, epilogue: e)
+                        }
                     }
                 }
             }
@@ -132,6 +139,24 @@ final class GemmKernelTests: XCTestCase {
         }
     }
 
+    /// A residual term (a residual block's join fused into its last convolution) on every row remainder, column
+    /// tail and strip group, with one and two depth passes, in place of and beside every other epilogue.
+    func testResidualOnRaggedSizes() throws {
+        try XCTSkipUnless(InstructionSet.available, "no AVX-512 on this machine")
+        var index = 0
+        for m in Array(1...15) + [31, 45, 341] {
+            for n in [1, 15, 16, 17, 31, 33, 100, 161] {
+                for k in [1, Self.twoPasses] {
+                    let (s, b, act) = Self.epilogues[index % Self.epilogues.count]
+                    index += 1
+                    let c = Case(transB: index % 3 == 0, m: m, n: n, k: k, beta: Float(index / 5 % 2), scale: s, bias: b,
+                                 activation: act, residual: true)
+                    guard check(c, seed: UInt64(500 + index)) else { return }
+                }
+            }
+        }
+    }
+
     /// `gemm` splits C between threads by columns or rows; the epilogue must follow the row blocks.
     func testThreadedSplitsKeepTheEpilogueRows() throws {
         try XCTSkipUnless(InstructionSet.available, "no AVX-512 on this machine")
@@ -140,6 +165,11 @@ final class GemmKernelTests: XCTestCase {
         defer { Parallelism.set(saved) }
         XCTAssert(check(Case(m: 200, n: 70, k: 160, scale: true, bias: true, activation: .relu6), seed: 7, threaded: true))
         XCTAssert(check(Case(transB: true, m: 40, n: 300, k: 190, beta: 1, bias: true, activation: .relu), seed: 8, threaded: true))
+        // The residual follows the row and the column blocks (checked against one thread: the split is shared).
+        XCTAssert(check(Case(m: 200, n: 70, k: 160, bias: true, activation: .relu, residual: true), seed: 12, threaded: true,
+                        serialReference: true))
+        XCTAssert(check(Case(m: 40, n: 300, k: 190, scale: true, activation: .relu6, residual: true), seed: 13, threaded: true,
+                        serialReference: true))
     }
 
     /// A deep product with a small C (the weight gradient's) is split by depth between threads, the parts

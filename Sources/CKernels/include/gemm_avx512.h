@@ -10,20 +10,21 @@ enum { STPM_ACT_NONE = 0, STPM_ACT_RELU = 1, STPM_ACT_RELU6 = 2 };
 enum { STPM_SGEMM_KC = 384 };
 
 /// Row-major single-precision GEMM on the calling thread, AVX-512 only (ask stpm_cpu_has_avx512 first):
-///   C[i,j] = act(scale[i] * (sum_p op(A)[i,p] op(B)[p,j] + beta C[i,j]) + bias[i])
+///   C[i,j] = act(scale[i] * (sum_p op(A)[i,p] op(B)[p,j] + beta C[i,j]) + bias[i] + R[i,j])
 /// op(A) is m x k (A stored k x m when trans_a), op(B) is k x n (B stored n x k when trans_b); beta is 0 or 1,
-/// and with 0 C is never read. `scale` and `bias` (m entries each) may be NULL. Scratch memory is
-/// per thread, grown on first use and kept for the thread's lifetime: no allocation in steady state.
+/// and with 0 C is never read. `scale` and `bias` (m entries each) may be NULL, and so may `residual`
+/// (R, m x n, rows `ldr` apart: a residual block's shortcut, added after the bias, each step rounded).
+/// Scratch memory is per thread, grown on first use and kept for the thread's lifetime: no allocation in steady state.
 void stpm_sgemm(int trans_a, int trans_b, long m, long n, long k,
                 const float *a, long lda, const float *b, long ldb,
                 float beta, float *c, long ldc,
-                const float *scale, const float *bias, int activation);
+                const float *scale, const float *bias, const float *residual, long ldr, int activation);
 
 /// As stpm_sgemm with op(A) given already packed by stpm_sgemm_pack_a (constant weights are packed once).
 void stpm_sgemm_packed(long m, long n, long k, const float *packed_a,
                        int trans_b, const float *b, long ldb,
                        float beta, float *c, long ldc,
-                       const float *scale, const float *bias, int activation);
+                       const float *scale, const float *bias, const float *residual, long ldr, int activation);
 
 /// Packs op(A) (m x k) into the kernel's layout: exactly m * k floats.
 void stpm_sgemm_pack_a(int trans_a, long m, long k, const float *a, long lda, float *packed);

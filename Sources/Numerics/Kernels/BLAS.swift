@@ -3,31 +3,49 @@ import Foundation
 import COpenBLAS
 
 /// What a GEMM applies to each element of C before storing it, per row i of C (per output channel of a
-/// convolution): y = activation(scale[i] * x + bias[i]), either pointer nil meaning 1 or 0. The AVX-512
-/// kernel does it in registers; the OpenBLAS path in one pass after the product.
+/// convolution): y = activation(scale[i] * x + bias[i] + R[i, j]), a nil pointer meaning 1 or 0. R, the
+/// shortcut of a residual block whose join is fused into its last convolution, is laid out as C is (rows
+/// `ldr` apart, the same column origin). The AVX-512 kernel does it in registers; the OpenBLAS path in one
+/// pass after the product.
 struct GemmEpilogue {
     var scale: UnsafePointer<Float>? = nil
     var bias: UnsafePointer<Float>? = nil
+    var residual: UnsafePointer<Float>? = nil
+    var ldr = 0
     var activation: Activation = .identity
 
     static let none = GemmEpilogue()
 
-    var isNone: Bool { scale == nil && bias == nil && activation == .identity }
+    var isNone: Bool { scale == nil && bias == nil && residual == nil && activation == .identity }
 
     /// Applies the epilogue in place to C[m,n] (rows `ldc` apart): a pass after a product that could not
-    /// fuse it, with the roundings of the AVX-512 kernel's (multiply, then add).
+    /// fuse it, with the roundings of the AVX-512 kernel's (multiply, add the bias, add R).
     func apply(_ c: UnsafeMutablePointer<Float>, m: Int, n: Int, ldc: Int) {
         guard !isNone else { return }
         for i in 0..<m {
             let row = c + i * ldc
             if let s = scale?[i] { for j in 0..<n { row[j] *= s } }
-            activation.apply(row, row, n, bias: bias?[i] ?? 0)
+            guard let r = residual.map({ $0 + i * ldr }) else {
+                activation.apply(row, row, n, bias: bias?[i] ?? 0)
+                continue
+            }
+            if let b = bias?[i] { for j in 0..<n { row[j] += b } }
+            for j in 0..<n { row[j] += r[j] }
+            activation.apply(row, row, n, bias: 0)
         }
     }
 
     /// The same epilogue for rows `i0...` of C.
     func rows(from i0: Int) -> GemmEpilogue {
-        GemmEpilogue(scale: scale.map { $0 + i0 }, bias: bias.map { $0 + i0 }, activation: activation)
+        GemmEpilogue(scale: scale.map { $0 + i0 }, bias: bias.map { $0 + i0 }, residual: residual.map { $0 + i0 * ldr },
+                     ldr: ldr, activation: activation)
+    }
+
+    /// The same epilogue for columns `j0...` of C.
+    func columns(from j0: Int) -> GemmEpilogue {
+        var e = self
+        e.residual = residual.map { $0 + j0 }
+        return e
     }
 }
 
@@ -65,7 +83,8 @@ func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
                 let j0 = t * block, cols = min(block, n - j0)
                 guard cols > 0 else { continue }
                 serialGemm(transA: transA, transB: transB, m: m, n: cols, k: k, a: a, lda: lda, packedA: packedA,
-                           b: transB ? b + j0 * ldb : b + j0, ldb: ldb, beta: beta, c: c + j0, ldc: ldc, epilogue: epilogue)
+                           b: transB ? b + j0 * ldb : b + j0, ldb: ldb, beta: beta, c: c + j0, ldc: ldc,
+                           epilogue: epilogue.columns(from: j0))
             }
         }
     } else {
@@ -152,12 +171,12 @@ func serialGemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: I
     if InstructionSet.avx512, let packedA {
         precondition(!transA, "gemm: a packed operand is packed untransposed")
         stpm_sgemm_packed(m, n, k, packedA, transB ? 1 : 0, b, ldb, beta, c, ldc,
-                          epilogue.scale, epilogue.bias, epilogue.activation.kernelCode)
+                          epilogue.scale, epilogue.bias, epilogue.residual, epilogue.ldr, epilogue.activation.kernelCode)
         return
     }
     if InstructionSet.avx512 {
         stpm_sgemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, a, lda, b, ldb, beta, c, ldc,
-                   epilogue.scale, epilogue.bias, epilogue.activation.kernelCode)
+                   epilogue.scale, epilogue.bias, epilogue.residual, epilogue.ldr, epilogue.activation.kernelCode)
         return
     }
     Parallelism.configureBLAS()

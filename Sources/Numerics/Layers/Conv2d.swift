@@ -85,11 +85,14 @@ public final class Conv2d {
         !isDepthwise && kernel == 3 && stride == 1 && g.pad == .symmetric(1)
     }
 
-    /// The convolution, its bias and then `activation`, the last two applied as the output is written
-    /// (the GEMM's epilogue, the Winograd output transform, the depthwise kernel).
+    /// The convolution, its bias, `residual` (a tensor of the output's shape: the shortcut of a residual
+    /// block whose join this convolution ends) and then `activation`, applied as the output is written (the
+    /// GEMM's epilogue, the Winograd output transform, the depthwise kernel; a residual on the last two in a
+    /// pass after them).
     @discardableResult
-    public func forward(_ x: Tensor, _ ws: Workspace, activation: Activation = .identity) -> Tensor {
-        forward(x, ws, epilogue: GemmEpilogue(bias: bias.map { UnsafePointer($0.value) }, activation: activation), algorithm: nil)
+    public func forward(_ x: Tensor, _ ws: Workspace, activation: Activation = .identity, adding residual: Tensor? = nil) -> Tensor {
+        forward(x, ws, epilogue: GemmEpilogue(bias: bias.map { UnsafePointer($0.value) }, activation: activation),
+                residual: residual, algorithm: nil)
     }
 
     /// The convolution, then y = activation(scale[o] * conv + shift[o]) per output channel in place of the
@@ -97,24 +100,32 @@ public final class Conv2d {
     /// per output channel). Rounds as the convolution, BatchNorm and activation run one after another.
     @discardableResult
     public func forward(_ x: Tensor, _ ws: Workspace, scale: UnsafePointer<Float>, shift: UnsafePointer<Float>,
-                        activation: Activation) -> Tensor {
+                        activation: Activation, adding residual: Tensor? = nil) -> Tensor {
         precondition(bias == nil, "\(weight.name): a scaled epilogue replaces the bias")
-        return forward(x, ws, epilogue: GemmEpilogue(scale: scale, bias: shift, activation: activation), algorithm: nil)
+        return forward(x, ws, epilogue: GemmEpilogue(scale: scale, bias: shift, activation: activation), residual: residual,
+                       algorithm: nil)
     }
 
     /// As `forward`, with `algorithm` chosen by the caller (tests) instead of `preferredAlgorithm`.
     @discardableResult
-    func forward(_ x: Tensor, _ ws: Workspace, activation: Activation, algorithm: Algorithm?) -> Tensor {
-        forward(x, ws, epilogue: GemmEpilogue(bias: bias.map { UnsafePointer($0.value) }, activation: activation), algorithm: algorithm)
+    func forward(_ x: Tensor, _ ws: Workspace, activation: Activation, adding residual: Tensor? = nil, algorithm: Algorithm?) -> Tensor {
+        forward(x, ws, epilogue: GemmEpilogue(bias: bias.map { UnsafePointer($0.value) }, activation: activation),
+                residual: residual, algorithm: algorithm)
     }
 
-    private func forward(_ x: Tensor, _ ws: Workspace, epilogue: GemmEpilogue, algorithm: Algorithm?) -> Tensor {
+    private func forward(_ x: Tensor, _ ws: Workspace, epilogue: GemmEpilogue, residual: Tensor?, algorithm: Algorithm?) -> Tensor {
         precondition(x.c == inChannels, "\(weight.name): input has \(x.c) channels, expected \(inChannels)")
         let g = geometry(x)
         output.resize(c: outChannels, n: x.n, h: g.oh, w: g.ow)
         outputPlane = output.plane
-        // The depthwise and Winograd kernels add a bias and activate; a scale goes in a pass after them.
-        let fused = epilogue.scale == nil ? epilogue : GemmEpilogue()
+        var epilogue = epilogue
+        if let residual {
+            precondition(residual.sameShape(output) && residual !== output, "\(weight.name): the residual must be another tensor of the output's shape")
+            epilogue.residual = UnsafePointer(residual.data)
+            epilogue.ldr = output.rowLength
+        }
+        // The depthwise and Winograd kernels add a bias and activate; a scale or a residual goes in a pass after them.
+        let fused = epilogue.scale == nil && epilogue.residual == nil ? epilogue : GemmEpilogue()
         if isDepthwise {
             depthwiseForward(x.data, g, weight.value, fused.bias, fused.activation, output.data, ws)
         } else if admitsWinograd(g) && (algorithm ?? preferredAlgorithm(g)) == .winograd {
@@ -140,7 +151,7 @@ public final class Conv2d {
             }
             return output
         }
-        if epilogue.scale != nil {
+        if epilogue.scale != nil || epilogue.residual != nil {
             let row = output.rowLength, out = output.data
             parallelFor(outChannels, work: output.count) { channels in
                 epilogue.rows(from: channels.lowerBound).apply(out + channels.lowerBound * row, m: channels.count, n: row, ldc: row)

@@ -68,8 +68,25 @@ public final class ConvUnit: Layer {
         }
     }
 
-    /// Whether `forward` runs as at inference (no batch statistics, nothing kept for a backward pass).
-    var infers: Bool { bn.map { !$0.training } ?? true }
+    /// Whether `forward` runs as at inference (no batch statistics, nothing kept for a backward pass): the
+    /// convolution then writes the unit's final output, and what follows may be fused into it
+    /// (`forward(_:_:adding:activation:)`).
+    public var infers: Bool { bn.map { !$0.training } ?? true }
+
+    /// activation(unit(x) + residual), the unit's own activation being the identity: a residual block's
+    /// last convolution and its join in one, the shortcut added as the convolution writes its output, at
+    /// the roundings of the unit followed by a separate `ResidualAdd`.
+    @discardableResult
+    public func forward(_ x: Tensor, _ ws: Workspace, adding residual: Tensor, activation joined: Activation) -> Tensor {
+        precondition(infers && activation == .identity, "\(conv.weight.name): only an unactivated frozen or eval-mode unit joins a residual")
+        guard let bn else {
+            output = conv.forward(x, ws, activation: joined, adding: residual)
+            return output
+        }
+        let (scale, shift) = bn.evalAffine()
+        output = conv.forward(x, ws, scale: scale, shift: shift, activation: joined, adding: residual)
+        return output
+    }
 
     /// For a unit whose output only a residual join reads: in training, with no activation, the
     /// convolution and BatchNorm's batch statistics only, the join normalising the convolution's output

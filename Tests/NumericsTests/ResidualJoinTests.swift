@@ -1,0 +1,66 @@
+import XCTest
+@testable import Numerics
+
+/// A residual block's last unit in inference joins the shortcut as it writes its output (the GEMM's
+/// epilogue, or one pass after the Winograd transform). It must give, bit for bit, what the unit followed
+/// by a separate `ResidualAdd` gives, frozen (a bias) and in eval mode (a folded BatchNorm), on every
+/// algorithm and on both kernel sets, split between two threads.
+final class ResidualJoinTests: XCTestCase {
+    struct Shape { var label: String, c: Int, o: Int, kernel: Int, stride: Int, padding: Conv2d.PaddingMode }
+
+    let shapes = [
+        Shape(label: "pointwise", c: 40, o: 33, kernel: 1, stride: 1, padding: .fixed(.none)),
+        Shape(label: "im2col 1x1 s2", c: 24, o: 37, kernel: 1, stride: 2, padding: .fixed(.none)),
+        Shape(label: "im2col 3x3 s2", c: 5, o: 17, kernel: 3, stride: 2, padding: .tfSame),
+        Shape(label: "winograd 3x3", c: 16, o: 20, kernel: 3, stride: 1, padding: .fixed(.symmetric(1))),
+    ]
+
+    func testJoinedUnitEqualsUnitThenResidualAdd() {
+        let saved = Parallelism.threads
+        Parallelism.set(2)
+        defer { Parallelism.set(saved) }
+        for avx512 in [true, false] where avx512 == false || InstructionSet.available {
+            for shape in shapes {
+                for trainable in [false, true] {
+                    for activation in [Activation.relu, .relu6, .identity] {
+                        InstructionSet.with(avx512: avx512) { check(shape, trainable: trainable, activation, avx512: avx512) }
+                    }
+                }
+            }
+        }
+    }
+
+    func check(_ s: Shape, trainable: Bool, _ activation: Activation, avx512: Bool) {
+        var rng = SplitMix64(label: s.label)
+        let unit = ConvUnit(name: "conv", bnName: "bn", trainable: trainable, inChannels: s.c, outChannels: s.o, kernel: s.kernel,
+                            stride: s.stride, padding: s.padding, activation: .identity)
+        unit.conv.weight.randomize(&rng)
+        if let bn = unit.bn {
+            unit.setTraining(false)
+            bn.weight.randomize(&rng) { $0.uniform(0.5, 3) }
+            bn.bias.randomize(&rng) { $0.uniform(-1, 4) }
+            bn.runningMean.randomize(&rng) { $0.uniform(-1, 1) }
+            bn.runningVar.randomize(&rng) { $0.uniform(0.2, 2) }
+        } else {
+            unit.conv.bias!.randomize(&rng) { $0.uniform(-1, 1) }
+        }
+        XCTAssert(unit.infers)
+        // 34 x 30 at batch 3: ragged Winograd tiles, and outputs large enough to split between the threads.
+        let x = Tensor.random(c: s.c, n: 3, h: 34, w: 30, &rng) { $0.uniform(-2, 2) }
+        let ws = Workspace()
+        let g = unit.conv.geometry(x)
+        if s.label.hasPrefix("winograd") {
+            XCTAssert(unit.conv.admitsWinograd(g) && unit.conv.preferredAlgorithm(g) == .winograd)
+        }
+        let shortcut = Tensor.random(c: s.o, n: 3, h: g.oh, w: g.ow, &rng) { $0.uniform(-3, 3) }
+
+        let joined = unit.forward(x, ws, adding: shortcut, activation: activation).array
+        let join = ResidualAdd(activation: activation)
+        let expected = join.forward(ResidualAdd.Side(unit.forward(x, ws)), ResidualAdd.Side(shortcut)).array
+        XCTAssertEqual(joined.count, expected.count)
+        let differing = zip(joined, expected).filter { $0.bitPattern != $1.bitPattern }.count
+        XCTAssertEqual(differing, 0, "\(s.label) trainable \(trainable) \(activation) avx512 \(avx512): \(differing) of \(joined.count) differ")
+        XCTAssert(expected.contains { $0 > 0 } && (activation == .identity || expected.contains { $0 == 0 }),
+                  "\(s.label): the activation is exercised")
+    }
+}
