@@ -2,8 +2,8 @@ import Foundation
 
 /// 2-D convolution (cross-correlation, as torch) over channel-major tensors.
 ///
-/// Dense convolutions are im2col + GEMM over the whole batch, in bands of images where its column matrix
-/// would exceed `Workspace.columnLimit`; a 1x1 stride-1 convolution skips
+/// Dense convolutions are im2col + GEMM by bands of output rows (`bandedIm2colForward`; the backward's by
+/// bands of images whose column matrix fits `Workspace.columnLimit`); a 1x1 stride-1 convolution skips
 /// im2col because a channel-major tensor already is its column matrix; stride-1 3x3 convolutions
 /// padded by 1 use Winograd F(4x4, 3x3) where that is faster (Winograd.swift). Depthwise convolutions
 /// (groups == channels) use their own kernels in DepthwiseConv.swift. The backward's weight gradient is
@@ -141,13 +141,7 @@ public final class Conv2d {
                 gemm(m: outChannels, n: g.colCols, k: g.colRows, a: weight.value, lda: g.colRows, packedA: packed,
                      b: x.data, ldb: g.colCols, c: output.data, ldc: g.colCols, epilogue: epilogue)
             } else {
-                // One GEMM per band of images, each writing its own columns of the output.
-                ws.forEachColumnBand(g) { band, cols in
-                    let plane = g.oh * g.ow, columns = band.count * plane
-                    im2col(x.data, g, images: band, cols)
-                    gemm(m: outChannels, n: columns, k: g.colRows, a: weight.value, lda: g.colRows, packedA: packed,
-                         b: cols, ldb: columns, c: output.data + band.lowerBound * plane, ldc: g.colCols, epilogue: epilogue)
-                }
+                bandedIm2colForward(x, g, packed, epilogue, ws)
             }
             return output
         }
@@ -162,6 +156,30 @@ public final class Conv2d {
 }
 
 extension Conv2d {
+    /// Floats of column matrix per band (512 KiB, half a core's L2): see `bandedIm2colForward`.
+    static let bandFloats = 131_072
+
+    /// im2col + GEMM by bands of output rows, one image at a time: each band's columns are written and
+    /// then read by the GEMM while they are in the cache. The bands are split between the threads, each
+    /// with its own columns and a serial GEMM, whose output columns are the band's.
+    func bandedIm2colForward(_ x: Tensor, _ g: ConvGeometry, _ packed: UnsafePointer<Float>?, _ epilogue: GemmEpilogue,
+                             _ ws: Workspace) {
+        let oh = g.oh, ow = g.ow, plane = oh * ow, k = g.colRows
+        let rows = max(1, min(oh, Self.bandFloats / (k * ow))), perImage = (oh + rows - 1) / rows
+        let scratch = ws.threadScratch(k * rows * ow)
+        let w = UnsafePointer(weight.value), out = output.data, o = outChannels
+        parallelChunks(g.n * perImage, work: o * k * g.colCols / 64) { chunk, bands in
+            let cols = scratch[chunk]
+            for band in bands {
+                let ni = band / perImage, oy0 = band % perImage * rows, oys = oy0..<min(oy0 + rows, oh)
+                let width = oys.count * ow, j0 = ni * plane + oy0 * ow
+                im2colRows(x.data, g, image: ni, rows: oys, cols)
+                serialGemm(m: o, n: width, k: k, a: w, lda: k, packedA: packed, b: cols, ldb: width, c: out + j0, ldc: g.colCols,
+                           epilogue: epilogue.columns(from: j0))
+            }
+        }
+    }
+
     /// `STPM_CONV=im2col` turns Winograd off, to compare speed or to rule it out when hunting a numerical difference.
     private static let im2colOnly = ProcessInfo.processInfo.environment["STPM_CONV"] == "im2col"
 

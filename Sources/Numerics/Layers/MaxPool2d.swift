@@ -1,3 +1,5 @@
+import CKernels
+
 /// Max pooling with padding that never wins (as -inf). Ties go to the first window position in scan
 /// order, as torch's CPU kernel does, so gradients are routed to the same input.
 ///
@@ -37,30 +39,52 @@ public final class MaxPool2d {
         let oh = windowCount(x.h, kernel: kernel, stride: stride, padBefore: padding.top, padAfter: padding.bottom)
         let ow = windowCount(x.w, kernel: kernel, stride: stride, padBefore: padding.left, padAfter: padding.right)
         output.resize(c: x.c, n: x.n, h: oh, w: ow)
-        if rowMax.count < x.w { rowMax = .init(repeating: 0, count: x.w) }
-        let planes = x.c * x.n, inPlane = x.h * x.w, outPlane = oh * ow, w = x.w
+        let planes = x.c * x.n, inPlane = x.h * x.w, outPlane = oh * ow
+        let perThread = planeScratch(w: x.w, ow: ow), threads = Parallelism.threads
+        if rowMax.count < threads * perThread { rowMax = .init(repeating: 0, count: threads * perThread) }
         rowMax.withUnsafeMutableBufferPointer { rm in
-            let m = rm.baseAddress!
-            for p in 0..<planes {
-                let src = x.data + p * inPlane, dst = output.data + p * outPlane
-                for oy in 0..<oh {
-                    let ys = window(oy, pad: padding.top, limit: x.h)
-                    m.update(from: src + ys.lowerBound * w, count: w)
-                    for yy in ys.dropFirst() {
-                        let r = src + yy * w
-                        for i in 0..<w { m[i] = max(m[i], r[i]) }
-                    }
-                    for ox in 0..<ow {
-                        let xs = window(ox, pad: padding.left, limit: w)
-                        var best = m[xs.lowerBound]
-                        for xx in xs.dropFirst() { best = max(best, m[xx]) }
-                        dst[oy * ow + ox] = best
-                    }
+            let scratch = rm.baseAddress!
+            parallelChunks(planes, work: x.count) { chunk, range in
+                for p in range {
+                    pool(plane: x.data + p * inPlane, h: x.h, w: x.w, padTop: padding.top, output.data + p * outPlane, oh: oh, ow: ow,
+                         scratch: scratch + chunk * perThread)
                 }
             }
         }
         if recordsArgmax { recordArgmax(x) }
         return output
+    }
+
+    /// The ResNets' 3x3 stride-2 pooling has its own kernel (maxpool_avx512.c).
+    private var usesAVX512: Bool { InstructionSet.avx512 && kernel == 3 && stride == 2 && padding.left <= 2 && padding.top <= 2 }
+
+    /// Floats of scratch `pool(plane:...)` needs for planes `w` wide pooled to `ow` columns.
+    func planeScratch(w: Int, ow: Int) -> Int { usesAVX512 ? stpm_maxpool3s2_scratch(w, ow) : w }
+
+    /// Pools an h x w plane (or a band of rows of one) into oh x ow, `padTop` rows of padding above it
+    /// (the pooling's own, or none for a band that starts at a window's first row; at most the pooling's).
+    func pool(plane src: UnsafePointer<Float>, h: Int, w: Int, padTop: Int, _ dst: UnsafeMutablePointer<Float>, oh: Int, ow: Int,
+              scratch m: UnsafeMutablePointer<Float>) {
+        precondition(padTop <= padding.top, "a band cannot be padded more than the plane")
+        if usesAVX512 {
+            stpm_maxpool3s2_avx512(src, h, w, padTop, padding.left, dst, oh, ow, m)
+            return
+        }
+        // Each output row's window rows, then its columns.
+        for oy in 0..<oh {
+            let ys = window(oy, pad: padTop, limit: h)
+            m.update(from: src + ys.lowerBound * w, count: w)
+            for yy in ys.dropFirst() {
+                let r = src + yy * w
+                for i in 0..<w { m[i] = max(m[i], r[i]) }
+            }
+            for ox in 0..<ow {
+                let xs = window(ox, pad: padding.left, limit: w)
+                var best = m[xs.lowerBound]
+                for xx in xs.dropFirst() { best = max(best, m[xx]) }
+                dst[oy * ow + ox] = best
+            }
+        }
     }
 
     private func recordArgmax(_ x: Tensor) {

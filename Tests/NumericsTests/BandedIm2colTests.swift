@@ -1,0 +1,71 @@
+import XCTest
+@testable import Numerics
+
+/// A dense convolution's forward runs im2col + GEMM band by band (`Conv2d.bandedIm2colForward`). With the
+/// bias, a residual and the activation it must give the GEMM of the whole batch's column matrix: bit for bit
+/// with the AVX-512 kernel (it sums each output in the same order whatever the columns around it), within
+/// rounding on the portable path, split between two threads: bands of several rows with a ragged last one,
+/// one row per band, and one band per image.
+final class BandedIm2colTests: XCTestCase {
+    struct Shape {
+        var label: String, c: Int, o: Int, n: Int, h: Int, w: Int, kernel: Int, stride: Int, padding: Conv2d.PaddingMode
+        /// Bands per image.
+        var bands: Int
+    }
+
+    let shapes = [
+        // 147 x 35 floats per output row: 25 rows per band, the last band 10 rows.
+        Shape(label: "7x7 s2 stem", c: 3, o: 20, n: 3, h: 70, w: 69, kernel: 7, stride: 2, padding: .fixed(.symmetric(3)), bands: 2),
+        // 576 x 240 floats per output row: one row per band.
+        Shape(label: "3x3 s1 wide", c: 64, o: 5, n: 1, h: 3, w: 240, kernel: 3, stride: 1, padding: .fixed(.symmetric(1)), bands: 3),
+        Shape(label: "3x3 s2 tf-same", c: 5, o: 17, n: 2, h: 33, w: 30, kernel: 3, stride: 2, padding: .tfSame, bands: 1),
+        Shape(label: "1x1 s2", c: 24, o: 37, n: 2, h: 15, w: 16, kernel: 1, stride: 2, padding: .fixed(.none), bands: 1),
+    ]
+
+    func testBandsEqualTheWholeBatchGEMM() {
+        let saved = Parallelism.threads
+        Parallelism.set(2)
+        defer { Parallelism.set(saved) }
+        for avx512 in [true, false] where avx512 == false || InstructionSet.available {
+            for shape in shapes {
+                InstructionSet.with(avx512: avx512) { check(shape, avx512: avx512) }
+            }
+        }
+    }
+
+    func check(_ s: Shape, avx512: Bool) {
+        var rng = SplitMix64(label: s.label)
+        let conv = Conv2d(name: "conv", inChannels: s.c, outChannels: s.o, kernel: s.kernel, stride: s.stride, padding: s.padding,
+                          bias: true)
+        conv.weight.randomize(&rng)
+        conv.bias!.randomize(&rng)
+        let x = Tensor.random(c: s.c, n: s.n, h: s.h, w: s.w, &rng)
+        let g = conv.geometry(x)
+        let rows = max(1, min(g.oh, Conv2d.bandFloats / (g.colRows * g.ow)))
+        XCTAssertEqual((g.oh + rows - 1) / rows, s.bands, s.label)
+        let residual = Tensor.random(c: s.o, n: s.n, h: g.oh, w: g.ow, &rng)
+        let ws = Workspace()
+        // The output starts as NaN: a band left unwritten shows.
+        conv.output.resize(c: s.o, n: s.n, h: g.oh, w: g.ow)
+        conv.output.data.update(repeating: .nan, count: conv.output.count)
+        let banded = conv.forward(x, ws, activation: .relu, adding: residual, algorithm: .im2col).array
+
+        var cols = [Float](repeating: 0, count: g.colRows * g.colCols)
+        var expected = [Float](repeating: 0, count: s.o * g.colCols)
+        im2col(x.data, g, images: 0..<s.n, &cols)
+        serialGemm(m: s.o, n: g.colCols, k: g.colRows, a: conv.weight.value, lda: g.colRows, b: cols, ldb: g.colCols,
+                   c: &expected, ldc: g.colCols,
+                   epilogue: GemmEpilogue(bias: UnsafePointer(conv.bias!.value), residual: UnsafePointer(residual.data),
+                                          ldr: g.colCols, activation: .relu))
+        XCTAssertFalse(banded.contains { $0.isNaN }, "\(s.label) avx512 \(avx512): an output left unwritten")
+        if avx512 {
+            let differing = zip(banded, expected).filter { $0.bitPattern != $1.bitPattern }.count
+            XCTAssertEqual(differing, 0, "\(s.label): \(differing) of \(expected.count) differ")
+        } else {
+            // OpenBLAS picks its kernels by the width of C, so a band's sums may round differently.
+            let peak = expected.map(abs).max()!, worst = zip(banded, expected).map { abs($0 - $1) }.max()!
+            XCTAssertLessThanOrEqual(worst, 1e-5 * peak, "\(s.label) portable")
+        }
+        XCTAssert(expected.contains { $0 > 0 } && expected.contains { $0 == 0 }, "\(s.label): the activation is exercised")
+    }
+}

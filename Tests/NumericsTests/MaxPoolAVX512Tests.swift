@@ -1,0 +1,40 @@
+import XCTest
+@testable import Numerics
+
+/// The 3x3 stride-2 max pooling kernel (maxpool_avx512.c) against the portable path on the same inputs:
+/// both ResNets' paddings (1 on every side; none before and 1 after), and a padding of 2 before, over
+/// widths and heights around the 16-lane vectors and the 32-column pairs the output loop loads (ragged
+/// tails, a single column), split between two threads. The output starts as NaN, so an element left
+/// unwritten shows.
+final class MaxPoolAVX512Tests: XCTestCase {
+    func testEqualsThePortablePath() throws {
+        try XCTSkipUnless(InstructionSet.available, "no AVX-512 on this machine")
+        let saved = Parallelism.threads
+        Parallelism.set(2)
+        defer { Parallelism.set(saved) }
+        let paddings = [Padding.symmetric(1), Padding(top: 0, bottom: 1, left: 0, right: 1), Padding(top: 2, bottom: 1, left: 2, right: 0)]
+        var rng = SplitMix64(label: "maxpool")
+        for (index, padding) in paddings.enumerated() {
+            for w in [1, 2, 3, 15, 16, 17, 31, 32, 33, 34, 63, 64, 65, 128] {
+                for h in [1, 2, 5, 8] {
+                    // A padded input narrower than the window has no output.
+                    guard w + padding.left + padding.right >= 3, h + padding.top + padding.bottom >= 3 else { continue }
+                    let x = Tensor.random(c: 3, n: 2 + index % 2, h: h, w: w, &rng) { $0.uniform(-4, 4) }
+                    var results: [[Float]] = []
+                    for avx512 in [true, false] {
+                        let pool = MaxPool2d(kernel: 3, stride: 2, padding: padding)
+                        InstructionSet.with(avx512: avx512) {
+                            let oh = windowCount(h, kernel: 3, stride: 2, padBefore: padding.top, padAfter: padding.bottom)
+                            let ow = windowCount(w, kernel: 3, stride: 2, padBefore: padding.left, padAfter: padding.right)
+                            pool.output.resize(c: x.c, n: x.n, h: oh, w: ow)
+                            pool.output.data.update(repeating: .nan, count: pool.output.count)
+                            results.append(pool.forward(x).array)
+                        }
+                    }
+                    XCTAssertFalse(results[1].contains { $0.isNaN }, "portable \(padding) \(h)x\(w)")
+                    XCTAssertEqual(results[0].map(\.bitPattern), results[1].map(\.bitPattern), "\(padding) \(h)x\(w)")
+                }
+            }
+        }
+    }
+}
