@@ -193,3 +193,72 @@ AVX512 void stpm_depthwise_forward_avx512(const float *x, const float *weight, f
     else if (s.stride == 1) forward(x, weight, bias, act, y, scratch, s, 1, s.k);
     else forward(x, weight, bias, act, y, scratch, s, 2, s.k);
 }
+
+// Channels last. One vector holds 16 channels of one position, so there is no padded copy and no phase
+// split: a block of 8 outputs along a row loads each input position of an input row once (7 * stride
+// + k of them, zeros outside the row) and each weight vector once, for 8 * k FMAs, whatever the
+// stride. Rows over the padding are skipped and positions over it add w * 0: for finite weights both
+// leave a sum unchanged, and the taps are summed in the planar kernel's order, so both kernels give
+// the same floats. Only `checked` blocks (the row's ends) test positions against the row; n < 8
+// outputs are stored.
+AVX512 INLINE void nhwc_block(const float *x, const float *wt, long c, long cg, stpm_depthwise_shape s, int stride, int k,
+                              int oy, int ox0, int n, int checked, float *y, const float *bias, const float *scale,
+                              int act) {
+    __m512 acc[8];
+    for (int i = 0; i < 8; i++) acc[i] = _mm512_setzero_ps();
+    const int span = 7 * stride + k, base = ox0 * stride - s.pad_left;
+    for (int ky = 0; ky < k; ky++) {
+        const int iy = oy * stride + ky - s.pad_top;
+        if (iy < 0 || iy >= s.h) continue;
+        const float *row = x + (long)iy * s.w * c + cg;
+        __m512 in[7 * 2 + 7];
+        for (int j = 0; j < span; j++)
+            in[j] = !checked || (unsigned)(base + j) < (unsigned)s.w ? _mm512_loadu_ps(row + (long)(base + j) * c)
+                                                                     : _mm512_setzero_ps();
+        for (int kx = 0; kx < k; kx++) {
+            const __m512 w = _mm512_loadu_ps(wt + (long)(ky * k + kx) * c + cg);
+            for (int i = 0; i < 8; i++) acc[i] = _mm512_fmadd_ps(w, in[i * stride + kx], acc[i]);
+        }
+    }
+    // As the planar path rounds: the kernel adds the bias; a scale (BatchNorm in eval mode) goes after
+    // a zero bias, then the shift.
+    const __m512 b = bias && !scale ? _mm512_loadu_ps(bias + cg) : _mm512_setzero_ps();
+    for (int i = 0; i < 8; i++) {
+        if (i >= n) break;
+        __m512 v = _mm512_add_ps(acc[i], b);
+        if (scale) v = _mm512_add_ps(_mm512_mul_ps(v, _mm512_loadu_ps(scale + cg)), _mm512_loadu_ps(bias + cg));
+        _mm512_storeu_ps(y + ((long)oy * s.ow + ox0 + i) * c + cg, activate(v, act));
+    }
+}
+
+AVX512 INLINE void nhwc_plane(const float *x, const float *wt, long c, stpm_depthwise_shape s, int stride, int k, float *y,
+                              const float *bias, const float *scale, int act) {
+    // Outputs whose every tap lies inside the row: lo ..< hi.
+    int lo = (s.pad_left + stride - 1) / stride, hi = s.w - k + s.pad_left < 0 ? 0 : (s.w - k + s.pad_left) / stride + 1;
+    if (hi > s.ow) hi = s.ow;
+    for (long cg = 0; cg < c; cg += 16) {
+        for (int oy = 0; oy < s.oh; oy++) {
+            for (int ox = 0; ox < s.ow;) {
+                if (ox >= lo && ox + 8 <= hi) {
+                    nhwc_block(x, wt, c, cg, s, stride, k, oy, ox, 8, 0, y, bias, scale, act);
+                    ox += 8;
+                } else {
+                    int n = ox < lo ? lo - ox : 8;
+                    if (n > 8) n = 8;
+                    if (n > s.ow - ox) n = s.ow - ox;
+                    nhwc_block(x, wt, c, cg, s, stride, k, oy, ox, n, 1, y, bias, scale, act);
+                    ox += n;
+                }
+            }
+        }
+    }
+}
+
+AVX512 void stpm_depthwise_nhwc_avx512(const float *x, const float *weight, const float *bias, const float *scale, int act,
+                                       float *y, long c, stpm_depthwise_shape s) {
+    if (s.k == 3 && s.stride == 1) nhwc_plane(x, weight, c, s, 1, 3, y, bias, scale, act);
+    else if (s.k == 3 && s.stride == 2) nhwc_plane(x, weight, c, s, 2, 3, y, bias, scale, act);
+    else if (s.k == 5 && s.stride == 1) nhwc_plane(x, weight, c, s, 1, 5, y, bias, scale, act);
+    else if (s.k == 5 && s.stride == 2) nhwc_plane(x, weight, c, s, 2, 5, y, bias, scale, act);
+    else nhwc_plane(x, weight, c, s, s.stride, s.k, y, bias, scale, act);
+}

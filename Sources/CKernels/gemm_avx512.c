@@ -28,6 +28,8 @@ typedef struct {
     const float *residual;
     long ldr;
     int activation;
+    // Scale and bias indexed by the column of C instead of its row.
+    int by_column;
 } epilogue;
 
 // Per-thread scratch: the A block and STRIPS B strips. Grown once, freed when the thread ends.
@@ -99,14 +101,24 @@ INLINE void kernel(const int mr, long kc, const float *restrict ap, const float 
         if (finish) {
             // Multiply then add, not fused: the same roundings as BatchNorm's and the bias pass's Swift loops.
             if (e->scale) {
-                const __m512 s = _mm512_set1_ps(e->scale[row + i]);
-                v0 = _mm512_mul_ps(v0, s);
-                v1 = _mm512_mul_ps(v1, s);
+                if (e->by_column) {
+                    v0 = _mm512_mul_ps(v0, _mm512_maskz_loadu_ps(m0, e->scale + col));
+                    v1 = _mm512_mul_ps(v1, _mm512_maskz_loadu_ps(m1, e->scale + col + 16));
+                } else {
+                    const __m512 s = _mm512_set1_ps(e->scale[row + i]);
+                    v0 = _mm512_mul_ps(v0, s);
+                    v1 = _mm512_mul_ps(v1, s);
+                }
             }
             if (e->bias) {
-                const __m512 b = _mm512_set1_ps(e->bias[row + i]);
-                v0 = _mm512_add_ps(v0, b);
-                v1 = _mm512_add_ps(v1, b);
+                if (e->by_column) {
+                    v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, e->bias + col));
+                    v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, e->bias + col + 16));
+                } else {
+                    const __m512 b = _mm512_set1_ps(e->bias[row + i]);
+                    v0 = _mm512_add_ps(v0, b);
+                    v1 = _mm512_add_ps(v1, b);
+                }
             }
             if (e->residual) {
                 const float *r = e->residual + (row + i) * e->ldr + col;
@@ -282,14 +294,20 @@ static AVX512 void gemm(int trans_a, long m, long n, long k, const float *a, lon
 void stpm_sgemm(int trans_a, int trans_b, long m, long n, long k, const float *a, long lda, const float *b, long ldb,
                 float beta, float *c, long ldc, const float *scale, const float *bias, const float *residual, long ldr,
                 int activation) {
-    const epilogue e = {scale, bias, residual, ldr, activation};
+    const epilogue e = {scale, bias, residual, ldr, activation, 0};
     gemm(trans_a, m, n, k, a, lda, 0, trans_b, b, ldb, beta, c, ldc, &e);
+}
+
+void stpm_sgemm_column_epilogue(int trans_a, int trans_b, long m, long n, long k, const float *a, long lda, const float *b,
+                                long ldb, float *c, long ldc, const float *scale, const float *bias, int activation) {
+    const epilogue e = {scale, bias, 0, 0, activation, 1};
+    gemm(trans_a, m, n, k, a, lda, 0, trans_b, b, ldb, 0, c, ldc, &e);
 }
 
 void stpm_sgemm_packed(long m, long n, long k, const float *packed_a, int trans_b, const float *b, long ldb,
                        float beta, float *c, long ldc, const float *scale, const float *bias, const float *residual,
                        long ldr, int activation) {
-    const epilogue e = {scale, bias, residual, ldr, activation};
+    const epilogue e = {scale, bias, residual, ldr, activation, 0};
     gemm(0, m, n, k, 0, 0, packed_a, trans_b, b, ldb, beta, c, ldc, &e);
 }
 

@@ -157,6 +157,49 @@ final class GemmKernelTests: XCTestCase {
         }
     }
 
+    /// The epilogue indexed by column (a channels-last output) against the same product with no epilogue
+    /// and the column's scale, bias and activation applied after it, as the row epilogue rounds:
+    /// bit for bit, on every transposition, ragged sizes, two row blocks and two depth passes.
+    func testColumnEpilogueEqualsTheProductThenEachColumnsEpilogue() throws {
+        try XCTSkipUnless(InstructionSet.available, "no AVX-512 on this machine")
+        var index = 0
+        for transA in [false, true] {
+            for transB in [false, true] {
+                for m in [1, 13, 15, 45, 341] {
+                    for n in [1, 15, 17, 33, 100] {
+                        for k in [3, Self.twoPasses] {
+                            let (useScale, useBias, act) = Self.epilogues[index % Self.epilogues.count]
+                            index += 1
+                            var rng = SplitMix64(seed: UInt64(500 + index))
+                            let lda = (transA ? m : k) + 3, ldb = (transB ? k : n) + 2, ldc = n + 5
+                            let a = (0..<(transA ? k : m) * lda).map { _ in rng.uniform(-1, 1) }
+                            let b = (0..<(transB ? n : k) * ldb).map { _ in rng.uniform(-1, 1) }
+                            let scale = (0..<n).map { _ in rng.uniform(-1, 1) * 2 }, bias = (0..<n).map { _ in rng.uniform(-1, 1) }
+                            var product = [Float](repeating: .nan, count: m * ldc), out = product
+                            stpm_sgemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, a, lda, b, ldb, 0, &product, ldc, nil, nil, nil, 0,
+                                       Activation.identity.kernelCode)
+                            stpm_sgemm_column_epilogue(transA ? 1 : 0, transB ? 1 : 0, m, n, k, a, lda, b, ldb, &out, ldc,
+                                                       useScale ? scale : nil, useBias ? bias : nil, act.kernelCode)
+                            for i in 0..<m {
+                                for j in 0..<n {
+                                    var v = product[i * ldc + j]
+                                    if useScale { v *= scale[j] }
+                                    var expected: Float = 0
+                                    act.apply([v], &expected, 1, bias: useBias ? bias[j] : 0)
+                                    guard out[i * ldc + j].bitPattern == expected.bitPattern else {
+                                        XCTFail("transA \(transA) transB \(transB) \(m)x\(n)x\(k) scale \(useScale) bias \(useBias) \(act): C[\(i), \(j)] = \(out[i * ldc + j]), expected \(expected)")
+                                        return
+                                    }
+                                }
+                                XCTAssert(out[(i * ldc + n)..<(i * ldc + ldc)].allSatisfy(\.isNaN), "padding of row \(i) untouched")
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// `gemm` splits C between threads by columns or rows; the epilogue must follow the row blocks.
     func testThreadedSplitsKeepTheEpilogueRows() throws {
         try XCTSkipUnless(InstructionSet.available, "no AVX-512 on this machine")

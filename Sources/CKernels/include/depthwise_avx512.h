@@ -14,4 +14,10 @@ long stpm_depthwise_scratch(stpm_depthwise_shape s);
 void stpm_depthwise_forward_avx512(const float *x, const float *weight, float bias, int act, float *y,
                                    float *scratch, stpm_depthwise_shape s);
 
+/// The same convolution on channels-last tensors: x [h][w][c], y [oh][ow][c], c a multiple of 16, weights
+/// [k*k][c] (tap-major). y = act(conv(x) + bias), or with `scale` (BatchNorm in eval mode)
+/// act((conv(x) + 0) * scale + bias); `bias` and `scale` have c entries, either may be NULL.
+void stpm_depthwise_nhwc_avx512(const float *x, const float *weight, const float *bias, const float *scale, int act,
+                                float *y, long c, stpm_depthwise_shape s);
+
 #endif

@@ -20,6 +20,14 @@ void stpm_sgemm(int trans_a, int trans_b, long m, long n, long k,
                 float beta, float *c, long ldc,
                 const float *scale, const float *bias, const float *residual, long ldr, int activation);
 
+/// As stpm_sgemm with beta 0 and `scale` and `bias` (n entries each) indexed by the column j of C:
+///   C[i,j] = act(scale[j] * sum_p op(A)[i,p] op(B)[p,j] + bias[j])
+/// (a convolution whose output is laid out channels last: one column per channel).
+void stpm_sgemm_column_epilogue(int trans_a, int trans_b, long m, long n, long k,
+                                const float *a, long lda, const float *b, long ldb,
+                                float *c, long ldc,
+                                const float *scale, const float *bias, int activation);
+
 /// As stpm_sgemm with op(A) given already packed by stpm_sgemm_pack_a (constant weights are packed once).
 void stpm_sgemm_packed(long m, long n, long k, const float *packed_a,
                        int trans_b, const float *b, long ldb,

@@ -46,11 +46,11 @@ public enum InvertedResidualBands {
     public static func forward(_ x: Tensor, expand: ConvUnit?, depthwise: ConvUnit, project: ConvUnit, join: ResidualAdd?,
                                _ ws: Workspace) -> Tensor? {
         let dw = depthwise.conv
-        guard enabled, InstructionSet.avx512, dw.isDepthwise, dw.stride <= 2, dw.kernel <= 7,
-              expand.map({ $0.conv.isPointwise && $0.infers }) ?? true, depthwise.infers, project.conv.isPointwise,
-              project.infers, join?.activation ?? .identity == .identity
-        else { return nil }
         let mid = dw.inChannels
+        guard enabled, InstructionSet.avx512, dw.isDepthwise, dw.stride <= 2, dw.kernel <= 7,
+              expand.map({ $0.conv.isPointwise && $0.infers && mid % 16 == 0 }) ?? true, depthwise.infers,
+              project.conv.isPointwise, project.infers, join?.activation ?? .identity == .identity
+        else { return nil }
         precondition(x.c == (expand?.conv.inChannels ?? mid) && project.conv.inChannels == mid,
                      "\(dw.weight.name): channels do not chain")
         let g = dw.geometry(c: mid, n: x.n, h: x.h, w: x.w)
@@ -60,13 +60,18 @@ public enum InvertedResidualBands {
         y.resize(c: plan.out, n: x.n, h: g.oh, w: g.ow)
         expand?.conv.outputPlane = x.plane
         (dw.outputPlane, project.conv.outputPlane) = (y.plane, y.plane)
-        let packedExpand = expand?.conv.packedWeights(), packedProject = project.conv.packedWeights()
+        let packedProject = project.conv.packedWeights()
         let scratch = ws.threadScratch(plan.scratchFloats)
         let threads = Parallelism.threads
         // Each image's rows in as many parts as it takes to give every thread one.
         let splits = x.n >= threads ? 1 : (threads + x.n - 1) / x.n
-        let layers = Layers(expand: expand, depthwise: depthwise, project: project, packedExpand: packedExpand,
-                            packedProject: packedProject, residual: join != nil)
+        // The depthwise taps tap-major for the channels-last kernel: [k * k][mid].
+        let taps = g.kh * g.kw, tapMajor = ws.scratch(expand == nil ? 0 : mid * taps)
+        if expand != nil {
+            for c in 0..<mid { for t in 0..<taps { tapMajor[t * mid + c] = dw.weight.value[c * taps + t] } }
+        }
+        let layers = Layers(expand: expand, depthwise: depthwise, project: project, packedProject: packedProject,
+                            tapMajor: UnsafePointer(tapMajor), residual: join != nil)
         withEpilogues(expand, depthwise, project) { eExpand, eDepthwise, eProject in
             let epilogues = (eExpand, eDepthwise, eProject)
             parallelChunks(x.n * splits, work: x.n * mid * g.oh * g.ow * g.kh * g.kw) { chunk, items in
@@ -90,13 +95,14 @@ public enum InvertedResidualBands {
     }
 }
 
-/// What a band reads: the units' weights, packed for the GEMM.
+/// What a band reads: the units, the projection's weights packed for the GEMM, the depthwise taps
+/// tap-major.
 private struct Layers {
     let expand: ConvUnit?
     let depthwise: ConvUnit
     let project: ConvUnit
-    let packedExpand: UnsafePointer<Float>?
     let packedProject: UnsafePointer<Float>?
+    let tapMajor: UnsafePointer<Float>
     let residual: Bool
 }
 
@@ -134,54 +140,62 @@ private struct BandPlan {
     }
 
     var scratchFloats: Int {
-        expandedFloats + depthwiseFloats + stpm_depthwise_scratch(shape(inputRows: inputRows, padTop: 0, outputRows: bandRows))
+        expandedFloats + depthwiseFloats
+            + (expands ? 0 : stpm_depthwise_scratch(shape(inputRows: inputRows, padTop: 0, outputRows: bandRows)))
     }
 
     /// Output rows `rows` of image `image`, band after band, on the calling thread.
+    ///
+    /// With an expansion, the band's tiles are channels last ([position][channel]): the expansion is the
+    /// GEMM of the input's transpose by the weights' (one column per channel), the depthwise kernel
+    /// reads 16 channels of a position per vector with no padded copy, and the projection reads the
+    /// depthwise tile as its transposed right operand. Without one (block 0), the depthwise kernel reads
+    /// the input's planes in place.
     func run(image: Int, rows: Range<Int>, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, _ layers: Layers,
              _ epilogues: (expand: GemmEpilogue, depthwise: GemmEpilogue, project: GemmEpilogue),
              _ scratch: UnsafeMutablePointer<Float>) {
         let mid = g.c, w = g.w, s = g.stride, k = g.kh
         let inRow = g.n * g.h * w, outRow = g.n * g.oh * g.ow
         let expanded = scratch, band = scratch + expandedFloats, kernelScratch = band + depthwiseFloats
-        let expandedRow = inputRows * w, bandRow = bandRows * g.ow
-        // Input rows held in `expanded`, each channel's from its start.
+        let bandRow = bandRows * g.ow
+        // Input rows held in `expanded`, from its start.
         var held = 0..<0
-        let dwWeight = UnsafePointer(layers.depthwise.conv.weight.value)
-        let dwBias = epilogues.depthwise.scale == nil ? epilogues.depthwise.bias : nil
-        let dwActivation = epilogues.depthwise.scale == nil ? epilogues.depthwise.activation : .identity
         for oy0 in stride(from: rows.lowerBound, to: rows.upperBound, by: bandRows) {
             let oh = min(bandRows, rows.upperBound - oy0)
             // Input rows the band reads, including padding rows outside the image.
             let first = oy0 * s - g.pad.top, end = (oy0 + oh - 1) * s - g.pad.top + k
             let needed = max(first, 0)..<min(end, g.h)
-            let source: UnsafePointer<Float>, planeStride: Int
+            let sub = shape(inputRows: needed.count, padTop: needed.lowerBound - first, outputRows: oh)
+            let target = y + (image * g.oh + oy0) * g.ow
             if let expand = layers.expand {
                 let kept = needed.lowerBound..<(held.contains(needed.lowerBound) ? min(held.upperBound, needed.upperBound) : needed.lowerBound)
                 if !kept.isEmpty && kept.lowerBound > held.lowerBound {
-                    let shift = (kept.lowerBound - held.lowerBound) * w
-                    for c in 0..<mid {
-                        let p = expanded + c * expandedRow
-                        memmove(p, p + shift, kept.count * w * MemoryLayout<Float>.stride)
-                    }
+                    memmove(expanded, expanded + (kept.lowerBound - held.lowerBound) * w * mid,
+                            kept.count * w * mid * MemoryLayout<Float>.stride)
                 }
-                serialGemm(m: mid, n: (needed.upperBound - kept.upperBound) * w, k: inChannels, a: expand.conv.weight.value,
-                           lda: inChannels, packedA: layers.packedExpand, b: x + image * g.h * w + kept.upperBound * w,
-                           ldb: inRow, c: expanded + kept.count * w, ldc: expandedRow, epilogue: epilogues.expand)
+                if needed.upperBound > kept.upperBound {
+                    stpm_sgemm_column_epilogue(1, 1, (needed.upperBound - kept.upperBound) * w, mid, inChannels,
+                                               x + image * g.h * w + kept.upperBound * w, inRow, expand.conv.weight.value,
+                                               inChannels, expanded + kept.count * w * mid, mid, epilogues.expand.scale,
+                                               epilogues.expand.bias, epilogues.expand.activation.kernelCode)
+                }
                 held = needed
-                (source, planeStride) = (UnsafePointer(expanded), expandedRow)
+                stpm_depthwise_nhwc_avx512(expanded, layers.tapMajor, epilogues.depthwise.bias, epilogues.depthwise.scale,
+                                           epilogues.depthwise.activation.kernelCode, band, mid, sub)
+                serialGemm(transB: true, m: out, n: oh * g.ow, k: mid, a: layers.project.conv.weight.value, lda: mid,
+                           packedA: layers.packedProject, b: band, ldb: mid, c: target, ldc: outRow, epilogue: epilogues.project)
             } else {
-                (source, planeStride) = (x + image * g.h * w + needed.lowerBound * w, inRow)
+                let source = x + image * g.h * w + needed.lowerBound * w, dwWeight = layers.depthwise.conv.weight.value
+                let dwBias = epilogues.depthwise.scale == nil ? epilogues.depthwise.bias : nil
+                let dwActivation = epilogues.depthwise.scale == nil ? epilogues.depthwise.activation : .identity
+                for c in 0..<mid {
+                    stpm_depthwise_forward_avx512(source + c * inRow, dwWeight + c * k * k, dwBias?[c] ?? 0,
+                                                  dwActivation.kernelCode, band + c * bandRow, kernelScratch, sub)
+                }
+                if epilogues.depthwise.scale != nil { epilogues.depthwise.apply(band, m: mid, n: oh * g.ow, ldc: bandRow) }
+                serialGemm(m: out, n: oh * g.ow, k: mid, a: layers.project.conv.weight.value, lda: mid,
+                           packedA: layers.packedProject, b: band, ldb: bandRow, c: target, ldc: outRow, epilogue: epilogues.project)
             }
-            let sub = shape(inputRows: needed.count, padTop: needed.lowerBound - first, outputRows: oh)
-            for c in 0..<mid {
-                stpm_depthwise_forward_avx512(source + c * planeStride, dwWeight + c * k * k, dwBias?[c] ?? 0,
-                                              dwActivation.kernelCode, band + c * bandRow, kernelScratch, sub)
-            }
-            if epilogues.depthwise.scale != nil { epilogues.depthwise.apply(band, m: mid, n: oh * g.ow, ldc: bandRow) }
-            let target = y + (image * g.oh + oy0) * g.ow
-            serialGemm(m: out, n: oh * g.ow, k: mid, a: layers.project.conv.weight.value, lda: mid,
-                       packedA: layers.packedProject, b: band, ldb: bandRow, c: target, ldc: outRow, epilogue: epilogues.project)
             if layers.residual {
                 // The residual's input rows are the output's: same shape, stride 1.
                 let input = x + (image * g.h + oy0) * w, count = oh * g.ow
