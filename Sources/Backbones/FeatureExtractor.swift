@@ -22,8 +22,12 @@ public final class FeatureExtractor {
     public func forward(_ input: Tensor) -> [Tensor] {
         precondition(input.c == 3, "backbones take 3-channel input")
         lastInput = input
-        var x = input
-        for layer in layers { x = layer.forward(x, workspace) }
+        var x = input, first = 0
+        if let stem = layers.first as? ConvUnit, layers.count > 1, let block = layers[1] as? MBConvBlock,
+           let y = block.forward(afterStem: stem, input, workspace) {
+            (x, first) = (y, 2)
+        }
+        for layer in layers[first...] { x = layer.forward(x, workspace) }
         return taps
     }
 

@@ -43,6 +43,14 @@ final class MBConvBlock: Layer {
         return join.forward(project.forwardIntoJoin(depthwise.output, ws, into: ws.blockActivations[0]), .init(x))
     }
 
+    /// At inference, a block without expansion and the stem convolution before it, band by band from
+    /// the image (`InvertedResidualBands`): the stem's output is never stored. Nil where that does not
+    /// apply; the caller then runs the two layers.
+    func forward(afterStem stem: ConvUnit, _ image: Tensor, _ ws: Workspace) -> Tensor? {
+        guard expand == nil else { return nil }
+        return InvertedResidualBands.forward(image, expand: stem, depthwise: depthwise, project: project, join: join, ws)
+    }
+
     /// The depthwise output is dead once the projection's backward has read it (the depthwise unit's
     /// mask comes from its convolution's output), so its tensor then takes the expanded gradient.
     func backward(_ x: Tensor, _ dy: Tensor, _ ws: Workspace, into target: Tensor?) {

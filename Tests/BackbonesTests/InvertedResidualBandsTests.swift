@@ -6,7 +6,8 @@ import XCTest
 /// forward: the same kernels in the same order, so every tap must agree bit for bit, for the frozen
 /// teacher and student and for a trainable student in eval mode, on odd sizes (TF-SAME padding that
 /// differs top and bottom, widths no vector divides), batch 1 (an image's rows split between threads)
-/// and batch 3, and tiles from the default down to one output row per band.
+/// and batch 3, and tiles from the default down to one output row per band; the stem runs band by band
+/// with block 0.
 final class InvertedResidualBandsTests: XCTestCase {
     func testBandsEqualLayers() throws {
         try XCTSkipUnless(InstructionSet.avx512, "the banded forward runs on the AVX-512 kernels only")
@@ -43,6 +44,8 @@ final class InvertedResidualBandsTests: XCTestCase {
             // Not two runs of the same forward: every block took the banded path, on a busy input.
             let x = Tensor(c: 3, n: 1, h: 64, w: 48)
             for i in 0..<x.count { x.data[i] = Float(i % 7) - 3 }
+            let stem = try XCTUnwrap(net.layers[0] as? ConvUnit), first = try XCTUnwrap(net.layers[1] as? MBConvBlock)
+            XCTAssertNotNil(first.forward(afterStem: stem, x, net.workspace), "\(role): the stem runs with block 0")
             var h = x
             for layer in net.layers {
                 if let block = layer as? MBConvBlock {

@@ -42,23 +42,27 @@ public enum InvertedResidualBands {
     /// The block's output for `x`, or nil where the banded forward does not apply (a unit in training
     /// mode, the portable path, shapes the AVX-512 depthwise kernel does not take): the caller then runs
     /// the layers. The output is `join`'s, or `project`'s without a join; the expanded and depthwise
-    /// units keep no output.
+    /// units keep no output. `expand` may also be a dense kxk convolution (a network's stem before a
+    /// block without expansion): its rows are then unfolded (im2col) band by band.
     public static func forward(_ x: Tensor, expand: ConvUnit?, depthwise: ConvUnit, project: ConvUnit, join: ResidualAdd?,
                                _ ws: Workspace) -> Tensor? {
         let dw = depthwise.conv
         let mid = dw.inChannels
         guard enabled, InstructionSet.avx512, dw.isDepthwise, dw.stride <= 2, dw.kernel <= 7,
-              expand.map({ $0.conv.isPointwise && $0.infers && mid % 16 == 0 }) ?? true, depthwise.infers,
-              project.conv.isPointwise, project.infers, join?.activation ?? .identity == .identity
+              expand.map({ !$0.conv.isDepthwise && $0.infers && mid % 16 == 0 }) ?? true, depthwise.infers,
+              project.conv.isPointwise, project.infers, join?.activation ?? .identity == .identity,
+              join == nil || expand?.conv.isPointwise ?? true
         else { return nil }
         precondition(x.c == (expand?.conv.inChannels ?? mid) && project.conv.inChannels == mid,
                      "\(dw.weight.name): channels do not chain")
-        let g = dw.geometry(c: mid, n: x.n, h: x.h, w: x.w)
-        let plan = BandPlan(g, inChannels: x.c, outChannels: project.conv.outChannels, expands: expand != nil)
+        // The depthwise input: the expansion's output, or x.
+        let unfold = expand.flatMap { $0.conv.isPointwise ? nil : $0.conv.geometry(x) }
+        let g = dw.geometry(c: mid, n: x.n, h: unfold?.oh ?? x.h, w: unfold?.ow ?? x.w)
+        let plan = BandPlan(g, unfold: unfold, inChannels: x.c, outChannels: project.conv.outChannels, expands: expand != nil)
         if join != nil { precondition(g.stride == 1 && plan.out == x.c, "\(dw.weight.name): the residual needs equal shapes") }
         let y = join?.output ?? project.conv.output
         y.resize(c: plan.out, n: x.n, h: g.oh, w: g.ow)
-        expand?.conv.outputPlane = x.plane
+        expand?.conv.outputPlane = g.h * g.w
         (dw.outputPlane, project.conv.outputPlane) = (y.plane, y.plane)
         let packedProject = project.conv.packedWeights()
         let scratch = ws.threadScratch(plan.scratchFloats)
@@ -110,13 +114,16 @@ private struct Layers {
 private struct BandPlan {
     /// The depthwise convolution's geometry on the whole input (channels: the expanded ones).
     let g: ConvGeometry
+    /// A dense expansion's geometry on x, unfolded band by band (nil: a 1x1 expansion reads x's rows).
+    let unfold: ConvGeometry?
     let inChannels: Int, out: Int
     let expands: Bool
     /// Output rows per band, and input rows a band reads at most.
     let bandRows: Int, inputRows: Int
 
-    init(_ g: ConvGeometry, inChannels: Int, outChannels: Int, expands: Bool) {
+    init(_ g: ConvGeometry, unfold: ConvGeometry?, inChannels: Int, outChannels: Int, expands: Bool) {
         self.g = g
+        self.unfold = unfold
         self.inChannels = inChannels
         out = outChannels
         self.expands = expands
@@ -133,6 +140,9 @@ private struct BandPlan {
 
     var expandedFloats: Int { expands ? g.c * inputRows * g.w : 0 }
     var depthwiseFloats: Int { g.c * bandRows * g.ow }
+    var unfoldedFloats: Int { unfold.map { $0.colRows * inputRows * g.w } ?? 0 }
+    /// The expansion GEMM's depth.
+    var depth: Int { unfold?.colRows ?? inChannels }
 
     func shape(inputRows h: Int, padTop: Int, outputRows oh: Int) -> stpm_depthwise_shape {
         stpm_depthwise_shape(h: Int32(h), w: Int32(g.w), k: Int32(g.kh), stride: Int32(g.stride), pad_top: Int32(padTop),
@@ -140,7 +150,7 @@ private struct BandPlan {
     }
 
     var scratchFloats: Int {
-        expandedFloats + depthwiseFloats
+        expandedFloats + depthwiseFloats + unfoldedFloats
             + (expands ? 0 : stpm_depthwise_scratch(shape(inputRows: inputRows, padTop: 0, outputRows: bandRows)))
     }
 
@@ -156,7 +166,8 @@ private struct BandPlan {
              _ scratch: UnsafeMutablePointer<Float>) {
         let mid = g.c, w = g.w, s = g.stride, k = g.kh
         let inRow = g.n * g.h * w, outRow = g.n * g.oh * g.ow
-        let expanded = scratch, band = scratch + expandedFloats, kernelScratch = band + depthwiseFloats
+        let expanded = scratch, band = scratch + expandedFloats, unfolded = band + depthwiseFloats
+        let kernelScratch = unfolded + unfoldedFloats
         let bandRow = bandRows * g.ow
         // Input rows held in `expanded`, from its start.
         var held = 0..<0
@@ -173,10 +184,17 @@ private struct BandPlan {
                     memmove(expanded, expanded + (kept.lowerBound - held.lowerBound) * w * mid,
                             kept.count * w * mid * MemoryLayout<Float>.stride)
                 }
-                if needed.upperBound > kept.upperBound {
-                    stpm_sgemm_column_epilogue(1, 1, (needed.upperBound - kept.upperBound) * w, mid, inChannels,
-                                               x + image * g.h * w + kept.upperBound * w, inRow, expand.conv.weight.value,
-                                               inChannels, expanded + kept.count * w * mid, mid, epilogues.expand.scale,
+                let fresh = kept.upperBound..<needed.upperBound
+                if !fresh.isEmpty {
+                    let a: UnsafePointer<Float>, lda: Int
+                    if let unfold {
+                        unfoldRows(x, unfold, image: image, rows: fresh, into: unfolded)
+                        (a, lda) = (UnsafePointer(unfolded), fresh.count * w)
+                    } else {
+                        (a, lda) = (x + image * g.h * w + fresh.lowerBound * w, inRow)
+                    }
+                    stpm_sgemm_column_epilogue(1, 1, fresh.count * w, mid, depth, a, lda, expand.conv.weight.value, depth,
+                                               expanded + kept.count * w * mid, mid, epilogues.expand.scale,
                                                epilogues.expand.bias, epilogues.expand.activation.kernelCode)
                 }
                 held = needed
@@ -202,6 +220,30 @@ private struct BandPlan {
                 for c in 0..<out {
                     let dst = target + c * outRow, src = input + c * inRow
                     for i in 0..<count { dst[i] = dst[i] + src[i] }
+                }
+            }
+        }
+    }
+
+    /// Output rows `rows` of the convolution `u` on image `image` of x, as im2col lays out the whole
+    /// output: one row per (channel, ky, kx), here with one column per position of those rows.
+    func unfoldRows(_ x: UnsafePointer<Float>, _ u: ConvGeometry, image: Int, rows: Range<Int>,
+                    into cols: UnsafeMutablePointer<Float>) {
+        let ow = u.ow, count = rows.count * ow
+        for ci in 0..<u.c {
+            let plane = x + (ci * u.n + image) * u.h * u.w
+            for ky in 0..<u.kh {
+                for kx in 0..<u.kw {
+                    let dst = cols + ((ci * u.kh + ky) * u.kw + kx) * count
+                    let xs = validRange(outN: ow, inN: u.w, stride: u.stride, pad: u.pad.left, k: kx)
+                    for (r, oy) in rows.enumerated() {
+                        let d = dst + r * ow, iy = oy * u.stride - u.pad.top + ky
+                        guard iy >= 0 && iy < u.h, !xs.isEmpty else { d.update(repeating: 0, count: ow); continue }
+                        let src = plane + iy * u.w - u.pad.left + kx
+                        if xs.lowerBound > 0 { d.update(repeating: 0, count: xs.lowerBound) }
+                        for ox in xs { d[ox] = src[ox * u.stride] }
+                        if xs.upperBound < ow { (d + xs.upperBound).update(repeating: 0, count: ow - xs.upperBound) }
+                    }
                 }
             }
         }
