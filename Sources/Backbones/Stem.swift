@@ -15,6 +15,8 @@ final class Stem: Layer {
     var output: Tensor { pool.output }
 
     func forward(_ x: Tensor, _ ws: Workspace) -> Tensor {
+        // Inference pools the unit's output band by band as its GEMM writes it: never whole in memory.
+        guard !unit.infers else { return unit.forward(x, ws, pooledBy: pool) }
         unit.forward(x, ws, into: ws.layerGradients[0])
         return pool.forward(unit.output)
     }

@@ -60,8 +60,10 @@ INLINE __m512 activate(__m512 v, int activation) {
 
 // C[0..mr, 0..32) (+)= A panel (kc x mr, interleaved) * B strip (kc rows `bstride` apart), masked to the
 // strip's columns; `load` adds C first, `finish` applies the epilogue (rows from `row`, columns from `col`).
-INLINE void kernel(const int mr, long kc, const float *restrict ap, const float *restrict bp, long bstride,
-                   const float *pf, __mmask16 m0, __mmask16 m1, float *c, long ldc, int load, int finish,
+// `half`: the strip's columns end within the first 16 (m1 empty), and the second vector of each row is
+// neither computed nor stored: Winograd's blocks of 16 tiles (batch 1 at 16 x 16) took twice the FMAs.
+INLINE void kernel(const int mr, const int half, long kc, const float *restrict ap, const float *restrict bp,
+                   long bstride, const float *pf, __mmask16 m0, __mmask16 m1, float *c, long ldc, int load, int finish,
                    const epilogue *e, long row, long col) {
     __m512 c0[MR], c1[MR];
 #pragma clang loop unroll(full)
@@ -71,10 +73,10 @@ INLINE void kernel(const int mr, long kc, const float *restrict ap, const float 
 #pragma clang loop unroll(full)
     for (int i = 0; i < mr; i++) {
         _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
-        _mm_prefetch((const char *)(c + i * ldc + 16), _MM_HINT_T0);
+        if (!half) _mm_prefetch((const char *)(c + i * ldc + 16), _MM_HINT_T0);
     }
     for (long p = 0; p < kc; p++) {
-        const __m512 b0 = _mm512_maskz_loadu_ps(m0, bp), b1 = _mm512_maskz_loadu_ps(m1, bp + 16);
+        const __m512 b0 = _mm512_maskz_loadu_ps(m0, bp), b1 = half ? b0 : _mm512_maskz_loadu_ps(m1, bp + 16);
         if (pf) {
             _mm_prefetch((const char *)pf, _MM_HINT_T0);
             _mm_prefetch((const char *)(pf + 16), _MM_HINT_T0);
@@ -84,7 +86,7 @@ INLINE void kernel(const int mr, long kc, const float *restrict ap, const float 
         for (int i = 0; i < mr; i++) {
             const __m512 a = _mm512_set1_ps(ap[i]);
             c0[i] = _mm512_fmadd_ps(a, b0, c0[i]);
-            c1[i] = _mm512_fmadd_ps(a, b1, c1[i]);
+            if (!half) c1[i] = _mm512_fmadd_ps(a, b1, c1[i]);
         }
         ap += mr;
         bp += bstride;
@@ -96,7 +98,7 @@ INLINE void kernel(const int mr, long kc, const float *restrict ap, const float 
         __m512 v0 = c0[i], v1 = c1[i];
         if (load) {
             v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, cr));
-            v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, cr + 16));
+            if (!half) v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, cr + 16));
         }
         if (finish) {
             // Multiply then add, not fused: the same roundings as BatchNorm's and the bias pass's Swift loops.
@@ -123,30 +125,33 @@ INLINE void kernel(const int mr, long kc, const float *restrict ap, const float 
             if (e->residual) {
                 const float *r = e->residual + (row + i) * e->ldr + col;
                 v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, r));
-                v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, r + 16));
+                if (!half) v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, r + 16));
             }
             v0 = activate(v0, e->activation);
             v1 = activate(v1, e->activation);
         }
         _mm512_mask_storeu_ps(cr, m0, v0);
-        _mm512_mask_storeu_ps(cr + 16, m1, v1);
+        if (!half) _mm512_mask_storeu_ps(cr + 16, m1, v1);
     }
 }
 
-#define KERNEL(R) \
-    static AVX512 void kernel##R(long kc, const float *ap, const float *bp, long bs, const float *pf, __mmask16 m0, \
-                                 __mmask16 m1, float *c, long ldc, int load, int finish, const epilogue *e, long row, \
-                                 long col) { \
-        kernel(R, kc, ap, bp, bs, pf, m0, m1, c, ldc, load, finish, e, row, col); \
+#define KERNEL(R, H, NAME) \
+    static AVX512 void NAME(long kc, const float *ap, const float *bp, long bs, const float *pf, __mmask16 m0, \
+                            __mmask16 m1, float *c, long ldc, int load, int finish, const epilogue *e, long row, long col) { \
+        kernel(R, H, kc, ap, bp, bs, pf, m0, m1, c, ldc, load, finish, e, row, col); \
     }
-KERNEL(1) KERNEL(2) KERNEL(3) KERNEL(4) KERNEL(5) KERNEL(6) KERNEL(7)
-KERNEL(8) KERNEL(9) KERNEL(10) KERNEL(11) KERNEL(12) KERNEL(13) KERNEL(14)
+#define KERNELS(R) KERNEL(R, 0, kernel##R) KERNEL(R, 1, half##R)
+KERNELS(1) KERNELS(2) KERNELS(3) KERNELS(4) KERNELS(5) KERNELS(6) KERNELS(7)
+KERNELS(8) KERNELS(9) KERNELS(10) KERNELS(11) KERNELS(12) KERNELS(13) KERNELS(14)
 
 typedef void (*kernel_fn)(long, const float *, const float *, long, const float *, __mmask16, __mmask16, float *, long,
                           int, int, const epilogue *, long, long);
 static const kernel_fn kernels[MR + 1] = {
     0, kernel1, kernel2, kernel3, kernel4, kernel5, kernel6, kernel7,
     kernel8, kernel9, kernel10, kernel11, kernel12, kernel13, kernel14,
+};
+static const kernel_fn halves[MR + 1] = {
+    0, half1, half2, half3, half4, half5, half6, half7, half8, half9, half10, half11, half12, half13, half14,
 };
 
 // 16 x 16 transpose in registers: r[j] holds row j, the result column q goes to r[q].
@@ -280,10 +285,11 @@ static AVX512 void gemm(int trans_a, long m, long n, long k, const float *a, lon
                     bp = strips + strip_index * KC * NR;
                     bstride = NR;
                 }
+                const kernel_fn *run = nr <= 16 ? halves : kernels;
                 for (long ir = 0; ir < mc; ir += MR) {
                     const long mr = mc - ir < MR ? mc - ir : MR;
-                    kernels[mr](kc, ap + ir * kc, bp, bstride, pf && ir == 0 ? pf : 0, m0, m1, c + (ic + ir) * ldc + jr, ldc, load, finish, e,
-                                ic + ir, jr);
+                    run[mr](kc, ap + ir * kc, bp, bstride, pf && ir == 0 ? pf : 0, m0, m1, c + (ic + ir) * ldc + jr, ldc, load,
+                            finish, e, ic + ir, jr);
                 }
             }
         }

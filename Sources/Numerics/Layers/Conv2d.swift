@@ -106,6 +106,21 @@ public final class Conv2d {
                        algorithm: nil)
     }
 
+    /// `pool.forward(forward(x, ws))` with `epilogue` as `pool.output`, for inference: the convolution's
+    /// output is pooled band by band as the GEMM writes it (`pooledIm2colForward`); `output` is left as it was.
+    func pooledForward(_ x: Tensor, _ ws: Workspace, _ epilogue: GemmEpilogue, _ pool: MaxPool2d) -> Tensor {
+        precondition(x.c == inChannels, "\(weight.name): input has \(x.c) channels, expected \(inChannels)")
+        precondition(!isDepthwise && pool.kernel == 3 && pool.stride == 2, "\(weight.name): only a dense convolution pools, 3x3 stride 2")
+        let g = geometry(x)
+        outputPlane = g.oh * g.ow
+        pool.output.resize(c: outChannels, n: x.n,
+                           h: windowCount(g.oh, kernel: 3, stride: 2, padBefore: pool.padding.top, padAfter: pool.padding.bottom),
+                           w: windowCount(g.ow, kernel: 3, stride: 2, padBefore: pool.padding.left, padAfter: pool.padding.right))
+        let packed = packedWeight.packed(weight.value, m: outChannels, k: g.colRows, version: weight.version)
+        pooledIm2colForward(x, g, packed, epilogue, pool, ws)
+        return pool.output
+    }
+
     /// As `forward`, with `algorithm` chosen by the caller (tests) instead of `preferredAlgorithm`.
     @discardableResult
     func forward(_ x: Tensor, _ ws: Workspace, activation: Activation, adding residual: Tensor? = nil, algorithm: Algorithm?) -> Tensor {
@@ -176,6 +191,54 @@ extension Conv2d {
                 im2colRows(x.data, g, image: ni, rows: oys, cols)
                 serialGemm(m: o, n: width, k: k, a: w, lda: k, packedA: packed, b: cols, ldb: width, c: out + j0, ldc: g.colCols,
                            epilogue: epilogue.columns(from: j0))
+            }
+        }
+    }
+
+    /// im2col + GEMM + 3x3 stride-2 max pooling by bands of output rows, one image per thread at a time:
+    /// each band's convolution rows are pooled while they are in the cache, and the full-size output (4 MB
+    /// per image for the ResNets' stem at 256 px) is never written nor read back. A pooling window spans
+    /// three rows and its successor starts two rows on, so the rows after the last complete window of a
+    /// band are kept for the next one (usually one row).
+    func pooledIm2colForward(_ x: Tensor, _ g: ConvGeometry, _ packed: UnsafePointer<Float>?, _ epilogue: GemmEpilogue,
+                             _ pool: MaxPool2d, _ ws: Workspace) {
+        let oh = g.oh, ow = g.ow, k = g.colRows, o = outChannels
+        let ph = pool.output.h, pw = pool.output.w, pt = pool.padding.top
+        // New convolution rows per band: at least two, so that each band after the first completes a window.
+        let fresh = max(2, Self.bandFloats / ((k + o) * ow))
+        let held = fresh + 2, colFloats = k * fresh * ow, bandFloats = o * held * ow
+        let scratch = ws.threadScratch(colFloats + bandFloats + pool.planeScratch(w: ow, ow: pw))
+        let w = UnsafePointer(weight.value), pooled = pool.output.data
+        parallelChunks(g.n, work: o * k * g.colCols / 64) { chunk, images in
+            let cols = scratch[chunk], band = cols + colFloats, rowScratch = band + bandFloats
+            for ni in images {
+                // The band holds convolution rows base ..< base + count, each channel's held * ow floats apart.
+                var base = 0, count = 0, p0 = 0
+                while p0 < ph {
+                    let r0 = base + count, r1 = min(r0 + fresh, oh)
+                    if r1 > r0 {
+                        im2colRows(x.data, g, image: ni, rows: r0..<r1, cols)
+                        serialGemm(m: o, n: (r1 - r0) * ow, k: k, a: w, lda: k, packedA: packed, b: cols, ldb: (r1 - r0) * ow,
+                                   c: band + count * ow, ldc: held * ow, epilogue: epilogue)
+                        count += r1 - r0
+                    }
+                    // Pooled rows whose window (2p - pt ..< 2p - pt + 3, cut at oh) the band now holds.
+                    var p1 = p0
+                    while p1 < ph && (2 * p1 - pt + 3 <= base + count || base + count == oh) { p1 += 1 }
+                    let top = 2 * p0 - pt
+                    for c in 0..<o {
+                        pool.pool(plane: band + c * held * ow, h: count, w: ow, padTop: base - top,
+                                  pooled + (c * g.n + ni) * ph * pw + p0 * pw, oh: p1 - p0, ow: pw, scratch: rowScratch)
+                    }
+                    // Keep the rows from the next window's first on.
+                    let next = 2 * p1 - pt, keep = base + count - next
+                    if keep > 0 {
+                        for c in 0..<o {
+                            memmove(band + c * held * ow, band + (c * held + count - keep) * ow, keep * ow * MemoryLayout<Float>.stride)
+                        }
+                    }
+                    base = next; count = max(keep, 0); p0 = p1
+                }
             }
         }
     }

@@ -99,6 +99,13 @@ public final class ConvUnit: Layer {
         return ResidualAdd.Side(conv.output, normalizedBy: bn)
     }
 
+    /// pool.forward(unit(x)) for a unit that `infers`, its output pooled band by band as the convolution
+    /// writes it (the ResNets' stem; `Conv2d.pooledForward`): the unit's output is never filled.
+    @discardableResult
+    public func forward(_ x: Tensor, _ ws: Workspace, pooledBy pool: MaxPool2d) -> Tensor {
+        withInferenceEpilogue { conv.pooledForward(x, ws, $0, pool) }
+    }
+
     /// The last forward's output again, bit for bit, into the tensor lent to that forward.
     public func recomputeOutput() {
         guard let bn, output !== bn.output else { return }

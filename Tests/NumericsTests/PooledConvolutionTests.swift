@@ -1,0 +1,71 @@
+import XCTest
+@testable import Numerics
+
+/// The ResNets' stem in inference pools its convolution's output band by band as the GEMM writes it
+/// (`Conv2d.pooledIm2colForward`). Against the unit followed by a separate `MaxPool2d`: bit for bit with the
+/// AVX-512 kernels, within rounding on the portable path (OpenBLAS picks its kernels by the width of C),
+/// frozen and in eval mode, both ResNet paddings, split between two threads. The bands take two rows at a
+/// time, an odd count, and all of an image; the image heights leave a ragged last band. The pooled output
+/// starts as NaN, so a row left unwritten shows.
+final class PooledConvolutionTests: XCTestCase {
+    struct Shape { var label: String, c: Int, o: Int, n: Int, h: Int, w: Int, kernel: Int, stride: Int, pad: Int, fresh: Int }
+
+    let shapes = [
+        Shape(label: "two rows a band", c: 16, o: 8, n: 1, h: 13, w: 600, kernel: 3, stride: 1, pad: 1, fresh: 2),
+        Shape(label: "7x7 s2, nine rows a band", c: 3, o: 20, n: 2, h: 157, w: 159, kernel: 7, stride: 2, pad: 3, fresh: 9),
+        Shape(label: "7x7 s2, one band", c: 3, o: 17, n: 3, h: 21, w: 26, kernel: 7, stride: 2, pad: 3, fresh: 61),
+    ]
+
+    func testPooledBandsEqualConvolutionThenPooling() {
+        let saved = Parallelism.threads
+        Parallelism.set(2)
+        defer { Parallelism.set(saved) }
+        for avx512 in [true, false] where avx512 == false || InstructionSet.available {
+            for shape in shapes {
+                for padding in [Padding.symmetric(1), Padding(top: 0, bottom: 1, left: 0, right: 1)] {
+                    for trainable in [false, true] {
+                        InstructionSet.with(avx512: avx512) { check(shape, padding, trainable: trainable, avx512: avx512) }
+                    }
+                }
+            }
+        }
+    }
+
+    func check(_ s: Shape, _ padding: Padding, trainable: Bool, avx512: Bool) {
+        let label = "\(s.label) \(padding) trainable \(trainable) avx512 \(avx512)"
+        var rng = SplitMix64(label: s.label)
+        let unit = ConvUnit(name: "conv", bnName: "bn", trainable: trainable, inChannels: s.c, outChannels: s.o, kernel: s.kernel,
+                            stride: s.stride, padding: .fixed(.symmetric(s.pad)), activation: .relu)
+        unit.conv.weight.randomize(&rng)
+        if let bn = unit.bn {
+            unit.setTraining(false)
+            bn.weight.randomize(&rng) { $0.uniform(0.5, 3) }
+            bn.bias.randomize(&rng) { $0.uniform(-1, 1) }
+            bn.runningMean.randomize(&rng) { $0.uniform(-1, 1) }
+            bn.runningVar.randomize(&rng) { $0.uniform(0.2, 2) }
+        } else {
+            unit.conv.bias!.randomize(&rng) { $0.uniform(-1, 1) }
+        }
+        let x = Tensor.random(c: s.c, n: s.n, h: s.h, w: s.w, &rng)
+        let ws = Workspace()
+        let g = unit.conv.geometry(x)
+        XCTAssertEqual(max(2, Conv2d.bandFloats / ((g.colRows + s.o) * g.ow)), s.fresh, label)
+
+        let fusedPool = MaxPool2d(kernel: 3, stride: 2, padding: padding)
+        let oh = windowCount(g.oh, kernel: 3, stride: 2, padBefore: padding.top, padAfter: padding.bottom)
+        let ow = windowCount(g.ow, kernel: 3, stride: 2, padBefore: padding.left, padAfter: padding.right)
+        fusedPool.output.resize(c: s.o, n: s.n, h: oh, w: ow)
+        fusedPool.output.data.update(repeating: .nan, count: fusedPool.output.count)
+        let fused = unit.forward(x, ws, pooledBy: fusedPool).array
+        let expected = MaxPool2d(kernel: 3, stride: 2, padding: padding).forward(unit.forward(x, ws)).array
+        XCTAssertEqual(fused.count, expected.count, label)
+        XCTAssertFalse(fused.contains { $0.isNaN }, "\(label): a pooled row left unwritten")
+        if avx512 {
+            let differing = zip(fused, expected).filter { $0.bitPattern != $1.bitPattern }.count
+            XCTAssertEqual(differing, 0, "\(label): \(differing) of \(expected.count) differ")
+        } else {
+            let peak = expected.map(abs).max()!, worst = zip(fused, expected).map { abs($0 - $1) }.max()!
+            XCTAssertLessThanOrEqual(worst, 1e-5 * peak, label)
+        }
+    }
+}
