@@ -32,9 +32,11 @@ final class MBConvBlock: Layer {
     /// read by the join alone, and its backward (no activation) never reads it: in training the join
     /// normalises the projection's convolution output itself, otherwise that output goes to the first
     /// of them, dead by then.
-    /// At inference the block runs band by band instead (`InvertedResidualBands`), to the same floats.
+    /// At inference the block runs band by band instead (`InvertedResidualBands`), to the same floats; a
+    /// block without expansion runs so with the stem before it (`forward(afterStem:_:_:)`).
     func forward(_ x: Tensor, _ ws: Workspace) -> Tensor {
-        if let y = InvertedResidualBands.forward(x, expand: expand, depthwise: depthwise, project: project, join: join, ws) {
+        if let expand, let y = InvertedResidualBands.forward(x, expand: expand, depthwise: depthwise, project: project,
+                                                              join: join, ws) {
             return y
         }
         let e = expand.map { $0.forward(x, ws, into: ws.blockActivations[0]) } ?? x

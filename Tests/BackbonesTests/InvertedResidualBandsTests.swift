@@ -48,8 +48,8 @@ final class InvertedResidualBandsTests: XCTestCase {
             XCTAssertNotNil(first.forward(afterStem: stem, x, net.workspace), "\(role): the stem runs with block 0")
             var h = x
             for layer in net.layers {
-                if let block = layer as? MBConvBlock {
-                    XCTAssertNotNil(InvertedResidualBands.forward(h, expand: block.expand, depthwise: block.depthwise,
+                if let block = layer as? MBConvBlock, let expand = block.expand {
+                    XCTAssertNotNil(InvertedResidualBands.forward(h, expand: expand, depthwise: block.depthwise,
                                                                   project: block.project, join: block.join, net.workspace))
                 }
                 h = layer.forward(h, net.workspace)
@@ -64,7 +64,7 @@ final class InvertedResidualBandsTests: XCTestCase {
         net.setTraining(true)
         let block = net.layers.compactMap { $0 as? MBConvBlock }[1]
         let x = Tensor(c: 16, n: 2, h: 8, w: 8)
-        XCTAssertNil(InvertedResidualBands.forward(x, expand: block.expand, depthwise: block.depthwise, project: block.project,
+        XCTAssertNil(InvertedResidualBands.forward(x, expand: block.expand!, depthwise: block.depthwise, project: block.project,
                                                    join: block.join, net.workspace))
     }
 

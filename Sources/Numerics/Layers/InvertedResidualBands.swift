@@ -9,14 +9,15 @@ import Foundation
 /// writes and the projection's reads all stream through L3 and memory. Here a band of output rows
 /// goes through the whole block while its tiles stay in L2: the expansion of just the input rows the
 /// band reads (the rows the previous band expanded too slide up instead of being expanded again), the
-/// depthwise kernel on that sub-plane (its padding rows where the band meets the image's edge), the
-/// projection into the output rows, and the residual on rows still in cache.
+/// depthwise convolution of that sub-plane (its padding rows where the band meets the image's edge),
+/// the projection into the output rows, and the residual on rows still in cache. The tiles are channels
+/// last, where a depthwise kernel needs no padded copy of each plane (`BandPlan.run`).
 ///
-/// Every output is computed by the same kernels in the same order as the layer-by-layer forward: the
-/// GEMM's sums do not depend on which columns it is given, and the depthwise kernel sums each output's
-/// taps in a fixed order whatever plane it is handed. So both forwards agree bit for bit
-/// (`InvertedResidualBandsTests`). Training keeps the layer-by-layer forward, whose backward needs the
-/// whole tensors; so does the portable path, whose OpenBLAS sums might depend on the columns.
+/// Every output is computed in the same order and with the same roundings as the layer-by-layer
+/// forward: the GEMM's sums do not depend on which rows or columns it is given or on their layout,
+/// and both depthwise kernels sum each output's taps in the same order. So both forwards agree bit for
+/// bit (`InvertedResidualBandsTests`). Training keeps the layer-by-layer forward, whose backward needs
+/// the whole tensors; so does the portable path, whose OpenBLAS sums might depend on the columns.
 public enum InvertedResidualBands {
     nonisolated(unsafe) private static var enabled = ProcessInfo.processInfo.environment["STPM_MBCONV"] != "layers"
 
@@ -44,25 +45,25 @@ public enum InvertedResidualBands {
     /// the layers. The output is `join`'s, or `project`'s without a join; the expanded and depthwise
     /// units keep no output. `expand` may also be a dense kxk convolution (a network's stem before a
     /// block without expansion): its rows are then unfolded (im2col) band by band.
-    public static func forward(_ x: Tensor, expand: ConvUnit?, depthwise: ConvUnit, project: ConvUnit, join: ResidualAdd?,
+    public static func forward(_ x: Tensor, expand: ConvUnit, depthwise: ConvUnit, project: ConvUnit, join: ResidualAdd?,
                                _ ws: Workspace) -> Tensor? {
         let dw = depthwise.conv
         let mid = dw.inChannels
         guard enabled, InstructionSet.avx512, dw.isDepthwise, dw.stride <= 2, dw.kernel <= 7,
-              expand.map({ !$0.conv.isDepthwise && $0.infers && mid % 16 == 0 }) ?? true, depthwise.infers,
+              !expand.conv.isDepthwise, expand.infers, mid % 16 == 0, depthwise.infers,
               project.conv.isPointwise, project.infers, join?.activation ?? .identity == .identity,
-              join == nil || expand?.conv.isPointwise ?? true
+              join == nil || expand.conv.isPointwise
         else { return nil }
-        precondition(x.c == (expand?.conv.inChannels ?? mid) && project.conv.inChannels == mid,
+        precondition(x.c == expand.conv.inChannels && expand.conv.outChannels == mid && project.conv.inChannels == mid,
                      "\(dw.weight.name): channels do not chain")
         // The depthwise input: the expansion's output, or x.
-        let unfold = expand.flatMap { $0.conv.isPointwise ? nil : $0.conv.geometry(x) }
+        let unfold = expand.conv.isPointwise ? nil : expand.conv.geometry(x)
         let g = dw.geometry(c: mid, n: x.n, h: unfold?.oh ?? x.h, w: unfold?.ow ?? x.w)
-        let plan = BandPlan(g, unfold: unfold, inChannels: x.c, outChannels: project.conv.outChannels, expands: expand != nil)
+        let plan = BandPlan(g, unfold: unfold, inChannels: x.c, outChannels: project.conv.outChannels)
         if join != nil { precondition(g.stride == 1 && plan.out == x.c, "\(dw.weight.name): the residual needs equal shapes") }
         let y = join?.output ?? project.conv.output
         y.resize(c: plan.out, n: x.n, h: g.oh, w: g.ow)
-        expand?.conv.outputPlane = g.h * g.w
+        expand.conv.outputPlane = g.h * g.w
         (dw.outputPlane, project.conv.outputPlane) = (y.plane, y.plane)
         let packedProject = project.conv.packedWeights()
         let scratch = ws.threadScratch(plan.scratchFloats)
@@ -70,10 +71,8 @@ public enum InvertedResidualBands {
         // Each image's rows in as many parts as it takes to give every thread one.
         let splits = x.n >= threads ? 1 : (threads + x.n - 1) / x.n
         // The depthwise taps tap-major for the channels-last kernel: [k * k][mid].
-        let taps = g.kh * g.kw, tapMajor = ws.scratch(expand == nil ? 0 : mid * taps)
-        if expand != nil {
-            for c in 0..<mid { for t in 0..<taps { tapMajor[t * mid + c] = dw.weight.value[c * taps + t] } }
-        }
+        let taps = g.kh * g.kw, tapMajor = ws.scratch(mid * taps)
+        for c in 0..<mid { for t in 0..<taps { tapMajor[t * mid + c] = dw.weight.value[c * taps + t] } }
         let layers = Layers(expand: expand, depthwise: depthwise, project: project, packedProject: packedProject,
                             tapMajor: UnsafePointer(tapMajor), residual: join != nil)
         withEpilogues(expand, depthwise, project) { eExpand, eDepthwise, eProject in
@@ -89,20 +88,19 @@ public enum InvertedResidualBands {
         return y
     }
 
-    /// The three units' inference epilogues at once (the expansion's, when there is one, else unused).
-    private static func withEpilogues(_ expand: ConvUnit?, _ depthwise: ConvUnit, _ project: ConvUnit,
+    /// The three units' inference epilogues at once.
+    private static func withEpilogues(_ expand: ConvUnit, _ depthwise: ConvUnit, _ project: ConvUnit,
                                       _ body: (GemmEpilogue, GemmEpilogue, GemmEpilogue) -> Void) {
-        func inner(_ e: GemmEpilogue) {
+        expand.withInferenceEpilogue { e in
             depthwise.withInferenceEpilogue { d in project.withInferenceEpilogue { p in body(e, d, p) } }
         }
-        if let expand { expand.withInferenceEpilogue(inner) } else { inner(.none) }
     }
 }
 
 /// What a band reads: the units, the projection's weights packed for the GEMM, the depthwise taps
 /// tap-major.
 private struct Layers {
-    let expand: ConvUnit?
+    let expand: ConvUnit
     let depthwise: ConvUnit
     let project: ConvUnit
     let packedProject: UnsafePointer<Float>?
@@ -117,20 +115,18 @@ private struct BandPlan {
     /// A dense expansion's geometry on x, unfolded band by band (nil: a 1x1 expansion reads x's rows).
     let unfold: ConvGeometry?
     let inChannels: Int, out: Int
-    let expands: Bool
     /// Output rows per band, and input rows a band reads at most.
     let bandRows: Int, inputRows: Int
 
-    init(_ g: ConvGeometry, unfold: ConvGeometry?, inChannels: Int, outChannels: Int, expands: Bool) {
+    init(_ g: ConvGeometry, unfold: ConvGeometry?, inChannels: Int, outChannels: Int) {
         self.g = g
         self.unfold = unfold
         self.inChannels = inChannels
         out = outChannels
-        self.expands = expands
         // Per output row: its stride's worth of expanded rows and one depthwise row; the kernel's
         // extra rows once per band.
-        let perRow = g.c * ((expands ? g.stride * g.w : 0) + g.ow)
-        let halo = expands ? g.c * max(g.kh - g.stride, 0) * g.w : 0
+        let perRow = g.c * (g.stride * g.w + g.ow)
+        let halo = g.c * max(g.kh - g.stride, 0) * g.w
         // Whole blocks of 4 rows, the depthwise kernel's register block (its single-row remainders
         // are slower per row).
         let fitting = max((InvertedResidualBands.tileBudget - halo) / perRow, 1)
@@ -138,7 +134,7 @@ private struct BandPlan {
         inputRows = (bandRows - 1) * g.stride + g.kh
     }
 
-    var expandedFloats: Int { expands ? g.c * inputRows * g.w : 0 }
+    var expandedFloats: Int { g.c * inputRows * g.w }
     var depthwiseFloats: Int { g.c * bandRows * g.ow }
     var unfoldedFloats: Int { unfold.map { $0.colRows * inputRows * g.w } ?? 0 }
     /// The expansion GEMM's depth.
@@ -151,24 +147,20 @@ private struct BandPlan {
 
     var scratchFloats: Int {
         expandedFloats + depthwiseFloats + unfoldedFloats
-            + (expands ? 0 : stpm_depthwise_scratch(shape(inputRows: inputRows, padTop: 0, outputRows: bandRows)))
     }
 
     /// Output rows `rows` of image `image`, band after band, on the calling thread.
     ///
-    /// With an expansion, the band's tiles are channels last ([position][channel]): the expansion is the
-    /// GEMM of the input's transpose by the weights' (one column per channel), the depthwise kernel
+    /// The band's tiles are channels last ([position][channel]): the expansion is the GEMM of the input's
+    /// (or its unfolded rows') transpose by the weights' (one column per channel), the depthwise kernel
     /// reads 16 channels of a position per vector with no padded copy, and the projection reads the
-    /// depthwise tile as its transposed right operand. Without one (block 0), the depthwise kernel reads
-    /// the input's planes in place.
+    /// depthwise tile as its transposed right operand.
     func run(image: Int, rows: Range<Int>, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, _ layers: Layers,
              _ epilogues: (expand: GemmEpilogue, depthwise: GemmEpilogue, project: GemmEpilogue),
              _ scratch: UnsafeMutablePointer<Float>) {
         let mid = g.c, w = g.w, s = g.stride, k = g.kh
         let inRow = g.n * g.h * w, outRow = g.n * g.oh * g.ow
         let expanded = scratch, band = scratch + expandedFloats, unfolded = band + depthwiseFloats
-        let kernelScratch = unfolded + unfoldedFloats
-        let bandRow = bandRows * g.ow
         // Input rows held in `expanded`, from its start.
         var held = 0..<0
         for oy0 in stride(from: rows.lowerBound, to: rows.upperBound, by: bandRows) {
@@ -178,42 +170,30 @@ private struct BandPlan {
             let needed = max(first, 0)..<min(end, g.h)
             let sub = shape(inputRows: needed.count, padTop: needed.lowerBound - first, outputRows: oh)
             let target = y + (image * g.oh + oy0) * g.ow
-            if let expand = layers.expand {
-                let kept = needed.lowerBound..<(held.contains(needed.lowerBound) ? min(held.upperBound, needed.upperBound) : needed.lowerBound)
-                if !kept.isEmpty && kept.lowerBound > held.lowerBound {
-                    memmove(expanded, expanded + (kept.lowerBound - held.lowerBound) * w * mid,
-                            kept.count * w * mid * MemoryLayout<Float>.stride)
-                }
-                let fresh = kept.upperBound..<needed.upperBound
-                if !fresh.isEmpty {
-                    let a: UnsafePointer<Float>, lda: Int
-                    if let unfold {
-                        unfoldRows(x, unfold, image: image, rows: fresh, into: unfolded)
-                        (a, lda) = (UnsafePointer(unfolded), fresh.count * w)
-                    } else {
-                        (a, lda) = (x + image * g.h * w + fresh.lowerBound * w, inRow)
-                    }
-                    stpm_sgemm_column_epilogue(1, 1, fresh.count * w, mid, depth, a, lda, expand.conv.weight.value, depth,
-                                               expanded + kept.count * w * mid, mid, epilogues.expand.scale,
-                                               epilogues.expand.bias, epilogues.expand.activation.kernelCode)
-                }
-                held = needed
-                stpm_depthwise_nhwc_avx512(expanded, layers.tapMajor, epilogues.depthwise.bias, epilogues.depthwise.scale,
-                                           epilogues.depthwise.activation.kernelCode, band, mid, sub)
-                serialGemm(transB: true, m: out, n: oh * g.ow, k: mid, a: layers.project.conv.weight.value, lda: mid,
-                           packedA: layers.packedProject, b: band, ldb: mid, c: target, ldc: outRow, epilogue: epilogues.project)
-            } else {
-                let source = x + image * g.h * w + needed.lowerBound * w, dwWeight = layers.depthwise.conv.weight.value
-                let dwBias = epilogues.depthwise.scale == nil ? epilogues.depthwise.bias : nil
-                let dwActivation = epilogues.depthwise.scale == nil ? epilogues.depthwise.activation : .identity
-                for c in 0..<mid {
-                    stpm_depthwise_forward_avx512(source + c * inRow, dwWeight + c * k * k, dwBias?[c] ?? 0,
-                                                  dwActivation.kernelCode, band + c * bandRow, kernelScratch, sub)
-                }
-                if epilogues.depthwise.scale != nil { epilogues.depthwise.apply(band, m: mid, n: oh * g.ow, ldc: bandRow) }
-                serialGemm(m: out, n: oh * g.ow, k: mid, a: layers.project.conv.weight.value, lda: mid,
-                           packedA: layers.packedProject, b: band, ldb: bandRow, c: target, ldc: outRow, epilogue: epilogues.project)
+            let expand = layers.expand
+            let kept = needed.lowerBound..<(held.contains(needed.lowerBound) ? min(held.upperBound, needed.upperBound) : needed.lowerBound)
+            if !kept.isEmpty && kept.lowerBound > held.lowerBound {
+                memmove(expanded, expanded + (kept.lowerBound - held.lowerBound) * w * mid,
+                        kept.count * w * mid * MemoryLayout<Float>.stride)
             }
+            let fresh = kept.upperBound..<needed.upperBound
+            if !fresh.isEmpty {
+                let a: UnsafePointer<Float>, lda: Int
+                if let unfold {
+                    unfoldRows(x, unfold, image: image, rows: fresh, into: unfolded)
+                    (a, lda) = (UnsafePointer(unfolded), fresh.count * w)
+                } else {
+                    (a, lda) = (x + image * g.h * w + fresh.lowerBound * w, inRow)
+                }
+                stpm_sgemm_column_epilogue(1, 1, fresh.count * w, mid, depth, a, lda, expand.conv.weight.value, depth,
+                                           expanded + kept.count * w * mid, mid, epilogues.expand.scale,
+                                           epilogues.expand.bias, epilogues.expand.activation.kernelCode)
+            }
+            held = needed
+            stpm_depthwise_nhwc_avx512(expanded, layers.tapMajor, epilogues.depthwise.bias, epilogues.depthwise.scale,
+                                       epilogues.depthwise.activation.kernelCode, band, mid, sub)
+            serialGemm(transB: true, m: out, n: oh * g.ow, k: mid, a: layers.project.conv.weight.value, lda: mid,
+                       packedA: layers.packedProject, b: band, ldb: mid, c: target, ldc: outRow, epilogue: epilogues.project)
             if layers.residual {
                 // The residual's input rows are the output's: same shape, stride 1.
                 let input = x + (image * g.h + oy0) * w, count = oh * g.ow
