@@ -16,12 +16,12 @@ final class BasicBlock: Layer {
             ? ConvUnit(name: prefix + ".downsample.0", bnName: prefix + ".downsample.1", trainable: role.trainable, inChannels: inChannels,
                        outChannels: outChannels, kernel: 1, stride: stride, padding: .fixed(.none), activation: .identity)
             : nil
-        output = join.output
     }
 
     var units: [ConvUnit] { [conv1, conv2] + (downsample.map { [$0] } ?? []) }
-    /// The join's, or in inference conv2's, which joins the shortcut as it writes its output.
-    private(set) var output: Tensor
+    var output: Tensor { join.output }
+    /// The last forward ran as at inference (the join fused into the last convolution): no backward.
+    private var inferred = false
 
     /// Only the join's output leaves the block, so every unit's output goes to the workspace's shared
     /// `blockActivations`, each into one the unit before has finished with: conv1's is recomputed for the
@@ -30,23 +30,24 @@ final class BasicBlock: Layer {
     func forward(_ x: Tensor, _ ws: Workspace) -> Tensor {
         let a = ws.blockActivations
         conv1.forward(x, ws, into: a[0])
-        guard !conv2.infers else {
-            // Inference: no BatchNorm pass between conv2 and the join, whose add and ReLU go into conv2's output.
-            let shortcut = downsample.map { $0.forward(x, ws, into: a[1]) } ?? x
-            output = conv2.forward(conv1.output, ws, adding: shortcut, activation: join.activation)
-            return output
+        let g = ws.layerGradients
+        inferred = conv2.infers
+        guard !inferred else {
+            // Inference: no BatchNorm pass between conv2 and the join, whose add and ReLU go into conv2's output,
+            // written to the join's tensor (as the downsample to a lent one: no convolution output of its own).
+            let shortcut = downsample.map { $0.forwardIntoJoin(x, ws, into: a[1], scratch: g[1]).x } ?? x
+            return conv2.forward(conv1.output, ws, adding: shortcut, activation: join.activation, into: join.output)
         }
-        let main = conv2.forwardIntoJoin(conv1.output, ws, into: a[1])
-        let shortcut = downsample.map { $0.forwardIntoJoin(x, ws, into: a[0]) } ?? ResidualAdd.Side(x)
-        output = join.forward(main, shortcut)
-        return output
+        let main = conv2.forwardIntoJoin(conv1.output, ws, into: a[1], scratch: g[0])
+        let shortcut = downsample.map { $0.forwardIntoJoin(x, ws, into: a[0], scratch: g[1]) } ?? ResidualAdd.Side(x)
+        return join.forward(main, shortcut)
     }
 
     /// The shortcut reads `dy` after the main branch, which keeps it: conv2's BatchNorm gradient goes to
     /// `target`, which nothing writes before conv1's convolution. The shortcut's dL/dx is then added onto
     /// conv1's in `target`.
     func backward(_ x: Tensor, _ dy: Tensor, _ ws: Workspace, into target: Tensor?) {
-        precondition(output === join.output, "backward after an inference forward")
+        precondition(!inferred, "backward after an inference forward")
         conv1.recomputeOutput()
         join.backward(dy)
         let d1 = conv2.backward(conv1.output, dy, ws, needInputGrad: true, into: ws.innerGradient,

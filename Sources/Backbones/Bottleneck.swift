@@ -18,12 +18,12 @@ final class Bottleneck: Layer {
         branch2b = unit("branch2b", width, width, k: 3, s: 1, act: .relu)
         branch2c = unit("branch2c", width, outChannels, k: 1, s: 1, act: .identity)
         projection = project ? unit("proj_shortcut", inChannels, outChannels, k: 1, s: stride, act: .identity) : nil
-        output = join.output
     }
 
     var units: [ConvUnit] { [branch2a, branch2b, branch2c] + (projection.map { [$0] } ?? []) }
-    /// The join's, or in inference 2c's, which joins the shortcut as it writes its output.
-    private(set) var output: Tensor
+    var output: Tensor { join.output }
+    /// The last forward ran as at inference (the join fused into the last convolution): no backward.
+    private var inferred = false
 
     /// Only the join's output leaves the block, so every unit's output goes to the workspace's shared
     /// `blockActivations`, each into one the unit before has finished with: 2a and 2b are recomputed for
@@ -33,16 +33,17 @@ final class Bottleneck: Layer {
         let a = ws.blockActivations
         branch2a.forward(x, ws, into: a[0])
         branch2b.forward(branch2a.output, ws, into: a[1])
-        guard !branch2c.infers else {
-            // Inference: no BatchNorm pass between 2c and the join, whose add and ReLU go into 2c's epilogue.
-            let shortcut = projection.map { $0.forward(x, ws, into: a[0]) } ?? x
-            output = branch2c.forward(branch2b.output, ws, adding: shortcut, activation: join.activation)
-            return output
+        let g = ws.layerGradients
+        inferred = branch2c.infers
+        guard !inferred else {
+            // Inference: no BatchNorm pass between 2c and the join, whose add and ReLU go into 2c's epilogue,
+            // written to the join's tensor (as the projection to a lent one: no convolution output of its own).
+            let shortcut = projection.map { $0.forwardIntoJoin(x, ws, into: a[0], scratch: g[1]).x } ?? x
+            return branch2c.forward(branch2b.output, ws, adding: shortcut, activation: join.activation, into: join.output)
         }
-        let main = branch2c.forwardIntoJoin(branch2b.output, ws, into: a[0])
-        let shortcut = projection.map { $0.forwardIntoJoin(x, ws, into: a[1]) } ?? ResidualAdd.Side(x)
-        output = join.forward(main, shortcut)
-        return output
+        let main = branch2c.forwardIntoJoin(branch2b.output, ws, into: a[0], scratch: g[0])
+        let shortcut = projection.map { $0.forwardIntoJoin(x, ws, into: a[1], scratch: g[1]) } ?? ResidualAdd.Side(x)
+        return join.forward(main, shortcut)
     }
 
     /// The main branch keeps `dy` for the shortcut: 2c's BatchNorm gradient goes to `target`, which
@@ -50,7 +51,7 @@ final class Bottleneck: Layer {
     /// `branchGradient` (each only as wide as the block's inner width). The shortcut's dL/dx is then added
     /// onto 2a's in `target`.
     func backward(_ x: Tensor, _ dy: Tensor, _ ws: Workspace, into target: Tensor?) {
-        precondition(output === join.output, "backward after an inference forward")
+        precondition(!inferred, "backward after an inference forward")
         branch2a.recomputeOutput()
         branch2b.recomputeOutput()
         join.backward(dy)
