@@ -23,13 +23,8 @@ final class BandedIm2colTests: XCTestCase {
     ]
 
     func testBandsEqualTheWholeBatchGEMM() {
-        let saved = Parallelism.threads
-        Parallelism.set(2)
-        defer { Parallelism.set(saved) }
-        for avx512 in [true, false] where avx512 == false || InstructionSet.available {
-            for shape in shapes {
-                InstructionSet.with(avx512: avx512) { check(shape, avx512: avx512) }
-            }
+        onEachKernelSetWithTwoThreads { avx512 in
+            for shape in shapes { check(shape, avx512: avx512) }
         }
     }
 
@@ -57,15 +52,7 @@ final class BandedIm2colTests: XCTestCase {
                    c: &expected, ldc: g.colCols,
                    epilogue: GemmEpilogue(bias: UnsafePointer(conv.bias!.value), residual: UnsafePointer(residual.data),
                                           ldr: g.colCols, activation: .relu))
-        XCTAssertFalse(banded.contains { $0.isNaN }, "\(s.label) avx512 \(avx512): an output left unwritten")
-        if avx512 {
-            let differing = zip(banded, expected).filter { $0.bitPattern != $1.bitPattern }.count
-            XCTAssertEqual(differing, 0, "\(s.label): \(differing) of \(expected.count) differ")
-        } else {
-            // OpenBLAS picks its kernels by the width of C, so a band's sums may round differently.
-            let peak = expected.map(abs).max()!, worst = zip(banded, expected).map { abs($0 - $1) }.max()!
-            XCTAssertLessThanOrEqual(worst, 1e-5 * peak, "\(s.label) portable")
-        }
+        assertFusedOutputs(banded, equal: expected, avx512: avx512, "\(s.label) avx512 \(avx512)")
         XCTAssert(expected.contains { $0 > 0 } && expected.contains { $0 == 0 }, "\(s.label): the activation is exercised")
     }
 }

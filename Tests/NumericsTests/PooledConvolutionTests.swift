@@ -17,15 +17,10 @@ final class PooledConvolutionTests: XCTestCase {
     ]
 
     func testPooledBandsEqualConvolutionThenPooling() {
-        let saved = Parallelism.threads
-        Parallelism.set(2)
-        defer { Parallelism.set(saved) }
-        for avx512 in [true, false] where avx512 == false || InstructionSet.available {
+        onEachKernelSetWithTwoThreads { avx512 in
             for shape in shapes {
                 for padding in [Padding.symmetric(1), Padding(top: 0, bottom: 1, left: 0, right: 1)] {
-                    for trainable in [false, true] {
-                        InstructionSet.with(avx512: avx512) { check(shape, padding, trainable: trainable, avx512: avx512) }
-                    }
+                    for trainable in [false, true] { check(shape, padding, trainable: trainable, avx512: avx512) }
                 }
             }
         }
@@ -36,16 +31,7 @@ final class PooledConvolutionTests: XCTestCase {
         var rng = SplitMix64(label: s.label)
         let unit = ConvUnit(name: "conv", bnName: "bn", trainable: trainable, inChannels: s.c, outChannels: s.o, kernel: s.kernel,
                             stride: s.stride, padding: .fixed(.symmetric(s.pad)), activation: .relu)
-        unit.conv.weight.randomize(&rng)
-        if let bn = unit.bn {
-            unit.setTraining(false)
-            bn.weight.randomize(&rng) { $0.uniform(0.5, 3) }
-            bn.bias.randomize(&rng) { $0.uniform(-1, 1) }
-            bn.runningMean.randomize(&rng) { $0.uniform(-1, 1) }
-            bn.runningVar.randomize(&rng) { $0.uniform(0.2, 2) }
-        } else {
-            unit.conv.bias!.randomize(&rng) { $0.uniform(-1, 1) }
-        }
+        unit.randomizeForInference(&rng)
         let x = Tensor.random(c: s.c, n: s.n, h: s.h, w: s.w, &rng)
         let ws = Workspace()
         let g = unit.conv.geometry(x)
@@ -58,14 +44,6 @@ final class PooledConvolutionTests: XCTestCase {
         fusedPool.output.data.update(repeating: .nan, count: fusedPool.output.count)
         let fused = unit.forward(x, ws, pooledBy: fusedPool).array
         let expected = MaxPool2d(kernel: 3, stride: 2, padding: padding).forward(unit.forward(x, ws)).array
-        XCTAssertEqual(fused.count, expected.count, label)
-        XCTAssertFalse(fused.contains { $0.isNaN }, "\(label): a pooled row left unwritten")
-        if avx512 {
-            let differing = zip(fused, expected).filter { $0.bitPattern != $1.bitPattern }.count
-            XCTAssertEqual(differing, 0, "\(label): \(differing) of \(expected.count) differ")
-        } else {
-            let peak = expected.map(abs).max()!, worst = zip(fused, expected).map { abs($0 - $1) }.max()!
-            XCTAssertLessThanOrEqual(worst, 1e-5 * peak, label)
-        }
+        assertFusedOutputs(fused, equal: expected, avx512: avx512, label)
     }
 }

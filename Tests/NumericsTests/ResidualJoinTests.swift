@@ -16,15 +16,10 @@ final class ResidualJoinTests: XCTestCase {
     ]
 
     func testJoinedUnitEqualsUnitThenResidualAdd() {
-        let saved = Parallelism.threads
-        Parallelism.set(2)
-        defer { Parallelism.set(saved) }
-        for avx512 in [true, false] where avx512 == false || InstructionSet.available {
+        onEachKernelSetWithTwoThreads { avx512 in
             for shape in shapes {
                 for trainable in [false, true] {
-                    for activation in [Activation.relu, .relu6, .identity] {
-                        InstructionSet.with(avx512: avx512) { check(shape, trainable: trainable, activation, avx512: avx512) }
-                    }
+                    for activation in [Activation.relu, .relu6, .identity] { check(shape, trainable: trainable, activation, avx512: avx512) }
                 }
             }
         }
@@ -34,16 +29,7 @@ final class ResidualJoinTests: XCTestCase {
         var rng = SplitMix64(label: s.label)
         let unit = ConvUnit(name: "conv", bnName: "bn", trainable: trainable, inChannels: s.c, outChannels: s.o, kernel: s.kernel,
                             stride: s.stride, padding: s.padding, activation: .identity)
-        unit.conv.weight.randomize(&rng)
-        if let bn = unit.bn {
-            unit.setTraining(false)
-            bn.weight.randomize(&rng) { $0.uniform(0.5, 3) }
-            bn.bias.randomize(&rng) { $0.uniform(-1, 4) }
-            bn.runningMean.randomize(&rng) { $0.uniform(-1, 1) }
-            bn.runningVar.randomize(&rng) { $0.uniform(0.2, 2) }
-        } else {
-            unit.conv.bias!.randomize(&rng) { $0.uniform(-1, 1) }
-        }
+        unit.randomizeForInference(&rng)
         XCTAssert(unit.infers)
         // 34 x 30 at batch 3: ragged Winograd tiles, and outputs large enough to split between the threads.
         let x = Tensor.random(c: s.c, n: 3, h: 34, w: 30, &rng) { $0.uniform(-2, 2) }
