@@ -29,10 +29,11 @@ public final class Workspace {
     /// one as a gradient once the output it held is dead.
     public let blockActivations = [Tensor(c: 0, n: 0, h: 0, w: 0), Tensor(c: 0, n: 0, h: 0, w: 0)]
 
-    /// The most floats an im2col column matrix may take (8M, 32 MiB): a convolution whose batch needs more
-    /// runs in bands of whole images, one GEMM each. Without it resnet50-1by2's 7x7 stem took 294 MiB of
-    /// columns for a training batch of 32 at 256 px, a tenth of the run's peak. Tests lower it so that
-    /// small tensors take the banded paths.
+    /// The most floats a backward pass's im2col column matrix may take (8M, 32 MiB): a convolution whose batch
+    /// needs more runs its weight and input gradients in bands of whole images, one GEMM each. Without it
+    /// resnet50-1by2's 7x7 stem took 294 MiB of columns for a training batch of 32 at 256 px, a tenth of the
+    /// run's peak. Tests lower it so that small tensors take the banded paths. (The forward pass runs by
+    /// bands of output rows that stay in a core's cache: `Conv2d.bandedIm2colForward`.)
     public var columnLimit = 8 << 20
 
     /// Calls `body` for each band of the batch's images whose column matrix fits `columnLimit` (at least
