@@ -25,22 +25,13 @@ final class BasicBlock: Layer {
 
     /// Only the join's output leaves the block, so every unit's output goes to the workspace's shared
     /// `blockActivations`, each into one the unit before has finished with: conv1's is recomputed for the
-    /// backward pass. In training the join normalises conv2's and the downsample's convolution outputs
-    /// itself (no activation), so those two never take a tensor.
+    /// backward pass.
     func forward(_ x: Tensor, _ ws: Workspace) -> Tensor {
         let a = ws.blockActivations
         conv1.forward(x, ws, into: a[0])
-        let g = ws.layerGradients
-        inferred = conv2.infers
-        guard !inferred else {
-            // Inference: no BatchNorm pass between conv2 and the join, whose add and ReLU go into conv2's output,
-            // written to the join's tensor (as the downsample to a lent one: no convolution output of its own).
-            let shortcut = downsample.map { $0.forwardIntoJoin(x, ws, into: a[1], scratch: g[1]).x } ?? x
-            return conv2.forward(conv1.output, ws, adding: shortcut, activation: join.activation, into: join.output)
-        }
-        let main = conv2.forwardIntoJoin(conv1.output, ws, into: a[1], scratch: g[0])
-        let shortcut = downsample.map { $0.forwardIntoJoin(x, ws, into: a[0], scratch: g[1]) } ?? ResidualAdd.Side(x)
-        return join.forward(main, shortcut)
+        let (y, inferred) = join.join(conv2, on: conv1.output, shortcut: downsample, of: x, ws, lent: (a[1], a[0]))
+        self.inferred = inferred
+        return y
     }
 
     /// The shortcut reads `dy` after the main branch, which keeps it: conv2's BatchNorm gradient goes to
@@ -53,11 +44,7 @@ final class BasicBlock: Layer {
         let d1 = conv2.backward(conv1.output, dy, ws, needInputGrad: true, into: ws.innerGradient,
                                 keepingDy: target ?? ws.branchGradient)
         conv1.backward(x, d1, ws, needInputGrad: target != nil, into: target)
-        if let downsample {
-            downsample.backward(x, dy, ws, needInputGrad: target != nil, into: target, adding: target != nil)
-        } else if let target {
-            addInPlace(target, dy)
-        }
+        join.backwardShortcut(downsample, of: x, dy, ws, into: target)
     }
 
     var parameters: [Parameter] { units.flatMap(\.parameters) }

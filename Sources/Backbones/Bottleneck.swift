@@ -27,23 +27,14 @@ final class Bottleneck: Layer {
 
     /// Only the join's output leaves the block, so every unit's output goes to the workspace's shared
     /// `blockActivations`, each into one the unit before has finished with: 2a and 2b are recomputed for
-    /// the backward pass. In training the join normalises 2c's and the projection's convolution outputs
-    /// itself (no activation), so those two never take a tensor.
+    /// the backward pass.
     func forward(_ x: Tensor, _ ws: Workspace) -> Tensor {
         let a = ws.blockActivations
         branch2a.forward(x, ws, into: a[0])
         branch2b.forward(branch2a.output, ws, into: a[1])
-        let g = ws.layerGradients
-        inferred = branch2c.infers
-        guard !inferred else {
-            // Inference: no BatchNorm pass between 2c and the join, whose add and ReLU go into 2c's epilogue,
-            // written to the join's tensor (as the projection to a lent one: no convolution output of its own).
-            let shortcut = projection.map { $0.forwardIntoJoin(x, ws, into: a[0], scratch: g[1]).x } ?? x
-            return branch2c.forward(branch2b.output, ws, adding: shortcut, activation: join.activation, into: join.output)
-        }
-        let main = branch2c.forwardIntoJoin(branch2b.output, ws, into: a[0], scratch: g[0])
-        let shortcut = projection.map { $0.forwardIntoJoin(x, ws, into: a[1], scratch: g[1]) } ?? ResidualAdd.Side(x)
-        return join.forward(main, shortcut)
+        let (y, inferred) = join.join(branch2c, on: branch2b.output, shortcut: projection, of: x, ws, lent: (a[0], a[1]))
+        self.inferred = inferred
+        return y
     }
 
     /// The main branch keeps `dy` for the shortcut: 2c's BatchNorm gradient goes to `target`, which
@@ -59,11 +50,7 @@ final class Bottleneck: Layer {
                                    keepingDy: target ?? ws.branchGradient)
         let db = branch2b.backward(branch2a.output, dc, ws, needInputGrad: true, into: ws.branchGradient)
         branch2a.backward(x, db, ws, needInputGrad: target != nil, into: target)
-        if let projection {
-            projection.backward(x, dy, ws, needInputGrad: target != nil, into: target, adding: target != nil)
-        } else if let target {
-            addInPlace(target, dy)
-        }
+        join.backwardShortcut(projection, of: x, dy, ws, into: target)
     }
 
     var parameters: [Parameter] { units.flatMap(\.parameters) }

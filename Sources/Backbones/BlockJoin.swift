@@ -1,0 +1,33 @@
+import Numerics
+
+/// The end of a ResNet block, shared by BasicBlock and Bottleneck: the main branch's last (unactivated)
+/// unit joined with the shortcut, which is the block's input or a projection unit applied to it.
+extension ResidualAdd {
+    /// `last` applied to `x`, joined with the shortcut of `input`. `lent` are two workspace tensors the
+    /// block has finished with. Returns the join's output and whether it ran as at inference: then there is
+    /// no BatchNorm pass between `last` and the join, whose add and activation go into `last`'s convolution
+    /// as it writes the join's tensor (the projection to the first lent one: no convolution output of its
+    /// own), and nothing is kept for a backward pass. In training the join normalises the outputs of `last`
+    /// and of the projection itself, so those two never take a tensor.
+    func join(_ last: ConvUnit, on x: Tensor, shortcut: ConvUnit?, of input: Tensor, _ ws: Workspace,
+              lent: (Tensor, Tensor)) -> (output: Tensor, inferred: Bool) {
+        let g = ws.layerGradients
+        if last.infers {
+            let side = shortcut.map { $0.forwardIntoJoin(input, ws, into: lent.0, scratch: g[1]).x } ?? input
+            return (last.forward(x, ws, adding: side, activation: activation, into: output), true)
+        }
+        let main = last.forwardIntoJoin(x, ws, into: lent.0, scratch: g[0])
+        let side = shortcut.map { $0.forwardIntoJoin(input, ws, into: lent.1, scratch: g[1]) } ?? ResidualAdd.Side(input)
+        return (forward(main, side), false)
+    }
+
+    /// The shortcut's dL/dx (of `dy`, already masked by `backward`) added onto `target`, which holds the
+    /// main branch's.
+    func backwardShortcut(_ shortcut: ConvUnit?, of input: Tensor, _ dy: Tensor, _ ws: Workspace, into target: Tensor?) {
+        if let shortcut {
+            shortcut.backward(input, dy, ws, needInputGrad: target != nil, into: target, adding: target != nil)
+        } else if let target {
+            addInPlace(target, dy)
+        }
+    }
+}
