@@ -6,18 +6,17 @@ extension ResidualAdd {
     /// `last` applied to `x`, joined with the shortcut of `input`. `lent` are two workspace tensors the
     /// block has finished with. Returns the join's output and whether it ran as at inference: then there is
     /// no BatchNorm pass between `last` and the join, whose add and activation go into `last`'s convolution
-    /// as it writes the join's tensor (the projection to the first lent one: no convolution output of its
-    /// own), and nothing is kept for a backward pass. In training the join normalises the outputs of `last`
-    /// and of the projection itself, so those two never take a tensor.
+    /// as it writes its output (that tensor is then the block's output), and nothing is kept for a backward
+    /// pass. In training the join normalises the outputs of `last` and of the projection itself, so those two
+    /// never take a tensor of their own.
     func join(_ last: ConvUnit, on x: Tensor, shortcut: ConvUnit?, of input: Tensor, _ ws: Workspace,
               lent: (Tensor, Tensor)) -> (output: Tensor, inferred: Bool) {
-        let g = ws.layerGradients
         if last.infers {
-            let side = shortcut.map { $0.forwardIntoJoin(input, ws, into: lent.0, scratch: g[1]).x } ?? input
-            return (last.forward(x, ws, adding: side, activation: activation, into: output), true)
+            let side = shortcut.map { $0.forward(input, ws, into: lent.0) } ?? input
+            return (last.forward(x, ws, adding: side, activation: activation), true)
         }
-        let main = last.forwardIntoJoin(x, ws, into: lent.0, scratch: g[0])
-        let side = shortcut.map { $0.forwardIntoJoin(input, ws, into: lent.1, scratch: g[1]) } ?? ResidualAdd.Side(input)
+        let main = last.forwardIntoJoin(x, ws, into: lent.0)
+        let side = shortcut.map { $0.forwardIntoJoin(input, ws, into: lent.1) } ?? ResidualAdd.Side(input)
         return (forward(main, side), false)
     }
 

@@ -18,10 +18,12 @@ final class Bottleneck: Layer {
         branch2b = unit("branch2b", width, width, k: 3, s: 1, act: .relu)
         branch2c = unit("branch2c", width, outChannels, k: 1, s: 1, act: .identity)
         projection = project ? unit("proj_shortcut", inChannels, outChannels, k: 1, s: stride, act: .identity) : nil
+        output = join.output
     }
 
     var units: [ConvUnit] { [branch2a, branch2b, branch2c] + (projection.map { [$0] } ?? []) }
-    var output: Tensor { join.output }
+    /// The join's, or in inference the last convolution's, which joins the shortcut as it writes its output.
+    private(set) var output: Tensor
     /// The last forward ran as at inference (the join fused into the last convolution): no backward.
     private var inferred = false
 
@@ -32,9 +34,8 @@ final class Bottleneck: Layer {
         let a = ws.blockActivations
         branch2a.forward(x, ws, into: a[0])
         branch2b.forward(branch2a.output, ws, into: a[1])
-        let (y, inferred) = join.join(branch2c, on: branch2b.output, shortcut: projection, of: x, ws, lent: (a[0], a[1]))
-        self.inferred = inferred
-        return y
+        (output, inferred) = join.join(branch2c, on: branch2b.output, shortcut: projection, of: x, ws, lent: (a[0], a[1]))
+        return output
     }
 
     /// The main branch keeps `dy` for the shortcut: 2c's BatchNorm gradient goes to `target`, which

@@ -42,8 +42,7 @@ final class MBConvBlock: Layer {
         let e = expand.map { $0.forward(x, ws, into: ws.blockActivations[0]) } ?? x
         depthwise.forward(e, ws, into: ws.blockActivations[1])
         guard let join else { return project.forward(depthwise.output, ws) }
-        return join.forward(project.forwardIntoJoin(depthwise.output, ws, into: ws.blockActivations[0],
-                                                        scratch: ws.layerGradients[0]), .init(x))
+        return join.forward(project.forwardIntoJoin(depthwise.output, ws, into: ws.blockActivations[0]), .init(x))
     }
 
     /// At inference, a block without expansion and the stem convolution before it, band by band from

@@ -18,9 +18,8 @@ public final class Workspace {
     /// `layerGradients` carry dL/dx from one layer to the one before, in turn (see `Layer`).
     /// `innerGradient` and `branchGradient` live only within one block's backward pass: dL/dx from one
     /// convolution to the next, and BatchNorm's dL/dx where `dy` must survive it (`ConvUnit.backward`);
-    /// each block's backward says which it uses when. No forward pass uses them as gradients, so a ResNet
-    /// stem lends `layerGradients[0]` its activated output (`Stem`), and a residual block's join sides
-    /// write their convolution outputs to `layerGradients` in training (`ConvUnit.forwardIntoJoin`).
+    /// each block's backward says which it uses when. No forward pass uses them, so a ResNet stem lends
+    /// `layerGradients[0]` its activated output (`Stem`).
     public let layerGradients = [Tensor(c: 0, n: 0, h: 0, w: 0), Tensor(c: 0, n: 0, h: 0, w: 0)]
     public let innerGradient = Tensor(c: 0, n: 0, h: 0, w: 0)
     public let branchGradient = Tensor(c: 0, n: 0, h: 0, w: 0)

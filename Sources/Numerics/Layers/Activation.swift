@@ -89,15 +89,15 @@ extension Activation {
     /// (sum of g', sum of g' * x) over a row, g' the masked gradient: Float vector sums over chunks of
     /// 1024, combined in Double (as Reductions.swift).
     @inline(__always)
-    func maskedSums<X: BatchNormInput>(_ g: UnsafePointer<Float>, _ x: UnsafePointer<X>, _ count: Int,
-                                        scale: Float, shift: Float) -> (Double, Double) {
+    func maskedSums(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ count: Int,
+                    scale: Float, shift: Float) -> (Double, Double) {
         var sumG = 0.0, sumGX = 0.0, start = 0
         while start < count {
             let end = min(start + 1024, count)
             var g0 = SIMD8<Float>(), g1 = SIMD8<Float>(), d0 = SIMD8<Float>(), d1 = SIMD8<Float>()
             var i = start
             while i + 16 <= end {
-                let xa = X.load8(x + i), xb = X.load8(x + i + 8)
+                let xa = load8(x + i), xb = load8(x + i + 8)
                 let ga = masked(load8(g + i), xa, scale, shift), gb = masked(load8(g + i + 8), xb, scale, shift)
                 g0 += ga; g1 += gb
                 d0 += ga * xa; d1 += gb * xb
@@ -105,8 +105,8 @@ extension Activation {
             }
             var sg = (g0 + g1).sum(), sd = (d0 + d1).sum()
             while i < end {
-                let xi = X.widened(x[i]), gi = masked(g[i], xi, scale, shift)
-                sg += gi; sd += gi * xi
+                let gi = masked(g[i], x[i], scale, shift)
+                sg += gi; sd += gi * x[i]
                 i += 1
             }
             sumG += Double(sg); sumGX += Double(sd)
@@ -117,39 +117,20 @@ extension Activation {
 
     /// dx[i] = k * (g'[i] - a - xhat[i] * b), xhat = (x - mean) * inv: BatchNorm's input gradient. dx may be g.
     @inline(__always)
-    func normGradient<X: BatchNormInput>(_ g: UnsafePointer<Float>, _ x: UnsafePointer<X>, _ dx: UnsafeMutablePointer<Float>,
-                                         _ count: Int, scale: Float, shift: Float, mean: Float, inv: Float, k: Float, a: Float, b: Float) {
+    func normGradient(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, _ count: Int,
+                      scale: Float, shift: Float, mean: Float, inv: Float, k: Float, a: Float, b: Float) {
         var i = 0
         while i + 8 <= count {
-            let xv = X.load8(x + i)
+            let xv = load8(x + i)
             let xhat = (xv - mean) * inv
             let d = k * (masked(load8(g + i), xv, scale, shift) - a - xhat * b)
             UnsafeMutableRawPointer(dx + i).storeBytes(of: d, as: SIMD8<Float>.self)
             i += 8
         }
         while i < count {
-            let xi = X.widened(x[i]), xhat = (xi - mean) * inv
-            dx[i] = k * (masked(g[i], xi, scale, shift) - a - xhat * b)
+            let xhat = (x[i] - mean) * inv
+            dx[i] = k * (masked(g[i], x[i], scale, shift) - a - xhat * b)
             i += 1
         }
     }
-}
-
-/// What BatchNorm's backward reads its input as: Float, or the Float16 that a residual join keeps of
-/// its BatchNorm sides (`ConvUnit.forwardIntoJoin`), widened to Float as it is read.
-protocol BatchNormInput {
-    static func load8(_ p: UnsafePointer<Self>) -> SIMD8<Float>
-    static func widened(_ v: Self) -> Float
-}
-
-extension Float: BatchNormInput {
-    @inline(__always) static func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> { Numerics.load8(p) }
-    @inline(__always) static func widened(_ v: Float) -> Float { v }
-}
-
-extension Float16: BatchNormInput {
-    @inline(__always) static func load8(_ p: UnsafePointer<Float16>) -> SIMD8<Float> {
-        SIMD8<Float>(UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float16>.self))
-    }
-    @inline(__always) static func widened(_ v: Float16) -> Float { Float(v) }
 }

@@ -128,30 +128,15 @@ public final class BatchNorm2d {
     /// activated output nor a masked copy of `dy` has to exist.
     @discardableResult
     public func backward(_ x: Tensor, _ dy: Tensor, into target: Tensor? = nil, activation: Activation = .identity) -> Tensor {
-        precondition(dy.sameShape(x), "\(weight.name): gradient shape mismatch")
-        return backward(UnsafePointer(x.data), dy, into: target, activation: activation)
-    }
-
-    /// As `backward`, from the input kept as Float16 (a residual join's side, `ConvUnit.forwardIntoJoin`),
-    /// of shape `shape`.
-    @discardableResult
-    public func backward(half x: UnsafePointer<Float16>, shape: (c: Int, n: Int, h: Int, w: Int), _ dy: Tensor,
-                         into target: Tensor? = nil, activation: Activation = .identity) -> Tensor {
-        precondition(dy.c == shape.c && dy.n == shape.n && dy.h == shape.h && dy.w == shape.w, "\(weight.name): gradient shape mismatch")
-        return backward(x, dy, into: target, activation: activation)
-    }
-
-    private func backward<X: BatchNormInput>(_ x: UnsafePointer<X>, _ dy: Tensor, into target: Tensor?,
-                                             activation: Activation) -> Tensor {
         precondition(training, "\(weight.name): backward needs a train-mode forward")
-        precondition(dy.c == channels, "\(weight.name): gradient has \(dy.c) channels, expected \(channels)")
+        precondition(dy.sameShape(x), "\(weight.name): gradient shape mismatch")
         weight.enableGrad(); bias.enableGrad()
         let inputGrad = target ?? self.inputGrad
-        inputGrad.resize(c: dy.c, n: dy.n, h: dy.h, w: dy.w)
-        let m = dy.rowLength
+        inputGrad.resize(c: x.c, n: x.n, h: x.h, w: x.w)
+        let m = x.rowLength
         parallelFor(channels, work: channels * m) { range in
         for c in range {
-            let xr = x + c * m, gr = dy.data + c * m, dx = inputGrad.data + c * m
+            let xr = x.data + c * m, gr = dy.data + c * m, dx = inputGrad.data + c * m
             let mean = batchMean[c], inv = batchInvStd[c]
             let (scale, shift) = batchAffine(c)
             let (sumDy, sumDyX) = activation.maskedSums(gr, xr, m, scale: scale, shift: shift)

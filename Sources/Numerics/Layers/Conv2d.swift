@@ -88,12 +88,11 @@ public final class Conv2d {
     /// The convolution, its bias, `residual` (a tensor of the output's shape: the shortcut of a residual
     /// block whose join this convolution ends) and then `activation`, applied as the output is written (the
     /// GEMM's epilogue, the Winograd output transform, the depthwise kernel; a residual on the last two in a
-    /// pass after them). With `into`, the output goes there instead of to `output`.
+    /// pass after them).
     @discardableResult
-    public func forward(_ x: Tensor, _ ws: Workspace, activation: Activation = .identity, adding residual: Tensor? = nil,
-                        into target: Tensor? = nil) -> Tensor {
+    public func forward(_ x: Tensor, _ ws: Workspace, activation: Activation = .identity, adding residual: Tensor? = nil) -> Tensor {
         forward(x, ws, epilogue: GemmEpilogue(bias: bias.map { UnsafePointer($0.value) }, activation: activation),
-                residual: residual, algorithm: nil, into: target)
+                residual: residual, algorithm: nil)
     }
 
     /// The convolution, then y = activation(scale[o] * conv + shift[o]) per output channel in place of the
@@ -101,10 +100,10 @@ public final class Conv2d {
     /// per output channel). Rounds as the convolution, BatchNorm and activation run one after another.
     @discardableResult
     public func forward(_ x: Tensor, _ ws: Workspace, scale: UnsafePointer<Float>, shift: UnsafePointer<Float>,
-                        activation: Activation, adding residual: Tensor? = nil, into target: Tensor? = nil) -> Tensor {
+                        activation: Activation, adding residual: Tensor? = nil) -> Tensor {
         precondition(bias == nil, "\(weight.name): a scaled epilogue replaces the bias")
         return forward(x, ws, epilogue: GemmEpilogue(scale: scale, bias: shift, activation: activation), residual: residual,
-                       algorithm: nil, into: target)
+                       algorithm: nil)
     }
 
     /// `pool.forward(forward(x, ws))` with `epilogue` as `pool.output`, for inference: the convolution's
@@ -129,11 +128,8 @@ public final class Conv2d {
                 residual: residual, algorithm: algorithm)
     }
 
-    private func forward(_ x: Tensor, _ ws: Workspace, epilogue: GemmEpilogue, residual: Tensor?, algorithm: Algorithm?,
-                         into target: Tensor? = nil) -> Tensor {
+    private func forward(_ x: Tensor, _ ws: Workspace, epilogue: GemmEpilogue, residual: Tensor?, algorithm: Algorithm?) -> Tensor {
         precondition(x.c == inChannels, "\(weight.name): input has \(x.c) channels, expected \(inChannels)")
-        precondition(target !== x, "\(weight.name): a convolution cannot write over its input")
-        let output = target ?? self.output
         let g = geometry(x)
         output.resize(c: outChannels, n: x.n, h: g.oh, w: g.ow)
         outputPlane = output.plane
@@ -160,7 +156,7 @@ public final class Conv2d {
                 gemm(m: outChannels, n: g.colCols, k: g.colRows, a: weight.value, lda: g.colRows, packedA: packed,
                      b: x.data, ldb: g.colCols, c: output.data, ldc: g.colCols, epilogue: epilogue)
             } else {
-                bandedIm2colForward(x, g, packed, epilogue, ws, into: output)
+                bandedIm2colForward(x, g, packed, epilogue, ws)
             }
             return output
         }
@@ -182,7 +178,7 @@ extension Conv2d {
     /// then read by the GEMM while they are in the cache. The bands are split between the threads, each
     /// with its own columns and a serial GEMM, whose output columns are the band's.
     func bandedIm2colForward(_ x: Tensor, _ g: ConvGeometry, _ packed: UnsafePointer<Float>?, _ epilogue: GemmEpilogue,
-                             _ ws: Workspace, into output: Tensor) {
+                             _ ws: Workspace) {
         let oh = g.oh, ow = g.ow, plane = oh * ow, k = g.colRows
         let rows = max(1, min(oh, Self.bandFloats / (k * ow))), perImage = (oh + rows - 1) / rows
         let scratch = ws.threadScratch(k * rows * ow)

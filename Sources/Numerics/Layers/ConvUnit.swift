@@ -46,7 +46,6 @@ public final class ConvUnit: Layer {
             return output
         }
         conv.forward(x, ws)
-        halfShape.c = 0
         output = target ?? bn.output
         bn.forward(conv.output, into: output, activation: activation)
         return output
@@ -78,43 +77,26 @@ public final class ConvUnit: Layer {
     /// last convolution and its join in one, the shortcut added as the convolution writes its output, at
     /// the roundings of the unit followed by a separate `ResidualAdd`.
     @discardableResult
-    public func forward(_ x: Tensor, _ ws: Workspace, adding residual: Tensor, activation joined: Activation,
-                        into target: Tensor? = nil) -> Tensor {
+    public func forward(_ x: Tensor, _ ws: Workspace, adding residual: Tensor, activation joined: Activation) -> Tensor {
         precondition(infers && activation == .identity, "\(conv.weight.name): only an unactivated frozen or eval-mode unit joins a residual")
         guard let bn else {
-            output = conv.forward(x, ws, activation: joined, adding: residual, into: target)
+            output = conv.forward(x, ws, activation: joined, adding: residual)
             return output
         }
         let (scale, shift) = bn.evalAffine()
-        output = conv.forward(x, ws, scale: scale, shift: shift, activation: joined, adding: residual, into: target)
+        output = conv.forward(x, ws, scale: scale, shift: shift, activation: joined, adding: residual)
         return output
     }
 
-    /// For a unit whose output only a residual join reads. In training, with no activation: the
-    /// convolution into `scratch` and BatchNorm's batch statistics only, the join normalising the
-    /// convolution's output as it adds (`ResidualAdd.Side`) and storing it as Float16 for this unit's
-    /// backward pass: no tensor keeps this unit's output, nor its convolution's in Float. At inference,
-    /// the output goes to `target`.
-    public func forwardIntoJoin(_ x: Tensor, _ ws: Workspace, into target: Tensor, scratch: Tensor) -> ResidualAdd.Side {
-        guard let bn, bn.training, activation == .identity else {
-            guard infers else { return ResidualAdd.Side(forward(x, ws, into: target)) }
-            if let bn {
-                let (scale, shift) = bn.evalAffine()
-                output = conv.forward(x, ws, scale: scale, shift: shift, activation: activation, into: target)
-            } else {
-                output = conv.forward(x, ws, activation: activation, into: target)
-            }
-            return ResidualAdd.Side(output)
-        }
-        conv.forward(x, ws, into: scratch)
-        bn.statistics(scratch)
-        if halfCapacity < scratch.count {
-            halfInput?.deallocate()
-            halfCapacity = scratch.count
-            halfInput = .allocate(capacity: halfCapacity)
-        }
-        halfShape = (scratch.c, scratch.n, scratch.h, scratch.w)
-        return ResidualAdd.Side(scratch, normalizedBy: bn, keepingHalf: halfInput)
+    /// For a unit whose output only a residual join reads: in training, with no activation, the
+    /// convolution and BatchNorm's batch statistics only, the join normalising the convolution's output
+    /// as it adds (`ResidualAdd.Side`), so that no tensor holds this unit's output; otherwise the
+    /// ordinary forward into `target`.
+    public func forwardIntoJoin(_ x: Tensor, _ ws: Workspace, into target: Tensor) -> ResidualAdd.Side {
+        guard let bn, bn.training, activation == .identity else { return ResidualAdd.Side(forward(x, ws, into: target)) }
+        conv.forward(x, ws)
+        bn.statistics(conv.output)
+        return ResidualAdd.Side(conv.output, normalizedBy: bn)
     }
 
     /// pool.forward(unit(x)) for a unit that `infers`, its output pooled band by band as the convolution
@@ -123,15 +105,6 @@ public final class ConvUnit: Layer {
     public func forward(_ x: Tensor, _ ws: Workspace, pooledBy pool: MaxPool2d) -> Tensor {
         withInferenceEpilogue { conv.pooledForward(x, ws, $0, pool) }
     }
-
-    /// The BatchNorm input of the last training `forwardIntoJoin`, as Float16, and its shape (c 0 after an
-    /// ordinary forward, whose input `conv.output` keeps). Float16's rounding (2^-11 relative) reaches
-    /// only this unit's BatchNorm gradient: the forward pass and everything it feeds read the Float.
-    private var halfInput: UnsafeMutablePointer<Float16>?
-    private var halfCapacity = 0
-    private var halfShape = (c: 0, n: 0, h: 0, w: 0)
-
-    deinit { halfInput?.deallocate() }
 
     /// The last forward's output again, bit for bit, into the tensor lent to that forward.
     public func recomputeOutput() {
@@ -153,9 +126,7 @@ public final class ConvUnit: Layer {
             return conv.backward(x, dy, ws, needInputGrad: needInputGrad, into: target, adding: adding)
         }
         precondition(spare !== dy, "\(conv.weight.name): keeping dy needs another tensor")
-        let dz = halfShape.c > 0
-            ? bn.backward(half: UnsafePointer(halfInput!), shape: halfShape, dy, into: spare ?? dy, activation: activation)
-            : bn.backward(conv.output, dy, into: spare ?? dy, activation: activation)
+        let dz = bn.backward(conv.output, dy, into: spare ?? dy, activation: activation)
         precondition(target !== dz, "\(conv.weight.name): the input gradient cannot overwrite BatchNorm's")
         return conv.backward(x, dz, ws, needInputGrad: needInputGrad, into: target, adding: adding)
     }

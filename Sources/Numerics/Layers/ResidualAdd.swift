@@ -11,11 +11,7 @@ public final class ResidualAdd {
     public struct Side {
         public let x: Tensor
         public let bn: BatchNorm2d?
-        /// Where the join also stores `x` as Float16 as it reads it (`ConvUnit.forwardIntoJoin`).
-        public let half: UnsafeMutablePointer<Float16>?
-        public init(_ x: Tensor, normalizedBy bn: BatchNorm2d? = nil, keepingHalf half: UnsafeMutablePointer<Float16>? = nil) {
-            self.x = x; self.bn = bn; self.half = half
-        }
+        public init(_ x: Tensor, normalizedBy bn: BatchNorm2d? = nil) { self.x = x; self.bn = bn }
     }
 
     /// BatchNorm's y = x * scale + shift rounds as in `BatchNorm2d.forward`, so the output is that of
@@ -36,8 +32,6 @@ public final class ResidualAdd {
                 case (false, true): for i in 0..<m { po[i] = act.of(pa[i] + (pb[i] * sb + tb)) }
                 case (false, false): for i in 0..<m { po[i] = act.of(pa[i] + pb[i]) }
                 }
-                if let h = a.half { for i in 0..<m { h[c * m + i] = Float16(pa[i]) } }
-                if let h = b.half { for i in 0..<m { h[c * m + i] = Float16(pb[i]) } }
             }
         }
         return output
