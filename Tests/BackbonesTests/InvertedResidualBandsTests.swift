@@ -59,6 +59,24 @@ final class InvertedResidualBandsTests: XCTestCase {
         }
     }
 
+    /// The depthwise taps are transposed once per weight version: weights changed after a banded forward
+    /// (a loaded checkpoint, a folded BatchNorm) must reach the next one.
+    func testChangedWeightsReachTheNextBandedForward() throws {
+        try XCTSkipUnless(InstructionSet.avx512, "the banded forward runs on the AVX-512 kernels only")
+        let net = randomNetwork(.teacher)
+        let x = Tensor(c: 3, n: 1, h: 64, w: 48)
+        for i in 0..<x.count { x.data[i] = Float(i % 7) - 3 }
+        _ = net.forward(x)
+        for block in net.layers.compactMap({ $0 as? MBConvBlock }) {
+            let w = block.depthwise.conv.weight
+            for i in 0..<w.count { w.value[i] *= -0.5 }
+            w.markChanged()
+        }
+        let banded = net.forward(x).map(\.array)
+        let layers = InvertedResidualBands.with(enabled: false) { net.forward(x).map(\.array) }
+        XCTAssertEqual(banded, layers)
+    }
+
     func testTrainingModeRunsTheLayers() {
         let net = randomNetwork(.student)
         net.setTraining(true)

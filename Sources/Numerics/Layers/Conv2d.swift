@@ -39,6 +39,7 @@ public final class Conv2d {
     let winogradInputGradientFilter = WinogradFilter(forInputGradient: true)
     /// The weights (im2col and 1x1 GEMMs) or their Winograd transform, packed for the AVX-512 GEMM.
     private let packedWeight = PackedOperand()
+    private let tapMajor = TransposedWeights()
 
     public init(name: String, inChannels: Int, outChannels: Int, kernel: Int, stride: Int = 1,
                 padding: PaddingMode, groups: Int = 1, bias: Bool = false) {
@@ -71,6 +72,12 @@ public final class Conv2d {
     /// weight version; nil on the portable path.
     func packedWeights() -> UnsafePointer<Float>? {
         packedWeight.packed(weight.value, m: outChannels, k: weight.count / outChannels, version: weight.version)
+    }
+
+    /// A depthwise convolution's taps tap-major ([k * k][channels]) for the channels-last kernel, transposed
+    /// once per weight version: the banded inference forward reads them for every image.
+    func tapMajorWeights() -> UnsafePointer<Float> {
+        tapMajor.transposed(weight.value, rows: outChannels, columns: weight.count / outChannels, version: weight.version)
     }
 
     /// A 1x1 stride-1 unpadded convolution reads its input as the column matrix directly.
@@ -302,5 +309,29 @@ final class WinogradFilter {
             version = weight.version
         }
         return UnsafePointer(u!)
+    }
+}
+
+/// A weight matrix transposed, redone only when the weights' version moves (SGD steps, loading, folding).
+final class TransposedWeights {
+    private var buffer: UnsafeMutablePointer<Float>?
+    private var count = 0
+    private var version = -1
+
+    deinit { buffer?.deallocate() }
+
+    /// `w` (rows x columns, row-major) as columns x rows.
+    func transposed(_ w: UnsafePointer<Float>, rows: Int, columns: Int, version v: Int) -> UnsafePointer<Float> {
+        if buffer == nil || count != rows * columns {
+            buffer?.deallocate()
+            count = rows * columns
+            buffer = .allocate(capacity: max(count, 1))
+            version = -1
+        }
+        if version != v {
+            for r in 0..<rows { for c in 0..<columns { buffer![c * rows + r] = w[r * columns + c] } }
+            version = v
+        }
+        return UnsafePointer(buffer!)
     }
 }

@@ -70,11 +70,8 @@ public enum InvertedResidualBands {
         let threads = Parallelism.threads
         // Each image's rows in as many parts as it takes to give every thread one.
         let splits = x.n >= threads ? 1 : (threads + x.n - 1) / x.n
-        // The depthwise taps tap-major for the channels-last kernel: [k * k][mid].
-        let taps = g.kh * g.kw, tapMajor = ws.scratch(mid * taps)
-        for c in 0..<mid { for t in 0..<taps { tapMajor[t * mid + c] = dw.weight.value[c * taps + t] } }
         let layers = Layers(expand: expand, depthwise: depthwise, project: project, packedProject: packedProject,
-                            tapMajor: UnsafePointer(tapMajor), residual: join != nil)
+                            tapMajor: dw.tapMajorWeights(), residual: join != nil)
         withEpilogues(expand, depthwise, project) { eExpand, eDepthwise, eProject in
             let epilogues = (eExpand, eDepthwise, eProject)
             parallelChunks(x.n * splits, work: x.n * mid * g.oh * g.ow * g.kh * g.kw) { chunk, items in
@@ -180,7 +177,7 @@ private struct BandPlan {
             if !fresh.isEmpty {
                 let a: UnsafePointer<Float>, lda: Int
                 if let unfold {
-                    unfoldRows(x, unfold, image: image, rows: fresh, into: unfolded)
+                    im2colRows(x, unfold, image: image, rows: fresh, unfolded)
                     (a, lda) = (UnsafePointer(unfolded), fresh.count * w)
                 } else {
                     (a, lda) = (x + image * g.h * w + fresh.lowerBound * w, inRow)
@@ -200,30 +197,6 @@ private struct BandPlan {
                 for c in 0..<out {
                     let dst = target + c * outRow, src = input + c * inRow
                     for i in 0..<count { dst[i] = dst[i] + src[i] }
-                }
-            }
-        }
-    }
-
-    /// Output rows `rows` of the convolution `u` on image `image` of x, as im2col lays out the whole
-    /// output: one row per (channel, ky, kx), here with one column per position of those rows.
-    func unfoldRows(_ x: UnsafePointer<Float>, _ u: ConvGeometry, image: Int, rows: Range<Int>,
-                    into cols: UnsafeMutablePointer<Float>) {
-        let ow = u.ow, count = rows.count * ow
-        for ci in 0..<u.c {
-            let plane = x + (ci * u.n + image) * u.h * u.w
-            for ky in 0..<u.kh {
-                for kx in 0..<u.kw {
-                    let dst = cols + ((ci * u.kh + ky) * u.kw + kx) * count
-                    let xs = validRange(outN: ow, inN: u.w, stride: u.stride, pad: u.pad.left, k: kx)
-                    for (r, oy) in rows.enumerated() {
-                        let d = dst + r * ow, iy = oy * u.stride - u.pad.top + ky
-                        guard iy >= 0 && iy < u.h, !xs.isEmpty else { d.update(repeating: 0, count: ow); continue }
-                        let src = plane + iy * u.w - u.pad.left + kx
-                        if xs.lowerBound > 0 { d.update(repeating: 0, count: xs.lowerBound) }
-                        for ox in xs { d[ox] = src[ox * u.stride] }
-                        if xs.upperBound < ow { (d + xs.upperBound).update(repeating: 0, count: ow - xs.upperBound) }
-                    }
                 }
             }
         }
