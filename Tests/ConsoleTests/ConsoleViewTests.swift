@@ -93,6 +93,21 @@ final class ConsoleViewTests: XCTestCase {
         XCTAssertTrue(g.cells.contains { ($0.character.unicodeScalars.first!.value & 0xFF00) == 0x2800 && $0.style.fg == Theme.builtin[.total] })
     }
 
+    // A run that has started but logged no step yet must already name its curves, so the pane is not blank
+    // while the teacher features are cached (the e2e check cannot pin this order: a fast first step races the capture).
+    func testTrainingPaneNamesEveryLevelBeforeAnyPoint() throws {
+        var s = ConsoleStateTests.sample()
+        s.training = TrainingStatus()
+        s.training.phase = .running
+        s.training.totalEpochs = 40; s.training.totalSteps = 3
+        let g = render(s)
+        let legend = try XCTUnwrap(find("level1", in: g))
+        let row = g.plainText()[legend.y]
+        XCTAssertNotNil(row.range(of: "level1  ━ level2  ━ level3  ━ total"), row)
+        XCTAssertNotNil(find("no data yet", in: g))
+        XCTAssertFalse(g.cells.contains { ($0.character.unicodeScalars.first!.value & 0xFF00) == 0x2800 })
+    }
+
     func testHelpOverlayListsEveryBindingAndDialogsShowDefault() {
         var s = ConsoleStateTests.sample()
         s.overlay = .help

@@ -186,7 +186,8 @@ check "the stop saved its checkpoint at the last logged step" stop_saved_checkpo
 echo "== 80x24, TERM=tmux-direct, --train"
 S=direct
 launch $S 80 24 tmux-direct "$WORK/data" --model "$WORK/fresh" --train --size 64 --epochs 40 --batch 4
-check "--train draws the per-level legend before any point" "wait_for $S 'level1.*level2.*level3' && ! has_points $S"
+# That the legend comes before any point is ConsoleViewTests' job: here a fast first step can beat the capture.
+check "--train draws the per-level legend" "wait_for $S 'level1.*level2.*level3'"
 check "--train plots the curves as steps finish" "wait_for $S 'running +epoch' 30 && wait_for_points $S 60"
 check "direct colour reaches the terminal as RGB" "tm capture-pane -p -e -t $S | grep -Eq '38;2;[0-9]+;[0-9]+;[0-9]+'"
 check "hint line fits 80 columns" "screen $S | tail -1 | grep -q 'quit'"
