@@ -89,6 +89,27 @@ final class TrainingSessionTests: XCTestCase {
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: model.configFile)), config)
     }
 
+    /// A run refused after the folder was made (here: an unreadable image) takes back the folder it made,
+    /// and leaves a folder the user made, and its files, as they were.
+    func testARefusedRunLeavesNoFolderItMade() throws {
+        _ = try SyntheticSet.trainedModel()
+        let images = try MVTecDataset(root: SyntheticSet.data).train.map(\.path)
+        let junk = SyntheticSet.root + "/junk-\(UUID().uuidString).png"
+        try Data("junk".utf8).write(to: URL(fileURLWithPath: junk))
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: junk) }
+        let fresh = ModelStore(path: SyntheticSet.root + "/refused-\(UUID().uuidString)/model")
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: fresh.path) }
+        func refused(_ store: ModelStore) {
+            assertRefused(try TrainingSession(store: store, imagePaths: images + [junk],
+                                              options: SyntheticSet.options(epochs: 1), resume: false), saying: junk)
+        }
+        refused(fresh)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: fresh.path))
+        let own = try emptyFolder()
+        refused(own)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: own.path), "a folder the user made stays")
+    }
+
     func testResumeNeedsACheckpoint() throws {
         assertRefused(try open(try emptyFolder(), resume: true), saying: "has no checkpoint to resume from")
     }

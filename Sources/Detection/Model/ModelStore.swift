@@ -41,9 +41,19 @@ public struct ModelStore: Sendable {
     public var exists: Bool { FileManager.default.fileExists(atPath: configFile) }
 
     /// Creates the directory, or clears the temporary files a killed run left in it.
-    public func create() throws {
+    /// Returns whether the directory is new, so that a run refused before writing anything can take it back.
+    @discardableResult
+    public func create() throws -> Bool {
+        let existed = FileManager.default.fileExists(atPath: path)
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         StaleTemporaries.remove(in: path)
+        return !existed
+    }
+
+    /// Removes the directory `create()` made if it is still empty: a refused run leaves no folder behind.
+    public func removeIfEmpty() {
+        guard (try? FileManager.default.contentsOfDirectory(atPath: path))?.isEmpty == true else { return }
+        try? FileManager.default.removeItem(atPath: path)
     }
 
     /// A config.json far beyond any real one (a few kB) is not read into memory.

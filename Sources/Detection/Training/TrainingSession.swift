@@ -40,12 +40,18 @@ public final class TrainingSession {
                 control: TrainingControl = TrainingControl(), events: @escaping (TrainingEvent) -> Void = { _ in }) throws {
         try Self.check(store: store, imageCount: imagePaths.count, options: options, resume: resume)
         self.store = store; self.options = options; self.control = control; publish = events
-        try store.create()
-        let weights = try TeacherWeights.locate(options.backbone, override: options.teacherWeights)
-        let weightsSHA256 = try SHA256.hex(ofFile: weights)
-        if resume { try Self.checkSameTeacher(store: store, sha256: weightsSHA256) }
-        let teacher = try TeacherWeights.loadTeacher(options.backbone, override: weights)
-        data = try TrainingData(imagePaths: imagePaths, options: options, teacher: teacher, events: events)
+        let madeFolder = try store.create()
+        let weights: String, weightsSHA256: String
+        do {
+            weights = try TeacherWeights.locate(options.backbone, override: options.teacherWeights)
+            weightsSHA256 = try SHA256.hex(ofFile: weights)
+            if resume { try Self.checkSameTeacher(store: store, sha256: weightsSHA256) }
+            let teacher = try TeacherWeights.loadTeacher(options.backbone, override: weights)
+            data = try TrainingData(imagePaths: imagePaths, options: options, teacher: teacher, events: events)
+        } catch {
+            if madeFolder { store.removeIfEmpty() }
+            throw error
+        }
         let student = options.backbone.make(role: .student)
         (checkpoint, best) = try Self.startingPoint(student: student, store: store, options: options, resume: resume)
         if resume { events(.message("resuming at epoch \(checkpoint.epoch + 1), step \(checkpoint.step)")) }
