@@ -16,12 +16,11 @@ final class BasicBlock: Layer {
             ? ConvUnit(name: prefix + ".downsample.0", bnName: prefix + ".downsample.1", trainable: role.trainable, inChannels: inChannels,
                        outChannels: outChannels, kernel: 1, stride: stride, padding: .fixed(.none), activation: .identity)
             : nil
-        output = join.output
     }
 
     var units: [ConvUnit] { [conv1, conv2] + (downsample.map { [$0] } ?? []) }
-    /// The join's, or in inference the last convolution's, which joins the shortcut as it writes its output.
-    private(set) var output: Tensor
+    /// In inference the last convolution writes it, joining the shortcut as it goes.
+    var output: Tensor { join.output }
     /// The last forward ran as at inference (the join fused into the last convolution): no backward.
     private var inferred = false
 
@@ -31,7 +30,7 @@ final class BasicBlock: Layer {
     func forward(_ x: Tensor, _ ws: Workspace) -> Tensor {
         let a = ws.blockActivations
         conv1.forward(x, ws, into: a[0])
-        (output, inferred) = join.join(conv2, on: conv1.output, shortcut: downsample, of: x, ws, lent: (a[1], a[0]))
+        inferred = join.join(conv2, on: conv1.output, shortcut: downsample, of: x, ws, lent: (a[1], a[0]))
         return output
     }
 

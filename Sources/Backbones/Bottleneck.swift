@@ -18,23 +18,25 @@ final class Bottleneck: Layer {
         branch2b = unit("branch2b", width, width, k: 3, s: 1, act: .relu)
         branch2c = unit("branch2c", width, outChannels, k: 1, s: 1, act: .identity)
         projection = project ? unit("proj_shortcut", inChannels, outChannels, k: 1, s: stride, act: .identity) : nil
-        output = join.output
     }
 
     var units: [ConvUnit] { [branch2a, branch2b, branch2c] + (projection.map { [$0] } ?? []) }
-    /// The join's, or in inference the last convolution's, which joins the shortcut as it writes its output.
-    private(set) var output: Tensor
+    /// In inference the last convolution writes it, joining the shortcut as it goes.
+    var output: Tensor { join.output }
     /// The last forward ran as at inference (the join fused into the last convolution): no backward.
     private var inferred = false
 
     /// Only the join's output leaves the block, so every unit's output goes to the workspace's shared
     /// `blockActivations`, each into one the unit before has finished with: 2a and 2b are recomputed for
-    /// the backward pass.
+    /// the backward pass. 2c's convolution output, as wide as the block's output, goes to the workspace's
+    /// `joinConvolution` and is recomputed too: a 1x1 convolution of 2b's output, about a fifth of the
+    /// block's multiply-adds, which saves a tensor the size of the block's output per block.
     func forward(_ x: Tensor, _ ws: Workspace) -> Tensor {
         let a = ws.blockActivations
         branch2a.forward(x, ws, into: a[0])
         branch2b.forward(branch2a.output, ws, into: a[1])
-        (output, inferred) = join.join(branch2c, on: branch2b.output, shortcut: projection, of: x, ws, lent: (a[0], a[1]))
+        inferred = join.join(branch2c, on: branch2b.output, shortcut: projection, of: x, ws, lent: (a[0], a[1]),
+                             convolving: ws.joinConvolution)
         return output
     }
 
@@ -46,6 +48,7 @@ final class Bottleneck: Layer {
         precondition(!inferred, "backward after an inference forward")
         branch2a.recomputeOutput()
         branch2b.recomputeOutput()
+        branch2c.recomputeConvolution(from: branch2b.output, ws)
         join.backward(dy)
         let dc = branch2c.backward(branch2b.output, dy, ws, needInputGrad: true, into: ws.innerGradient,
                                    keepingDy: target ?? ws.branchGradient)

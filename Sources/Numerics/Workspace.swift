@@ -27,6 +27,10 @@ public final class Workspace {
     /// pass (see `ConvUnit.recomputeOutput`), shared by every block of the network. A block may also use
     /// one as a gradient once the output it held is dead.
     public let blockActivations = [Tensor(c: 0, n: 0, h: 0, w: 0), Tensor(c: 0, n: 0, h: 0, w: 0)]
+    /// The convolution output of a block's last unit in training, which only the join reads in the forward
+    /// pass and only that unit's BatchNorm in the backward pass, where the block recomputes it
+    /// (`ConvUnit.forwardIntoJoin(_:_:into:convolving:)`): one tensor for every block instead of one each.
+    public let joinConvolution = Tensor(c: 0, n: 0, h: 0, w: 0)
 
     /// The most floats a backward pass's im2col column matrix may take (8M, 32 MiB): a convolution whose batch
     /// needs more runs its weight and input gradients in bands of whole images, one GEMM each. Without it

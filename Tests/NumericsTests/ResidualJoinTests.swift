@@ -40,7 +40,7 @@ final class ResidualJoinTests: XCTestCase {
         }
         let shortcut = Tensor.random(c: s.o, n: 3, h: g.oh, w: g.ow, &rng) { $0.uniform(-3, 3) }
 
-        let joined = unit.forward(x, ws, adding: shortcut, activation: activation).array
+        let joined = unit.forward(x, ws, adding: shortcut, activation: activation, into: Tensor(c: 0, n: 0, h: 0, w: 0)).array
         let join = ResidualAdd(activation: activation)
         let expected = join.forward(ResidualAdd.Side(unit.forward(x, ws)), ResidualAdd.Side(shortcut)).array
         XCTAssertEqual(joined.count, expected.count)

@@ -95,11 +95,13 @@ public final class Conv2d {
     /// The convolution, its bias, `residual` (a tensor of the output's shape: the shortcut of a residual
     /// block whose join this convolution ends) and then `activation`, applied as the output is written (the
     /// GEMM's epilogue, the Winograd output transform, the depthwise kernel; a residual on the last two in a
-    /// pass after them).
+    /// pass after them). The output goes to `output`, or to `target`: a tensor a block lends for an output it
+    /// reads only briefly (see `ConvUnit.forwardIntoJoin`).
     @discardableResult
-    public func forward(_ x: Tensor, _ ws: Workspace, activation: Activation = .identity, adding residual: Tensor? = nil) -> Tensor {
+    public func forward(_ x: Tensor, _ ws: Workspace, activation: Activation = .identity, adding residual: Tensor? = nil,
+                        into target: Tensor? = nil) -> Tensor {
         forward(x, ws, epilogue: GemmEpilogue(bias: bias.map { UnsafePointer($0.value) }, activation: activation),
-                residual: residual, algorithm: nil)
+                residual: residual, algorithm: nil, into: target ?? output)
     }
 
     /// The convolution, then y = activation(scale[o] * conv + shift[o]) per output channel in place of the
@@ -107,10 +109,10 @@ public final class Conv2d {
     /// per output channel). Rounds as the convolution, BatchNorm and activation run one after another.
     @discardableResult
     public func forward(_ x: Tensor, _ ws: Workspace, scale: UnsafePointer<Float>, shift: UnsafePointer<Float>,
-                        activation: Activation, adding residual: Tensor? = nil) -> Tensor {
+                        activation: Activation, adding residual: Tensor? = nil, into target: Tensor? = nil) -> Tensor {
         precondition(bias == nil, "\(weight.name): a scaled epilogue replaces the bias")
         return forward(x, ws, epilogue: GemmEpilogue(scale: scale, bias: shift, activation: activation), residual: residual,
-                       algorithm: nil)
+                       algorithm: nil, into: target ?? output)
     }
 
     /// `pool.forward(forward(x, ws))` with `epilogue` as `pool.output`, for inference: the convolution's
@@ -132,11 +134,13 @@ public final class Conv2d {
     @discardableResult
     func forward(_ x: Tensor, _ ws: Workspace, activation: Activation, adding residual: Tensor? = nil, algorithm: Algorithm?) -> Tensor {
         forward(x, ws, epilogue: GemmEpilogue(bias: bias.map { UnsafePointer($0.value) }, activation: activation),
-                residual: residual, algorithm: algorithm)
+                residual: residual, algorithm: algorithm, into: output)
     }
 
-    private func forward(_ x: Tensor, _ ws: Workspace, epilogue: GemmEpilogue, residual: Tensor?, algorithm: Algorithm?) -> Tensor {
+    private func forward(_ x: Tensor, _ ws: Workspace, epilogue: GemmEpilogue, residual: Tensor?, algorithm: Algorithm?,
+                         into output: Tensor) -> Tensor {
         precondition(x.c == inChannels, "\(weight.name): input has \(x.c) channels, expected \(inChannels)")
+        precondition(output !== x, "\(weight.name): the output cannot overwrite the input")
         let g = geometry(x)
         output.resize(c: outChannels, n: x.n, h: g.oh, w: g.ow)
         outputPlane = output.plane
@@ -163,7 +167,7 @@ public final class Conv2d {
                 gemm(m: outChannels, n: g.colCols, k: g.colRows, a: weight.value, lda: g.colRows, packedA: packed,
                      b: x.data, ldb: g.colCols, c: output.data, ldc: g.colCols, epilogue: epilogue)
             } else {
-                bandedIm2colForward(x, g, packed, epilogue, ws)
+                bandedIm2colForward(x, g, packed, epilogue, ws, into: output.data)
             }
             return output
         }
@@ -185,11 +189,11 @@ extension Conv2d {
     /// then read by the GEMM while they are in the cache. The bands are split between the threads, each
     /// with its own columns and a serial GEMM, whose output columns are the band's.
     func bandedIm2colForward(_ x: Tensor, _ g: ConvGeometry, _ packed: UnsafePointer<Float>?, _ epilogue: GemmEpilogue,
-                             _ ws: Workspace) {
+                             _ ws: Workspace, into out: UnsafeMutablePointer<Float>) {
         let oh = g.oh, ow = g.ow, plane = oh * ow, k = g.colRows
         let rows = max(1, min(oh, Self.bandFloats / (k * ow))), perImage = (oh + rows - 1) / rows
         let scratch = ws.threadScratch(k * rows * ow)
-        let w = UnsafePointer(weight.value), out = output.data, o = outChannels
+        let w = UnsafePointer(weight.value), o = outChannels
         parallelChunks(g.n * perImage, work: o * k * g.colCols / 64) { chunk, bands in
             let cols = scratch[chunk]
             for band in bands {

@@ -21,17 +21,21 @@ public final class ConvUnit: Layer {
         self.bnName = bnName
         self.bnEps = bnEps
         output = bn?.output ?? conv.output
+        convolved = conv.output
     }
 
     /// Where the last forward put the output: the BatchNorm's own, the frozen conv's, or the tensor
     /// a block lent it (`forward(_:_:into:)`).
     public private(set) var output: Tensor
+    /// Where the last train-mode forward put the convolution's output (BatchNorm's input): `conv.output`, or
+    /// the tensor a block lent `forwardIntoJoin` for it.
+    public private(set) var convolved: Tensor
 
     /// With `into`, a trainable unit writes its output there instead of keeping it: the block that
     /// lends the tensor reads the output only inside its own forward, and calls `recomputeOutput`
     /// before its backward pass needs it again. A training batch then keeps only the convolution's
-    /// output of such a unit, not a second copy after BatchNorm. Frozen units and units in eval mode
-    /// ignore `into`: their BatchNorm is folded into the convolution's output.
+    /// output of such a unit, not a second copy after BatchNorm. A unit in eval mode, its BatchNorm folded
+    /// into the convolution's output, writes that there; a frozen unit ignores `into`.
     @discardableResult
     public func forward(_ x: Tensor, _ ws: Workspace) -> Tensor { forward(x, ws, into: nil) }
 
@@ -40,14 +44,14 @@ public final class ConvUnit: Layer {
         guard let bn else { return conv.forward(x, ws, activation: activation) }
         if !bn.training {
             // Eval mode: BatchNorm is a per-channel affine map, applied with the activation as the
-            // convolution writes its output (no lent tensor needed: nothing is recomputed).
+            // convolution writes its output.
             let (scale, shift) = bn.evalAffine()
-            output = conv.forward(x, ws, scale: scale, shift: shift, activation: activation)
+            output = conv.forward(x, ws, scale: scale, shift: shift, activation: activation, into: target)
             return output
         }
-        conv.forward(x, ws)
+        convolved = conv.forward(x, ws)
         output = target ?? bn.output
-        bn.forward(conv.output, into: output, activation: activation)
+        bn.forward(convolved, into: output, activation: activation)
         return output
     }
 
@@ -70,33 +74,45 @@ public final class ConvUnit: Layer {
 
     /// Whether `forward` runs as at inference (no batch statistics, nothing kept for a backward pass): the
     /// convolution then writes the unit's final output, and what follows may be fused into it
-    /// (`forward(_:_:adding:activation:)`).
+    /// (`forward(_:_:adding:activation:into:)`).
     public var infers: Bool { bn.map { !$0.training } ?? true }
 
     /// activation(unit(x) + residual), the unit's own activation being the identity: a residual block's
     /// last convolution and its join in one, the shortcut added as the convolution writes its output, at
-    /// the roundings of the unit followed by a separate `ResidualAdd`.
+    /// the roundings of the unit followed by a separate `ResidualAdd`. The output goes to `target` (the join's
+    /// own tensor), not to `conv.output`, which a training forward then need not have grown to.
     @discardableResult
-    public func forward(_ x: Tensor, _ ws: Workspace, adding residual: Tensor, activation joined: Activation) -> Tensor {
+    public func forward(_ x: Tensor, _ ws: Workspace, adding residual: Tensor, activation joined: Activation, into target: Tensor) -> Tensor {
         precondition(infers && activation == .identity, "\(conv.weight.name): only an unactivated frozen or eval-mode unit joins a residual")
         guard let bn else {
-            output = conv.forward(x, ws, activation: joined, adding: residual)
+            output = conv.forward(x, ws, activation: joined, adding: residual, into: target)
             return output
         }
         let (scale, shift) = bn.evalAffine()
-        output = conv.forward(x, ws, scale: scale, shift: shift, activation: joined, adding: residual)
+        output = conv.forward(x, ws, scale: scale, shift: shift, activation: joined, adding: residual, into: target)
         return output
     }
 
     /// For a unit whose output only a residual join reads: in training, with no activation, the
     /// convolution and BatchNorm's batch statistics only, the join normalising the convolution's output
     /// as it adds (`ResidualAdd.Side`), so that no tensor holds this unit's output; otherwise the
-    /// ordinary forward into `target`.
-    public func forwardIntoJoin(_ x: Tensor, _ ws: Workspace, into target: Tensor) -> ResidualAdd.Side {
+    /// ordinary forward into `target`. With `convolving`, the convolution's output goes there instead of
+    /// into `conv.output`: a tensor the block lends (one shared by the network's blocks, or the join's
+    /// output, which the join then overwrites), and refills with `recomputeConvolution` before its backward
+    /// pass reads it.
+    public func forwardIntoJoin(_ x: Tensor, _ ws: Workspace, into target: Tensor, convolving lent: Tensor? = nil) -> ResidualAdd.Side {
         guard let bn, bn.training, activation == .identity else { return ResidualAdd.Side(forward(x, ws, into: target)) }
-        conv.forward(x, ws)
-        bn.statistics(conv.output)
-        return ResidualAdd.Side(conv.output, normalizedBy: bn)
+        convolved = conv.forward(x, ws, into: lent)
+        bn.statistics(convolved)
+        return ResidualAdd.Side(convolved, normalizedBy: bn)
+    }
+
+    /// The last forward's convolution output again, bit for bit (the same weights, input and kernel), into the
+    /// tensor lent to `forwardIntoJoin`: `x` is the input that forward read, recomputed by the caller where it
+    /// was not kept.
+    public func recomputeConvolution(from x: Tensor, _ ws: Workspace) {
+        guard convolved !== conv.output else { return }
+        conv.forward(x, ws, into: convolved)
     }
 
     /// pool.forward(unit(x)) for a unit that `infers`, its output pooled band by band as the convolution
@@ -109,7 +125,7 @@ public final class ConvUnit: Layer {
     /// The last forward's output again, bit for bit, into the tensor lent to that forward.
     public func recomputeOutput() {
         guard let bn, output !== bn.output else { return }
-        bn.recompute(conv.output, into: output, activation: activation)
+        bn.recompute(convolved, into: output, activation: activation)
     }
 
     /// dL/dx into `conv.inputGrad`, or into `into`, which must not be `dy` (added to it with `adding`, see
@@ -126,7 +142,7 @@ public final class ConvUnit: Layer {
             return conv.backward(x, dy, ws, needInputGrad: needInputGrad, into: target, adding: adding)
         }
         precondition(spare !== dy, "\(conv.weight.name): keeping dy needs another tensor")
-        let dz = bn.backward(conv.output, dy, into: spare ?? dy, activation: activation)
+        let dz = bn.backward(convolved, dy, into: spare ?? dy, activation: activation)
         precondition(target !== dz, "\(conv.weight.name): the input gradient cannot overwrite BatchNorm's")
         return conv.backward(x, dz, ws, needInputGrad: needInputGrad, into: target, adding: adding)
     }

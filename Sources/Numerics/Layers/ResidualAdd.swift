@@ -15,7 +15,8 @@ public final class ResidualAdd {
     }
 
     /// BatchNorm's y = x * scale + shift rounds as in `BatchNorm2d.forward`, so the output is that of
-    /// a join of the normalised tensors bit for bit.
+    /// a join of the normalised tensors bit for bit. A side may be `output` itself: each element is read
+    /// before it is written.
     @discardableResult
     public func forward(_ a: Side, _ b: Side) -> Tensor {
         precondition(a.x.sameShape(b.x), "residual branches differ in shape")
