@@ -12,19 +12,18 @@ public final class AnomalyMapper {
     public let width: Int
     private var levelMaps: [[Float]] = [[], [], []]
     private var invNorms: [Float] = []
-    /// The final maps, one plane of height x width per image.
-    public private(set) var maps: [Float] = []
     private var peaks: [Float] = []
     private var upsamplers: [BilinearUpsample?] = [nil, nil, nil]
     private let eps: Float = ChannelNormalize().eps
 
     public init(height: Int, width: Int) { self.height = height; self.width = width }
 
+    /// The maps, one plane of height x width per image, in a new array the caller keeps (scoring hands it on
+    /// as the image's map, with no copy).
     /// - Parameter teacher: channel-normalised teacher taps; `student`: raw student taps. `keepLevels` also
     ///   returns each level's map and its upsampled planes (for the parity tests).
     public func compute(teacher: [Tensor], student: [Tensor], keepLevels: Bool = false) -> (maps: [Float], levels: [[Float]]) {
         let n = student[0].n, plane = height * width
-        if maps.count != n * plane { maps = .init(repeating: 1, count: n * plane) }
         var kept: [[Float]] = []
         for l in 0..<3 {
             let s = student[l]
@@ -40,15 +39,17 @@ public final class AnomalyMapper {
                 kept += [levelMaps[l], up]
             }
         }
-        levelMaps[0].withUnsafeBufferPointer { m0 in
-            levelMaps[1].withUnsafeBufferPointer { m1 in
-                levelMaps[2].withUnsafeBufferPointer { m2 in
-                    let levels = zip(upsamplers.map { $0! }, [m0, m1, m2].map { UnsafePointer($0.baseAddress!) })
-                    maps.withUnsafeMutableBufferPointer { dst in
+        // `product` writes every element.
+        let maps = [Float](unsafeUninitializedCapacity: n * plane) { dst, initialized in
+            levelMaps[0].withUnsafeBufferPointer { m0 in
+                levelMaps[1].withUnsafeBufferPointer { m1 in
+                    levelMaps[2].withUnsafeBufferPointer { m2 in
+                        let levels = zip(upsamplers.map { $0! }, [m0, m1, m2].map { UnsafePointer($0.baseAddress!) })
                         peaks = BilinearUpsample.product(of: levels.map { ($0, $1) }, into: dst.baseAddress!, planes: n)
                     }
                 }
             }
+            initialized = n * plane
         }
         return (maps, kept)
     }

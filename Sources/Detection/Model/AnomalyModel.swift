@@ -40,12 +40,11 @@ public final class AnomalyModel {
     public func score(_ images: [Image8]) -> (maps: [[Float]], scores: [Float]) {
         var maps: [[Float]] = []
         var scores: [Float] = []
-        let plane = size * size
         for start in stride(from: 0, to: images.count, by: batchSize) {
             let chunk = Array(images[start..<min(start + batchSize, images.count)])
             ImagePreparation.fill(input, with: chunk, kind: config.backbone)
             let (m, s) = inference(input)
-            for i in 0..<chunk.count { maps.append(Array(m[(i * plane)..<((i + 1) * plane)])) }
+            maps += m
             scores += s
         }
         return (maps, scores)

@@ -13,7 +13,6 @@ final class MapInference {
     private let mapper: AnomalyMapper
     private let normalizeTeacher = TapNormalizer()
     private let image = Tensor(c: 0, n: 0, h: 0, w: 0)
-    private var maps: [Float] = []
     private var scores: [Float] = []
 
     init(teacher: FeatureExtractor, student: FeatureExtractor, size: Int) {
@@ -22,10 +21,10 @@ final class MapInference {
         mapper = AnomalyMapper(height: size, width: size)
     }
 
-    /// The maps (size x size per image, row-major) and scores (map maxima) of a prepared batch.
-    func callAsFunction(_ input: Tensor) -> (maps: [Float], scores: [Float]) {
-        let plane = mapper.height * mapper.width, inPlane = input.plane
-        if maps.count != input.n * plane { maps = .init(repeating: 0, count: input.n * plane) }
+    /// The maps (size x size each, row-major) and scores (map maxima) of a prepared batch.
+    func callAsFunction(_ input: Tensor) -> (maps: [[Float]], scores: [Float]) {
+        let inPlane = input.plane
+        var maps: [[Float]] = []
         scores.removeAll(keepingCapacity: true)
         image.resize(c: input.c, n: 1, h: input.h, w: input.w)
         for i in 0..<input.n {
@@ -35,10 +34,7 @@ final class MapInference {
             var t: [Tensor] = [], s: [Tensor] = []
             concurrently({ t = self.normalizeTeacher(self.teacher.forward(self.image)) },
                          { s = self.student.forward(self.image) })
-            let m = mapper.compute(teacher: t, student: s).maps
-            maps.withUnsafeMutableBufferPointer { (dst: inout UnsafeMutableBufferPointer<Float>) in
-                m.withUnsafeBufferPointer { dst.baseAddress!.advanced(by: i * plane).update(from: $0.baseAddress!, count: plane) }
-            }
+            maps.append(mapper.compute(teacher: t, student: s).maps)
             scores += mapper.scores()
         }
         return (maps, scores)
