@@ -35,7 +35,7 @@ let package = Package(
         // chosen at run time (cpu_features.c), the portable Swift/OpenBLAS path otherwise.
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
         .target(name: "Numerics", dependencies: ["COpenBLAS", "CKernels", "FileOutput", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: numerics),
-        .target(name: "ImageIO", dependencies: ["CPNG", "CDeflate", "CJPEG", "CTIFF", "FileOutput"], swiftSettings: fast),
+        .target(name: "ImageIO", dependencies: ["CPNG", "CDeflate", "CJPEG", "CTIFF", "CKernels", "FileOutput", "Numerics"], swiftSettings: fast),
         .target(name: "Backbones", dependencies: ["Numerics"], swiftSettings: fast),
         .target(name: "Detection", dependencies: ["FileOutput", "Numerics", "ImageIO", "Backbones", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: fast),
         .target(name: "Console", dependencies: ["CNCursesW", "CSixel", "Detection", "ImageIO", "Backbones"], swiftSettings: fast),

@@ -1,3 +1,6 @@
+import CKernels
+import Numerics
+
 /// Fixed-point coefficients of Pillow's bilinear (triangle) filter for one axis, computed exactly as
 /// Pillow's Resample.c does (double precision, C truncation), so the 8-bit results match bit for bit.
 struct PillowBilinearAxis {
@@ -72,6 +75,15 @@ extension Image8 {
 
     private func horizontalPass(_ axis: PillowBilinearAxis) -> Image8 {
         let c = channels, inRow = width * c, outRow = axis.outSize * c, taps = axis.taps
+        if c == 3 && InstructionSet.avx512 {
+            var scratch = [UInt32](repeating: 0, count: width + 4)
+            let out = [UInt8](unsafeUninitializedCapacity: height * outRow) { out, initialized in
+                stpm_resize_horizontal_rgb_avx512(pixels, width, height, out.baseAddress!, axis.outSize,
+                                                  axis.first, axis.count, axis.weights, taps, &scratch)
+                initialized = height * outRow
+            }
+            return Image8(width: axis.outSize, height: height, channels: c, pixels: out)
+        }
         let half: Int32 = 1 << (PillowBilinearAxis.precisionBits - 1)
         let bits = PillowBilinearAxis.precisionBits
         var out = [UInt8](repeating: 0, count: height * outRow)
@@ -120,6 +132,14 @@ extension Image8 {
 
     private func verticalPass(_ axis: PillowBilinearAxis) -> Image8 {
         let rowLength = width * channels, taps = axis.taps
+        if InstructionSet.avx512 {
+            let out = [UInt8](unsafeUninitializedCapacity: axis.outSize * rowLength) { out, initialized in
+                stpm_resize_vertical_avx512(pixels, rowLength, out.baseAddress!, axis.outSize,
+                                            axis.first, axis.count, axis.weights, taps)
+                initialized = axis.outSize * rowLength
+            }
+            return Image8(width: width, height: axis.outSize, channels: channels, pixels: out)
+        }
         var out = [UInt8](repeating: 0, count: axis.outSize * rowLength)
         var acc = [Int32](repeating: 0, count: rowLength)
         pixels.withUnsafeBufferPointer { src in

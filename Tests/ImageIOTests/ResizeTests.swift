@@ -1,4 +1,5 @@
 import XCTest
+import Numerics
 @testable import ImageIO
 
 /// Expected bytes come from Pillow 13.0.0 on the same synthetic inputs.
@@ -32,6 +33,36 @@ final class ResizeTests: XCTestCase {
         // 6x20 -> 5x3 takes Pillow 13's vertical-first order; the other order gives different bytes.
         XCTAssertEqual(source(6, 20, 1).resizedBilinear(width: 5, height: 3).pixels,
                        [108, 122, 115, 123, 122, 138, 132, 137, 127, 141, 132, 134, 128, 135, 123])
+    }
+
+    /// The AVX-512 passes (resize_avx512.c) against the portable ones on the same random images: RGB and gray,
+    /// reducing and enlarging each axis, sizes leaving every remainder of the kernels' blocks (4 output pixels,
+    /// 4 taps, 16 and 64 bytes of a row), both pass orders.
+    func testAVX512PassesEqualPortable() throws {
+        try XCTSkipUnless(InstructionSet.available, "no AVX-512 on this machine")
+        var state: UInt64 = 0x2545F4914F6CDD1D
+        func random(_ width: Int, _ height: Int, _ channels: Int) -> Image8 {
+            Image8(width: width, height: height, channels: channels, pixels: (0..<(width * height * channels)).map { _ in
+                state = state &* 6364136223846793005 &+ 1442695040888963407
+                // A third of the bytes 0 or 255, where a wrong rounding or clamp shows first.
+                let byte = UInt8(truncatingIfNeeded: state >> 56)
+                return byte % 3 == 0 ? (byte & 8 == 0 ? 0 : 255) : byte
+            })
+        }
+        for (width, height) in [(300, 400), (1, 1), (2, 5), (17, 3), (5, 70), (131, 67), (64, 64), (803, 9)] {
+            for channels in [3, 1] {
+                let image = random(width, height, channels)
+                let sizes = [(256, 256), (1, 1), (3, 129), (67, 5), (width + 1, height), (width, (height + 2) / 3),
+                             ((width + 6) / 7, height), (2 * width + 3, 2 * height + 1), (21, 300)]
+                for (outWidth, outHeight) in sizes {
+                    let fast = InstructionSet.with(avx512: true) { image.resizedBilinear(width: outWidth, height: outHeight) }
+                    let portable = InstructionSet.with(avx512: false) { image.resizedBilinear(width: outWidth, height: outHeight) }
+                    let differs = fast.pixels.indices.first { $0 >= portable.pixels.count || fast.pixels[$0] != portable.pixels[$0] }
+                    XCTAssert(fast.width == outWidth && fast.height == outHeight && differs == nil,
+                              "\(width)x\(height)x\(channels) -> \(outWidth)x\(outHeight): first different byte \(differs ?? -1)")
+                }
+            }
+        }
     }
 
     func testBilinearSameSizeIsIdentity() {

@@ -1,0 +1,21 @@
+#ifndef STPM_RESIZE_AVX512_H
+#define STPM_RESIZE_AVX512_H
+
+#include <stdint.h>
+
+/// The two passes of Pillow's bilinear resize on 8-bit images (PillowResize.swift computes the axis:
+/// output i reads inputs first[i] ..< first[i] + count[i] with weights[i * taps ..< i * taps + count[i]],
+/// 22-bit fixed point, zero beyond count[i]). Both round as Pillow does, (sum + 2^21) >> 22 clamped to
+/// 0...255, so the bytes equal the portable path's. Need AVX-512 (F, VL, BW, DQ).
+
+/// Rows of `row_length` bytes: out row i = the weighted sum of input rows first[i] + t.
+void stpm_resize_vertical_avx512(const uint8_t *src, long row_length, uint8_t *dst, long out_rows,
+                                 const long *first, const long *count, const int32_t *weights, long taps);
+
+/// `rows` rows of `in_width` RGB pixels to rows of `out_width`: out pixel i = the weighted sum of input
+/// pixels first[i] + t, per channel. `scratch` holds in_width + 4 entries.
+void stpm_resize_horizontal_rgb_avx512(const uint8_t *src, long in_width, long rows, uint8_t *dst, long out_width,
+                                       const long *first, const long *count, const int32_t *weights, long taps,
+                                       uint32_t *scratch);
+
+#endif
