@@ -68,18 +68,26 @@ enum PNGDirect {
         for part in idat { stream.append(contentsOf: file[part.start..<(part.start + part.length)]) }
         // CINFO 7: zlib (libpng) refuses a stream reaching further back than its header's window; libdeflate does not.
         guard stream.count >= 2, stream[0] >> 4 == 7 else { return nil }
-        var raw = [UInt8](repeating: 0, count: rawCount)
-        guard inflate(stream, into: &raw) else { return nil }
-        let channels = samples & 1 == 0 ? samples - 1 : samples
-        var pixels = [UInt8](repeating: 0, count: width * height * channels)
-        let ok = raw.withUnsafeMutableBufferPointer { raw in
-            pixels.withUnsafeMutableBufferPointer { out in
-                guard PNGRowFilters.undo(raw.baseAddress!, rows: height, rowBytes: rowBytes, bytesPerPixel: samples) else { return false }
-                copyPixels(raw.baseAddress!, rows: height, rowBytes: rowBytes, samples: samples, channels: channels, into: out.baseAddress!)
-                return true
-            }
+        // Neither buffer is zeroed first: the inflate fills `raw` (or the file goes to libpng) and the filters write every pixel.
+        var complete = false
+        let raw = [UInt8](unsafeUninitializedCapacity: rawCount) { raw, initialized in
+            complete = inflate(stream, into: raw)
+            initialized = rawCount
         }
-        return ok ? Image8(width: width, height: height, channels: channels, pixels: pixels) : nil
+        guard complete else { return nil }
+        let channels = samples & 1 == 0 ? samples - 1 : samples
+        var unfiltered = false
+        let pixels = [UInt8](unsafeUninitializedCapacity: rowBytes * height) { out, initialized in
+            initialized = 0
+            raw.withUnsafeBufferPointer { raw in
+                unfiltered = PNGRowFilters.undo(raw.baseAddress!, rows: height, rowBytes: rowBytes, bytesPerPixel: samples,
+                                                into: out.baseAddress!)
+            }
+            guard unfiltered else { return }
+            if samples != channels { dropAlpha(out.baseAddress!, pixels: width * height, samples: samples) }
+            initialized = width * height * channels
+        }
+        return unfiltered ? Image8(width: width, height: height, channels: channels, pixels: pixels) : nil
     }
 
     private static func crcMatches(_ file: UnsafeBufferPointer<UInt8>, chunk: Int, length: Int) -> Bool {
@@ -89,70 +97,67 @@ enum PNGDirect {
     }
 
     /// The whole stream, which must fill `raw` exactly and end where the data ends.
-    private static func inflate(_ stream: [UInt8], into raw: inout [UInt8]) -> Bool {
+    private static func inflate(_ stream: [UInt8], into raw: UnsafeMutableBufferPointer<UInt8>) -> Bool {
         guard let decompressor = libdeflate_alloc_decompressor() else { return false }
         defer { libdeflate_free_decompressor(decompressor) }
         var usedIn = 0, madeOut = 0
         let result = stream.withUnsafeBytes { input in
-            raw.withUnsafeMutableBytes { output in
-                libdeflate_zlib_decompress_ex(decompressor, input.baseAddress, input.count, output.baseAddress,
-                                              output.count, &usedIn, &madeOut)
-            }
+            libdeflate_zlib_decompress_ex(decompressor, input.baseAddress, input.count, raw.baseAddress,
+                                          raw.count, &usedIn, &madeOut)
         }
         return result == LIBDEFLATE_SUCCESS && usedIn == stream.count && madeOut == raw.count
     }
 
-    /// The unfiltered rows without their filter bytes, alpha dropped (Pillow's convert on RGBA and LA).
-    private static func copyPixels(_ raw: UnsafeMutablePointer<UInt8>, rows: Int, rowBytes: Int, samples: Int, channels: Int,
-                                   into out: UnsafeMutablePointer<UInt8>) {
-        let width = rowBytes / samples
-        for y in 0..<rows {
-            let src = raw + y * (rowBytes + 1) + 1, dst = out + y * width * channels
-            if samples == channels {
-                dst.update(from: src, count: rowBytes)
-                continue
-            }
-            for x in 0..<width {
-                for c in 0..<channels { dst[x * channels + c] = src[x * samples + c] }
-            }
+    /// Gray + alpha or RGBA pixels compacted in place to gray or RGB (Pillow's convert drops alpha).
+    private static func dropAlpha(_ pixels: UnsafeMutablePointer<UInt8>, pixels count: Int, samples: Int) {
+        let channels = samples - 1
+        for x in 0..<count {
+            for c in 0..<channels { pixels[x * channels + c] = pixels[x * samples + c] }
         }
     }
 }
 
-/// PNG's five row filters undone in place (PNG 1.2 section 6): rows of `rowBytes` bytes, each after its filter-type byte.
+/// PNG's five row filters undone (PNG 1.2 section 6): filtered rows of `rowBytes` bytes, each after its
+/// filter-type byte, into rows of `rowBytes` bytes, each unfiltered row the next one's row above.
 enum PNGRowFilters {
     /// False on a filter type above 4 (libpng names that error).
-    static func undo(_ raw: UnsafeMutablePointer<UInt8>, rows: Int, rowBytes: Int, bytesPerPixel bpp: Int) -> Bool {
+    static func undo(_ raw: UnsafePointer<UInt8>, rows: Int, rowBytes: Int, bytesPerPixel bpp: Int,
+                     into out: UnsafeMutablePointer<UInt8>) -> Bool {
         for y in 0..<rows {
-            let row = raw + y * (rowBytes + 1) + 1
+            let src = raw + y * (rowBytes + 1) + 1, row = out + y * rowBytes
             // The row above; the first row's is zero, which makes Up a copy, Average half of Sub and Paeth Sub.
-            let above: UnsafeMutablePointer<UInt8>? = y > 0 ? row - (rowBytes + 1) : nil
-            switch row[-1] {
-            case 0: break
+            let above: UnsafeMutablePointer<UInt8>? = y > 0 ? row - rowBytes : nil
+            let lead = min(bpp, rowBytes)
+            switch src[-1] {
+            case 0:
+                row.update(from: src, count: rowBytes)
             case 1:
-                for i in bpp..<max(bpp, rowBytes) { row[i] &+= row[i - bpp] }
+                row.update(from: src, count: lead)
+                for i in bpp..<max(bpp, rowBytes) { row[i] = src[i] &+ row[i - bpp] }
             case 2:
-                guard let above else { break }
-                for i in 0..<rowBytes { row[i] &+= above[i] }
+                guard let above else { row.update(from: src, count: rowBytes); break }
+                for i in 0..<rowBytes { row[i] = src[i] &+ above[i] }
             case 3 where bpp == 3 && above != nil:
-                RGBFilters.average(row, above: above!, rowBytes: rowBytes)
+                RGBFilters.average(src, above: above!, rowBytes: rowBytes, into: row)
             case 4 where bpp == 3 && above != nil:
-                RGBFilters.paeth(row, above: above!, rowBytes: rowBytes)
+                RGBFilters.paeth(src, above: above!, rowBytes: rowBytes, into: row)
             case 3:
                 if let above {
-                    for i in 0..<min(bpp, rowBytes) { row[i] &+= above[i] >> 1 }
-                    for i in bpp..<max(bpp, rowBytes) { row[i] &+= UInt8((UInt16(row[i - bpp]) + UInt16(above[i])) >> 1) }
+                    for i in 0..<lead { row[i] = src[i] &+ above[i] >> 1 }
+                    for i in bpp..<max(bpp, rowBytes) { row[i] = src[i] &+ UInt8((UInt16(row[i - bpp]) + UInt16(above[i])) >> 1) }
                 } else {
-                    for i in bpp..<max(bpp, rowBytes) { row[i] &+= row[i - bpp] >> 1 }
+                    row.update(from: src, count: lead)
+                    for i in bpp..<max(bpp, rowBytes) { row[i] = src[i] &+ row[i - bpp] >> 1 }
                 }
             case 4:
                 guard let above else {
-                    for i in bpp..<max(bpp, rowBytes) { row[i] &+= row[i - bpp] }
+                    row.update(from: src, count: lead)
+                    for i in bpp..<max(bpp, rowBytes) { row[i] = src[i] &+ row[i - bpp] }
                     break
                 }
-                for i in 0..<min(bpp, rowBytes) { row[i] &+= above[i] }
+                for i in 0..<lead { row[i] = src[i] &+ above[i] }
                 for i in bpp..<max(bpp, rowBytes) {
-                    row[i] &+= paeth(Int(row[i - bpp]), Int(above[i]), Int(above[i - bpp]))
+                    row[i] = src[i] &+ paeth(Int(row[i - bpp]), Int(above[i]), Int(above[i - bpp]))
                 }
             default: return false
             }
@@ -173,10 +178,10 @@ enum PNGRowFilters {
 /// read it back from the byte they just stored, a store-to-load wait on every byte, and these two filters
 /// are nearly every row of the tire PNGs. The same arithmetic, so the same bytes.
 enum RGBFilters {
-    static func average(_ row: UnsafeMutablePointer<UInt8>, above: UnsafeMutablePointer<UInt8>, rowBytes: Int) {
+    static func average(_ src: UnsafePointer<UInt8>, above: UnsafePointer<UInt8>, rowBytes: Int, into row: UnsafeMutablePointer<UInt8>) {
         var r = 0, g = 0, b = 0
         @inline(__always) func step(_ i: Int, _ left: Int) -> Int {
-            let v = (Int(row[i]) + ((left + Int(above[i])) >> 1)) & 255
+            let v = (Int(src[i]) + ((left + Int(above[i])) >> 1)) & 255
             row[i] = UInt8(truncatingIfNeeded: v)
             return v
         }
@@ -187,12 +192,12 @@ enum RGBFilters {
         }
     }
 
-    static func paeth(_ row: UnsafeMutablePointer<UInt8>, above: UnsafeMutablePointer<UInt8>, rowBytes: Int) {
+    static func paeth(_ src: UnsafePointer<UInt8>, above: UnsafePointer<UInt8>, rowBytes: Int, into row: UnsafeMutablePointer<UInt8>) {
         // Left and upper-left start at zero, which makes Paeth pick the byte above for the first pixel.
         var r = 0, g = 0, b = 0, upperR = 0, upperG = 0, upperB = 0
         @inline(__always) func step(_ i: Int, _ left: Int, _ upperLeft: inout Int) -> Int {
             let up = Int(above[i])
-            let v = (Int(row[i]) + Int(PNGRowFilters.paeth(left, up, upperLeft))) & 255
+            let v = (Int(src[i]) + Int(PNGRowFilters.paeth(left, up, upperLeft))) & 255
             row[i] = UInt8(truncatingIfNeeded: v)
             upperLeft = up
             return v
