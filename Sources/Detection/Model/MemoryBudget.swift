@@ -15,16 +15,18 @@ public enum MemoryBudget {
 
     /// Measured bytes per input pixel (see the type's comment), fitted so that every measured peak lies
     /// between 1/1.9 and 1/1.05 of its estimate. ResNet-18 uses the half-width ResNet-50's figures, which
-    /// are larger (tire, batch 32, 256 px: 1.36 vs 2.36 GB). Training per image fell from 950 and 1300
+    /// are larger (tire, batch 32, 256 px: 1.34 vs 1.88 GB). Training per image fell from 950 and 1300
     /// when im2col went in bands of images, the ResNet stems lent their output, the loss read the
     /// Float16 teacher cache in place and asked for each tap's gradient only when the backward pass
     /// reached it, and residual joins normalised their BatchNorm sides as they added (resnet50-1by2, tire,
-    /// batch 32: 3.31 -> 2.36 GB); EfficientNet-Lite0's evaluation figure fell from 4216 with its inference
-    /// by bands (stpm score on tire's test images at 256 px: 98 MB).
+    /// batch 32: 3.31 -> 2.36 GB), and the ResNets' from 700 when residual blocks recomputed the convolution
+    /// outputs of their projections and of the bottlenecks' branch2c for the backward pass (2.36 -> 1.88 GB);
+    /// EfficientNet-Lite0's evaluation figure fell from 4216 with its inference by bands (stpm score on
+    /// tire's test images at 256 px: 98 MB).
     static func perPixel(_ kind: BackboneKind) -> (trainingImage: Int, evaluation: Int) {
         switch kind {
         case .efficientnetLite0: (870, 2075)
-        case .resnet50Half, .resnet18: (700, 6587)
+        case .resnet50Half, .resnet18: (520, 6587)
         }
     }
 
