@@ -262,3 +262,125 @@ AVX512 void stpm_depthwise_nhwc_avx512(const float *x, const float *weight, cons
     else if (s.k == 5 && s.stride == 2) nhwc_plane(x, weight, c, s, 2, 5, y, bias, scale, act);
     else nhwc_plane(x, weight, c, s, s.stride, s.k, y, bias, scale, act);
 }
+
+// The backward pass of one plane. x is laid out as the forward's (padded phase rows), dy as rows padded
+// with `lead` = (k - 1) / stride zeros in front and zeros after column ow up to the phase rows' width, so
+// every read of both gradients is a whole unaligned vector:
+// - weight gradient: tap t of 16 neighbouring outputs reads one vector of x, as in the forward, and
+//   multiplies it by the same vector of dy: k*k accumulators, one load of x per FMA;
+// - input gradient: phase p of a padded input row r takes, from each output row oy = (r - ky) / stride
+//   and each kx with kx % stride = p, w[ky][kx] times dy's row shifted by kx / stride: one vector of
+//   dy per FMA and tap, accumulated in registers; the phases are interleaved into the padded row, and
+//   its inner w columns are dL/dx.
+typedef struct { layout l; int lead, gw; } backward_layout;
+
+static backward_layout backward_plan(stpm_depthwise_shape s) {
+    backward_layout b;
+    b.l = plan(s);
+    b.lead = (s.k - 1) / s.stride;
+    b.gw = b.lead + b.l.ws;
+    return b;
+}
+
+long stpm_depthwise_backward_scratch(stpm_depthwise_shape s) {
+    backward_layout b = backward_plan(s);
+    return stpm_depthwise_scratch(s) + (long)s.oh * b.gw + 2L * s.stride * b.l.ws + 32;
+}
+
+AVX512 INLINE void fill_gradient(const float *dy, float *g, stpm_depthwise_shape s, backward_layout b) {
+    for (int oy = 0; oy < s.oh; oy++) {
+        float *row = g + (long)oy * b.gw, *end = row + b.gw;
+        const float *src = dy + (long)oy * s.ow;
+        for (int j = 0; j < b.lead; j++) row[j] = 0;
+        int j = 0;
+        for (; j + 16 <= s.ow; j += 16) _mm512_storeu_ps(row + b.lead + j, _mm512_loadu_ps(src + j));
+        // The tail vector and the zeros after it; whole vectors where they fit before the row's end.
+        for (; row + b.lead + j + 16 <= end; j += 16)
+            _mm512_storeu_ps(row + b.lead + j, j < s.ow ? _mm512_maskz_loadu_ps(tail_mask(s.ow - j), src + j) : _mm512_setzero_ps());
+        for (; b.lead + j < b.gw; j++) row[b.lead + j] = j < s.ow ? src[j] : 0;
+    }
+}
+
+AVX512 INLINE void weight_gradient(const float *buf, const float *g, stpm_depthwise_shape s, backward_layout b, int stride,
+                                   int k, float *dw) {
+    __m512 acc[7 * 7];
+    for (int t = 0; t < k * k; t++) acc[t] = _mm512_setzero_ps();
+    const int ws = b.l.ws, vectors = (s.ow + 15) / 16;
+    for (int oy = 0; oy < s.oh; oy++) {
+        const float *grow = g + (long)oy * b.gw + b.lead;
+        for (int v = 0; v < vectors; v++) {
+            const __m512 d = _mm512_loadu_ps(grow + 16 * v);
+            for (int ky = 0; ky < k; ky++) {
+                const float *row = buf + (long)(oy * stride + ky) * stride * ws + 16 * v;
+                for (int kx = 0; kx < k; kx++)
+                    acc[ky * k + kx] = _mm512_fmadd_ps(d, _mm512_loadu_ps(row + (kx % stride) * ws + kx / stride), acc[ky * k + kx]);
+            }
+        }
+    }
+    for (int t = 0; t < k * k; t++) dw[t] = _mm512_reduce_add_ps(acc[t]);
+}
+
+// Phase p of padded input row r, vectors of 16 phase columns from j0: nv of them.
+AVX512 INLINE void input_gradient_block(const float *g, const float *wt, stpm_depthwise_shape s, backward_layout b,
+                                        int stride, int k, int r, int p, int j0, int nv, float *out) {
+    __m512 acc[4];
+    for (int v = 0; v < nv; v++) acc[v] = _mm512_setzero_ps();
+    for (int ky = 0; ky < k; ky++) {
+        const int t = r - ky;
+        if (t < 0 || t % stride != 0 || t / stride >= s.oh) continue;
+        const float *grow = g + (long)(t / stride) * b.gw + b.lead + j0;
+        for (int kx = p; kx < k; kx += stride) {
+            const __m512 w = _mm512_set1_ps(wt[ky * k + kx]);
+            for (int v = 0; v < nv; v++) acc[v] = _mm512_fmadd_ps(w, _mm512_loadu_ps(grow + 16 * v - kx / stride), acc[v]);
+        }
+    }
+    for (int v = 0; v < nv; v++) _mm512_storeu_ps(out + 16 * v, acc[v]);
+}
+
+AVX512 INLINE void input_gradient(const float *g, const float *wt, stpm_depthwise_shape s, backward_layout b, int stride,
+                                  int k, float *dx, float *phases, float *row) {
+    const int ws = b.l.ws, columns = (s.w + s.pad_left + stride - 1) / stride, vectors = (columns + 15) / 16;
+    const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    for (int iy = 0; iy < s.h; iy++) {
+        const int r = iy + s.pad_top;
+        for (int p = 0; p < stride; p++) {
+            float *out = stride == 1 ? row : phases + (long)p * ws;
+            int v = 0;
+            for (; v + 4 <= vectors; v += 4) input_gradient_block(g, wt, s, b, stride, k, r, p, 16 * v, 4, out + 16 * v);
+            for (; v < vectors; v++) input_gradient_block(g, wt, s, b, stride, k, r, p, 16 * v, 1, out + 16 * v);
+        }
+        if (stride == 2)
+            for (int v = 0; v < vectors; v++) {
+                const __m512 e = _mm512_loadu_ps(phases + 16 * v), o = _mm512_loadu_ps(phases + ws + 16 * v);
+                _mm512_storeu_ps(row + 32 * v, _mm512_permutex2var_ps(e, lo, o));
+                _mm512_storeu_ps(row + 32 * v + 16, _mm512_permutex2var_ps(e, hi, o));
+            }
+        float *dst = dx + (long)iy * s.w;
+        const float *src = row + s.pad_left;
+        int j = 0;
+        for (; j + 16 <= s.w; j += 16) _mm512_storeu_ps(dst + j, _mm512_loadu_ps(src + j));
+        if (j < s.w) _mm512_mask_storeu_ps(dst + j, tail_mask(s.w - j), _mm512_loadu_ps(src + j));
+    }
+}
+
+AVX512 INLINE void backward(const float *x, const float *weight, const float *dy, float *dw, float *dx, float *scratch,
+                            stpm_depthwise_shape s, int stride, int k) {
+    backward_layout b = backward_plan(s);
+    // The padded gradient rows, then one input row's phases (stride 2), then the row itself (with a vector of slack).
+    float *g = scratch + stpm_depthwise_scratch(s), *phases = g + (long)s.oh * b.gw, *row = phases + (long)stride * b.l.ws;
+    fill_plane(x, scratch, s, b.l, stride);
+    fill_gradient(dy, g, s, b);
+    weight_gradient(scratch, g, s, b, stride, k, dw);
+    if (dx) input_gradient(g, weight, s, b, stride, k, dx, phases, row);
+}
+
+AVX512 void stpm_depthwise_backward_avx512(const float *x, const float *weight, const float *dy, float *dw, float *dx,
+                                           float *scratch, stpm_depthwise_shape s) {
+    if (s.k == 3 && s.stride == 1) backward(x, weight, dy, dw, dx, scratch, s, 1, 3);
+    else if (s.k == 3 && s.stride == 2) backward(x, weight, dy, dw, dx, scratch, s, 2, 3);
+    else if (s.k == 5 && s.stride == 1) backward(x, weight, dy, dw, dx, scratch, s, 1, 5);
+    else if (s.k == 5 && s.stride == 2) backward(x, weight, dy, dw, dx, scratch, s, 2, 5);
+    else if (s.stride == 1) backward(x, weight, dy, dw, dx, scratch, s, 1, s.k);
+    else backward(x, weight, dy, dw, dx, scratch, s, 2, s.k);
+}

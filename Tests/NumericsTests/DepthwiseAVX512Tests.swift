@@ -1,10 +1,12 @@
 import XCTest
 @testable import Numerics
 
-/// The AVX-512 depthwise forward against the portable one on the same inputs, with bias and each activation,
-/// over ragged shapes (widths around the 16- and 32-column blocks, heights around the 4-row blocks, single
-/// pixels), both strides, 3x3 and 5x5, TF-SAME and fixed padding. It sums its taps in the portable order,
-/// so it must agree exactly.
+/// The AVX-512 depthwise forward and backward against the portable ones on the same inputs, with bias and
+/// each activation, over ragged shapes (widths around the 16- and 32-column blocks, heights around the 4-row
+/// blocks, single pixels), both strides, 3x3 and 5x5, TF-SAME and fixed padding. The forward and the input
+/// gradient sum their taps in the portable order, so they must agree exactly (the input gradient up to the
+/// sign of a zero: the portable kernel adds taps that fall outside dy as w * 0); the weight gradient sums a
+/// plane in another order.
 final class DepthwiseAVX512Tests: XCTestCase {
     struct Case: CustomStringConvertible {
         var c: Int, n: Int, h: Int, w: Int, kernel: Int, stride: Int, padding: Conv2d.PaddingMode
@@ -48,6 +50,36 @@ final class DepthwiseAVX512Tests: XCTestCase {
             let x = Tensor.random(c: k.c, n: k.n, h: k.h, w: k.w, &rng)
             let ws = Workspace()
             return conv.forward(x, ws, activation: k.activation).array
+        }
+    }
+
+    /// (dL/dx, dL/dw) for dy random.
+    func backward(_ k: Case, avx512: Bool) -> ([Float], [Float]) {
+        InstructionSet.with(avx512: avx512) {
+            var rng = SplitMix64(label: "backward " + k.description)
+            let conv = Conv2d(name: "dw", inChannels: k.c, outChannels: k.c, kernel: k.kernel, stride: k.stride,
+                              padding: k.padding, groups: k.c)
+            conv.weight.randomize(&rng)
+            let x = Tensor.random(c: k.c, n: k.n, h: k.h, w: k.w, &rng)
+            let g = conv.geometry(x)
+            let dy = Tensor.random(c: k.c, n: k.n, h: g.oh, w: g.ow, &rng)
+            let dx = conv.backward(x, dy, Workspace(), needInputGrad: true)
+            return (dx.array, conv.weight.gradients)
+        }
+    }
+
+    func testBackwardAgreesWithPortableKernels() throws {
+        guard InstructionSet.available else { throw XCTSkip("no AVX-512 on this machine") }
+        for k in cases() {
+            let (fastDx, fastDw) = backward(k, avx512: true), (dx, dw) = backward(k, avx512: false)
+            XCTAssertEqual(fastDx.count, dx.count, "\(k)")
+            let first = dx.indices.first { fastDx[$0] != dx[$0] }
+            XCTAssertNil(first.map { "dx[\($0)] = \(fastDx[$0]), portable \(dx[$0])" }, "backward \(k)")
+            let scale = dw.map(abs).max() ?? 0
+            let worst = dw.indices.max { abs(fastDw[$0] - dw[$0]) < abs(fastDw[$1] - dw[$1]) }
+            if let i = worst {
+                XCTAssertLessThanOrEqual(abs(fastDw[i] - dw[i]), 1e-5 * max(scale, 1), "dw[\(i)] = \(fastDw[i]), portable \(dw[i]), \(k)")
+            }
         }
     }
 

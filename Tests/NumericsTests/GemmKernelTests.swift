@@ -223,8 +223,50 @@ final class GemmKernelTests: XCTestCase {
         Parallelism.set(2)
         defer { Parallelism.set(saved) }
         XCTAssert(check(Case(transB: true, m: 40, n: 70, k: 2 * Self.twoPasses + 67), seed: 9, threaded: true, serialReference: true))
+        // The weight gradient's kernel (`stpm_sgemm_nt`) splits by its own depth blocks.
+        XCTAssert(check(Case(transB: true, m: 40, n: 70, k: 2 * Int(STPM_SGEMM_NT_KB) + 67, beta: 1), seed: 14, threaded: true,
+                        serialReference: true))
         XCTAssert(check(Case(transA: true, m: 33, n: 75, k: 3 * Self.twoPasses), seed: 10, threaded: true, serialReference: true))
         XCTAssert(check(Case(m: 80, n: 80, k: 350), seed: 11, threaded: true, serialReference: true))
+    }
+
+    /// The weight gradient's kernel (gemm_nt_avx512.c) called directly against the OpenBLAS path: rows around its
+    /// 4 x 6 tiles (both loop orders: m >= n and m < n), depths around the 16-lane vectors and its depth blocks
+    /// (the second block adding to the first), beta 0 (C starts as NaN) and 1, padding between rows untouched.
+    func testNTKernelOnRaggedSizes() throws {
+        try XCTSkipUnless(InstructionSet.available, "no AVX-512 on this machine")
+        let kb = Int(STPM_SGEMM_NT_KB)
+        var seed: UInt64 = 100
+        for m in [1, 2, 3, 4, 5, 7, 9, 13] {
+            for n in [1, 5, 6, 7, 12, 13] {
+                for k in [1, 15, 16, 17, 47, kb - 1, kb + 17, 2 * kb + 5] {
+                    for beta: Float in [0, 1] {
+                        seed += 1
+                        let c = Case(transB: true, m: m, n: n, k: k, beta: beta)
+                        let blas = run(c, seed: seed, avx512: false)
+                        var rng = SplitMix64(seed: seed)
+                        let lda = k + 3, ldb = k + 2, ldc = n + 5
+                        let a = (0..<m * lda).map { _ in rng.uniform(-1, 1) }, b = (0..<n * ldb).map { _ in rng.uniform(-1, 1) }
+                        for _ in 0..<(2 * m + m * (ldc + 2)) { _ = rng.uniform(-1, 1) }
+                        var out = [Float](repeating: 0, count: m * ldc)
+                        for i in 0..<m {
+                            for j in 0..<ldc { out[i * ldc + j] = j >= n ? sentinel : beta == 0 ? .nan : rng.uniform(-1, 1) }
+                        }
+                        stpm_sgemm_nt(m, n, k, a, lda, b, ldb, beta, &out, ldc)
+                        let tolerance = 2 * Double(k + 3) * Double(Float.ulpOfOne)
+                        for i in 0..<m {
+                            for j in 0..<ldc {
+                                let x = out[i * ldc + j], y = blas.c[i * ldc + j]
+                                let allowed = j >= n ? 0 : tolerance * blas.bound[i * n + j] + 1e-30
+                                guard j >= n ? x == sentinel : x.isFinite && abs(Double(x) - Double(y)) <= allowed else {
+                                    return XCTFail("\(m)x\(n)x\(k) beta \(beta): C[\(i), \(j)] = \(x), OpenBLAS path \(y)")
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// A packed constant operand gives the bits packing per call gives (the same blocks, the same order),

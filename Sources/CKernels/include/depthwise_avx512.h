@@ -14,6 +14,15 @@ long stpm_depthwise_scratch(stpm_depthwise_shape s);
 void stpm_depthwise_forward_avx512(const float *x, const float *weight, float bias, int act, float *y,
                                    float *scratch, stpm_depthwise_shape s);
 
+/// Floats of scratch the backward pass of one plane needs.
+long stpm_depthwise_backward_scratch(stpm_depthwise_shape s);
+
+/// The backward pass of one plane, for dy (oh x ow): dw[t] = sum of dy * (what tap t read of x), one Float sum
+/// per tap, written (not added); with a non-NULL dx, dL/dx (h x w), written. Each input-gradient element sums
+/// its taps in the portable kernel's order (ky, then kx, from zero). Needs AVX-512 (F, VL, BW, DQ).
+void stpm_depthwise_backward_avx512(const float *x, const float *weight, const float *dy, float *dw, float *dx,
+                                    float *scratch, stpm_depthwise_shape s);
+
 /// The same convolution on channels-last tensors: x [h][w][c], y [oh][ow][c], c a multiple of 16, weights
 /// [k*k][c] (tap-major). y = act(conv(x) + bias), or with `scale` (BatchNorm in eval mode)
 /// act((conv(x) + 0) * scale + bias); `bias` and `scale` have c entries, either may be NULL.

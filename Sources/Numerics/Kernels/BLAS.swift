@@ -109,7 +109,7 @@ private func depthSplitGemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, 
                             b: UnsafePointer<Float>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int) {
     let partials = PartialProducts.buffer((threads - 1) * m * n)
     // Whole depth passes of the kernel per core.
-    let kc = Int(STPM_SGEMM_KC), block = ((k + threads - 1) / threads + kc - 1) / kc * kc
+    let kc = Int(InstructionSet.avx512 && transB && !transA ? STPM_SGEMM_NT_KB : STPM_SGEMM_KC), block = ((k + threads - 1) / threads + kc - 1) / kc * kc
     parallelChunks(threads, work: Int.max) { _, range in
         for t in range {
             let p0 = min(t * block, k), depth = min(block, k - p0)
@@ -168,6 +168,11 @@ func serialGemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: I
                 a: UnsafePointer<Float>, lda: Int, packedA: UnsafePointer<Float>? = nil, b: UnsafePointer<Float>, ldb: Int,
                 beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GemmEpilogue = .none) {
     precondition(beta == 0 || beta == 1, "gemm: beta must be 0 or 1")
+    if InstructionSet.avx512, transB, !transA, packedA == nil, epilogue.isNone, k >= 4 * max(m, n) {
+        // A weight gradient: both operands are read in place (gemm_nt_avx512.h).
+        stpm_sgemm_nt(m, n, k, a, lda, b, ldb, beta, c, ldc)
+        return
+    }
     if InstructionSet.avx512, let packedA {
         precondition(!transA, "gemm: a packed operand is packed untransposed")
         stpm_sgemm_packed(m, n, k, packedA, transB ? 1 : 0, b, ldb, beta, c, ldc,

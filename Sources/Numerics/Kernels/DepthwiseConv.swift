@@ -1,9 +1,7 @@
 import CKernels
 
-/// Depthwise convolution kernels (one kxk filter per channel), forward and backward. The forward runs in
-/// CKernels (depthwise_avx512.c) where `InstructionSet.avx512` allows. An AVX-512 backward (weight
-/// gradient with one accumulator per tap, input gradient by phase rows) measured 0-18 % slower than the
-/// one below in the efficientnet-lite0 training profile, both bound by memory, and was dropped.
+/// Depthwise convolution kernels (one kxk filter per channel), forward and backward. Both run in CKernels
+/// (depthwise_avx512.c) where `InstructionSet.avx512` allows, else as below.
 ///
 /// Each (channel, image) plane is first laid out zero-padded and, for stride s, split into s x s
 /// phase planes (rows and columns taken every s-th). Every filter tap then becomes one long
@@ -166,12 +164,33 @@ func depthwiseForward(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ weight: Un
     }
 }
 
+/// dL/dw (written) and, with `dx`, dL/dx (written). The weight gradient sums each plane's products in Float
+/// and the planes of a channel in Double.
 func depthwiseBackward(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ weight: UnsafePointer<Float>,
                        _ dy: UnsafePointer<Float>, _ dw: UnsafeMutablePointer<Float>,
                        _ dx: UnsafeMutablePointer<Float>?, _ ws: Workspace) {
+    let inPlane = g.h * g.w, outPlane = g.oh * g.ow, taps = g.kh * g.kw
+    if let shape = avx512Shape(g) {
+        let scratch = ws.threadScratch(stpm_depthwise_backward_scratch(shape) + taps)
+        parallelChunks(g.c, work: g.c * g.n * outPlane * taps) { chunk, channels in
+            let planeSums = scratch[chunk] + stpm_depthwise_backward_scratch(shape)
+            withUnsafeTemporaryAllocation(of: Double.self, capacity: taps) { sums in
+                for ci in channels {
+                    sums.initialize(repeating: 0)
+                    for ni in 0..<g.n {
+                        let p = ci * g.n + ni
+                        stpm_depthwise_backward_avx512(x + p * inPlane, weight + ci * taps, dy + p * outPlane, planeSums,
+                                                       dx.map { $0 + p * inPlane }, scratch[chunk], shape)
+                        for t in 0..<taps { sums[t] += Double(planeSums[t]) }
+                    }
+                    for t in 0..<taps { dw[ci * taps + t] = Float(sums[t]) }
+                }
+            }
+        }
+        return
+    }
     let plan = DepthwisePlan(g)
     let k = g.kh, oh = g.oh, ow = g.ow, wq = plan.wq, span = plan.wide, s = g.stride
-    let inPlane = g.h * g.w, outPlane = oh * ow
     let offsets = (0..<(k * k)).map { plan.tapOffset($0 / k, $0 % k) }
     // The input gradient of a phase plane is a correlation of the output gradient with the taps of
     // that phase at negated offsets; the gradient is zero-padded in front so they stay in bounds.

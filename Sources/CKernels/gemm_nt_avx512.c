@@ -1,0 +1,103 @@
+// The weight gradient's product dy * x^T: both operands have the batch's positions along their rows, so a
+// tile of 4 rows of A by 6 rows of B keeps 24 dot products in registers, 16 positions per lane, and loads
+// 10 vectors per 24 FMAs straight from the tensors. Depth goes in blocks of KB positions; within a block
+// the tiles of the larger operand are the outer loop, so its rows stream from memory once while the
+// smaller one's block (at most a few hundred rows of 4 KiB) is read again from L2 for each of them.
+// A blocked GEMM would pack both operands, transposed, for every depth pass (about a third of the
+// product's time at these shapes).
+#include "gemm_nt_avx512.h"
+#include <immintrin.h>
+
+#define AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
+#define INLINE static inline __attribute__((always_inline)) AVX512
+#define KB STPM_SGEMM_NT_KB
+#define TA 4
+#define TB 6
+
+// C[0..ma, 0..nb) += the dot products of ma rows of A (lda apart) and nb rows of B over depth kb.
+INLINE void tile(const int ma, const int nb, long kb, const float *a, long lda, const float *b, long ldb, float *c, long ldc,
+                 int first, int beta) {
+    __m512 acc[TA][TB];
+#pragma clang loop unroll(full)
+    for (int i = 0; i < ma; i++)
+#pragma clang loop unroll(full)
+        for (int j = 0; j < nb; j++) acc[i][j] = _mm512_setzero_ps();
+    long p = 0;
+    for (; p + 16 <= kb; p += 16) {
+        __m512 va[TA], vb[TB];
+#pragma clang loop unroll(full)
+        for (int i = 0; i < ma; i++) va[i] = _mm512_loadu_ps(a + i * lda + p);
+#pragma clang loop unroll(full)
+        for (int j = 0; j < nb; j++) vb[j] = _mm512_loadu_ps(b + j * ldb + p);
+#pragma clang loop unroll(full)
+        for (int i = 0; i < ma; i++)
+#pragma clang loop unroll(full)
+            for (int j = 0; j < nb; j++) acc[i][j] = _mm512_fmadd_ps(va[i], vb[j], acc[i][j]);
+    }
+    if (p < kb) {
+        const __mmask16 m = (__mmask16)((1u << (kb - p)) - 1);
+        __m512 va[TA], vb[TB];
+#pragma clang loop unroll(full)
+        for (int i = 0; i < ma; i++) va[i] = _mm512_maskz_loadu_ps(m, a + i * lda + p);
+#pragma clang loop unroll(full)
+        for (int j = 0; j < nb; j++) vb[j] = _mm512_maskz_loadu_ps(m, b + j * ldb + p);
+#pragma clang loop unroll(full)
+        for (int i = 0; i < ma; i++)
+#pragma clang loop unroll(full)
+            for (int j = 0; j < nb; j++) acc[i][j] = _mm512_fmadd_ps(va[i], vb[j], acc[i][j]);
+    }
+#pragma clang loop unroll(full)
+    for (int i = 0; i < ma; i++)
+#pragma clang loop unroll(full)
+        for (int j = 0; j < nb; j++) {
+            const float s = _mm512_reduce_add_ps(acc[i][j]);
+            float *e = c + i * ldc + j;
+            *e = first && !beta ? s : *e + s;
+        }
+}
+
+typedef void (*tile_fn)(long, const float *, long, const float *, long, float *, long, int, int);
+#define TILE(MA, NB) \
+    static AVX512 void tile##MA##x##NB(long kb, const float *a, long lda, const float *b, long ldb, float *c, long ldc, \
+                                       int first, int beta) { tile(MA, NB, kb, a, lda, b, ldb, c, ldc, first, beta); }
+#define TILES(MA) TILE(MA, 1) TILE(MA, 2) TILE(MA, 3) TILE(MA, 4) TILE(MA, 5) TILE(MA, 6)
+TILES(1) TILES(2) TILES(3) TILES(4)
+static const tile_fn tiles[TA + 1][TB + 1] = {
+    {0},
+    {0, tile1x1, tile1x2, tile1x3, tile1x4, tile1x5, tile1x6},
+    {0, tile2x1, tile2x2, tile2x3, tile2x4, tile2x5, tile2x6},
+    {0, tile3x1, tile3x2, tile3x3, tile3x4, tile3x5, tile3x6},
+    {0, tile4x1, tile4x2, tile4x3, tile4x4, tile4x5, tile4x6},
+};
+
+AVX512 void stpm_sgemm_nt(long m, long n, long k, const float *a, long lda, const float *b, long ldb, float beta, float *c,
+                          long ldc) {
+    const int keep = beta != 0;
+    if (k <= 0) {
+        if (!keep)
+            for (long i = 0; i < m; i++)
+                for (long j = 0; j < n; j++) c[i * ldc + j] = 0;
+        return;
+    }
+    for (long p0 = 0; p0 < k; p0 += KB) {
+        const long kb = k - p0 < KB ? k - p0 : KB;
+        const int first = p0 == 0;
+        if (m >= n) {
+            for (long i = 0; i < m; i += TA) {
+                const int ma = m - i < TA ? (int)(m - i) : TA;
+                for (long j = 0; j < n; j += TB) {
+                    const int nb = n - j < TB ? (int)(n - j) : TB;
+                    tiles[ma][nb](kb, a + i * lda + p0, lda, b + j * ldb + p0, ldb, c + i * ldc + j, ldc, first, keep);
+                }
+            }
+        } else {
+            for (long j = 0; j < n; j += TB) {
+                const int nb = n - j < TB ? (int)(n - j) : TB;
+                for (long i = 0; i < m; i += TA) {
+                    const int ma = m - i < TA ? (int)(m - i) : TA;
+                    tiles[ma][nb](kb, a + i * lda + p0, lda, b + j * ldb + p0, ldb, c + i * ldc + j, ldc, first, keep);
+                }
+            }
+        }
+    }
+}
