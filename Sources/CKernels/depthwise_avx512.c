@@ -176,6 +176,18 @@ AVX512 INLINE void forward_plane(const float *buf, int ws, int stride, int k, co
     for (; oy0 < oh; oy0++) forward_rows(buf, ws, stride, k, wt, bias, act, y, ow, oy0, 1);
 }
 
+// Calls f(args..., stride, k) with stride and k constants for the shapes of EfficientNet-Lite0, so that every
+// loop bound is one; any other k through the same code.
+#define BY_SHAPE(s, f, ...)                                              \
+    do {                                                                 \
+        if ((s).k == 3 && (s).stride == 1) f(__VA_ARGS__, 1, 3);         \
+        else if ((s).k == 3 && (s).stride == 2) f(__VA_ARGS__, 2, 3);    \
+        else if ((s).k == 5 && (s).stride == 1) f(__VA_ARGS__, 1, 5);    \
+        else if ((s).k == 5 && (s).stride == 2) f(__VA_ARGS__, 2, 5);    \
+        else if ((s).stride == 1) f(__VA_ARGS__, 1, (s).k);              \
+        else f(__VA_ARGS__, 2, (s).k);                                   \
+    } while (0)
+
 AVX512 INLINE void forward(const float *x, const float *weight, float bias, int act, float *y, float *scratch,
                            stpm_depthwise_shape s, int stride, int k) {
     layout l = plan(s);
@@ -185,13 +197,7 @@ AVX512 INLINE void forward(const float *x, const float *weight, float bias, int 
 
 AVX512 void stpm_depthwise_forward_avx512(const float *x, const float *weight, float bias, int act, float *y,
                                           float *scratch, stpm_depthwise_shape s) {
-    // The shapes of EfficientNet-Lite0 with every loop bound a constant; any other k through the same code.
-    if (s.k == 3 && s.stride == 1) forward(x, weight, bias, act, y, scratch, s, 1, 3);
-    else if (s.k == 3 && s.stride == 2) forward(x, weight, bias, act, y, scratch, s, 2, 3);
-    else if (s.k == 5 && s.stride == 1) forward(x, weight, bias, act, y, scratch, s, 1, 5);
-    else if (s.k == 5 && s.stride == 2) forward(x, weight, bias, act, y, scratch, s, 2, 5);
-    else if (s.stride == 1) forward(x, weight, bias, act, y, scratch, s, 1, s.k);
-    else forward(x, weight, bias, act, y, scratch, s, 2, s.k);
+    BY_SHAPE(s, forward, x, weight, bias, act, y, scratch, s);
 }
 
 // Channels last. One vector holds 16 channels of one position, so there is no padded copy and no phase
@@ -377,10 +383,5 @@ AVX512 INLINE void backward(const float *x, const float *weight, const float *dy
 
 AVX512 void stpm_depthwise_backward_avx512(const float *x, const float *weight, const float *dy, float *dw, float *dx,
                                            float *scratch, stpm_depthwise_shape s) {
-    if (s.k == 3 && s.stride == 1) backward(x, weight, dy, dw, dx, scratch, s, 1, 3);
-    else if (s.k == 3 && s.stride == 2) backward(x, weight, dy, dw, dx, scratch, s, 2, 3);
-    else if (s.k == 5 && s.stride == 1) backward(x, weight, dy, dw, dx, scratch, s, 1, 5);
-    else if (s.k == 5 && s.stride == 2) backward(x, weight, dy, dw, dx, scratch, s, 2, 5);
-    else if (s.stride == 1) backward(x, weight, dy, dw, dx, scratch, s, 1, s.k);
-    else backward(x, weight, dy, dw, dx, scratch, s, 2, s.k);
+    BY_SHAPE(s, backward, x, weight, dy, dw, dx, scratch, s);
 }
