@@ -1,6 +1,5 @@
 #include "resize_avx512.h"
 #include <immintrin.h>
-#include <string.h>
 
 #define AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
 
@@ -56,53 +55,42 @@ AVX512 void stpm_resize_vertical_avx512(const uint8_t *src, long row_length, uin
     }
 }
 
-// A row of RGB pixels as 4 bytes each (R, G, B, 0), then 4 zero pixels: four taps are read at a time, and
-// those beyond an output's count (zero weights) may reach 3 pixels past the row.
-AVX512 static void spread_row(const uint8_t *rgb, long width, uint32_t *pixels) {
-    const __m512i dwords = _mm512_set_epi32(15, 11, 10, 9, 15, 8, 7, 6, 15, 5, 4, 3, 15, 2, 1, 0);
-    const __m512i bytes = _mm512_set4_epi32((int)0x800B0A09, (int)0x80080706, (int)0x80050403, (int)0x80020100);
-    for (long x = 0; x < width; x += 16) {
-        const long n = width - x < 16 ? width - x : 16;
-        const __m512i v = _mm512_maskz_loadu_epi8(n == 16 ? ~0ULL >> 16 : (1ULL << (3 * n)) - 1, rgb + 3 * x);
-        _mm512_mask_storeu_epi32(pixels + x, lanes(n), _mm512_shuffle_epi8(_mm512_permutexvar_epi32(dwords, v), bytes));
-    }
-    memset(pixels + width, 0, 4 * sizeof(uint32_t));
-}
-
 AVX512 void stpm_resize_horizontal_rgb_avx512(const uint8_t *src, long in_width, long rows, uint8_t *dst, long out_width,
-                                              const long *first, const long *count, const int32_t *weights, long taps,
-                                              uint32_t *pixels) {
-    // Tap t's weight over the 4 lanes of pixel t (each 128-bit lane holds one tap's R, G, B, 0).
-    const __m512i spread = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
-    const __m512i half = _mm512_set1_epi32(1 << (PRECISION_BITS - 1));
-    const __m128i rgb = _mm_set_epi8(-128, -128, -128, -128, 14, 13, 12, 10, 9, 8, 6, 5, 4, 2, 1, 0);
-    for (long y = 0; y < rows; y++) {
-        spread_row(src + y * in_width * 3, in_width, pixels);
-        uint8_t *out = dst + y * out_width * 3;
-        for (long g = 0; g < out_width; g += 4) {
-            // Four outputs, each summed over its taps four at a time into the lanes of its own vector.
-            __m512i sums[4];
-            for (long j = 0; j < 4; j++) {
-                const long xx = g + j < out_width ? g + j : out_width - 1, n = count[xx];
-                const uint32_t *p = pixels + first[xx];
-                const int32_t *k = weights + xx * taps;
-                __m512i s = _mm512_setzero_si512();
-                for (long t = 0; t < n; t += 4) {
-                    const __m512i w = _mm512_permutexvar_epi32(spread, _mm512_castsi128_si512(
-                        _mm_maskz_loadu_epi32((__mmask8)lanes(n - t), k + t)));
-                    s = add_weighted(s, _mm_loadu_si128((const __m128i *)(p + t)), w);
-                }
-                sums[j] = s;
+                                              const long *first, const long *count, const int32_t *weights, long taps) {
+    const __m512i lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    const __m512i in_rows = _mm512_mullo_epi32(lane, _mm512_set1_epi32((int)(3 * in_width)));
+    const __m512i out_rows = _mm512_mullo_epi32(lane, _mm512_set1_epi32((int)(3 * out_width)));
+    const __m512i byte = _mm512_set1_epi32(255), half = _mm512_set1_epi32(1 << (PRECISION_BITS - 1));
+    const __m512i zero = _mm512_setzero_si512();
+    // 16 rows at a time, one lane per row: an output pixel's taps are the same on every row.
+    for (long y0 = 0; y0 < rows; y0 += 16) {
+        const __mmask16 mask = lanes(rows - y0);
+        const uint8_t *in = src + y0 * 3 * in_width;
+        uint8_t *out = dst + y0 * 3 * out_width;
+        __m512i column0 = zero, column1 = zero;
+        for (long xx = 0; xx < out_width; xx++) {
+            const int32_t *k = weights + xx * taps;
+            __m512i r = half, g = half, b = half;
+            for (long t = 0; t < count[xx]; t++) {
+                const __m512i pixel = _mm512_mask_i32gather_epi32(zero, mask, _mm512_add_epi32(in_rows, _mm512_set1_epi32((int)(3 * (first[xx] + t)))),
+                                                                  in, 1);
+                const __m512i w = _mm512_set1_epi32(k[t]);
+                r = _mm512_add_epi32(r, _mm512_mullo_epi32(_mm512_and_si512(pixel, byte), w));
+                g = _mm512_add_epi32(g, _mm512_mullo_epi32(_mm512_and_si512(_mm512_srli_epi32(pixel, 8), byte), w));
+                b = _mm512_add_epi32(b, _mm512_mullo_epi32(_mm512_and_si512(_mm512_srli_epi32(pixel, 16), byte), w));
             }
-            // Lane j of the result: the four lanes of sums[j] added.
-            const __m512i s01 = _mm512_add_epi32(_mm512_shuffle_i32x4(sums[0], sums[1], _MM_SHUFFLE(1, 0, 1, 0)),
-                                                 _mm512_shuffle_i32x4(sums[0], sums[1], _MM_SHUFFLE(3, 2, 3, 2)));
-            const __m512i s23 = _mm512_add_epi32(_mm512_shuffle_i32x4(sums[2], sums[3], _MM_SHUFFLE(1, 0, 1, 0)),
-                                                 _mm512_shuffle_i32x4(sums[2], sums[3], _MM_SHUFFLE(3, 2, 3, 2)));
-            const __m512i sum = _mm512_add_epi32(half, _mm512_add_epi32(_mm512_shuffle_i32x4(s01, s23, _MM_SHUFFLE(2, 0, 2, 0)),
-                                                                        _mm512_shuffle_i32x4(s01, s23, _MM_SHUFFLE(3, 1, 3, 1))));
-            const long n = out_width - g < 4 ? out_width - g : 4;
-            _mm_mask_storeu_epi8(out + 3 * g, lanes(3 * n), _mm_shuffle_epi8(to_bytes(sum), rgb));
+            // Pillow's rounding, then R, G, B and a zero byte per lane.
+            r = _mm512_min_epi32(_mm512_max_epi32(_mm512_srai_epi32(r, PRECISION_BITS), zero), byte);
+            g = _mm512_min_epi32(_mm512_max_epi32(_mm512_srai_epi32(g, PRECISION_BITS), zero), byte);
+            b = _mm512_min_epi32(_mm512_max_epi32(_mm512_srai_epi32(b, PRECISION_BITS), zero), byte);
+            const __m512i v = _mm512_or_si512(r, _mm512_or_si512(_mm512_slli_epi32(g, 8), _mm512_slli_epi32(b, 16)));
+            // The zero byte lands on the next pixel's red, written next.
+            _mm512_mask_i32scatter_epi32(out + 3 * xx, mask, out_rows, v, 1);
+            if (xx == 0) column0 = v;
+            if (xx == 1) column1 = v;
         }
+        // The last pixel's zero byte landed on the next row's first red: each row's first pixel again, with the
+        // second pixel's red as its fourth byte.
+        _mm512_mask_i32scatter_epi32(out, mask, out_rows, _mm512_or_si512(column0, _mm512_slli_epi32(column1, 24)), 1);
     }
 }

@@ -75,13 +75,18 @@ extension Image8 {
 
     private func horizontalPass(_ axis: PillowBilinearAxis) -> Image8 {
         let c = channels, inRow = width * c, outRow = axis.outSize * c, taps = axis.taps
-        if c == 3 && InstructionSet.avx512 {
-            var scratch = [UInt32](repeating: 0, count: width + 4)
-            let out = [UInt8](unsafeUninitializedCapacity: height * outRow) { out, initialized in
-                stpm_resize_horizontal_rgb_avx512(pixels, width, height, out.baseAddress!, axis.outSize,
-                                                  axis.first, axis.count, axis.weights, taps, &scratch)
-                initialized = height * outRow
+        if c == 3 && InstructionSet.avx512 && axis.outSize >= 2 && 48 * (width + 1) <= Int(Int32.max) {
+            // The kernel reads and writes 4 bytes per pixel: past a row's end lies the next row, past the last one
+            // the output's spare byte and a copy of the input's last row with one more.
+            var out = [UInt8](unsafeUninitializedCapacity: height * outRow + 1) { out, initialized in
+                let lastRow = Array(pixels[((height - 1) * inRow)...]) + [0]
+                stpm_resize_horizontal_rgb_avx512(pixels, width, height - 1, out.baseAddress!, axis.outSize,
+                                                  axis.first, axis.count, axis.weights, taps)
+                stpm_resize_horizontal_rgb_avx512(lastRow, width, 1, out.baseAddress! + (height - 1) * outRow, axis.outSize,
+                                                  axis.first, axis.count, axis.weights, taps)
+                initialized = height * outRow + 1
             }
+            out.removeLast()
             return Image8(width: axis.outSize, height: height, channels: c, pixels: out)
         }
         let half: Int32 = 1 << (PillowBilinearAxis.precisionBits - 1)

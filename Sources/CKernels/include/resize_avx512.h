@@ -13,9 +13,9 @@ void stpm_resize_vertical_avx512(const uint8_t *src, long row_length, uint8_t *d
                                  const long *first, const long *count, const int32_t *weights, long taps);
 
 /// `rows` rows of `in_width` RGB pixels to rows of `out_width`: out pixel i = the weighted sum of input
-/// pixels first[i] + t, per channel. `scratch` holds in_width + 4 entries.
+/// pixels first[i] + t, per channel. Each pixel is read and written as 4 bytes, so one byte past the last
+/// row must be readable in `src` and writable in `dst`; out_width >= 2, and 48 * in_width must fit an int.
 void stpm_resize_horizontal_rgb_avx512(const uint8_t *src, long in_width, long rows, uint8_t *dst, long out_width,
-                                       const long *first, const long *count, const int32_t *weights, long taps,
-                                       uint32_t *scratch);
+                                       const long *first, const long *count, const int32_t *weights, long taps);
 
 #endif
