@@ -18,12 +18,15 @@ public final class FeatureExtractor {
     public var taps: [Tensor] { tapLayers.map { layers[$0].output } }
 
     /// Runs the network on a normalised channel-major batch; the taps stay valid until the next call.
+    /// `stemDone`: a `StemPair` has just run this network's first layer on `input`, which then starts from its output.
     @discardableResult
-    public func forward(_ input: Tensor) -> [Tensor] {
+    public func forward(_ input: Tensor, stemDone: Bool = false) -> [Tensor] {
         precondition(input.c == 3, "backbones take 3-channel input")
         lastInput = input
         var x = input, first = 0
-        if let stem = layers.first as? ConvUnit, layers.count > 1, let block = layers[1] as? MBConvBlock,
+        if stemDone {
+            (x, first) = (layers[0].output, 1)
+        } else if let stem = layers.first as? ConvUnit, layers.count > 1, let block = layers[1] as? MBConvBlock,
            let y = block.forward(afterStem: stem, input, workspace) {
             (x, first) = (y, 2)
         }

@@ -3,13 +3,16 @@ import Backbones
 
 /// Anomaly maps of a batch: what scoring runs and the benchmark measures.
 ///
-/// Teacher and student run side by side, each network on its share of the threads, so both cores
+/// The ResNets' stems, which read the same image, run first as one convolution on all threads (`StemPair`).
+/// Then teacher and student run side by side, each network on its share of the threads, so both cores
 /// stay busy on whole layers without the splitting, waking and idle tails of per-layer parallel
 /// loops. Images go through one at a time: a single image's activations stay in the caches, where a
 /// batch's expanded tensors (tens of MB per layer) would stream through memory.
 final class MapInference {
     let teacher: FeatureExtractor
     let student: FeatureExtractor
+    /// The ResNets' two stems as one, on both threads, before the networks split.
+    private let stems: StemPair?
     private let mapper: AnomalyMapper
     private let normalizeTeacher = TapNormalizer()
     private let image = Tensor(c: 0, n: 0, h: 0, w: 0)
@@ -18,6 +21,7 @@ final class MapInference {
     init(teacher: FeatureExtractor, student: FeatureExtractor, size: Int) {
         self.teacher = teacher
         self.student = student
+        stems = StemPair(teacher, student)
         mapper = AnomalyMapper(height: size, width: size)
     }
 
@@ -32,8 +36,9 @@ final class MapInference {
                 (image.data + c * inPlane).update(from: input.data + (c * input.n + i) * inPlane, count: inPlane)
             }
             var t: [Tensor] = [], s: [Tensor] = []
-            concurrently({ t = self.normalizeTeacher(self.teacher.forward(self.image)) },
-                         { s = self.student.forward(self.image) })
+            let stemDone = stems?.forward(image) ?? false
+            concurrently({ t = self.normalizeTeacher(self.teacher.forward(self.image, stemDone: stemDone)) },
+                         { s = self.student.forward(self.image, stemDone: stemDone) })
             maps.append(mapper.compute(teacher: t, student: s).maps)
             scores += mapper.scores()
         }

@@ -126,7 +126,7 @@ public final class Conv2d {
                            h: windowCount(g.oh, kernel: 3, stride: 2, padBefore: pool.padding.top, padAfter: pool.padding.bottom),
                            w: windowCount(g.ow, kernel: 3, stride: 2, padBefore: pool.padding.left, padAfter: pool.padding.right))
         let packed = packedWeight.packed(weight.value, m: outChannels, k: g.colRows, version: weight.version)
-        pooledIm2colForward(x, g, packed, epilogue, pool, ws)
+        Self.pooledIm2colForward(x, g, weights: weight.value, packed, m: outChannels, epilogue, pool, into: [pool.output.data], ws)
         return pool.output
     }
 
@@ -206,27 +206,35 @@ extension Conv2d {
         }
     }
 
-    /// im2col + GEMM + 3x3 stride-2 max pooling by bands of output rows, one image per thread at a time:
-    /// each band's convolution rows are pooled while they are in the cache, and the full-size output (4 MB
-    /// per image for the ResNets' stem at 256 px) is never written nor read back. A pooling window spans
-    /// three rows and its successor starts two rows on, so the rows after the last complete window of a
-    /// band are kept for the next one (usually one row).
-    func pooledIm2colForward(_ x: Tensor, _ g: ConvGeometry, _ packed: UnsafePointer<Float>?, _ epilogue: GemmEpilogue,
-                             _ pool: MaxPool2d, _ ws: Workspace) {
-        let oh = g.oh, ow = g.ow, k = g.colRows, o = outChannels
+    /// im2col + GEMM + 3x3 stride-2 max pooling by bands of output rows: each band's convolution rows are
+    /// pooled while they are in the cache, and the full-size output (4 MB per image for the ResNets' stem at
+    /// 256 px) is never written nor read back. A pooling window spans three rows and its successor starts two
+    /// rows on, so the rows after the last complete window of a band are kept for the next one (usually one row).
+    ///
+    /// `w` holds the weights of `m` output channels (`packed` as `PackedOperand` packs them); the channels go
+    /// in equal groups to `outputs`, each a pooled tensor of `m / outputs.count` channels (two stems stacked,
+    /// `PairedPooledConvolution`). Each image is one piece of work, or, when there are fewer images than
+    /// threads, a few pieces of its pooled rows, each computing the convolution rows its windows read.
+    static func pooledIm2colForward(_ x: Tensor, _ g: ConvGeometry, weights w: UnsafePointer<Float>, _ packed: UnsafePointer<Float>?,
+                                    m o: Int, _ epilogue: GemmEpilogue, _ pool: MaxPool2d, into outputs: [UnsafeMutablePointer<Float>],
+                                    _ ws: Workspace) {
+        let oh = g.oh, ow = g.ow, k = g.colRows, group = o / outputs.count
         let ph = pool.output.h, pw = pool.output.w, pt = pool.padding.top
+        precondition(group * outputs.count == o, "pooled outputs must split the channels evenly")
         // New convolution rows per band: at least two, so that each band after the first completes a window.
         let fresh = max(2, Self.bandFloats / ((k + o) * ow))
-        let held = fresh + 2, colFloats = k * fresh * ow, bandFloats = o * held * ow
-        let scratch = ws.threadScratch(colFloats + bandFloats + pool.planeScratch(w: ow, ow: pw))
-        let w = UnsafePointer(weight.value), pooled = pool.output.data
-        parallelChunks(g.n, work: o * k * g.colCols / 64) { chunk, images in
-            let cols = scratch[chunk], band = cols + colFloats, rowScratch = band + bandFloats
-            for ni in images {
+        let held = fresh + 2, colFloats = k * fresh * ow, bandSize = o * held * ow
+        let scratch = ws.threadScratch(colFloats + bandSize + pool.planeScratch(w: ow, ow: pw))
+        let parts = min(ph, max(1, (Parallelism.threads + g.n - 1) / g.n))
+        parallelChunks(g.n * parts, work: o * k * g.colCols / 64) { chunk, pieces in
+            let cols = scratch[chunk], band = cols + colFloats, rowScratch = band + bandSize
+            for piece in pieces {
+                let ni = piece / parts, part = piece % parts
+                let last = ph * (part + 1) / parts, rowEnd = min(oh, 2 * last - pt + 1)
                 // The band holds convolution rows base ..< base + count, each channel's held * ow floats apart.
-                var base = 0, count = 0, p0 = 0
-                while p0 < ph {
-                    let r0 = base + count, r1 = min(r0 + fresh, oh)
+                var p0 = ph * part / parts, base = max(0, 2 * p0 - pt), count = 0
+                while p0 < last {
+                    let r0 = base + count, r1 = min(r0 + fresh, rowEnd)
                     if r1 > r0 {
                         im2colRows(x.data, g, image: ni, rows: r0..<r1, cols)
                         serialGemm(m: o, n: (r1 - r0) * ow, k: k, a: w, lda: k, packedA: packed, b: cols, ldb: (r1 - r0) * ow,
@@ -235,11 +243,12 @@ extension Conv2d {
                     }
                     // Pooled rows whose window (2p - pt ..< 2p - pt + 3, cut at oh) the band now holds.
                     var p1 = p0
-                    while p1 < ph && (2 * p1 - pt + 3 <= base + count || base + count == oh) { p1 += 1 }
+                    while p1 < last && (2 * p1 - pt + 3 <= base + count || base + count == oh) { p1 += 1 }
                     let top = 2 * p0 - pt
                     for c in 0..<o {
                         pool.pool(plane: band + c * held * ow, h: count, w: ow, padTop: base - top,
-                                  pooled + (c * g.n + ni) * ph * pw + p0 * pw, oh: p1 - p0, ow: pw, scratch: rowScratch)
+                                  outputs[c / group] + ((c % group) * g.n + ni) * ph * pw + p0 * pw, oh: p1 - p0, ow: pw,
+                                  scratch: rowScratch)
                     }
                     // Keep the rows from the next window's first on.
                     let next = 2 * p1 - pt, keep = base + count - next
