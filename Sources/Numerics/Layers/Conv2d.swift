@@ -126,7 +126,7 @@ public final class Conv2d {
                            h: windowCount(g.oh, kernel: 3, stride: 2, padBefore: pool.padding.top, padAfter: pool.padding.bottom),
                            w: windowCount(g.ow, kernel: 3, stride: 2, padBefore: pool.padding.left, padAfter: pool.padding.right))
         let packed = packedWeight.packed(weight.value, m: outChannels, k: g.colRows, version: weight.version)
-        Self.pooledIm2colForward(x, g, weights: weight.value, packed, m: outChannels, epilogue, pool, into: [pool.output.data], ws)
+        Self.pooledIm2colForward(x, g, weights: weight.value, packed, m: outChannels, epilogue, pool, into: pool.output.data, ws)
         return pool.output
     }
 
@@ -211,16 +211,16 @@ extension Conv2d {
     /// 256 px) is never written nor read back. A pooling window spans three rows and its successor starts two
     /// rows on, so the rows after the last complete window of a band are kept for the next one (usually one row).
     ///
-    /// `w` holds the weights of `m` output channels (`packed` as `PackedOperand` packs them); the channels go
-    /// in equal groups to `outputs`, each a pooled tensor of `m / outputs.count` channels (two stems stacked,
+    /// `w` holds the weights of `m` output channels (`packed` as `PackedOperand` packs them), pooled into
+    /// `output`, or the first half into `output` and the second into `second` (two stems stacked,
     /// `PairedPooledConvolution`). Each image is one piece of work, or, when there are fewer images than
     /// threads, a few pieces of its pooled rows, each computing the convolution rows its windows read.
     static func pooledIm2colForward(_ x: Tensor, _ g: ConvGeometry, weights w: UnsafePointer<Float>, _ packed: UnsafePointer<Float>?,
-                                    m o: Int, _ epilogue: GemmEpilogue, _ pool: MaxPool2d, into outputs: [UnsafeMutablePointer<Float>],
-                                    _ ws: Workspace) {
-        let oh = g.oh, ow = g.ow, k = g.colRows, group = o / outputs.count
+                                    m o: Int, _ epilogue: GemmEpilogue, _ pool: MaxPool2d, into output: UnsafeMutablePointer<Float>,
+                                    and second: UnsafeMutablePointer<Float>? = nil, _ ws: Workspace) {
+        let oh = g.oh, ow = g.ow, k = g.colRows, group = second == nil ? o : o / 2
         let ph = pool.output.h, pw = pool.output.w, pt = pool.padding.top
-        precondition(group * outputs.count == o, "pooled outputs must split the channels evenly")
+        precondition(second == nil || 2 * group == o, "two pooled outputs split the channels evenly")
         // New convolution rows per band: at least two, so that each band after the first completes a window.
         let fresh = max(2, Self.bandFloats / ((k + o) * ow))
         let held = fresh + 2, colFloats = k * fresh * ow, bandSize = o * held * ow
@@ -247,7 +247,7 @@ extension Conv2d {
                     let top = 2 * p0 - pt
                     for c in 0..<o {
                         pool.pool(plane: band + c * held * ow, h: count, w: ow, padTop: base - top,
-                                  outputs[c / group] + ((c % group) * g.n + ni) * ph * pw + p0 * pw, oh: p1 - p0, ow: pw,
+                                  (c < group ? output : second!) + ((c % group) * g.n + ni) * ph * pw + p0 * pw, oh: p1 - p0, ow: pw,
                                   scratch: rowScratch)
                     }
                     // Keep the rows from the next window's first on.

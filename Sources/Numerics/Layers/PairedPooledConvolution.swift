@@ -49,19 +49,17 @@ public final class PairedPooledConvolution {
         let g = a.conv.geometry(x), pool = pools.0
         let ph = windowCount(g.oh, kernel: 3, stride: 2, padBefore: pool.padding.top, padAfter: pool.padding.bottom)
         let pw = windowCount(g.ow, kernel: 3, stride: 2, padBefore: pool.padding.left, padAfter: pool.padding.right)
-        for (unit, p) in [(a, pools.0), (b, pools.1)] {
-            p.output.resize(c: rows, n: x.n, h: ph, w: pw)
-            unit.conv.outputPlane = g.oh * g.ow
-        }
+        pools.0.output.resize(c: rows, n: x.n, h: ph, w: pw)
+        pools.1.output.resize(c: rows, n: x.n, h: ph, w: pw)
+        a.conv.outputPlane = g.oh * g.ow
+        b.conv.outputPlane = g.oh * g.ow
         a.withInferenceEpilogue { ea in
             b.withInferenceEpilogue { eb in
                 precondition(ea.bias != nil && eb.bias != nil && ea.residual == nil && eb.residual == nil,
                              "an inference epilogue has a bias and no residual")
-                for (half, e) in [(0, ea), (rows, eb)] {
-                    for i in 0..<rows {
-                        scale[half + i] = e.scale?[i] ?? 1
-                        bias[half + i] = e.bias![i]
-                    }
+                for i in 0..<rows {
+                    (scale[i], bias[i]) = (ea.scale?[i] ?? 1, ea.bias![i])
+                    (scale[rows + i], bias[rows + i]) = (eb.scale?[i] ?? 1, eb.bias![i])
                 }
                 let packedWeights = packed.packed(stacked, m: 2 * rows, k: depth, version: version)
                 let anyScale = ea.scale != nil || eb.scale != nil
@@ -69,7 +67,7 @@ public final class PairedPooledConvolution {
                     bias.withUnsafeBufferPointer { c in
                         let epilogue = GemmEpilogue(scale: anyScale ? s.baseAddress : nil, bias: c.baseAddress, activation: ea.activation)
                         Conv2d.pooledIm2colForward(x, g, weights: stacked, packedWeights, m: 2 * rows, epilogue, pool,
-                                                   into: [pools.0.output.data, pools.1.output.data], ws)
+                                                   into: pools.0.output.data, and: pools.1.output.data, ws)
                     }
                 }
             }
