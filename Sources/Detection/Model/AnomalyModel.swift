@@ -55,9 +55,9 @@ public final class AnomalyModel {
     public func score(_ images: [Image8]) -> (maps: [[Float]], scores: [Float]) {
         var maps: [[Float]] = []
         var scores: [Float] = []
-        for start in stride(from: 0, to: images.count, by: batchSize) {
-            let chunk = Array(images[start..<min(start + batchSize, images.count)])
-            ImagePreparation.fill(input, with: chunk, kind: config.backbone)
+        // One image at a time: MapInference runs images one by one anyway, and a batch of one needs no copy out of the batch.
+        for image in images {
+            ImagePreparation.fill(input, with: [image], kind: config.backbone)
             let (m, s) = inference(input)
             maps += m
             scores += s

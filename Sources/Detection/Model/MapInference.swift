@@ -30,15 +30,19 @@ final class MapInference {
         let inPlane = input.plane
         var maps: [[Float]] = []
         scores.removeAll(keepingCapacity: true)
-        image.resize(c: input.c, n: 1, h: input.h, w: input.w)
+        if input.n > 1 { image.resize(c: input.c, n: 1, h: input.h, w: input.w) }
         for i in 0..<input.n {
-            for c in 0..<input.c {
-                (image.data + c * inPlane).update(from: input.data + (c * input.n + i) * inPlane, count: inPlane)
+            // A batch of one is the image itself (scoring passes them so); a larger one's image i is copied out.
+            let x = input.n == 1 ? input : image
+            if input.n > 1 {
+                for c in 0..<input.c {
+                    (image.data + c * inPlane).update(from: input.data + (c * input.n + i) * inPlane, count: inPlane)
+                }
             }
             var t: [Tensor] = [], s: [Tensor] = []
-            let stemDone = stems?.forward(image) ?? false
-            concurrently({ t = self.normalizeTeacher(self.teacher.forward(self.image, stemDone: stemDone)) },
-                         { s = self.student.forward(self.image, stemDone: stemDone) })
+            let stemDone = stems?.forward(x) ?? false
+            concurrently({ t = self.normalizeTeacher(self.teacher.forward(x, stemDone: stemDone)) },
+                         { s = self.student.forward(x, stemDone: stemDone) })
             maps.append(mapper.compute(teacher: t, student: s).maps)
             scores += mapper.scores()
         }
