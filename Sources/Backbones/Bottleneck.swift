@@ -40,21 +40,25 @@ final class Bottleneck: Layer {
         return output
     }
 
-    /// The main branch keeps `dy` for the shortcut: 2c's BatchNorm gradient goes to `target`, which
-    /// nothing writes before 2a's convolution, and the inner gradients pass between `innerGradient` and
-    /// `branchGradient` (each only as wide as the block's inner width). The shortcut's dL/dx is then added
-    /// onto 2a's in `target`.
+    /// The main branch keeps the masked `dy` for the shortcut: 2c's BatchNorm writes its gradient over its
+    /// own input (the recomputed convolution output, each value read before it is written), and the inner
+    /// gradients pass between `innerGradient` and `branchGradient` (each only as wide as the block's inner
+    /// width). With an identity shortcut the join masks `dy` into `target` and 2a's convolution adds its
+    /// dL/dx onto it there (its GEMM adds what C holds to each finished sum, as a separate add rounds),
+    /// which saves a pass over the block's output; a projection adds its dL/dx onto 2a's in `target`.
     func backward(_ x: Tensor, _ dy: Tensor, _ ws: Workspace, into target: Tensor?) {
         precondition(!inferred, "backward after an inference forward")
         branch2a.recomputeOutput()
         branch2b.recomputeOutput()
         branch2c.recomputeConvolution(from: branch2b.output, ws)
-        join.backward(dy)
-        let dc = branch2c.backward(branch2b.output, dy, ws, needInputGrad: true, into: ws.innerGradient,
-                                   keepingDy: target ?? ws.branchGradient)
+        let identity = projection == nil && target != nil
+        let masked = identity ? target! : dy
+        join.backward(dy, into: masked)
+        let dc = branch2c.backward(branch2b.output, masked, ws, needInputGrad: true, into: ws.innerGradient,
+                                   keepingDy: branch2c.convolved)
         let db = branch2b.backward(branch2a.output, dc, ws, needInputGrad: true, into: ws.branchGradient)
-        branch2a.backward(x, db, ws, needInputGrad: target != nil, into: target)
-        join.backwardShortcut(projection, of: x, dy, ws, into: target)
+        branch2a.backward(x, db, ws, needInputGrad: target != nil, into: target, adding: identity)
+        if let projection { join.backwardShortcut(projection, of: x, dy, ws, into: target) }
     }
 
     var parameters: [Parameter] { units.flatMap(\.parameters) }

@@ -5,7 +5,8 @@ import XCTest
 /// lends (`ConvUnit.forwardIntoJoin(_:_:into:convolving:)`) and recompute them for the backward pass. Training
 /// results may not move: the lent output, its recomputation after the tensor was overwritten, the join and
 /// every gradient must equal, bit for bit, those of a unit that keeps its convolution's output, on both
-/// kernel sets, split between two threads. The join may also write over its side in place.
+/// kernel sets, split between two threads, also with BatchNorm's gradient written over the recomputed
+/// output. The join may write over its side in place, and its backward mask into another tensor.
 final class RecomputedConvolutionTests: XCTestCase {
     struct Shape { var label: String, c: Int, o: Int, stride: Int }
 
@@ -56,13 +57,67 @@ final class RecomputedConvolutionTests: XCTestCase {
         lending.recomputeConvolution(from: x, ws)
         XCTAssertEqual(differing(lent, forwarded), 0, "\(label): the recomputed output differs")
 
-        let dy = Tensor.random(c: s.o, n: 3, h: lent.h, w: lent.w, &rng)
-        let dxLending = lending.backward(x, dy.copy(), ws, needInputGrad: true, into: Tensor(c: 0, n: 0, h: 0, w: 0)).copy()
+        // The join's mask written into another tensor, and the lending unit's BatchNorm gradient written over
+        // its own input (a bottleneck's 2c), which leaves dy as it was for the shortcut.
+        let incoming = Tensor.random(c: s.o, n: 3, h: lent.h, w: lent.w, &rng)
+        let dy = Tensor(c: 0, n: 0, h: 0, w: 0)
+        inPlace.backward(incoming, into: dy)
+        let maskedInPlace = incoming.copy()
+        inPlace.backward(maskedInPlace)
+        XCTAssertEqual(differing(dy, maskedInPlace), 0, "\(label): the mask into another tensor differs")
+        XCTAssert(dy.array.contains(0) && dy.array.contains { $0 != 0 }, "\(label): the mask is exercised")
+        let given = dy.copy()
+        let dxLending = lending.backward(x, dy, ws, needInputGrad: true, into: Tensor(c: 0, n: 0, h: 0, w: 0),
+                                         keepingDy: lending.convolved).copy()
+        XCTAssertEqual(differing(dy, given), 0, "\(label): dy was not kept")
         let dxKeeping = keeping.backward(x, dy.copy(), ws, needInputGrad: true, into: Tensor(c: 0, n: 0, h: 0, w: 0))
         XCTAssertEqual(differing(dxLending, dxKeeping), 0, "\(label): dL/dx differs")
         for (a, b) in zip(lending.parameters, keeping.parameters) {
             let d = zip(a.gradients, b.gradients).filter { $0.bitPattern != $1.bitPattern }.count
             XCTAssertEqual(d, 0, "\(label): \(a.name)'s gradient differs")
+        }
+    }
+
+    /// An identity bottleneck's 2a adds its dL/dx onto the masked dy in its GEMM instead of a pass of
+    /// `addInPlace` after it: the same floats at the bottlenecks' widths (32 to 128 outputs, the GEMM's depth:
+    /// one pass of at most STPM_SGEMM_KC, so C is added once, to the finished sum).
+    func testPointwiseInputGradientAddedInTheGemmEqualsASeparateAdd() {
+        onEachKernelSetWithTwoThreads { avx512 in
+            for outChannels in [32, 128] {
+                var rng = SplitMix64(label: "adding \(outChannels)")
+                let conv = Conv2d(name: "conv", inChannels: 48, outChannels: outChannels, kernel: 1, padding: .fixed(.none))
+                conv.weight.randomize(&rng)
+                let x = Tensor.random(c: 48, n: 3, h: 18, w: 14, &rng), ws = Workspace()
+                let dy = Tensor.random(c: outChannels, n: 3, h: 18, w: 14, &rng), onto = Tensor.random(c: 48, n: 3, h: 18, w: 14, &rng)
+                let added = onto.copy()
+                conv.backward(x, dy, ws, into: added, adding: true)
+                let separate = conv.backward(x, dy, ws, into: Tensor(c: 0, n: 0, h: 0, w: 0))
+                addInPlace(separate, onto)
+                XCTAssertEqual(differing(added, separate), 0, "\(outChannels) outputs avx512 \(avx512)")
+            }
+        }
+    }
+
+    /// The activation's mask, in place and into another tensor, against the scalar rule on a ragged count
+    /// (vectors of eight and a tail, split between two threads).
+    func testActivationMaskMatchesTheScalarRule() {
+        onEachKernelSetWithTwoThreads { _ in
+            var rng = SplitMix64(label: "mask")
+            let y = Tensor.random(c: 1, n: 1, h: 1, w: 1007, &rng) { $0.uniform(-2, 8) }
+            let g = Tensor.random(c: 1, n: 1, h: 1, w: 1007, &rng)
+            for activation in [Activation.relu, .relu6] {
+                let expected = zip(y.array, g.array).map { y, g in
+                    activation == .relu ? (y > 0 ? g : 0) : (y > 0 && y < 6 ? g : 0)
+                }
+                let into = Tensor(c: 0, n: 0, h: 0, w: 0), inPlace = g.copy()
+                activation.backward(output: y, grad: g, into: into)
+                activation.backward(output: y, grad: inPlace)
+                for (t, label) in [(into, "into"), (inPlace, "in place")] {
+                    let d = zip(t.array, expected).filter { $0.bitPattern != $1.bitPattern }.count
+                    XCTAssertEqual(d, 0, "\(activation) \(label)")
+                }
+                XCTAssert(Array(expected.suffix(7)).contains(0) && Array(expected.suffix(7)).contains { $0 != 0 }, "the tail is masked")
+            }
         }
     }
 

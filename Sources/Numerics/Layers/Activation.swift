@@ -35,14 +35,23 @@ public enum Activation: Sendable {
         }
     }
 
-    /// Masks `grad` in place by the derivative at output `y`.
-    public func backward(output y: Tensor, grad: Tensor) {
-        let yp = y.data, g = grad.data, n = y.count
-        switch self {
-        case .identity: break
-        case .relu: parallelFor(n, work: n) { r in for i in r { g[i] = yp[i] > 0 ? g[i] : 0 } }
-        // One comparison instead of two keeps the loop branch-free and vectorised.
-        case .relu6: parallelFor(n, work: n) { r in for i in r { g[i] = min(yp[i], 6 - yp[i]) > 0 ? g[i] : 0 } }
+    /// Masks `grad` by the derivative at output `y`, in place or into `target` (resized). Explicit vectors
+    /// of eight: the compiler leaves a loop scalar when the tensors it writes and reads may alias.
+    public func backward(output y: Tensor, grad: Tensor, into target: Tensor? = nil) {
+        let out = target ?? grad
+        out.resize(c: grad.c, n: grad.n, h: grad.h, w: grad.w)
+        guard self != .identity || out !== grad else { return }
+        let yp = UnsafePointer(y.data), g = UnsafePointer(grad.data), o = out.data, n = y.count
+        parallelFor(n, work: n) { r in
+            var i = r.lowerBound
+            while i + 8 <= r.upperBound {
+                UnsafeMutableRawPointer(o + i).storeBytes(of: masked(load8(g + i), load8(yp + i), 1, 0), as: SIMD8<Float>.self)
+                i += 8
+            }
+            while i < r.upperBound {
+                o[i] = masked(g[i], yp[i], 1, 0)
+                i += 1
+            }
         }
     }
 }

@@ -123,7 +123,7 @@ public final class BatchNorm2d {
     }
 
     /// dL/dx from dL/d(activation(y)) for the last train-mode forward on `x`, into `inputGrad` or `into`,
-    /// which may be `dy` itself (each channel reads its row of `dy` before writing it); writes weight and
+    /// which may be `dy` or `x` itself (each channel reads its rows before writing them); writes weight and
     /// bias gradients. The activation's mask comes from y recomputed from `x`, so that neither the
     /// activated output nor a masked copy of `dy` has to exist.
     @discardableResult

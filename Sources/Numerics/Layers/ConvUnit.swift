@@ -131,7 +131,8 @@ public final class ConvUnit: Layer {
     /// dL/dx into `conv.inputGrad`, or into `into`, which must not be `dy` (added to it with `adding`, see
     /// `Conv2d.backward`). A trainable unit's BatchNorm writes its dL/dx over `dy` (the activation's mask
     /// folded in, see `BatchNorm2d.backward`), or into `keepingDy` for a `dy` that the other branch of a
-    /// residual block still reads. A frozen unit masks `dy` in place.
+    /// residual block still reads: that may be `convolved`, BatchNorm's input, when the block recomputed it
+    /// for this pass alone. A frozen unit masks `dy` in place.
     @discardableResult
     public func backward(_ x: Tensor, _ dy: Tensor, _ ws: Workspace, needInputGrad: Bool, into target: Tensor? = nil,
                          adding: Bool = false, keepingDy spare: Tensor? = nil) -> Tensor {

@@ -38,8 +38,8 @@ public final class ResidualAdd {
         return output
     }
 
-    /// Masks `dy` in place; both branches then read it.
-    public func backward(_ dy: Tensor) { activation.backward(output: output, grad: dy) }
+    /// Masks `dy` in place, or into `target`; both branches then read the masked gradient.
+    public func backward(_ dy: Tensor, into target: Tensor? = nil) { activation.backward(output: output, grad: dy, into: target) }
 }
 
 /// dst += src, for summing the gradients of two branches that read the same tensor.
