@@ -22,10 +22,11 @@ public enum MemoryBudget {
     /// batch 32: 3.31 -> 2.36 GB), and the ResNets' from 700 when residual blocks recomputed the convolution
     /// outputs of their projections and of the bottlenecks' branch2c for the backward pass (2.36 -> 1.88 GB);
     /// EfficientNet-Lite0's evaluation figure fell from 4216 with its inference by bands (stpm score on
-    /// tire's test images at 256 px: 98 MB).
+    /// tire's test images at 256 px: 98 MB), and from 2075 as its small-batch peaks fell (512 px, batch 2:
+    /// 621 -> 554 MB).
     static func perPixel(_ kind: BackboneKind) -> (trainingImage: Int, evaluation: Int) {
         switch kind {
-        case .efficientnetLite0: (870, 2075)
+        case .efficientnetLite0: (870, 1800)
         case .resnet50Half, .resnet18: (520, 6587)
         }
     }
