@@ -26,28 +26,13 @@ public final class AnomalyModel {
         guard FileManager.default.fileExists(atPath: weights) else {
             throw TeacherWeightsError.missingFile(weights)
         }
-        // The teacher's file is hashed on one core while the networks load on the other (the hash took a fifth
-        // of the load); its verdict still comes before any error of the loading.
-        var hash: Result<String, Error>?
-        var networks: Result<(teacher: FeatureExtractor, student: FeatureExtractor), Error>?
-        let (store, config) = (store, config)
-        DispatchQueue.concurrentPerform(iterations: 2) { task in
-            if task == 0 {
-                hash = Result { try SHA256.hex(ofFile: weights) }
-            } else {
-                networks = Result {
-                    let teacher = config.backbone.make(role: .teacher)
-                    try teacher.load(from: SafetensorsFile(path: weights))
-                    return (teacher, try store.loadStudent(config))
-                }
-            }
+        let hash = try SHA256.hex(ofFile: weights)
+        guard hash == config.teacherWeightsSHA256 else {
+            throw ModelStoreError.corrupt(weights, "its sha256 \(hash) differs from the one this model was trained with (\(config.teacherWeightsSHA256))")
         }
-        let digest = try hash!.get()
-        guard digest == config.teacherWeightsSHA256 else {
-            throw ModelStoreError.corrupt(weights, "its sha256 \(digest) differs from the one this model was trained with (\(config.teacherWeightsSHA256))")
-        }
-        let (teacher, student) = try networks!.get()
-        inference = MapInference(teacher: teacher, student: student, size: config.size)
+        let teacher = config.backbone.make(role: .teacher)
+        try teacher.load(from: SafetensorsFile(path: weights))
+        inference = MapInference(teacher: teacher, student: try store.loadStudent(config), size: config.size)
         self.batchSize = batchSize
     }
 
