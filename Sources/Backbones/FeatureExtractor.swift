@@ -9,10 +9,16 @@ public final class FeatureExtractor {
     let tapLayers: [Int]
     let workspace = Workspace()
     private var lastInput: Tensor?
+    /// EfficientNet-Lite0's stem: a bare unit before a block without expansion, which never writes the
+    /// workspace's first block activation. The stem's output (64 MiB for a training batch of 32 at 256 px)
+    /// lives there and is recomputed from its convolution's output before that block's backward pass reads it.
+    private let lendingStem: ConvUnit?
 
     init(kind: BackboneKind, role: Role, layers: [Layer], tapLayers: [Int]) {
         precondition(tapLayers.count == 3 && tapLayers.last == layers.count - 1, "three taps, the last one ending the network")
         self.kind = kind; self.role = role; self.layers = layers; self.tapLayers = tapLayers
+        let next = layers.count > 1 ? layers[1] as? MBConvBlock : nil
+        lendingStem = next != nil && next!.expand == nil ? layers.first as? ConvUnit : nil
     }
 
     public var taps: [Tensor] { tapLayers.map { layers[$0].output } }
@@ -30,7 +36,13 @@ public final class FeatureExtractor {
            let y = block.forward(afterStem: stem, input, workspace) {
             (x, first) = (y, 2)
         }
-        for layer in layers[first...] { x = layer.forward(x, workspace) }
+        for layer in layers[first...] {
+            if let stem = lendingStem, layer === stem {
+                x = stem.forward(x, workspace, into: workspace.blockActivations[0])
+            } else {
+                x = layer.forward(x, workspace)
+            }
+        }
         return taps
     }
 
@@ -51,6 +63,7 @@ public final class FeatureExtractor {
                     g = first
                 }
             }
+            if i == 1 { lendingStem?.recomputeOutput() }
             let x = i == 0 ? input : layers[i - 1].output
             let target = i > 0 ? workspace.layerGradients[i % 2] : nil
             layers[i].backward(x, g!, workspace, into: target)
