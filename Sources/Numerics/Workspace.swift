@@ -12,6 +12,7 @@ public final class Workspace {
     }
 
     private var perThread: [(pointer: UnsafeMutablePointer<Float>, capacity: Int)] = []
+    private var threadPointers: [UnsafeMutablePointer<Float>] = []
 
     /// Gradients shared by every layer of the network, so that a training step holds each once instead
     /// of once per layer (a batch of 32 at 256 px would otherwise keep gigabytes of dead gradients).
@@ -56,14 +57,19 @@ public final class Workspace {
     /// thread so that the chunks only read the table. Fresh memory every call would cost a page
     /// fault per 4 KiB.
     func threadScratch(_ count: Int) -> [UnsafeMutablePointer<Float>] {
+        var grown = false
         while perThread.count < Parallelism.threads {
             perThread.append((.allocate(capacity: 1), 1))
+            grown = true
         }
         for i in perThread.indices where perThread[i].capacity < count {
             perThread[i].pointer.deallocate()
             perThread[i] = (.allocate(capacity: count), count)
+            grown = true
         }
-        return perThread.map(\.pointer)
+        // Handed out as one array kept here: a new array per call would be an allocation per convolution.
+        if grown { threadPointers = perThread.map(\.pointer) }
+        return threadPointers
     }
 
     func scratch(_ count: Int) -> UnsafeMutablePointer<Float> {
