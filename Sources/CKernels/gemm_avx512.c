@@ -58,6 +58,18 @@ INLINE __m512 activate(__m512 v, int activation) {
     return v;
 }
 
+// The epilogue's per-channel scale or bias for one row of a tile's two vectors: the row's value broadcast,
+// or (`by_column`, channels along the columns) the columns' values.
+INLINE void channel_operands(const float *values, int by_column, long row, long col, __mmask16 m0, __mmask16 m1,
+                             __m512 *v0, __m512 *v1) {
+    if (by_column) {
+        *v0 = _mm512_maskz_loadu_ps(m0, values + col);
+        *v1 = _mm512_maskz_loadu_ps(m1, values + col + 16);
+    } else {
+        *v0 = *v1 = _mm512_set1_ps(values[row]);
+    }
+}
+
 // C[0..mr, 0..32) (+)= A panel (kc x mr, interleaved) * B strip (kc rows `bstride` apart), masked to the
 // strip's columns; `load` adds C first, `finish` applies the epilogue (rows from `row`, columns from `col`).
 // `half`: the strip's columns end within the first 16 (m1 empty), and the second vector of each row is
@@ -103,24 +115,16 @@ INLINE void kernel(const int mr, const int half, long kc, const float *restrict 
         if (finish) {
             // Multiply then add, not fused: the same roundings as BatchNorm's and the bias pass's Swift loops.
             if (e->scale) {
-                if (e->by_column) {
-                    v0 = _mm512_mul_ps(v0, _mm512_maskz_loadu_ps(m0, e->scale + col));
-                    v1 = _mm512_mul_ps(v1, _mm512_maskz_loadu_ps(m1, e->scale + col + 16));
-                } else {
-                    const __m512 s = _mm512_set1_ps(e->scale[row + i]);
-                    v0 = _mm512_mul_ps(v0, s);
-                    v1 = _mm512_mul_ps(v1, s);
-                }
+                __m512 s0, s1;
+                channel_operands(e->scale, e->by_column, row + i, col, m0, m1, &s0, &s1);
+                v0 = _mm512_mul_ps(v0, s0);
+                v1 = _mm512_mul_ps(v1, s1);
             }
             if (e->bias) {
-                if (e->by_column) {
-                    v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, e->bias + col));
-                    v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, e->bias + col + 16));
-                } else {
-                    const __m512 b = _mm512_set1_ps(e->bias[row + i]);
-                    v0 = _mm512_add_ps(v0, b);
-                    v1 = _mm512_add_ps(v1, b);
-                }
+                __m512 b0, b1;
+                channel_operands(e->bias, e->by_column, row + i, col, m0, m1, &b0, &b1);
+                v0 = _mm512_add_ps(v0, b0);
+                v1 = _mm512_add_ps(v1, b1);
             }
             if (e->residual) {
                 const float *r = e->residual + (row + i) * e->ldr + col;
