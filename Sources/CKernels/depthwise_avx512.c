@@ -207,9 +207,49 @@ AVX512 void stpm_depthwise_forward_avx512(const float *x, const float *weight, f
 // leave a sum unchanged, and the taps are summed in the planar kernel's order, so both kernels give
 // the same floats. Only `checked` blocks (the row's ends) test positions against the row; n < 8
 // outputs are stored.
+// Lanes lane0 ..< lane0 + n of `v`: channel ch's outputs at positions p0 ..< p0 + n, into the GEMM's strips of
+// STPM_SGEMM_NR positions (one row of NR floats per channel, c rows per strip); a run that crosses into the
+// next strip continues at the start of its row.
+AVX512 INLINE void strip_store(float *y, long c, long ch, long p0, int n, int lane0, __m512 v) {
+    const long o = p0 % STPM_SGEMM_NR;
+    const int first = n < STPM_SGEMM_NR - o ? n : (int)(STPM_SGEMM_NR - o);
+    float *row = y + p0 / STPM_SGEMM_NR * c * STPM_SGEMM_NR + ch * STPM_SGEMM_NR + o - lane0;
+    _mm512_mask_storeu_ps(row, (__mmask16)(((1u << first) - 1) << lane0), v);
+    if (n > first)
+        _mm512_mask_storeu_ps(row + (c - 1) * STPM_SGEMM_NR, (__mmask16)((((1u << n) - 1) & ~((1u << first) - 1)) << lane0), v);
+}
+
+// v[i] holds channels cg ..< cg + 16 of position p0 + i (i < n <= 8): transposed in registers to 16 channel
+// rows of 8 positions, stored into the strips.
+AVX512 INLINE void store_strips(__m512 v[8], float *y, long c, long cg, long p0, int n) {
+    __m512 t[8], u[8];
+    for (int i = 0; i < 4; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(v[2 * i], v[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(v[2 * i], v[2 * i + 1]);
+    }
+    // u[4g + q], 128-bit lane L: channel 4L + q at positions 4g ..< 4g + 4.
+    for (int g = 0; g < 2; g++) {
+        u[4 * g] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], 0x44);
+        u[4 * g + 1] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], 0xEE);
+        u[4 * g + 2] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0x44);
+        u[4 * g + 3] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0xEE);
+    }
+    const __m512i lo = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
+    const __m512i hi = _mm512_setr_epi32(8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);
+    for (int q = 0; q < 4; q++) {
+        // Channels q and 4 + q (lo), 8 + q and 12 + q (hi), 8 positions each.
+        const __m512 zl = _mm512_permutex2var_ps(u[q], lo, u[4 + q]), zh = _mm512_permutex2var_ps(u[q], hi, u[4 + q]);
+        strip_store(y, c, cg + q, p0, n, 0, zl);
+        strip_store(y, c, cg + 4 + q, p0, n, 8, zl);
+        strip_store(y, c, cg + 8 + q, p0, n, 0, zh);
+        strip_store(y, c, cg + 12 + q, p0, n, 8, zh);
+    }
+}
+
+// `strips`: y is the GEMM's strips of positions (stpm_depthwise_nhwc_strips_avx512), else channels last.
 AVX512 INLINE void nhwc_block(const float *x, const float *wt, long c, long cg, stpm_depthwise_shape s, int stride, int k,
                               int oy, int ox0, int n, int checked, float *y, const float *bias, const float *scale,
-                              int act) {
+                              int act, int strips) {
     __m512 acc[8];
     for (int i = 0; i < 8; i++) acc[i] = _mm512_setzero_ps();
     const int span = 7 * stride + k, base = ox0 * stride - s.pad_left;
@@ -230,15 +270,18 @@ AVX512 INLINE void nhwc_block(const float *x, const float *wt, long c, long cg, 
     // a zero bias, then the shift.
     const __m512 b = bias && !scale ? _mm512_loadu_ps(bias + cg) : _mm512_setzero_ps();
     for (int i = 0; i < 8; i++) {
-        if (i >= n) break;
+        if (!strips && i >= n) break;
         __m512 v = _mm512_add_ps(acc[i], b);
-        if (scale) v = _mm512_add_ps(_mm512_mul_ps(v, _mm512_loadu_ps(scale + cg)), _mm512_loadu_ps(bias + cg));
-        _mm512_storeu_ps(y + ((long)oy * s.ow + ox0 + i) * c + cg, activate(v, act));
+        if (scale) v = _mm512_mul_ps(v, _mm512_loadu_ps(scale + cg));
+        if (scale && bias) v = _mm512_add_ps(v, _mm512_loadu_ps(bias + cg));
+        acc[i] = activate(v, act);
+        if (!strips) _mm512_storeu_ps(y + ((long)oy * s.ow + ox0 + i) * c + cg, acc[i]);
     }
+    if (strips) store_strips(acc, y, c, cg, (long)oy * s.ow + ox0, n);
 }
 
 AVX512 INLINE void nhwc_plane(const float *x, const float *wt, long c, stpm_depthwise_shape s, int stride, int k, float *y,
-                              const float *bias, const float *scale, int act) {
+                              const float *bias, const float *scale, int act, int strips) {
     // Outputs whose every tap lies inside the row: lo ..< hi.
     int lo = (s.pad_left + stride - 1) / stride, hi = s.w - k + s.pad_left < 0 ? 0 : (s.w - k + s.pad_left) / stride + 1;
     if (hi > s.ow) hi = s.ow;
@@ -246,13 +289,13 @@ AVX512 INLINE void nhwc_plane(const float *x, const float *wt, long c, stpm_dept
         for (int oy = 0; oy < s.oh; oy++) {
             for (int ox = 0; ox < s.ow;) {
                 if (ox >= lo && ox + 8 <= hi) {
-                    nhwc_block(x, wt, c, cg, s, stride, k, oy, ox, 8, 0, y, bias, scale, act);
+                    nhwc_block(x, wt, c, cg, s, stride, k, oy, ox, 8, 0, y, bias, scale, act, strips);
                     ox += 8;
                 } else {
                     int n = ox < lo ? lo - ox : 8;
                     if (n > 8) n = 8;
                     if (n > s.ow - ox) n = s.ow - ox;
-                    nhwc_block(x, wt, c, cg, s, stride, k, oy, ox, n, 1, y, bias, scale, act);
+                    nhwc_block(x, wt, c, cg, s, stride, k, oy, ox, n, 1, y, bias, scale, act, strips);
                     ox += n;
                 }
             }
@@ -260,13 +303,21 @@ AVX512 INLINE void nhwc_plane(const float *x, const float *wt, long c, stpm_dept
     }
 }
 
+#define NHWC_BY_SHAPE(STRIPS) \
+    if (s.k == 3 && s.stride == 1) nhwc_plane(x, weight, c, s, 1, 3, y, bias, scale, act, STRIPS); \
+    else if (s.k == 3 && s.stride == 2) nhwc_plane(x, weight, c, s, 2, 3, y, bias, scale, act, STRIPS); \
+    else if (s.k == 5 && s.stride == 1) nhwc_plane(x, weight, c, s, 1, 5, y, bias, scale, act, STRIPS); \
+    else if (s.k == 5 && s.stride == 2) nhwc_plane(x, weight, c, s, 2, 5, y, bias, scale, act, STRIPS); \
+    else nhwc_plane(x, weight, c, s, s.stride, s.k, y, bias, scale, act, STRIPS);
+
 AVX512 void stpm_depthwise_nhwc_avx512(const float *x, const float *weight, const float *bias, const float *scale, int act,
                                        float *y, long c, stpm_depthwise_shape s) {
-    if (s.k == 3 && s.stride == 1) nhwc_plane(x, weight, c, s, 1, 3, y, bias, scale, act);
-    else if (s.k == 3 && s.stride == 2) nhwc_plane(x, weight, c, s, 2, 3, y, bias, scale, act);
-    else if (s.k == 5 && s.stride == 1) nhwc_plane(x, weight, c, s, 1, 5, y, bias, scale, act);
-    else if (s.k == 5 && s.stride == 2) nhwc_plane(x, weight, c, s, 2, 5, y, bias, scale, act);
-    else nhwc_plane(x, weight, c, s, s.stride, s.k, y, bias, scale, act);
+    NHWC_BY_SHAPE(0)
+}
+
+AVX512 void stpm_depthwise_nhwc_strips_avx512(const float *x, const float *weight, const float *bias, const float *scale,
+                                              int act, float *y, long c, stpm_depthwise_shape s) {
+    NHWC_BY_SHAPE(1)
 }
 
 // The backward pass of one plane. x is laid out as the forward's (padded phase rows), dy as rows padded

@@ -255,11 +255,13 @@ static AVX512 void pack_b(int trans_b, long kc, long cols, const float *b, long 
 // ten panels measured no better than three.
 #define DIRECT_B_MAX_ROWS (3 * MR)
 
+// `b_strips`: op(B) given as whole-depth strips (stpm_sgemm_pack_b_strips' layout), read where they lie.
 static AVX512 void gemm(int trans_a, long m, long n, long k, const float *a, long lda, const float *packed_a,
-                        int trans_b, const float *b, long ldb, float beta, float *c, long ldc, const epilogue *e) {
+                        int trans_b, const float *b, long ldb, const float *b_strips, float beta, float *c, long ldc,
+                        const epilogue *e) {
     if (m <= 0 || n <= 0) return;
     float *ablock = scratch(), *strips = ablock + MC * KC;
-    const int direct = !trans_b && m <= DIRECT_B_MAX_ROWS;
+    const int direct = !b_strips && !trans_b && m <= DIRECT_B_MAX_ROWS;
     // k == 0 still makes one pass: C = act(scale * beta C + bias).
     for (long pc = 0;; pc += KC) {
         const long kc = k - pc < KC ? k - pc : KC;
@@ -279,7 +281,10 @@ static AVX512 void gemm(int trans_a, long m, long n, long k, const float *a, lon
                 const float *bp;
                 long bstride;
                 const float *pf = 0;
-                if (direct) {
+                if (b_strips) {
+                    bp = b_strips + jr * k + pc * NR;
+                    bstride = NR;
+                } else if (direct) {
                     bp = b + pc * ldb + jr;
                     bstride = ldb;
                     // B rows ldb apart defeat the hardware prefetchers: the first panel fetches the next strip.
@@ -305,20 +310,20 @@ void stpm_sgemm(int trans_a, int trans_b, long m, long n, long k, const float *a
                 float beta, float *c, long ldc, const float *scale, const float *bias, const float *residual, long ldr,
                 int activation) {
     const epilogue e = {scale, bias, residual, ldr, activation, 0};
-    gemm(trans_a, m, n, k, a, lda, 0, trans_b, b, ldb, beta, c, ldc, &e);
+    gemm(trans_a, m, n, k, a, lda, 0, trans_b, b, ldb, 0, beta, c, ldc, &e);
 }
 
 void stpm_sgemm_column_epilogue(int trans_a, int trans_b, long m, long n, long k, const float *a, long lda, const float *b,
                                 long ldb, float *c, long ldc, const float *scale, const float *bias, int activation) {
     const epilogue e = {scale, bias, 0, 0, activation, 1};
-    gemm(trans_a, m, n, k, a, lda, 0, trans_b, b, ldb, 0, c, ldc, &e);
+    gemm(trans_a, m, n, k, a, lda, 0, trans_b, b, ldb, 0, 0, c, ldc, &e);
 }
 
 void stpm_sgemm_packed(long m, long n, long k, const float *packed_a, int trans_b, const float *b, long ldb,
                        float beta, float *c, long ldc, const float *scale, const float *bias, const float *residual,
                        long ldr, int activation) {
     const epilogue e = {scale, bias, residual, ldr, activation, 0};
-    gemm(0, m, n, k, 0, 0, packed_a, trans_b, b, ldb, beta, c, ldc, &e);
+    gemm(0, m, n, k, 0, 0, packed_a, trans_b, b, ldb, 0, beta, c, ldc, &e);
 }
 
 // The same blocks as `gemm` packs one at a time, all of them in order: depth block pc at pc * m, and
@@ -328,4 +333,19 @@ void stpm_sgemm_pack_a(int trans_a, long m, long k, const float *a, long lda, fl
         const long kc = k - pc < KC ? k - pc : KC;
         pack_a(trans_a, m, kc, a, lda, 0, pc, packed + pc * m);
     }
+}
+
+void stpm_sgemm_b_strips(int trans_a, long m, long n, long k, const float *a, long lda, const float *packed_a,
+                         const float *b_strips, float *c, long ldc, const float *scale, const float *bias,
+                         const float *residual, long ldr, int activation, int by_column) {
+    const epilogue e = {scale, bias, residual, ldr, activation, by_column};
+    gemm(trans_a, m, n, k, a, lda, packed_a, 0, 0, 0, b_strips, 0, c, ldc, &e);
+}
+
+long stpm_sgemm_b_strips_floats(long k, long n) { return (n + NR - 1) / NR * NR * k; }
+
+void stpm_sgemm_pack_b_strips(int trans_b, long k, long n, const float *b, long ldb, float *strips) {
+    for (long j = 0; j < (n + NR - 1) / NR * NR; j++)
+        for (long p = 0; p < k; p++)
+            strips[j / NR * k * NR + p * NR + j % NR] = j >= n ? 0 : trans_b ? b[j * ldb + p] : b[p * ldb + j];
 }

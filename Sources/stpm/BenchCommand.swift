@@ -19,7 +19,12 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Timed repetitions per measurement (the best is kept).") var repeats = 3
     @Option(help: "Threads for GEMMs and hand-written loops (default: all cores).") var threads: Int?
     @Flag(help: "Measure only training throughput.") var trainOnly = false
+    @Flag(help: "Measure only stpm-infer (teacher, student and anomaly map), e.g. to profile it.") var inferOnly = false
     @Flag(help: "One JSON object per backbone instead of the table (for scripts/bench_peers.py).") var json = false
+
+    func validate() throws {
+        if trainOnly && inferOnly { throw ValidationError("--train-only and --infer-only exclude each other.") }
+    }
 
     func run() throws {
         if let threads { Parallelism.set(threads) }
@@ -36,7 +41,7 @@ struct BenchCommand: ParsableCommand {
             print("backbone             GFLOP/img   fwd b1   fwd b8   stpm-infer b1   stpm-infer b8   train b8")
         }
         for kind in backbones {
-            let r = Benchmark.run(kind, size: size, repeats: repeats, trainOnly: trainOnly)
+            let r = Benchmark.run(kind, size: size, repeats: repeats, trainOnly: trainOnly, inferOnly: inferOnly)
             let figures = [(r.forwardBatch1, r.forwardFLOPs), (r.forwardBatch8, r.forwardFLOPs),
                            (r.stpmInferenceBatch1, r.inferenceFLOPs), (r.stpmInferenceBatch8, r.inferenceFLOPs),
                            (r.trainBatch8, r.trainFLOPs)]

@@ -1,4 +1,5 @@
 import XCTest
+import CKernels
 @testable import Numerics
 
 /// The AVX-512 depthwise forward and backward against the portable ones on the same inputs, with bias and
@@ -90,6 +91,57 @@ final class DepthwiseAVX512Tests: XCTestCase {
             XCTAssertEqual(fast.count, portable.count, "\(k)")
             let first = portable.indices.first { fast[$0].bitPattern != portable[$0].bitPattern }
             XCTAssertNil(first.map { "y[\($0)] = \(fast[$0]), portable \(portable[$0])" }, "forward \(k)")
+        }
+    }
+
+    /// The channels-last kernel writing the projection GEMM's strips (`stpm_depthwise_nhwc_strips_avx512`), per
+    /// image of every case (channels rounded up to whole vectors: 16 and 32), against the portable planar
+    /// forward: the same floats at every output; lanes of the last strip past the outputs stay as they were.
+    /// With a scale (BatchNorm in eval mode), against the channels-last kernel's own channels-last output.
+    func testStripsAgreeWithPortableKernels() throws {
+        guard InstructionSet.available else { throw XCTSkip("no AVX-512 on this machine") }
+        let nr = Int(STPM_SGEMM_NR)
+        for var k in cases() {
+            k.c = (k.c + 15) / 16 * 16
+            let portable = forward(k, avx512: false)
+            var rng = SplitMix64(label: k.description)
+            let conv = Conv2d(name: "dw", inChannels: k.c, outChannels: k.c, kernel: k.kernel, stride: k.stride,
+                              padding: k.padding, groups: k.c, bias: k.bias)
+            conv.weight.randomize(&rng)
+            conv.bias?.randomize(&rng)
+            let x = Tensor.random(c: k.c, n: k.n, h: k.h, w: k.w, &rng)
+            let g = conv.geometry(x)
+            let positions = g.oh * g.ow, c = k.c
+            let taps = (0..<k.kernel * k.kernel * c).map { i in conv.weight.value[i % c * k.kernel * k.kernel + i / c] }
+            let scale = (0..<c).map { _ in rng.uniform(0.5, 2) }
+            let shape = stpm_depthwise_shape(h: Int32(k.h), w: Int32(k.w), k: Int32(k.kernel), stride: Int32(k.stride),
+                                             pad_top: Int32(g.pad.top), pad_left: Int32(g.pad.left), oh: Int32(g.oh),
+                                             ow: Int32(g.ow))
+            for image in 0..<k.n {
+                // x's image channels last.
+                var nhwc = [Float](repeating: 0, count: k.h * k.w * c)
+                for ch in 0..<c { for p in 0..<k.h * k.w { nhwc[p * c + ch] = x.data[(ch * k.n + image) * k.h * k.w + p] } }
+                let bias = conv.bias.map { Array(UnsafeBufferPointer(start: $0.value, count: c)) }
+                for scaled in [false, true] {
+                    let sentinel: Float = 4321
+                    var strips = [Float](repeating: sentinel, count: stpm_sgemm_b_strips_floats(c, positions))
+                    var last = [Float](repeating: 0, count: positions * c)
+                    let s = scaled ? scale : nil
+                    stpm_depthwise_nhwc_strips_avx512(nhwc, taps, bias, s, k.activation.kernelCode, &strips, c, shape)
+                    if scaled { stpm_depthwise_nhwc_avx512(nhwc, taps, bias, s, k.activation.kernelCode, &last, c, shape) }
+                    for ch in 0..<c {
+                        for p in 0..<(positions + nr - 1) / nr * nr {
+                            let got = strips[p / nr * c * nr + ch * nr + p % nr]
+                            let want = p >= positions ? sentinel
+                                : scaled ? last[p * c + ch] : portable[(ch * k.n + image) * positions + p]
+                            guard got.bitPattern == want.bitPattern else {
+                                XCTFail("\(k) scaled \(scaled), image \(image): channel \(ch), position \(p) = \(got), expected \(want)")
+                                return
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
 }

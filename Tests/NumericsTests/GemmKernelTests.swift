@@ -327,5 +327,56 @@ final class GemmKernelTests: XCTestCase {
                            results[1].map(\.bitPattern).enumerated().filter { !results[1][$0.offset].isNaN }.map(\.element))
         }
     }
-}
 
+    /// `stpm_sgemm_b_strips` (op(B) read from strips, as the banded inference forward's producers write them)
+    /// against `stpm_sgemm` with the same operands: the same sums in the same order, so the same bits, over
+    /// ragged sizes, both transpositions of A (given or packed) and of the B that was cut into strips, the row
+    /// epilogue with a residual and the column epilogue. Lanes past column n hold NaN, which must not reach C,
+    /// and C's padding columns must stay untouched.
+    func testStripsOperandGivesTheBitsOfPackingPerCall() throws {
+        guard InstructionSet.available else { throw XCTSkip("no AVX-512 on this machine") }
+        let nr = Int(STPM_SGEMM_NR)
+        var rng = SplitMix64(seed: 41)
+        for m in [1, 15, 3 * 14 + 3, 14 * 24 + 5] {
+            for n in [1, 17, 33, 161] {
+                for k in [1, 3, Self.twoPasses] {
+                    for (transA, transB) in [(false, false), (true, true), (false, true), (true, false)] {
+                        for byColumn in [false, true] {
+                            let label = "m \(m) n \(n) k \(k) transA \(transA) transB \(transB) byColumn \(byColumn)"
+                            let lda = (transA ? m : k) + 3, ldb = (transB ? k : n) + 2, ldc = n + 5, ldr = ldc + 1
+                            let a = (0..<(transA ? k : m) * lda).map { _ in rng.uniform(-1, 1) }
+                            let b = (0..<(transB ? n : k) * ldb).map { _ in rng.uniform(-1, 1) }
+                            let channels = byColumn ? n : m
+                            let scale = (0..<channels).map { _ in rng.uniform(-2, 2) }, bias = (0..<channels).map { _ in rng.uniform(-1, 1) }
+                            let residual = (0..<m * ldr).map { _ in rng.uniform(-2, 2) }
+                            var strips = [Float](repeating: 0, count: stpm_sgemm_b_strips_floats(k, n))
+                            stpm_sgemm_pack_b_strips(transB ? 1 : 0, k, n, b, ldb, &strips)
+                            for j in n..<(n + nr - 1) / nr * nr { for p in 0..<k { strips[j / nr * k * nr + p * nr + j % nr] = .nan } }
+                            var packed = [Float](repeating: 0, count: m * k)
+                            stpm_sgemm_pack_a(transA ? 1 : 0, m, k, a, lda, &packed)
+                            var expected = [Float](repeating: sentinel, count: m * ldc)
+                            let act = Activation.relu6.kernelCode
+                            if byColumn {
+                                stpm_sgemm_column_epilogue(transA ? 1 : 0, transB ? 1 : 0, m, n, k, a, lda, b, ldb, &expected, ldc,
+                                                           scale, bias, act)
+                            } else {
+                                stpm_sgemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, a, lda, b, ldb, 0, &expected, ldc, scale, bias,
+                                           residual, ldr, act)
+                            }
+                            for usePacked in [false, true] {
+                                var got = [Float](repeating: sentinel, count: m * ldc)
+                                packed.withUnsafeBufferPointer { pa in
+                                    stpm_sgemm_b_strips(transA ? 1 : 0, m, n, k, a, lda, usePacked ? pa.baseAddress : nil, strips,
+                                                        &got, ldc, scale, bias, byColumn ? nil : residual, ldr, act, byColumn ? 1 : 0)
+                                }
+                                let first = got.indices.first { got[$0].bitPattern != expected[$0].bitPattern }
+                                XCTAssertNil(first.map { "C[\($0 / ldc), \($0 % ldc)] = \(got[$0]), expected \(expected[$0])" },
+                                             "\(label) packed \(usePacked)")
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -29,4 +29,11 @@ void stpm_depthwise_backward_avx512(const float *x, const float *weight, const f
 void stpm_depthwise_nhwc_avx512(const float *x, const float *weight, const float *bias, const float *scale, int act,
                                 float *y, long c, stpm_depthwise_shape s);
 
+/// As stpm_depthwise_nhwc_avx512, y written as the right operand of the GEMM that reads it next (a 1x1
+/// projection, stpm_sgemm_b_strips with k = c and n = oh * ow): output position p = oy * ow + ox of channel
+/// ch at (p / STPM_SGEMM_NR) * c * STPM_SGEMM_NR + ch * STPM_SGEMM_NR + p % STPM_SGEMM_NR, so that the GEMM
+/// packs nothing. Lanes of the last strip past position oh * ow are left as they were.
+void stpm_depthwise_nhwc_strips_avx512(const float *x, const float *weight, const float *bias, const float *scale, int act,
+                                       float *y, long c, stpm_depthwise_shape s);
+
 #endif

@@ -37,4 +37,20 @@ void stpm_sgemm_packed(long m, long n, long k, const float *packed_a,
 /// Packs op(A) (m x k) into the kernel's layout: exactly m * k floats.
 void stpm_sgemm_pack_a(int trans_a, long m, long k, const float *a, long lda, float *packed);
 
+/// Columns per strip of the right operand: the kernel's register block (two vectors).
+enum { STPM_SGEMM_NR = 32 };
+
+/// op(B) (k x n) as the kernel reads it, with no packing per call: strips of STPM_SGEMM_NR columns, strip
+/// s at s * k * STPM_SGEMM_NR, depth p of it at p * STPM_SGEMM_NR, column j of B at lane j % STPM_SGEMM_NR
+/// of strip j / STPM_SGEMM_NR. Lanes past column n are never read into C (they may hold anything).
+long stpm_sgemm_b_strips_floats(long k, long n);
+void stpm_sgemm_pack_b_strips(int trans_b, long k, long n, const float *b, long ldb, float *strips);
+
+/// As stpm_sgemm with beta 0, op(B) given as strips (a producer wrote them so, or stpm_sgemm_pack_b_strips),
+/// and op(A) given as A (`packed_a` NULL) or packed by stpm_sgemm_pack_a (`a` ignored); `by_column` as in
+/// stpm_sgemm_column_epilogue (scale and bias of n entries, no residual), else as stpm_sgemm.
+void stpm_sgemm_b_strips(int trans_a, long m, long n, long k, const float *a, long lda, const float *packed_a,
+                         const float *b_strips, float *c, long ldc, const float *scale, const float *bias,
+                         const float *residual, long ldr, int activation, int by_column);
+
 #endif

@@ -42,7 +42,8 @@ public enum Benchmark {
         return Double(n) / best
     }
 
-    public static func run(_ kind: BackboneKind, size: Int = 256, repeats: Int = 3, trainOnly: Bool = false) -> BenchmarkResult {
+    public static func run(_ kind: BackboneKind, size: Int = 256, repeats: Int = 3, trainOnly: Bool = false,
+                           inferOnly: Bool = false) -> BenchmarkResult {
         let teacher = kind.make(role: .teacher)
         let student = kind.make(role: .student)
         StudentInit.initialize(student, seed: 0)
@@ -52,17 +53,19 @@ public enum Benchmark {
         let inference = MapInference(teacher: teacher, student: frozen, size: size)
         let x1 = randomBatch(1, size), x8 = randomBatch(8, size)
         kind.normalize(x1); kind.normalize(x8)
-        let f1 = trainOnly ? 0 : rate(1, repeats: repeats) { teacher.forward(x1) }
-        let f8 = trainOnly ? 0 : rate(8, repeats: repeats) { teacher.forward(x8) }
+        let f1 = trainOnly || inferOnly ? 0 : rate(1, repeats: repeats) { teacher.forward(x1) }
+        let f8 = trainOnly || inferOnly ? 0 : rate(8, repeats: repeats) { teacher.forward(x8) }
         let infer1 = trainOnly ? 0 : rate(1, repeats: repeats) { _ = inference(x1) }
         let infer8 = trainOnly ? 0 : rate(8, repeats: repeats) { _ = inference(x8) }
-        let train = trainRate(teacher: teacher, student: student, batch: x8, repeats: repeats)
-        let teacherMACs = teacher.forwardMACs(), studentMACs = student.forwardMACs()
+        let train = inferOnly ? 0 : trainRate(teacher: teacher, student: student, batch: x8, repeats: repeats)
+        // Counted from the shapes each network last ran on: the frozen student's for inference (the
+        // training student has not run when only inference is measured).
+        let teacherMACs = teacher.forwardMACs(), studentMACs = student.forwardMACs(), frozenMACs = frozen.forwardMACs()
         let forward = Double(teacherMACs.dense + teacherMACs.depthwise)
         let studentForward = Double(studentMACs.dense + studentMACs.depthwise)
         return BenchmarkResult(backbone: kind, size: size, forwardBatch1: f1, forwardBatch8: f8, stpmInferenceBatch1: infer1,
                                stpmInferenceBatch8: infer8, trainBatch8: train, forwardFLOPs: 2 * forward,
-                               inferenceFLOPs: 2 * (forward + studentForward),
+                               inferenceFLOPs: 2 * (forward + Double(frozenMACs.dense + frozenMACs.depthwise)),
                                trainFLOPs: 2 * (forward + studentForward + Double(student.backwardMACs())))
     }
 

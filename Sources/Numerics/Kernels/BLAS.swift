@@ -205,7 +205,21 @@ final class PackedOperand {
     /// the portable path, which reads `a` itself.
     func packed(_ a: UnsafePointer<Float>, m: Int, k: Int, matrices: Int = 1, version v: Int) -> UnsafePointer<Float>? {
         guard InstructionSet.avx512 else { return nil }
-        let size = m * k, total = matrices * size
+        let size = m * k
+        return kept(count: matrices * size, version: v) { buffer in
+            for e in 0..<matrices { stpm_sgemm_pack_a(0, m, k, a + e * size, k, buffer + e * size) }
+        }
+    }
+
+    /// The right operand op(B) = wᵀ (k x n) of a row-major n x k matrix `w` (a layer's weights whose output
+    /// channels are the GEMM's columns), as the kernel's strips (`stpm_sgemm_b_strips`); nil on the portable
+    /// path. An operand is either packed or strips, never both.
+    func strips(transposing w: UnsafePointer<Float>, n: Int, k: Int, version v: Int) -> UnsafePointer<Float>? {
+        guard InstructionSet.avx512 else { return nil }
+        return kept(count: stpm_sgemm_b_strips_floats(k, n), version: v) { stpm_sgemm_pack_b_strips(1, k, n, w, k, $0) }
+    }
+
+    private func kept(count total: Int, version v: Int, fill: (UnsafeMutablePointer<Float>) -> Void) -> UnsafePointer<Float> {
         if buffer == nil || count != total {
             buffer?.deallocate()
             buffer = .allocate(capacity: max(total, 1))
@@ -213,7 +227,7 @@ final class PackedOperand {
             version = -1
         }
         if version != v {
-            for e in 0..<matrices { stpm_sgemm_pack_a(0, m, k, a + e * size, k, buffer! + e * size) }
+            fill(buffer!)
             version = v
         }
         return UnsafePointer(buffer!)

@@ -39,6 +39,8 @@ public final class Conv2d {
     let winogradInputGradientFilter = WinogradFilter(forInputGradient: true)
     /// The weights (im2col and 1x1 GEMMs) or their Winograd transform, packed for the AVX-512 GEMM.
     private let packedWeight = PackedOperand()
+    /// The weights as a channels-last convolution's right operand (`InvertedResidualBands`' expansions).
+    private let weightStrips = PackedOperand()
     private let tapMajor = TransposedWeights()
 
     public init(name: String, inChannels: Int, outChannels: Int, kernel: Int, stride: Int = 1,
@@ -72,6 +74,12 @@ public final class Conv2d {
     /// weight version; nil on the portable path.
     func packedWeights() -> UnsafePointer<Float>? {
         packedWeight.packed(weight.value, m: outChannels, k: weight.count / outChannels, version: weight.version)
+    }
+
+    /// The transposed weights (k = the rest, n = outChannels: one column per output channel) as the AVX-512
+    /// GEMM's right operand strips, once per weight version; nil on the portable path.
+    func stripWeights() -> UnsafePointer<Float>? {
+        weightStrips.strips(transposing: weight.value, n: outChannels, k: weight.count / outChannels, version: weight.version)
     }
 
     /// A depthwise convolution's taps tap-major ([k * k][channels]) for the channels-last kernel, transposed

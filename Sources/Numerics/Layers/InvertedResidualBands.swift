@@ -65,13 +65,13 @@ public enum InvertedResidualBands {
         y.resize(c: plan.out, n: x.n, h: g.oh, w: g.ow)
         expand.conv.outputPlane = g.h * g.w
         (dw.outputPlane, project.conv.outputPlane) = (y.plane, y.plane)
-        let packedProject = project.conv.packedWeights()
+        guard let packedProject = project.conv.packedWeights(), let expandStrips = expand.conv.stripWeights() else { return nil }
         let scratch = ws.threadScratch(plan.scratchFloats)
         let threads = Parallelism.threads
         // Each image's rows in as many parts as it takes to give every thread one.
         let splits = x.n >= threads ? 1 : (threads + x.n - 1) / x.n
-        let layers = Layers(expand: expand, depthwise: depthwise, project: project, packedProject: packedProject,
-                            tapMajor: dw.tapMajorWeights(), residual: join != nil)
+        let layers = Layers(expand: expand, expandStrips: expandStrips, depthwise: depthwise, project: project,
+                            packedProject: packedProject, tapMajor: dw.tapMajorWeights(), residual: join != nil)
         withEpilogues(expand, depthwise, project) { eExpand, eDepthwise, eProject in
             let epilogues = (eExpand, eDepthwise, eProject)
             parallelChunks(x.n * splits, work: x.n * mid * g.oh * g.ow * g.kh * g.kw) { chunk, items in
@@ -94,13 +94,14 @@ public enum InvertedResidualBands {
     }
 }
 
-/// What a band reads: the units, the projection's weights packed for the GEMM, the depthwise taps
-/// tap-major.
+/// What a band reads: the units, the expansion's and the projection's weights as the GEMMs read them (the
+/// expansion's transposed, in strips; the projection's packed), the depthwise taps tap-major.
 private struct Layers {
     let expand: ConvUnit
+    let expandStrips: UnsafePointer<Float>
     let depthwise: ConvUnit
     let project: ConvUnit
-    let packedProject: UnsafePointer<Float>?
+    let packedProject: UnsafePointer<Float>
     let tapMajor: UnsafePointer<Float>
     let residual: Bool
 }
@@ -132,7 +133,8 @@ private struct BandPlan {
     }
 
     var expandedFloats: Int { g.c * inputRows * g.w }
-    var depthwiseFloats: Int { g.c * bandRows * g.ow }
+    /// The depthwise tile is written as the projection GEMM's right operand, in strips of positions.
+    var depthwiseFloats: Int { stpm_sgemm_b_strips_floats(g.c, bandRows * g.ow) }
     var unfoldedFloats: Int { unfold.map { $0.colRows * inputRows * g.w } ?? 0 }
     /// The expansion GEMM's depth.
     var depth: Int { unfold?.colRows ?? inChannels }
@@ -148,10 +150,11 @@ private struct BandPlan {
 
     /// Output rows `rows` of image `image`, band after band, on the calling thread.
     ///
-    /// The band's tiles are channels last ([position][channel]): the expansion is the GEMM of the input's
-    /// (or its unfolded rows') transpose by the weights' (one column per channel), the depthwise kernel
-    /// reads 16 channels of a position per vector with no padded copy, and the projection reads the
-    /// depthwise tile as its transposed right operand.
+    /// The expanded tile is channels last ([position][channel]): the expansion is the GEMM of the input's
+    /// (or its unfolded rows') transpose by the weights' (one column per channel, kept in strips), and the
+    /// depthwise kernel reads 16 channels of a position per vector with no padded copy. It writes its tile
+    /// as the projection's right operand already packed (strips of positions, a channel row in each), where
+    /// the GEMM transposed a channels-last tile into strips for every band (about a tenth of the time).
     func run(image: Int, rows: Range<Int>, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, _ layers: Layers,
              _ epilogues: (expand: GemmEpilogue, depthwise: GemmEpilogue, project: GemmEpilogue),
              _ scratch: UnsafeMutablePointer<Float>) {
@@ -182,23 +185,19 @@ private struct BandPlan {
                 } else {
                     (a, lda) = (x + image * g.h * w + fresh.lowerBound * w, inRow)
                 }
-                stpm_sgemm_column_epilogue(1, 1, fresh.count * w, mid, depth, a, lda, expand.conv.weight.value, depth,
-                                           expanded + kept.count * w * mid, mid, epilogues.expand.scale,
-                                           epilogues.expand.bias, epilogues.expand.activation.kernelCode)
+                stpm_sgemm_b_strips(1, fresh.count * w, mid, depth, a, lda, nil, layers.expandStrips,
+                                    expanded + kept.count * w * mid, mid, epilogues.expand.scale, epilogues.expand.bias,
+                                    nil, 0, epilogues.expand.activation.kernelCode, 1)
             }
             held = needed
-            stpm_depthwise_nhwc_avx512(expanded, layers.tapMajor, epilogues.depthwise.bias, epilogues.depthwise.scale,
-                                       epilogues.depthwise.activation.kernelCode, band, mid, sub)
-            serialGemm(transB: true, m: out, n: oh * g.ow, k: mid, a: layers.project.conv.weight.value, lda: mid,
-                       packedA: layers.packedProject, b: band, ldb: mid, c: target, ldc: outRow, epilogue: epilogues.project)
-            if layers.residual {
-                // The residual's input rows are the output's: same shape, stride 1.
-                let input = x + (image * g.h + oy0) * w, count = oh * g.ow
-                for c in 0..<out {
-                    let dst = target + c * outRow, src = input + c * inRow
-                    for i in 0..<count { dst[i] = dst[i] + src[i] }
-                }
-            }
+            stpm_depthwise_nhwc_strips_avx512(expanded, layers.tapMajor, epilogues.depthwise.bias, epilogues.depthwise.scale,
+                                              epilogues.depthwise.activation.kernelCode, band, mid, sub)
+            // The residual's input rows are the output's (same shape, stride 1), added in the epilogue after
+            // the shift, as the join adds them.
+            let e = epilogues.project
+            stpm_sgemm_b_strips(0, out, oh * g.ow, mid, layers.project.conv.weight.value, mid, layers.packedProject, band,
+                                target, outRow, e.scale, e.bias, layers.residual ? x + (image * g.h + oy0) * w : nil, inRow,
+                                e.activation.kernelCode, 0)
         }
     }
 }
