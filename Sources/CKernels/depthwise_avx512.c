@@ -200,13 +200,6 @@ AVX512 void stpm_depthwise_forward_avx512(const float *x, const float *weight, f
     BY_SHAPE(s, forward, x, weight, bias, act, y, scratch, s);
 }
 
-// Channels last. One vector holds 16 channels of one position, so there is no padded copy and no phase
-// split: a block of 8 outputs along a row loads each input position of an input row once (7 * stride
-// + k of them, zeros outside the row) and each weight vector once, for 8 * k FMAs, whatever the
-// stride. Rows over the padding are skipped and positions over it add w * 0: for finite weights both
-// leave a sum unchanged, and the taps are summed in the planar kernel's order, so both kernels give
-// the same floats. Only `checked` blocks (the row's ends) test positions against the row; n < 8
-// outputs are stored.
 // Lanes lane0 ..< lane0 + n of `v`: channel ch's outputs at positions p0 ..< p0 + n, into the GEMM's strips of
 // STPM_SGEMM_NR positions (one row of NR floats per channel, c rows per strip); a run that crosses into the
 // next strip continues at the start of its row.
@@ -246,6 +239,13 @@ AVX512 INLINE void store_strips(__m512 v[8], float *y, long c, long cg, long p0,
     }
 }
 
+// Channels last. One vector holds 16 channels of one position, so there is no padded copy and no phase
+// split: a block of 8 outputs along a row loads each input position of an input row once (7 * stride
+// + k of them, zeros outside the row) and each weight vector once, for 8 * k FMAs, whatever the
+// stride. Rows over the padding are skipped and positions over it add w * 0: for finite weights both
+// leave a sum unchanged, and the taps are summed in the planar kernel's order, so both kernels give
+// the same floats. Only `checked` blocks (the row's ends) test positions against the row; n < 8
+// outputs are stored.
 // `strips`: y is the GEMM's strips of positions (stpm_depthwise_nhwc_strips_avx512), else channels last.
 AVX512 INLINE void nhwc_block(const float *x, const float *wt, long c, long cg, stpm_depthwise_shape s, int stride, int k,
                               int oy, int ox0, int n, int checked, float *y, const float *bias, const float *scale,
@@ -287,17 +287,13 @@ AVX512 INLINE void nhwc_plane(const float *x, const float *wt, long c, stpm_dept
     if (hi > s.ow) hi = s.ow;
     for (long cg = 0; cg < c; cg += 16) {
         for (int oy = 0; oy < s.oh; oy++) {
-            for (int ox = 0; ox < s.ow;) {
-                if (ox >= lo && ox + 8 <= hi) {
-                    nhwc_block(x, wt, c, cg, s, stride, k, oy, ox, 8, 0, y, bias, scale, act, strips);
-                    ox += 8;
-                } else {
-                    int n = ox < lo ? lo - ox : 8;
-                    if (n > 8) n = 8;
-                    if (n > s.ow - ox) n = s.ow - ox;
-                    nhwc_block(x, wt, c, cg, s, stride, k, oy, ox, n, 1, y, bias, scale, act, strips);
-                    ox += n;
-                }
+            // Blocks from column 0, 8 apart: a row of 16 is two blocks, where blocks from the first inner
+            // column (an edge block of lo outputs, then 8, then the rest) took three, and the strips' rows
+            // take whole blocks. A block that reaches past either side of lo ..< hi is checked.
+            for (int ox = 0; ox < s.ow; ox += 8) {
+                const int n = s.ow - ox < 8 ? s.ow - ox : 8;
+                if (ox >= lo && ox + 8 <= hi) nhwc_block(x, wt, c, cg, s, stride, k, oy, ox, n, 0, y, bias, scale, act, strips);
+                else nhwc_block(x, wt, c, cg, s, stride, k, oy, ox, n, 1, y, bias, scale, act, strips);
             }
         }
     }
