@@ -38,4 +38,30 @@ final class BilinearProductTests: XCTestCase {
         XCTAssertTrue(peaks[0].isNaN, "\(peaks)")
         XCTAssertEqual(peaks[1], 4)
     }
+
+    /// Planes large enough to be split in row halves across two threads: each half's peak counts, and a NaN
+    /// in either half (before or after the plane's largest value) still makes the plane's peak NaN.
+    func testRowHalvesOnTwoThreadsKeepThePeaksAndTheNaN() {
+        let saved = Parallelism.threads
+        defer { Parallelism.set(saved) }
+        Parallelism.set(2)
+        let side = 128, plane = side * side
+        let up = BilinearUpsample(inH: side, inW: side, outH: side, outW: side)  // the identity
+        var level = (0..<(4 * plane)).map { Float($0 % 97) / 100 }
+        level[0 * plane + 10 * side + 3] = .nan; level[0 * plane + 100 * side + 5] = 50  // NaN in the first half
+        level[1 * plane + 120 * side + 7] = 7  // the largest value in the second half
+        level[2 * plane + 2 * side] = 9; level[2 * plane + 127 * side + 127] = .nan  // NaN in the second half
+        level[3 * plane + 1] = 8  // the largest value in the first half
+        func run(threads: Int) -> (map: [Float], peaks: [Float]) {
+            Parallelism.set(threads)
+            var got = [Float](repeating: 0, count: level.count)
+            let peaks = level.withUnsafeBufferPointer { BilinearUpsample.product(of: [(up, $0.baseAddress!)], into: &got, planes: 4) }
+            return (got, peaks)
+        }
+        let (map, peaks) = run(threads: 2), serial = run(threads: 1)
+        XCTAssertTrue(peaks[0].isNaN && peaks[2].isNaN, "\(peaks)")
+        XCTAssertEqual(peaks[1], 7)
+        XCTAssertEqual(peaks[3], 8)
+        XCTAssert(map.map(\.bitPattern) == serial.map.map(\.bitPattern), "two threads' map differs from one thread's")
+    }
 }

@@ -56,25 +56,36 @@ public struct BilinearUpsample {
     /// The product of several planes, each resized by its own upsampler to their common output size, built
     /// row by row in one pass over the output (STPM's map across pyramid levels); returns each output plane's
     /// maximum. Equal bit for bit to resizing each level and multiplying the planes in order.
+    ///
+    /// Each plane's rows are split in halves across the threads: scoring runs this between two images'
+    /// networks, where the other core would wait for it.
     public static func product(of levels: [(upsampler: BilinearUpsample, planes: UnsafePointer<Float>)],
                                into dst: UnsafeMutablePointer<Float>, planes: Int) -> [Float] {
         let first = levels[0].upsampler, outH = first.outH, outW = first.outW
         precondition(levels.allSatisfy { $0.upsampler.outH == outH && $0.upsampler.outW == outW }, "levels resize to one size")
-        var peaks = [Float](repeating: -.infinity, count: planes)
-        for p in 0..<planes {
-            var peak = -Float.infinity
-            for oy in 0..<outH {
-                let row = dst + (p * outH + oy) * outW
-                for (l, level) in levels.enumerated() {
-                    let up = level.upsampler
-                    up.row(oy, of: level.planes + p * up.inH * up.inW, into: row, multiplying: l > 0)
+        let parts = outH > 1 ? 2 : 1
+        var partPeaks = [Float](repeating: -.infinity, count: planes * parts)
+        partPeaks.withUnsafeMutableBufferPointer { partPeaks in
+            parallelFor(planes * parts, work: planes * outH * outW * levels.count) { items in
+                for item in items {
+                    let p = item / parts, part = item % parts
+                    var peak = -Float.infinity
+                    for oy in (outH * part / parts)..<(outH * (part + 1) / parts) {
+                        let row = dst + (p * outH + oy) * outW
+                        for (l, level) in levels.enumerated() {
+                            let up = level.upsampler
+                            up.row(oy, of: level.planes + p * up.inH * up.inW, into: row, multiplying: l > 0)
+                        }
+                        // A NaN anywhere makes the peak NaN: a map with NaN must never pass as a finite score.
+                        for ox in 0..<outW where !(row[ox] <= peak) { peak = row[ox].isNaN || peak.isNaN ? .nan : row[ox] }
+                    }
+                    partPeaks[item] = peak
                 }
-                // A NaN anywhere makes the peak NaN: a map with NaN must never pass as a finite score.
-                for ox in 0..<outW where !(row[ox] <= peak) { peak = row[ox].isNaN || peak.isNaN ? .nan : row[ox] }
             }
-            peaks[p] = peak
         }
-        return peaks
+        return (0..<planes).map { p in
+            partPeaks[p * parts..<(p + 1) * parts].reduce(-Float.infinity) { $0.isNaN || $1.isNaN ? .nan : max($0, $1) }
+        }
     }
 
     /// Adjoint of `forward`: spreads output gradients back onto the four source pixels.
