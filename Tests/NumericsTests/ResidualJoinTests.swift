@@ -4,12 +4,15 @@ import XCTest
 /// A residual block's last unit in inference joins the shortcut as it writes its output (the GEMM's
 /// epilogue, or one pass after the Winograd transform). It must give, bit for bit, what the unit followed
 /// by a separate `ResidualAdd` gives, frozen (a bias) and in eval mode (a folded BatchNorm), on every
-/// algorithm and on both kernel sets, split between two threads.
+/// algorithm and on both kernel sets, split between two threads. Where the convolution may write over its
+/// residual (`Conv2d.joinsInPlace`: a 1x1 on the AVX-512 GEMM with one pass of depth), doing so gives the same.
 final class ResidualJoinTests: XCTestCase {
     struct Shape { var label: String, c: Int, o: Int, kernel: Int, stride: Int, padding: Conv2d.PaddingMode }
 
     let shapes = [
         Shape(label: "pointwise", c: 40, o: 33, kernel: 1, stride: 1, padding: .fixed(.none)),
+        // Deeper than one GEMM pass (STPM_SGEMM_KC = 384): the first pass's partial sums would overwrite the residual.
+        Shape(label: "pointwise deep", c: 400, o: 20, kernel: 1, stride: 1, padding: .fixed(.none)),
         Shape(label: "im2col 1x1 s2", c: 24, o: 37, kernel: 1, stride: 2, padding: .fixed(.none)),
         Shape(label: "im2col 3x3 s2", c: 5, o: 17, kernel: 3, stride: 2, padding: .tfSame),
         Shape(label: "winograd 3x3", c: 16, o: 20, kernel: 3, stride: 1, padding: .fixed(.symmetric(1))),
@@ -48,5 +51,14 @@ final class ResidualJoinTests: XCTestCase {
         XCTAssertEqual(differing, 0, "\(s.label) trainable \(trainable) \(activation) avx512 \(avx512): \(differing) of \(joined.count) differ")
         XCTAssert(expected.contains { $0 > 0 } && (activation == .identity || expected.contains { $0 == 0 }),
                   "\(s.label): the activation is exercised")
+
+        XCTAssertEqual(unit.conv.joinsInPlace, avx512 && s.label == "pointwise", s.label)
+        guard unit.conv.joinsInPlace else { return }
+        let inPlace = Tensor(c: shortcut.c, n: shortcut.n, h: shortcut.h, w: shortcut.w)
+        inPlace.data.update(from: shortcut.data, count: shortcut.count)
+        let written = unit.forward(x, ws, adding: inPlace, activation: activation, into: inPlace)
+        XCTAssert(written === inPlace)
+        let overwritten = zip(inPlace.array, expected).filter { $0.bitPattern != $1.bitPattern }.count
+        XCTAssertEqual(overwritten, 0, "\(s.label) in place, trainable \(trainable) \(activation): \(overwritten) of \(expected.count) differ")
     }
 }

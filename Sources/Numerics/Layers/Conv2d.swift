@@ -1,4 +1,5 @@
 import Foundation
+import CKernels
 
 /// 2-D convolution (cross-correlation, as torch) over channel-major tensors.
 ///
@@ -95,6 +96,13 @@ public final class Conv2d {
         return true
     }
 
+    /// Whether `forward` may write its output over its residual (`into` the residual tensor itself): a 1x1
+    /// stride-1 convolution on the AVX-512 GEMM whose depth takes one pass (k <= STPM_SGEMM_KC), where each
+    /// tile's epilogue reads its residual before it stores the sum in the same place. OpenBLAS writes the
+    /// product over C before the epilogue pass, and the Winograd and depthwise kernels add a residual in a
+    /// pass after theirs, so those need another tensor.
+    public var joinsInPlace: Bool { isPointwise && InstructionSet.avx512 && inChannels <= Int(STPM_SGEMM_KC) }
+
     /// Winograd F(4x4, 3x3) computes exactly the stride-1 3x3 dense convolutions padded by 1 on every side.
     func admitsWinograd(_ g: ConvGeometry) -> Bool {
         !isDepthwise && kernel == 3 && stride == 1 && g.pad == .symmetric(1)
@@ -154,7 +162,8 @@ public final class Conv2d {
         outputPlane = output.plane
         var epilogue = epilogue
         if let residual {
-            precondition(residual.sameShape(output) && residual !== output, "\(weight.name): the residual must be another tensor of the output's shape")
+            precondition(residual.sameShape(output) && (residual !== output || joinsInPlace),
+                         "\(weight.name): the residual must be a tensor of the output's shape, another unless the join runs in place")
             epilogue.residual = UnsafePointer(residual.data)
             epilogue.ldr = output.rowLength
         }
