@@ -27,8 +27,10 @@ final class MBConvBlock: Layer {
     var output: Tensor { join?.output ?? project.output }
 
     /// The expanded tensors (expand's and depthwise's outputs) are the widest of the network and are read
-    /// only inside the block: they go to the workspace's shared `blockActivations` and are recomputed
-    /// from their convolutions' outputs for the backward pass. Before a join, the projection's output is
+    /// only inside the block. In training the depthwise unit normalises and activates expand's convolution
+    /// output as it reads it, in both passes (`ConvUnit.forwardUnnormalized`), so no tensor holds expand's
+    /// output; depthwise's goes to the workspace's shared `blockActivations` and is recomputed from its
+    /// convolution's output for the backward pass. Before a join, the projection's output is
     /// read by the join alone, and its backward (no activation) never reads it: in training the join
     /// normalises the projection's convolution output itself, otherwise that output goes to the first
     /// of them, dead by then.
@@ -39,8 +41,11 @@ final class MBConvBlock: Layer {
                                                               join: join, ws) {
             return y
         }
-        let e = expand.map { $0.forward(x, ws, into: ws.blockActivations[0]) } ?? x
-        depthwise.forward(e, ws, into: ws.blockActivations[1])
+        if let e = expand?.forwardUnnormalized(x, ws) {
+            depthwise.forward(e, ws, into: ws.blockActivations[1])
+        } else {
+            depthwise.forward(expand.map { $0.forward(x, ws, into: ws.blockActivations[0]) } ?? x, ws, into: ws.blockActivations[1])
+        }
         guard let join else { return project.forward(depthwise.output, ws) }
         return join.forward(project.forwardIntoJoin(depthwise.output, ws, into: ws.blockActivations[0]), .init(x))
     }
@@ -54,14 +59,14 @@ final class MBConvBlock: Layer {
     }
 
     /// The depthwise output is dead once the projection's backward has read it (the depthwise unit's
-    /// mask comes from its convolution's output), so its tensor then takes the expanded gradient.
+    /// mask comes from its convolution's output), so its tensor then takes the expanded gradient. The depthwise
+    /// unit reads the projection's input gradient as its BatchNorm's (`ConvUnit.backward`).
     func backward(_ x: Tensor, _ dy: Tensor, _ ws: Workspace, into target: Tensor?) {
         depthwise.recomputeOutput()
-        expand?.recomputeOutput()
         let dp = project.backward(depthwise.output, dy, ws, needInputGrad: true, into: ws.innerGradient,
                                   keepingDy: join != nil ? ws.branchGradient : nil)
         if let expand {
-            let dd = depthwise.backward(expand.output, dp, ws, needInputGrad: true, into: ws.blockActivations[1])
+            let dd = depthwise.backward(expand.normalizedOutput, dp, ws, needInputGrad: true, into: ws.blockActivations[1])
             expand.backward(x, dd, ws, needInputGrad: target != nil, into: target)
         } else {
             depthwise.backward(x, dp, ws, needInputGrad: target != nil, into: target)

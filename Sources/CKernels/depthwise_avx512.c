@@ -34,6 +34,18 @@ long stpm_depthwise_scratch(stpm_depthwise_shape s) {
     return (long)l.rows * s.stride * l.ws;
 }
 
+AVX512 INLINE __m512 activate(__m512 a, int act) {
+    if (act == STPM_ACT_RELU || act == STPM_ACT_RELU6) a = _mm512_max_ps(a, _mm512_setzero_ps());
+    if (act == STPM_ACT_RELU6) a = _mm512_min_ps(a, _mm512_set1_ps(6));
+    return a;
+}
+
+// act(v * scale + shift), or v with no map.
+AVX512 INLINE __m512 map_vector(__m512 v, const stpm_depthwise_map *m) {
+    if (!m) return v;
+    return activate(_mm512_add_ps(_mm512_mul_ps(v, _mm512_set1_ps(m->scale)), _mm512_set1_ps(m->shift)), m->act);
+}
+
 // Lanes i in 0..<lanes (at most 32) with 0 <= base + i < w.
 INLINE uint64_t lane_mask(long base, long w, int lanes) {
     long lo = base < 0 ? -base : 0, hi = w - base;
@@ -61,34 +73,41 @@ static phase_columns columns(int w, int stride, int phase, int pad) {
 }
 
 // Columns j0 ..< j0 + 16 of a phase row that may cross the input's ends: the lanes inside are loaded
-// under a mask (masked-off lanes are never read, so no bounds check), the others are zero.
-AVX512 INLINE __m512 edge_vector(const float *src, int j0, int w, int stride, int phase, int pad, phase_columns c) {
+// under a mask (masked-off lanes are never read, so no bounds check) and mapped, the others are zero.
+AVX512 INLINE __m512 masked_load(__mmask16 m, const float *at, const stpm_depthwise_map *map) {
+    const __m512 v = _mm512_maskz_loadu_ps(m, at);
+    return map ? _mm512_maskz_mov_ps(m, map_vector(v, map)) : v;
+}
+
+AVX512 INLINE __m512 edge_vector(const float *src, int j0, int w, int stride, int phase, int pad, phase_columns c,
+                                 const stpm_depthwise_map *map) {
     if (j0 >= c.hi || j0 + 16 <= c.lo) return _mm512_setzero_ps();
     const float *at = src + (long)j0 * stride + phase - pad;
     uint64_t m = lane_mask((long)j0 * stride + phase - pad, w, 16 * stride);
-    if (stride == 1) return _mm512_maskz_loadu_ps((__mmask16)m, at);
+    if (stride == 1) return masked_load((__mmask16)m, at, map);
     const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    return _mm512_permutex2var_ps(_mm512_maskz_loadu_ps((__mmask16)m, at), even,
-                                  _mm512_maskz_loadu_ps((__mmask16)(m >> 16), at + 16));
+    return _mm512_permutex2var_ps(masked_load((__mmask16)m, at, map), even, masked_load((__mmask16)(m >> 16), at + 16, map));
 }
 
 // dst[j] = src[j*stride + phase - pad] for j in 0..<ws (a multiple of 16), zero outside 0..<w or for a
 // NULL src (a padding row). Whole vectors are stored (masked stores are slow on AMD). The edges and the
 // interior are separate loops: a test per vector cost more than the copy.
-AVX512 INLINE void fill_row(float *dst, const float *src, int w, int stride, int phase, int pad, int ws, phase_columns c) {
+AVX512 INLINE void fill_row(float *dst, const float *src, int w, int stride, int phase, int pad, int ws, phase_columns c,
+                            const stpm_depthwise_map *map) {
     const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     int j0 = 0;
     if (!src) {
         for (; j0 < ws; j0 += 16) _mm512_storeu_ps(dst + j0, _mm512_setzero_ps());
         return;
     }
-    for (; j0 < c.full_lo; j0 += 16) _mm512_storeu_ps(dst + j0, edge_vector(src, j0, w, stride, phase, pad, c));
+    for (; j0 < c.full_lo; j0 += 16) _mm512_storeu_ps(dst + j0, edge_vector(src, j0, w, stride, phase, pad, c, map));
     for (; j0 < c.full_hi; j0 += 16) {
         const float *at = src + (long)j0 * stride + phase - pad;
-        _mm512_storeu_ps(dst + j0, stride == 1 ? _mm512_loadu_ps(at)
-                                               : _mm512_permutex2var_ps(_mm512_loadu_ps(at), even, _mm512_loadu_ps(at + 16)));
+        _mm512_storeu_ps(dst + j0, map_vector(stride == 1 ? _mm512_loadu_ps(at)
+                                                          : _mm512_permutex2var_ps(_mm512_loadu_ps(at), even, _mm512_loadu_ps(at + 16)),
+                                              map));
     }
-    for (; j0 < ws; j0 += 16) _mm512_storeu_ps(dst + j0, edge_vector(src, j0, w, stride, phase, pad, c));
+    for (; j0 < ws; j0 += 16) _mm512_storeu_ps(dst + j0, edge_vector(src, j0, w, stride, phase, pad, c, map));
 }
 
 // Rows of x requested ahead of the copy: the hardware prefetcher alone left a cold 128x128 plane at
@@ -102,21 +121,19 @@ INLINE void prefetch_row(const float *plane, int row, int w) {
 }
 
 // `stride` is s.stride, a constant where the caller's is.
-AVX512 INLINE void fill_plane(const float *x, float *buf, stpm_depthwise_shape s, layout l, int stride) {
+AVX512 INLINE void fill_plane(const float *x, const stpm_depthwise_map *map, float *buf, stpm_depthwise_shape s, layout l,
+                              int stride) {
+    // A copy the stores into buf cannot alias: scale and shift stay in registers.
+    stpm_depthwise_map local;
+    if (map) local = *map, map = &local;
     phase_columns c[2];
     for (int p = 0; p < stride; p++) c[p] = columns(s.w, stride, p, s.pad_left);
     for (int r = 0; r < l.rows; r++) {
         int iy = r - s.pad_top;
         const float *src = iy >= 0 && iy < s.h ? x + (long)iy * s.w : 0;
         if (iy + prefetch_rows >= 0 && iy < s.h) prefetch_row(x, iy + prefetch_rows, s.w);
-        for (int p = 0; p < stride; p++) fill_row(buf + ((long)r * stride + p) * l.ws, src, s.w, stride, p, s.pad_left, l.ws, c[p]);
+        for (int p = 0; p < stride; p++) fill_row(buf + ((long)r * stride + p) * l.ws, src, s.w, stride, p, s.pad_left, l.ws, c[p], map);
     }
-}
-
-AVX512 INLINE __m512 activate(__m512 a, int act) {
-    if (act == STPM_ACT_RELU || act == STPM_ACT_RELU6) a = _mm512_max_ps(a, _mm512_setzero_ps());
-    if (act == STPM_ACT_RELU6) a = _mm512_min_ps(a, _mm512_set1_ps(6));
-    return a;
 }
 
 // `rows` output rows from oy0 and nv vectors of 16 columns from ox0, the last vector stored under `last`.
@@ -188,16 +205,21 @@ AVX512 INLINE void forward_plane(const float *buf, int ws, int stride, int k, co
         else f(__VA_ARGS__, 2, (s).k);                                   \
     } while (0)
 
-AVX512 INLINE void forward(const float *x, const float *weight, float bias, int act, float *y, float *scratch,
-                           stpm_depthwise_shape s, int stride, int k) {
+AVX512 INLINE void forward(const float *x, const stpm_depthwise_map *map, const float *weight, float bias, int act, float *y,
+                           float *scratch, stpm_depthwise_shape s, int stride, int k) {
     layout l = plan(s);
-    fill_plane(x, scratch, s, l, stride);
+    fill_plane(x, map, scratch, s, l, stride);
     forward_plane(scratch, l.ws, stride, k, weight, bias, act, y, s.oh, s.ow);
 }
 
 AVX512 void stpm_depthwise_forward_avx512(const float *x, const float *weight, float bias, int act, float *y,
                                           float *scratch, stpm_depthwise_shape s) {
-    BY_SHAPE(s, forward, x, weight, bias, act, y, scratch, s);
+    BY_SHAPE(s, forward, x, 0, weight, bias, act, y, scratch, s);
+}
+
+AVX512 void stpm_depthwise_forward_mapped_avx512(const float *x, const stpm_depthwise_map *map, const float *weight, float bias,
+                                                 int act, float *y, float *scratch, stpm_depthwise_shape s) {
+    BY_SHAPE(s, forward, x, map, weight, bias, act, y, scratch, s);
 }
 
 // Lanes lane0 ..< lane0 + n of `v`: channel ch's outputs at positions p0 ..< p0 + n, into the GEMM's strips of
@@ -340,17 +362,44 @@ long stpm_depthwise_backward_scratch(stpm_depthwise_shape s) {
     return stpm_depthwise_scratch(s) + (long)s.oh * b.gw + 2L * s.stride * b.l.ws + 32;
 }
 
-AVX512 INLINE void fill_gradient(const float *dy, float *g, stpm_depthwise_shape s, backward_layout b) {
+// BatchNorm's input gradient (stpm_depthwise_norm_gradient) of 16 values of dy and of z.
+AVX512 INLINE __m512 norm_gradient(__m512 g, __m512 z, const stpm_depthwise_norm_gradient *n) {
+    const __m512 y = _mm512_add_ps(_mm512_mul_ps(z, _mm512_set1_ps(n->scale)), _mm512_set1_ps(n->shift));
+    __mmask16 keep = 0xffff;
+    if (n->act == STPM_ACT_RELU || n->act == STPM_ACT_RELU6) keep = _mm512_cmp_ps_mask(y, _mm512_setzero_ps(), _CMP_GT_OQ);
+    if (n->act == STPM_ACT_RELU6) keep &= _mm512_cmp_ps_mask(y, _mm512_set1_ps(6), _CMP_LT_OQ);
+    const __m512 xhat = _mm512_mul_ps(_mm512_sub_ps(z, _mm512_set1_ps(n->mean)), _mm512_set1_ps(n->inv));
+    const __m512 d = _mm512_sub_ps(_mm512_sub_ps(_mm512_maskz_mov_ps(keep, g), _mm512_set1_ps(n->a)),
+                                   _mm512_mul_ps(xhat, _mm512_set1_ps(n->b)));
+    return _mm512_mul_ps(_mm512_set1_ps(n->k), d);
+}
+
+// Row oy's first n (1 to 16) values of dy from column j, read through `n` (NULL: as they are); zeros after them.
+AVX512 INLINE __m512 gradient_vector(const float *dy, const stpm_depthwise_norm_gradient *n, long at, int count) {
+    const __mmask16 m = tail_mask(count);
+    const __m512 g = _mm512_maskz_loadu_ps(m, dy + at);
+    return n ? _mm512_maskz_mov_ps(m, norm_gradient(g, _mm512_maskz_loadu_ps(m, n->z + at), n)) : g;
+}
+
+AVX512 INLINE void fill_gradient(const float *dy, const stpm_depthwise_norm_gradient *n, float *g, stpm_depthwise_shape s,
+                                 backward_layout b) {
+    stpm_depthwise_norm_gradient local;
+    if (n) local = *n, n = &local;
     for (int oy = 0; oy < s.oh; oy++) {
         float *row = g + (long)oy * b.gw, *end = row + b.gw;
-        const float *src = dy + (long)oy * s.ow;
+        const long at = (long)oy * s.ow;
         for (int j = 0; j < b.lead; j++) row[j] = 0;
         int j = 0;
-        for (; j + 16 <= s.ow; j += 16) _mm512_storeu_ps(row + b.lead + j, _mm512_loadu_ps(src + j));
-        // The tail vector and the zeros after it; whole vectors where they fit before the row's end.
+        for (; j + 16 <= s.ow; j += 16) {
+            const __m512 v = _mm512_loadu_ps(dy + at + j);
+            _mm512_storeu_ps(row + b.lead + j, n ? norm_gradient(v, _mm512_loadu_ps(n->z + at + j), n) : v);
+        }
+        // The tail vector and the zeros after it; whole vectors where they fit before the row's end, then
+        // one value at a time.
         for (; row + b.lead + j + 16 <= end; j += 16)
-            _mm512_storeu_ps(row + b.lead + j, j < s.ow ? _mm512_maskz_loadu_ps(tail_mask(s.ow - j), src + j) : _mm512_setzero_ps());
-        for (; b.lead + j < b.gw; j++) row[b.lead + j] = j < s.ow ? src[j] : 0;
+            _mm512_storeu_ps(row + b.lead + j, j < s.ow ? gradient_vector(dy, n, at + j, s.ow - j) : _mm512_setzero_ps());
+        for (; b.lead + j < b.gw; j++)
+            row[b.lead + j] = j < s.ow ? _mm_cvtss_f32(_mm512_castps512_ps128(gradient_vector(dy, n, at + j, 1))) : 0;
     }
 }
 
@@ -417,18 +466,25 @@ AVX512 INLINE void input_gradient(const float *g, const float *wt, stpm_depthwis
     }
 }
 
-AVX512 INLINE void backward(const float *x, const float *weight, const float *dy, float *dw, float *dx, float *scratch,
-                            stpm_depthwise_shape s, int stride, int k) {
+AVX512 INLINE void backward(const float *x, const stpm_depthwise_map *map, const float *weight, const float *dy,
+                            const stpm_depthwise_norm_gradient *n, float *dw, float *dx, float *scratch, stpm_depthwise_shape s,
+                            int stride, int k) {
     backward_layout b = backward_plan(s);
     // The padded gradient rows, then one input row's phases (stride 2), then the row itself (with a vector of slack).
     float *g = scratch + stpm_depthwise_scratch(s), *phases = g + (long)s.oh * b.gw, *row = phases + (long)stride * b.l.ws;
-    fill_plane(x, scratch, s, b.l, stride);
-    fill_gradient(dy, g, s, b);
+    fill_plane(x, map, scratch, s, b.l, stride);
+    fill_gradient(dy, n, g, s, b);
     weight_gradient(scratch, g, s, b, stride, k, dw);
     if (dx) input_gradient(g, weight, s, b, stride, k, dx, phases, row);
 }
 
 AVX512 void stpm_depthwise_backward_avx512(const float *x, const float *weight, const float *dy, float *dw, float *dx,
                                            float *scratch, stpm_depthwise_shape s) {
-    BY_SHAPE(s, backward, x, weight, dy, dw, dx, scratch, s);
+    BY_SHAPE(s, backward, x, 0, weight, dy, 0, dw, dx, scratch, s);
+}
+
+AVX512 void stpm_depthwise_backward_mapped_avx512(const float *x, const stpm_depthwise_map *map, const float *weight,
+                                                  const float *dy, const stpm_depthwise_norm_gradient *gradient, float *dw,
+                                                  float *dx, float *scratch, stpm_depthwise_shape s) {
+    BY_SHAPE(s, backward, x, map, weight, dy, gradient, dw, dx, scratch, s);
 }

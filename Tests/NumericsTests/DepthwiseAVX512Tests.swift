@@ -144,4 +144,75 @@ final class DepthwiseAVX512Tests: XCTestCase {
             }
         }
     }
+
+    /// (y, dL/dx, dL/dw) of a train-mode chain BatchNorm -> activation -> depthwise convolution -> BatchNorm
+    /// -> activation, the depthwise convolution reading its input through the first BatchNorm
+    /// (`NormalizedTensor`) and its dL/dy through the second (`BatchNormGradient`) when `mapped`, and from
+    /// tensors written by the BatchNorms' own passes otherwise. dL/dx is the gradient at the first BatchNorm's
+    /// output; the BatchNorms' inputs are the random x and the convolution's output.
+    func mappedChain(_ k: Case, avx512: Bool, mapped: Bool) -> ([Float], [Float], [Float]) {
+        InstructionSet.with(avx512: avx512) {
+            var rng = SplitMix64(label: "mapped " + k.description)
+            let conv = Conv2d(name: "dw", inChannels: k.c, outChannels: k.c, kernel: k.kernel, stride: k.stride,
+                              padding: k.padding, groups: k.c)
+            conv.weight.randomize(&rng)
+            let bn = [BatchNorm2d(name: "in", channels: k.c), BatchNorm2d(name: "out", channels: k.c)]
+            for b in bn {
+                b.training = true
+                b.weight.randomize(&rng) { $0.uniform(0.5, 3) }
+                b.bias.randomize(&rng) { $0.uniform(-1, 4) }
+            }
+            let x = Tensor.random(c: k.c, n: k.n, h: k.h, w: k.w, &rng), ws = Workspace()
+            let g = conv.geometry(x)
+            let dy = Tensor.random(c: k.c, n: k.n, h: g.oh, w: g.ow, &rng)
+            if mapped {
+                bn[0].statistics(x)
+                let input = NormalizedTensor(x, bn[0], k.activation)
+                let z = conv.forward(normalized: input, ws).copy()
+                bn[1].statistics(z)
+                bn[1].gradientSums(z, dy, activation: k.activation)
+                let dx = conv.backward(x, normalized: input, dy, gradient: BatchNormGradient(z: z, bn: bn[1], activation: k.activation), ws,
+                                       needInputGrad: true)
+                return (z.array, dx.array, conv.weight.gradients)
+            }
+            let a = bn[0].forward(x, activation: k.activation)
+            let z = conv.forward(a, ws).copy()
+            bn[1].forward(z, activation: k.activation)
+            let dz = bn[1].backward(z, dy, activation: k.activation)
+            let dx = conv.backward(a, dz, ws, needInputGrad: true)
+            return (z.array, dx.array, conv.weight.gradients)
+        }
+    }
+
+    func outputPlane(_ k: Case) -> Int {
+        let g = Conv2d(name: "dw", inChannels: k.c, outChannels: k.c, kernel: k.kernel, stride: k.stride, padding: k.padding,
+                       groups: k.c).geometry(c: k.c, n: k.n, h: k.h, w: k.w)
+        return g.oh * g.ow
+    }
+
+    /// Reading through the BatchNorms changes no float on either path, and the AVX-512 kernels agree with the
+    /// portable ones as unmapped (ragged shapes, every activation: the padding must stay zero after the map,
+    /// and the masked-off tail of a row of dy must stay zero after BatchNorm's gradient).
+    func testMappedReadsAgreeWithWrittenTensors() throws {
+        guard InstructionSet.available else { throw XCTSkip("no AVX-512 on this machine") }
+        // A depthwise convolution (one channel is a dense one) whose BatchNorms have two values per channel.
+        for k in cases() where k.c > 1 && k.n * k.h * k.w > 1 && k.n * outputPlane(k) > 1 {
+            let (fy, fdx, fdw) = mappedChain(k, avx512: true, mapped: true), (py, pdx, pdw) = mappedChain(k, avx512: false, mapped: true)
+            for (avx512, mapped) in [(true, (fy, fdx, fdw)), (false, (py, pdx, pdw))] {
+                let written = mappedChain(k, avx512: avx512, mapped: false)
+                for (name, a, b) in [("y", mapped.0, written.0), ("dx", mapped.1, written.1), ("dw", mapped.2, written.2)] {
+                    XCTAssertEqual(a.count, b.count, "\(name) \(k)")
+                    let first = a.indices.first { a[$0].bitPattern != b[$0].bitPattern }
+                    XCTAssertNil(first.map { "\(name)[\($0)] = \(a[$0]), written \(b[$0])" }, "avx512 \(avx512) \(k)")
+                }
+            }
+            XCTAssertEqual(fy.map(\.bitPattern), py.map(\.bitPattern), "y \(k)")
+            let first = pdx.indices.first { fdx[$0] != pdx[$0] }
+            XCTAssertNil(first.map { "dx[\($0)] = \(fdx[$0]), portable \(pdx[$0])" }, "mapped backward \(k)")
+            let scale = pdw.map(abs).max() ?? 0
+            for i in pdw.indices {
+                XCTAssertLessThanOrEqual(abs(fdw[i] - pdw[i]), 1e-5 * max(scale, 1), "dw[\(i)] = \(fdw[i]), portable \(pdw[i]), \(k)")
+            }
+        }
+    }
 }

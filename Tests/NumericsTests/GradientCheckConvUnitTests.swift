@@ -47,4 +47,51 @@ final class GradientCheckConvUnitTests: XCTestCase {
     func testDepthwiseUnit() {
         checkUnit("unit-dw3x3s2", channels: (4, 4), kernel: 3, stride: 2, padding: .tfSame, depthwise: true)
     }
+
+    /// An inverted residual's expansion (1x1, BatchNorm, ReLU6) and depthwise unit (3x3 stride 2, BatchNorm,
+    /// ReLU6) as a training block runs them: the depthwise unit normalises and activates the expansion's
+    /// convolution output as it reads it (`ConvUnit.forwardUnnormalized`), and its backward pass reads dy as
+    /// its BatchNorm's input gradient, so neither BatchNorm writes its forward output or its dL/dx.
+    func testLazilyNormalizedExpansion() {
+        var rng = SplitMix64(label: "unit-expand-depthwise")
+        let expand = ConvUnit(name: "expand", bnName: "bn0", trainable: true, inChannels: 2, outChannels: 4, kernel: 1,
+                              padding: .tfSame, activation: .relu6)
+        let depthwise = ConvUnit(name: "dw", bnName: "bn1", trainable: true, inChannels: 4, outChannels: 4, kernel: 3, stride: 2,
+                                 padding: .tfSame, groups: 4, activation: .relu6)
+        for unit in [expand, depthwise] {
+            unit.setTraining(true)
+            unit.conv.weight.randomize(&rng)
+            unit.bn!.weight.randomize(&rng) { $0.uniform(1, 3) }
+            unit.bn!.bias.randomize(&rng) { $0.uniform(1, 4) }
+        }
+        let ws = Workspace(), dd = Tensor(c: 0, n: 0, h: 0, w: 0)
+        func forward(_ x: Tensor) -> Tensor { depthwise.forward(expand.forwardUnnormalized(x, ws)!, ws, into: nil) }
+        // Both units' pre-activations clear of ReLU6's kinks, some clipping on each side (see checkUnit).
+        func acceptable(_ x: Tensor) -> Bool {
+            forward(x)
+            let zs = [expand.normalizedOutput, NormalizedTensor(depthwise.convolved, depthwise.bn!, .identity)].map { t -> [Float] in
+                let y = Tensor(c: 0, n: 0, h: 0, w: 0)
+                t.bn.recompute(t.x, into: y)
+                return y.array
+            }
+            return zs.allSatisfy { z in z.allSatisfy { min(abs($0), abs($0 - 6)) > 0.03 } } && zs.joined().contains { $0 < 0 }
+                && zs.joined().contains { $0 > 6 }
+        }
+        var x = Tensor.random(c: 2, n: 2, h: 5, w: 5, &rng)
+        var draws = 1
+        while !acceptable(x) && draws < 500 {
+            x = Tensor.random(c: 2, n: 2, h: 5, w: 5, &rng)
+            draws += 1
+        }
+        XCTAssertTrue(acceptable(x), "no input clear of the ReLU6 kinks in \(draws) draws")
+
+        GradientCheck(h: 3e-3, tolerance: 1e-3).assertMatches(
+            "expand-depthwise", forward: { forward(x) },
+            backward: {
+                depthwise.backward(expand.normalizedOutput, $0, ws, needInputGrad: true, into: dd)
+                expand.backward(x, dd, ws, needInputGrad: true)
+            },
+            probes: [Probe("input", input: x) { expand.conv.inputGrad }, Probe(expand.conv.weight), Probe(expand.bn!.weight),
+                     Probe(expand.bn!.bias), Probe(depthwise.conv.weight), Probe(depthwise.bn!.weight), Probe(depthwise.bn!.bias)])
+    }
 }

@@ -23,6 +23,35 @@ long stpm_depthwise_backward_scratch(stpm_depthwise_shape s);
 void stpm_depthwise_backward_avx512(const float *x, const float *weight, const float *dy, float *dw, float *dx,
                                     float *scratch, stpm_depthwise_shape s);
 
+/// How a plane is read that a train-mode BatchNorm and an activation would otherwise have to write out
+/// first: each value v of the plane is read as act(v * scale + shift), rounded as BatchNorm2d's forward
+/// and Activation's (a product, then a sum, then max with 0 and min with 6); the padding stays zero.
+typedef struct {
+    float scale, shift;
+    int act;
+} stpm_depthwise_map;
+
+/// dy read as BatchNorm's input gradient instead (the BatchNorm that follows this convolution in the
+/// forward pass, whose dL/d(output) dy is): with z the convolution's output plane (oh x ow, BatchNorm's
+/// input), y = z * scale + shift and g = dy where act'(y) = 1, else 0,
+///   dy' = k * ((g - a) - ((z - mean) * inv) * b),
+/// rounded as Activation.normGradient.
+typedef struct {
+    const float *z;
+    float scale, shift;
+    int act;
+    float mean, inv, k, a, b;
+} stpm_depthwise_norm_gradient;
+
+/// As stpm_depthwise_forward_avx512, x read through `map` (NULL: as it is).
+void stpm_depthwise_forward_mapped_avx512(const float *x, const stpm_depthwise_map *map, const float *weight, float bias,
+                                          int act, float *y, float *scratch, stpm_depthwise_shape s);
+
+/// As stpm_depthwise_backward_avx512, x read through `map` and dy through `gradient` (either NULL: as it is).
+void stpm_depthwise_backward_mapped_avx512(const float *x, const stpm_depthwise_map *map, const float *weight,
+                                           const float *dy, const stpm_depthwise_norm_gradient *gradient, float *dw,
+                                           float *dx, float *scratch, stpm_depthwise_shape s);
+
 /// The same convolution on channels-last tensors: x [h][w][c], y [oh][ow][c], c a multiple of 16, weights
 /// [k*k][c] (tap-major). y = act(conv(x) + bias), or with `scale` (BatchNorm in eval mode)
 /// act((conv(x) + 0) * scale + bias); `bias` and `scale` have c entries, either may be NULL.

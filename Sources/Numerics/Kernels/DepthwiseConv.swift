@@ -124,19 +124,72 @@ private func avx512Shape(_ g: ConvGeometry) -> stpm_depthwise_shape? {
                                 pad_top: Int32(g.pad.top), pad_left: Int32(g.pad.left), oh: Int32(g.oh), ow: Int32(g.ow))
 }
 
-/// The convolution plus its bias and activation, applied as the wide rows are copied out.
+/// The output of a train-mode BatchNorm and its activation, activation(x * scale + shift) per channel, as the
+/// depthwise convolution after them reads it (`Conv2d.forward(normalized:_:)`): no tensor holds it.
+public struct NormalizedTensor {
+    public let x: Tensor
+    public let bn: BatchNorm2d
+    public let activation: Activation
+
+    public init(_ x: Tensor, _ bn: BatchNorm2d, _ activation: Activation) { self.x = x; self.bn = bn; self.activation = activation }
+
+    func map(_ c: Int) -> stpm_depthwise_map {
+        let (scale, shift) = bn.batchAffine(c)
+        return stpm_depthwise_map(scale: scale, shift: shift, act: activation.kernelCode)
+    }
+
+    /// Plane `p` (of `count` floats) of channel `c` as it reads, into `out` (the portable kernels' copy).
+    func plane(_ p: Int, channel c: Int, _ count: Int, into out: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
+        let (scale, shift) = bn.batchAffine(c)
+        activation.apply(x.data + p * count, out, count, scale: scale, shift: shift)
+        return UnsafePointer(out)
+    }
+}
+
+/// dL/dy of a depthwise convolution read as dL/dz of the train-mode BatchNorm after it, z its input (the
+/// convolution's output), once `BatchNorm2d.gradientSums` has run: BatchNorm's backward pass without the
+/// tensor it would write.
+struct BatchNormGradient {
+    let z: Tensor
+    let bn: BatchNorm2d
+    let activation: Activation
+
+    /// The terms of channel `c`, reading z's plane `p`.
+    func terms(_ c: Int, plane p: Int) -> stpm_depthwise_norm_gradient {
+        let (scale, shift) = bn.batchAffine(c), t = bn.inputGradient(c)
+        return stpm_depthwise_norm_gradient(z: z.data + p * z.plane, scale: scale, shift: shift, act: activation.kernelCode,
+                                            mean: t.mean, inv: t.inv, k: t.k, a: t.a, b: t.b)
+    }
+
+    /// Plane `p` of channel `c` of dL/dz from dy's, into `out` (the portable kernels' copy).
+    func plane(_ dy: UnsafePointer<Float>, _ p: Int, channel c: Int, into out: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
+        let (scale, shift) = bn.batchAffine(c), t = bn.inputGradient(c), n = z.plane
+        activation.normGradient(dy + p * n, z.data + p * n, out, n, scale: scale, shift: shift, mean: t.mean, inv: t.inv,
+                                k: t.k, a: t.a, b: t.b)
+        return UnsafePointer(out)
+    }
+}
+
+/// The convolution plus its bias and activation, applied as the wide rows are copied out; x read through
+/// `normalized` where given (x is then its tensor's data).
 func depthwiseForward(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ weight: UnsafePointer<Float>,
                       _ bias: UnsafePointer<Float>?, _ activation: Activation,
-                      _ y: UnsafeMutablePointer<Float>, _ ws: Workspace) {
+                      _ y: UnsafeMutablePointer<Float>, _ ws: Workspace, normalized: NormalizedTensor? = nil) {
     let inPlane = g.h * g.w, outPlane = g.oh * g.ow, taps = g.kh * g.kw
     if let shape = avx512Shape(g) {
         let scratch = ws.threadScratch(stpm_depthwise_scratch(shape))
         parallelChunks(g.c, work: g.c * g.n * outPlane * taps) { chunk, channels in
             for ci in channels {
+                var map = normalized?.map(ci) ?? stpm_depthwise_map()
                 for ni in 0..<g.n {
                     let p = ci * g.n + ni
-                    stpm_depthwise_forward_avx512(x + p * inPlane, weight + ci * taps, bias?[ci] ?? 0, activation.kernelCode,
-                                                  y + p * outPlane, scratch[chunk], shape)
+                    if normalized != nil {
+                        stpm_depthwise_forward_mapped_avx512(x + p * inPlane, &map, weight + ci * taps, bias?[ci] ?? 0,
+                                                             activation.kernelCode, y + p * outPlane, scratch[chunk], shape)
+                    } else {
+                        stpm_depthwise_forward_avx512(x + p * inPlane, weight + ci * taps, bias?[ci] ?? 0, activation.kernelCode,
+                                                      y + p * outPlane, scratch[chunk], shape)
+                    }
                 }
             }
         }
@@ -145,15 +198,16 @@ func depthwiseForward(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ weight: Un
     let plan = DepthwisePlan(g)
     let k = g.kh, oh = g.oh, ow = g.ow, wq = plan.wq, span = plan.wide
     let offsets = (0..<(k * k)).map { plan.tapOffset($0 / k, $0 % k) }
-    let scratch = ws.threadScratch(plan.phaseBuffer + span)
+    let scratch = ws.threadScratch(plan.phaseBuffer + span + (normalized == nil ? 0 : inPlane))
     parallelChunks(g.c, work: g.c * g.n * outPlane * k * k) { chunk, channels in
         do {
-            let q = scratch[chunk], acc = q + plan.phaseBuffer
+            let q = scratch[chunk], acc = q + plan.phaseBuffer, read = acc + span
             plan.clear(q)
             offsets.withUnsafeBufferPointer { off in
                 for ci in channels {
                     for ni in 0..<g.n {
-                        plan.scatter(x + (ci * g.n + ni) * inPlane, q)
+                        let p = ci * g.n + ni
+                        plan.scatter(normalized?.plane(p, channel: ci, inPlane, into: read) ?? x + p * inPlane, q)
                         tapSum(acc, q, off.baseAddress!, weight + ci * k * k, taps: k * k, count: span)
                         let dst = y + (ci * g.n + ni) * outPlane, b = bias?[ci] ?? 0
                         for oy in 0..<oh { activation.apply(acc + oy * wq, dst + oy * ow, ow, bias: b) }
@@ -165,10 +219,11 @@ func depthwiseForward(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ weight: Un
 }
 
 /// dL/dw (written) and, with `dx`, dL/dx (written). The weight gradient sums each plane's products in Float
-/// and the planes of a channel in Double.
+/// and the planes of a channel in Double. x is read through `normalized` and dy through `gradient` where given.
 func depthwiseBackward(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ weight: UnsafePointer<Float>,
                        _ dy: UnsafePointer<Float>, _ dw: UnsafeMutablePointer<Float>,
-                       _ dx: UnsafeMutablePointer<Float>?, _ ws: Workspace) {
+                       _ dx: UnsafeMutablePointer<Float>?, _ ws: Workspace, normalized: NormalizedTensor? = nil,
+                       gradient: BatchNormGradient? = nil) {
     let inPlane = g.h * g.w, outPlane = g.oh * g.ow, taps = g.kh * g.kw
     if let shape = avx512Shape(g) {
         let scratch = ws.threadScratch(stpm_depthwise_backward_scratch(shape) + taps)
@@ -177,10 +232,17 @@ func depthwiseBackward(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ weight: U
             withUnsafeTemporaryAllocation(of: Double.self, capacity: taps) { sums in
                 for ci in channels {
                     sums.initialize(repeating: 0)
+                    var map = normalized?.map(ci) ?? stpm_depthwise_map()
                     for ni in 0..<g.n {
                         let p = ci * g.n + ni
-                        stpm_depthwise_backward_avx512(x + p * inPlane, weight + ci * taps, dy + p * outPlane, planeSums,
-                                                       dx.map { $0 + p * inPlane }, scratch[chunk], shape)
+                        var terms = gradient?.terms(ci, plane: p) ?? stpm_depthwise_norm_gradient()
+                        withUnsafePointer(to: &map) { mp in
+                            withUnsafePointer(to: &terms) { tp in
+                                stpm_depthwise_backward_mapped_avx512(x + p * inPlane, normalized == nil ? nil : mp, weight + ci * taps,
+                                                                      dy + p * outPlane, gradient == nil ? nil : tp, planeSums,
+                                                                      dx.map { $0 + p * inPlane }, scratch[chunk], shape)
+                            }
+                        }
                         for t in 0..<taps { sums[t] += Double(planeSums[t]) }
                     }
                     for t in 0..<taps { dw[ci * taps + t] = Float(sums[t]) }
@@ -198,11 +260,11 @@ func depthwiseBackward(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ weight: U
     let phaseTaps = (0..<plan.phases).map { p in (0..<(k * k)).filter { t in ((t / k) % s) * s + (t % k) % s == p } }
     let phaseOffsets = phaseTaps.map { $0.map { -plan.inPlaneOffset($0 / k, $0 % k) } }
     let gradLength = lead + plan.phasePlane
-    let scratch = ws.threadScratch(2 * plan.phaseBuffer + gradLength + k * k)
+    let scratch = ws.threadScratch(2 * plan.phaseBuffer + gradLength + k * k + inPlane + outPlane)
     parallelChunks(g.c, work: g.c * g.n * outPlane * k * k) { chunk, channels in
         do {
             let q = scratch[chunk], dq = q + plan.phaseBuffer, padded = dq + plan.phaseBuffer
-            let tapWeights = padded + gradLength
+            let tapWeights = padded + gradLength, read = tapWeights + k * k, readGradient = read + inPlane
             let gradWide = padded + lead
             padded.update(repeating: 0, count: gradLength)
             plan.clear(q)
@@ -211,9 +273,10 @@ func depthwiseBackward(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ weight: U
                 let wc = weight + ci * k * k
                 for t in sums.indices { sums[t] = 0 }
                 for ni in 0..<g.n {
-                    plan.scatter(x + (ci * g.n + ni) * inPlane, q)
+                    let p = ci * g.n + ni
+                    plan.scatter(normalized?.plane(p, channel: ci, inPlane, into: read) ?? x + p * inPlane, q)
                     // Wide gradient rows keep zeros in the discarded columns, so those add nothing.
-                    let grad = dy + (ci * g.n + ni) * outPlane
+                    let grad = gradient?.plane(dy, p, channel: ci, into: readGradient) ?? dy + p * outPlane
                     for oy in 0..<oh { (gradWide + oy * wq).update(from: grad + oy * ow, count: ow) }
                     for t in 0..<(k * k) { sums[t] += Double(dotProduct(gradWide, q + offsets[t], span)) }
                     guard let dx else { continue }

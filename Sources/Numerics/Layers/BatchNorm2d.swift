@@ -18,6 +18,8 @@ public final class BatchNorm2d {
     /// between the chunks (ThreadSanitizer reports it) and a copy-on-write hazard.
     private let batchMean: UnsafeMutablePointer<Float>
     private let batchInvStd: UnsafeMutablePointer<Float>
+    /// The last `gradientSums`' (k, a, b) of each channel: dL/dx = k * (g - a - xhat * b).
+    private let gradientTerms: UnsafeMutablePointer<SIMD4<Float>>
 
     public init(name: String, channels: Int, eps: Float = 1e-5, momentum: Float = 0.1) {
         self.channels = channels
@@ -31,11 +33,14 @@ public final class BatchNorm2d {
         batchMean.initialize(repeating: 0, count: max(channels, 1))
         batchInvStd = .allocate(capacity: max(channels, 1))
         batchInvStd.initialize(repeating: 0, count: max(channels, 1))
+        gradientTerms = .allocate(capacity: max(channels, 1))
+        gradientTerms.initialize(repeating: .zero, count: max(channels, 1))
     }
 
     deinit {
         batchMean.deallocate()
         batchInvStd.deallocate()
+        gradientTerms.deallocate()
     }
 
     public var parameters: [Parameter] { [weight, bias] }
@@ -136,20 +141,43 @@ public final class BatchNorm2d {
         let m = x.rowLength
         parallelFor(channels, work: channels * m) { range in
         for c in range {
-            let xr = x.data + c * m, gr = dy.data + c * m, dx = inputGrad.data + c * m
-            let mean = batchMean[c], inv = batchInvStd[c]
-            let (scale, shift) = batchAffine(c)
-            let (sumDy, sumDyX) = activation.maskedSums(gr, xr, m, scale: scale, shift: shift)
-            // sum(dy * xhat) = inv * (sum(dy * x) - mean * sum(dy))
-            let sumDyXhat = Double(inv) * (sumDyX - Double(mean) * sumDy)
-            weight.grad![c] = Float(sumDyXhat)
-            bias.grad![c] = Float(sumDy)
-            let k = weight.value[c] * inv
-            let a = Float(sumDy / Double(m))
-            let b = Float(sumDyXhat / Double(m))
-            activation.normGradient(gr, xr, dx, m, scale: scale, shift: shift, mean: mean, inv: inv, k: k, a: a, b: b)
+            gradientSums(x, dy, c, activation)
+            let t = inputGradient(c), (scale, shift) = batchAffine(c)
+            activation.normGradient(dy.data + c * m, x.data + c * m, inputGrad.data + c * m, m, scale: scale, shift: shift,
+                                    mean: t.mean, inv: t.inv, k: t.k, a: t.a, b: t.b)
         }
         }
         return inputGrad
+    }
+
+    /// The first half of `backward`: the weight and bias gradients, and the terms of dL/dx (`inputGradient`),
+    /// which a depthwise convolution then applies as it reads dy (`BatchNormGradient`) instead of a pass
+    /// writing dL/dx.
+    public func gradientSums(_ x: Tensor, _ dy: Tensor, activation: Activation) {
+        precondition(training, "\(weight.name): backward needs a train-mode forward")
+        precondition(dy.sameShape(x), "\(weight.name): gradient shape mismatch")
+        weight.enableGrad(); bias.enableGrad()
+        parallelFor(channels, work: x.count) { range in for c in range { gradientSums(x, dy, c, activation) } }
+    }
+
+    @inline(__always)
+    private func gradientSums(_ x: Tensor, _ dy: Tensor, _ c: Int, _ activation: Activation) {
+        let m = x.rowLength
+        let mean = batchMean[c], inv = batchInvStd[c]
+        let (scale, shift) = batchAffine(c)
+        let (sumDy, sumDyX) = activation.maskedSums(dy.data + c * m, x.data + c * m, m, scale: scale, shift: shift)
+        // sum(dy * xhat) = inv * (sum(dy * x) - mean * sum(dy))
+        let sumDyXhat = Double(inv) * (sumDyX - Double(mean) * sumDy)
+        weight.grad![c] = Float(sumDyXhat)
+        bias.grad![c] = Float(sumDy)
+        gradientTerms[c] = SIMD4(weight.value[c] * inv, Float(sumDy / Double(m)), Float(sumDyXhat / Double(m)), 0)
+    }
+
+    /// Channel `c`'s dL/dx = k * (g - a - (x - mean) * inv * b) after `gradientSums`, g being dy masked by the
+    /// activation's derivative at the forward's y.
+    @inline(__always)
+    public func inputGradient(_ c: Int) -> (mean: Float, inv: Float, k: Float, a: Float, b: Float) {
+        let t = gradientTerms[c]
+        return (batchMean[c], batchInvStd[c], t[0], t[1], t[2])
     }
 }

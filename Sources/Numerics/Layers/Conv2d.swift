@@ -131,6 +131,20 @@ public final class Conv2d {
                        algorithm: nil, into: target ?? output)
     }
 
+    /// A bias-free depthwise convolution of the values `input` stands for (a train-mode BatchNorm's activated
+    /// output, computed as they are read), into `output` or `target`.
+    @discardableResult
+    public func forward(normalized input: NormalizedTensor, _ ws: Workspace, into target: Tensor? = nil) -> Tensor {
+        let x = input.x, output = target ?? self.output
+        precondition(isDepthwise && bias == nil, "\(weight.name): only a bias-free depthwise convolution reads a normalised tensor")
+        precondition(x.c == inChannels && output !== x, "\(weight.name): input has \(x.c) channels, expected \(inChannels)")
+        let g = geometry(x)
+        output.resize(c: outChannels, n: x.n, h: g.oh, w: g.ow)
+        outputPlane = output.plane
+        depthwiseForward(x.data, g, weight.value, nil, .identity, output.data, ws, normalized: input)
+        return output
+    }
+
     /// `pool.forward(forward(x, ws))` with `epilogue` as `pool.output`, for inference: the convolution's
     /// output is pooled band by band as the GEMM writes it (`pooledIm2colForward`); `output` is left as it was.
     func pooledForward(_ x: Tensor, _ ws: Workspace, _ epilogue: GemmEpilogue, _ pool: MaxPool2d) -> Tensor {

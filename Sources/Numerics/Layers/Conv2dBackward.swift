@@ -65,4 +65,24 @@ extension Conv2d {
         winogradConvolution(padded, u, nil, wg, bias: nil, .identity, inputGrad.data, ws)
         return inputGrad
     }
+
+    /// A depthwise convolution's backward pass with its input read through `normalized` (whose tensor `x`
+    /// then is, as in `forward(normalized:_:into:)`) and its dL/dy through `gradient` (the train-mode
+    /// BatchNorm after it), either nil for the tensor as it is: writes weight.grad and, with `needInputGrad`,
+    /// dL/dx into `inputGrad` or `into`.
+    @discardableResult
+    func backward(_ x: Tensor, normalized: NormalizedTensor?, _ dy: Tensor, gradient: BatchNormGradient?, _ ws: Workspace,
+                         needInputGrad: Bool, into target: Tensor? = nil) -> Tensor {
+        let g = geometry(x)
+        precondition(isDepthwise && bias == nil, "\(weight.name): only a bias-free depthwise convolution reads mapped tensors")
+        precondition(normalized == nil || normalized!.x === x, "\(weight.name): the normalised tensor is x")
+        precondition(dy.c == outChannels && dy.n == x.n && dy.h == g.oh && dy.w == g.ow, "\(weight.name): gradient shape mismatch")
+        precondition(gradient == nil || gradient!.z.sameShape(dy), "\(weight.name): BatchNorm's input has dy's shape")
+        let inputGrad = target ?? self.inputGrad
+        weight.enableGrad()
+        if needInputGrad { inputGrad.resize(c: x.c, n: x.n, h: x.h, w: x.w) }
+        depthwiseBackward(x.data, g, weight.value, dy.data, weight.grad!, needInputGrad ? inputGrad.data : nil, ws,
+                          normalized: normalized, gradient: gradient)
+        return inputGrad
+    }
 }

@@ -93,6 +93,53 @@ public final class ConvUnit: Layer {
         return output
     }
 
+    /// Train mode, for a unit whose output only the depthwise unit after it reads (an inverted residual's
+    /// expansion): the convolution and BatchNorm's batch statistics only. That unit normalises and activates
+    /// as it reads (`forward(_:_:into:)` with the result, and `normalizedOutput` for its backward pass), so that
+    /// no tensor holds this unit's output, neither here nor recomputed for the backward pass. Nil, with
+    /// nothing done, for a unit not in train mode.
+    public func forwardUnnormalized(_ x: Tensor, _ ws: Workspace) -> NormalizedTensor? {
+        guard let bn, bn.training else { return nil }
+        convolved = conv.forward(x, ws)
+        output = convolved
+        bn.statistics(convolved)
+        return normalizedOutput
+    }
+
+    /// The last train-mode forward's output as the values a depthwise unit reads (`NormalizedTensor`).
+    public var normalizedOutput: NormalizedTensor {
+        guard let bn, bn.training else { preconditionFailure("\(conv.weight.name): only a train-mode unit normalises lazily") }
+        return NormalizedTensor(convolved, bn, activation)
+    }
+
+    /// A depthwise unit's forward on what `forwardUnnormalized` left: as `forward(_:_:into:)` on that unit's
+    /// output, to the same floats.
+    @discardableResult
+    public func forward(_ x: NormalizedTensor, _ ws: Workspace, into target: Tensor?) -> Tensor {
+        guard let bn, bn.training else { preconditionFailure("\(conv.weight.name): a normalised input is for training") }
+        convolved = conv.forward(normalized: x, ws)
+        output = target ?? bn.output
+        bn.forward(convolved, into: output, activation: activation)
+        return output
+    }
+
+    /// A depthwise unit's backward pass on what `forwardUnnormalized` left, as `backward` on that unit's output.
+    @discardableResult
+    public func backward(_ x: NormalizedTensor, _ dy: Tensor, _ ws: Workspace, needInputGrad: Bool, into target: Tensor?) -> Tensor {
+        depthwiseBackward(x.x, normalized: x, dy, ws, needInputGrad: needInputGrad, into: target)
+    }
+
+    /// A trainable depthwise unit's backward pass: BatchNorm's sums, then the convolution's backward reading dy
+    /// as BatchNorm's dL/dx (`BatchNormGradient`), which no pass writes out. dy is left as it was.
+    private func depthwiseBackward(_ x: Tensor, normalized: NormalizedTensor?, _ dy: Tensor, _ ws: Workspace, needInputGrad: Bool,
+                                   into target: Tensor?) -> Tensor {
+        guard let bn, bn.training, conv.isDepthwise else { preconditionFailure("\(conv.weight.name): not a train-mode depthwise unit") }
+        precondition(target !== dy, "\(conv.weight.name): the input gradient cannot overwrite dy")
+        bn.gradientSums(convolved, dy, activation: activation)
+        return conv.backward(x, normalized: normalized, dy, gradient: BatchNormGradient(z: convolved, bn: bn, activation: activation), ws,
+                             needInputGrad: needInputGrad, into: target)
+    }
+
     /// For a unit whose output only a residual join reads: in training, with no activation, the
     /// convolution and BatchNorm's batch statistics only, the join normalising the convolution's output
     /// as it adds (`ResidualAdd.Side`), so that no tensor holds this unit's output; otherwise the
@@ -143,6 +190,9 @@ public final class ConvUnit: Layer {
             return conv.backward(x, dy, ws, needInputGrad: needInputGrad, into: target, adding: adding)
         }
         precondition(spare !== dy, "\(conv.weight.name): keeping dy needs another tensor")
+        if conv.isDepthwise && !adding && bn.training {
+            return depthwiseBackward(x, normalized: nil, dy, ws, needInputGrad: needInputGrad, into: target)
+        }
         let dz = bn.backward(convolved, dy, into: spare ?? dy, activation: activation)
         precondition(target !== dz, "\(conv.weight.name): the input gradient cannot overwrite BatchNorm's")
         return conv.backward(x, dz, ws, needInputGrad: needInputGrad, into: target, adding: adding)
