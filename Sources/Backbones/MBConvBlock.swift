@@ -60,14 +60,15 @@ final class MBConvBlock: Layer {
 
     /// The depthwise output is dead once the projection's backward has read it (the depthwise unit's
     /// mask comes from its convolution's output), so its tensor then takes the expanded gradient. The depthwise
-    /// unit reads the projection's input gradient as its BatchNorm's (`ConvUnit.backward`).
+    /// unit reads the projection's input gradient as its BatchNorm's (`ConvUnit.backward`), and runs expand's
+    /// BatchNorm backward channel by channel as it writes the expanded gradient.
     func backward(_ x: Tensor, _ dy: Tensor, _ ws: Workspace, into target: Tensor?) {
         depthwise.recomputeOutput()
         let dp = project.backward(depthwise.output, dy, ws, needInputGrad: true, into: ws.innerGradient,
                                   keepingDy: join != nil ? ws.branchGradient : nil)
         if let expand {
-            let dd = depthwise.backward(expand.normalizedOutput, dp, ws, needInputGrad: true, into: ws.blockActivations[1])
-            expand.backward(x, dd, ws, needInputGrad: target != nil, into: target)
+            let dz = depthwise.backward(expand.normalizedOutput, dp, ws, into: ws.blockActivations[1])
+            expand.backward(x, convolutionGradient: dz, ws, needInputGrad: target != nil, into: target)
         } else {
             depthwise.backward(x, dp, ws, needInputGrad: target != nil, into: target)
         }

@@ -51,7 +51,8 @@ final class GradientCheckConvUnitTests: XCTestCase {
     /// An inverted residual's expansion (1x1, BatchNorm, ReLU6) and depthwise unit (3x3 stride 2, BatchNorm,
     /// ReLU6) as a training block runs them: the depthwise unit normalises and activates the expansion's
     /// convolution output as it reads it (`ConvUnit.forwardUnnormalized`), and its backward pass reads dy as
-    /// its BatchNorm's input gradient, so neither BatchNorm writes its forward output or its dL/dx.
+    /// its BatchNorm's input gradient, so neither BatchNorm writes its forward output or its dL/dx; expand's
+    /// BatchNorm backward runs channel by channel inside the depthwise unit's.
     func testLazilyNormalizedExpansion() {
         var rng = SplitMix64(label: "unit-expand-depthwise")
         let expand = ConvUnit(name: "expand", bnName: "bn0", trainable: true, inChannels: 2, outChannels: 4, kernel: 1,
@@ -88,8 +89,8 @@ final class GradientCheckConvUnitTests: XCTestCase {
         GradientCheck(h: 3e-3, tolerance: 1e-3).assertMatches(
             "expand-depthwise", forward: { forward(x) },
             backward: {
-                depthwise.backward(expand.normalizedOutput, $0, ws, needInputGrad: true, into: dd)
-                expand.backward(x, dd, ws, needInputGrad: true)
+                expand.backward(x, convolutionGradient: depthwise.backward(expand.normalizedOutput, $0, ws, into: dd), ws,
+                                needInputGrad: true, into: nil)
             },
             probes: [Probe("input", input: x) { expand.conv.inputGrad }, Probe(expand.conv.weight), Probe(expand.bn!.weight),
                      Probe(expand.bn!.bias), Probe(depthwise.conv.weight), Probe(depthwise.bn!.weight), Probe(depthwise.bn!.bias)])

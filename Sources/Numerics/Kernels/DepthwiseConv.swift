@@ -220,10 +220,11 @@ func depthwiseForward(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ weight: Un
 
 /// dL/dw (written) and, with `dx`, dL/dx (written). The weight gradient sums each plane's products in Float
 /// and the planes of a channel in Double. x is read through `normalized` and dy through `gradient` where given.
+/// `finished(c)` runs once channel c's gradients are written, on the thread that wrote them.
 func depthwiseBackward(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ weight: UnsafePointer<Float>,
                        _ dy: UnsafePointer<Float>, _ dw: UnsafeMutablePointer<Float>,
                        _ dx: UnsafeMutablePointer<Float>?, _ ws: Workspace, normalized: NormalizedTensor? = nil,
-                       gradient: BatchNormGradient? = nil) {
+                       gradient: BatchNormGradient? = nil, finished: ((Int) -> Void)? = nil) {
     let inPlane = g.h * g.w, outPlane = g.oh * g.ow, taps = g.kh * g.kw
     if let shape = avx512Shape(g) {
         let scratch = ws.threadScratch(stpm_depthwise_backward_scratch(shape) + taps)
@@ -246,6 +247,7 @@ func depthwiseBackward(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ weight: U
                         for t in 0..<taps { sums[t] += Double(planeSums[t]) }
                     }
                     for t in 0..<taps { dw[ci * taps + t] = Float(sums[t]) }
+                    finished?(ci)
                 }
             }
         }
@@ -291,6 +293,7 @@ func depthwiseBackward(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ weight: U
                     plan.gather(dq, dx + (ci * g.n + ni) * inPlane)
                 }
                 for t in 0..<(k * k) { dw[ci * k * k + t] = Float(sums[t]) }
+                finished?(ci)
             }
         }
     }

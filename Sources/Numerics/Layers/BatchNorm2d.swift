@@ -138,16 +138,19 @@ public final class BatchNorm2d {
         weight.enableGrad(); bias.enableGrad()
         let inputGrad = target ?? self.inputGrad
         inputGrad.resize(c: x.c, n: x.n, h: x.h, w: x.w)
-        let m = x.rowLength
-        parallelFor(channels, work: channels * m) { range in
-        for c in range {
-            gradientSums(x, dy, c, activation)
-            let t = inputGradient(c), (scale, shift) = batchAffine(c)
-            activation.normGradient(dy.data + c * m, x.data + c * m, inputGrad.data + c * m, m, scale: scale, shift: shift,
-                                    mean: t.mean, inv: t.inv, k: t.k, a: t.a, b: t.b)
-        }
-        }
+        parallelFor(channels, work: x.count) { range in for c in range { backward(channel: c, x, dy, into: inputGrad, activation: activation) } }
         return inputGrad
+    }
+
+    /// `backward` of channel `c` alone, into `target` (resized by the caller; it may be `dy`), the weight and
+    /// bias gradients enabled by the caller: for a pass that has just written that channel of dy and calls
+    /// this while it is still in cache (`ConvUnit.backward(_:_:_:into:)`).
+    public func backward(channel c: Int, _ x: Tensor, _ dy: Tensor, into target: Tensor, activation: Activation) {
+        let m = x.rowLength
+        gradientSums(x, dy, c, activation)
+        let t = inputGradient(c), (scale, shift) = batchAffine(c)
+        activation.normGradient(dy.data + c * m, x.data + c * m, target.data + c * m, m, scale: scale, shift: shift,
+                                mean: t.mean, inv: t.inv, k: t.k, a: t.a, b: t.b)
     }
 
     /// The first half of `backward`: the weight and bias gradients, and the terms of dL/dx (`inputGradient`),

@@ -123,21 +123,38 @@ public final class ConvUnit: Layer {
         return output
     }
 
-    /// A depthwise unit's backward pass on what `forwardUnnormalized` left, as `backward` on that unit's output.
+    /// A depthwise unit's backward pass on what `forwardUnnormalized` left: dL/d(x.x), the gradient at the unit
+    /// before's convolution output, into `target`. Channel by channel, as soon as the convolution has written
+    /// a channel of dL/d(its input), the unit before's BatchNorm turns it into that, in place, while it is in cache
+    /// (`BatchNorm2d.backward(channel:_:_:into:activation:)`, the same floats as its whole-tensor pass); that
+    /// unit then runs only its convolution's backward pass (`backward(_:convolutionGradient:_:needInputGrad:into:)`).
     @discardableResult
-    public func backward(_ x: NormalizedTensor, _ dy: Tensor, _ ws: Workspace, needInputGrad: Bool, into target: Tensor?) -> Tensor {
-        depthwiseBackward(x.x, normalized: x, dy, ws, needInputGrad: needInputGrad, into: target)
+    public func backward(_ x: NormalizedTensor, _ dy: Tensor, _ ws: Workspace, into target: Tensor) -> Tensor {
+        let before = x.bn
+        precondition(before.training && target !== x.x, "\(conv.weight.name): a normalised input is for training, its gradient elsewhere")
+        before.weight.enableGrad(); before.bias.enableGrad()
+        return depthwiseBackward(x.x, normalized: x, dy, ws, needInputGrad: true, into: target) { c in
+            before.backward(channel: c, x.x, target, into: target, activation: x.activation)
+        }
+    }
+
+    /// The backward pass of a unit whose output a depthwise unit read normalised (`forwardUnnormalized`), given
+    /// dL/d(its convolution's output), which that unit's backward pass returned: the convolution's alone.
+    @discardableResult
+    public func backward(_ x: Tensor, convolutionGradient dz: Tensor, _ ws: Workspace, needInputGrad: Bool, into target: Tensor?) -> Tensor {
+        precondition(bn?.training == true && dz.sameShape(convolved), "\(conv.weight.name): not a lazily normalised train-mode unit")
+        return conv.backward(x, dz, ws, needInputGrad: needInputGrad, into: target)
     }
 
     /// A trainable depthwise unit's backward pass: BatchNorm's sums, then the convolution's backward reading dy
     /// as BatchNorm's dL/dx (`BatchNormGradient`), which no pass writes out. dy is left as it was.
     private func depthwiseBackward(_ x: Tensor, normalized: NormalizedTensor?, _ dy: Tensor, _ ws: Workspace, needInputGrad: Bool,
-                                   into target: Tensor?) -> Tensor {
+                                   into target: Tensor?, finished: ((Int) -> Void)? = nil) -> Tensor {
         guard let bn, bn.training, conv.isDepthwise else { preconditionFailure("\(conv.weight.name): not a train-mode depthwise unit") }
         precondition(target !== dy, "\(conv.weight.name): the input gradient cannot overwrite dy")
         bn.gradientSums(convolved, dy, activation: activation)
         return conv.backward(x, normalized: normalized, dy, gradient: BatchNormGradient(z: convolved, bn: bn, activation: activation), ws,
-                             needInputGrad: needInputGrad, into: target)
+                             needInputGrad: needInputGrad, into: target, finished: finished)
     }
 
     /// For a unit whose output only a residual join reads: in training, with no activation, the
