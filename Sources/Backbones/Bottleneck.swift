@@ -23,7 +23,7 @@ final class Bottleneck: Layer {
 
     var units: [ConvUnit] { [branch2a, branch2b, branch2c] + (projection.map { [$0] } ?? []) }
     /// The join's output; in inference the last convolution writes it, joining the shortcut as it goes, and
-    /// a block with an identity shortcut writes it over its input (`forward`).
+    /// a block with an identity shortcut writes it over its input (`infer`).
     private(set) var output: Tensor
     /// The last forward ran as at inference (the join fused into the last convolution): no backward.
     private var inferred = false
@@ -33,24 +33,31 @@ final class Bottleneck: Layer {
     /// the backward pass. 2c's convolution output, as wide as the block's output, goes to the workspace's
     /// `joinConvolution` and is recomputed too: a 1x1 convolution of 2b's output, about a fifth of the
     /// block's multiply-adds, which saves a tensor the size of the block's output per block.
-    ///
-    /// In inference a block with an identity shortcut adds 2c's output onto its input in place, where its GEMM
-    /// allows that (`Conv2d.joinsInPlace`): nothing reads a block's input after the block (the taps end stages,
-    /// and the block after a tap has a projection). A stage then passes one tensor from block to block instead
-    /// of a tensor per block: ResNet-50-1by2's blocks wrote 13 MB of outputs per network and image, each into
-    /// memory untouched since the image before, and each store first fetched its line from there.
     func forward(_ x: Tensor, _ ws: Workspace) -> Tensor {
+        if branch2c.infers && branch2c.conv.joinsInPlace { return infer(x, ws) }
         let a = ws.blockActivations
         branch2a.forward(x, ws, into: a[0])
         branch2b.forward(branch2a.output, ws, into: a[1])
-        if projection == nil && branch2c.infers && branch2c.conv.joinsInPlace {
-            output = branch2c.forward(branch2b.output, ws, adding: x, activation: join.activation, into: x)
-            inferred = true
-            return output
-        }
         inferred = join.join(branch2c, on: branch2b.output, shortcut: projection, of: x, ws, lent: (a[0], a[1]),
                              convolving: ws.joinConvolution)
         output = join.output
+        return output
+    }
+
+    /// The inference forward where 2c joins in place (`Conv2d.joinsInPlace`), frozen units too writing into
+    /// the lent tensors (`ConvUnit.forward(_:_:inferringInto:)`). A projection writes the join's output, which
+    /// 2c then adds onto; an identity block adds 2c's output onto its input: nothing reads a block's input
+    /// after the block (the taps end stages, and the block after a tap has a projection). So a stage passes
+    /// one tensor from block to block, where each unit and block wrote a tensor of its own (about 23 MB per
+    /// ResNet-50-1by2 network and image, each written at addresses untouched since the image before, whose
+    /// lines every store first fetched from memory).
+    private func infer(_ x: Tensor, _ ws: Workspace) -> Tensor {
+        let a = ws.blockActivations
+        branch2a.forward(x, ws, inferringInto: a[0])
+        branch2b.forward(a[0], ws, inferringInto: a[1])
+        let sum = projection.map { $0.forward(x, ws, inferringInto: join.output) } ?? x
+        output = branch2c.forward(a[1], ws, adding: sum, activation: join.activation, into: sum)
+        inferred = true
         return output
     }
 

@@ -28,6 +28,24 @@ final class ResidualJoinTests: XCTestCase {
         }
     }
 
+    /// A unit at inference writes into the tensor it is given, frozen (whose ordinary forward keeps its own
+    /// output) or in eval mode, the same bits as its ordinary forward.
+    func testInferringIntoWritesTheGivenTensor() {
+        for trainable in [false, true] {
+            var rng = SplitMix64(label: "inferring into \(trainable)")
+            let unit = ConvUnit(name: "conv", bnName: "bn", trainable: trainable, inChannels: 6, outChannels: 9, kernel: 3,
+                                padding: .fixed(.symmetric(1)), activation: .relu)
+            unit.randomizeForInference(&rng)
+            let x = Tensor.random(c: 6, n: 2, h: 11, w: 13, &rng) { $0.uniform(-2, 2) }
+            let ws = Workspace()
+            let expected = unit.forward(x, ws).array
+            let target = Tensor(c: 0, n: 0, h: 0, w: 0)
+            XCTAssert(unit.forward(x, ws, inferringInto: target) === target && unit.output === target, "trainable \(trainable)")
+            XCTAssertEqual(target.array.map(\.bitPattern), expected.map(\.bitPattern), "trainable \(trainable)")
+            XCTAssert(expected.contains { $0 > 0 } && expected.contains { $0 == 0 })
+        }
+    }
+
     func check(_ s: Shape, trainable: Bool, _ activation: Activation, avx512: Bool) {
         var rng = SplitMix64(label: s.label)
         let unit = ConvUnit(name: "conv", bnName: "bn", trainable: trainable, inChannels: s.c, outChannels: s.o, kernel: s.kernel,

@@ -55,6 +55,18 @@ public final class ConvUnit: Layer {
         return output
     }
 
+    /// At inference (`infers`), the output into `target`, frozen or not: `forward(_:_:into:)` keeps a frozen
+    /// unit's output in its own `conv.output`, a tensor per unit that a network's inference then writes once
+    /// per image at addresses nothing else touches. A block that lends its workspace's tensors instead keeps
+    /// its units' outputs in a few tensors that stay in the cache from one block to the next.
+    @discardableResult
+    public func forward(_ x: Tensor, _ ws: Workspace, inferringInto target: Tensor) -> Tensor {
+        precondition(infers, "\(conv.weight.name): only a frozen or eval-mode unit infers")
+        guard bn == nil else { return forward(x, ws, into: target) }
+        output = conv.forward(x, ws, activation: activation, into: target)
+        return output
+    }
+
     /// Runs `body` with what an inference forward (frozen, or BatchNorm in eval mode) applies to the
     /// convolution's output, as `forward` applies it: the bias, or BatchNorm's scale and shift, then the
     /// activation. The unit's output is then its convolution's, which the caller fills.
