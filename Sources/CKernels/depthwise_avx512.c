@@ -229,6 +229,11 @@ AVX512 INLINE void strip_store(float *y, long c, long ch, long p0, int n, int la
     const long o = p0 % STPM_SGEMM_NR;
     const int first = n < STPM_SGEMM_NR - o ? n : (int)(STPM_SGEMM_NR - o);
     float *row = y + p0 / STPM_SGEMM_NR * c * STPM_SGEMM_NR + ch * STPM_SGEMM_NR + o - lane0;
+    if (first == 8) {
+        // A whole half-vector (every block of a row whose width 8 divides): a plain store, not a masked one.
+        _mm256_storeu_ps(row + lane0, lane0 ? _mm512_extractf32x8_ps(v, 1) : _mm512_castps512_ps256(v));
+        return;
+    }
     _mm512_mask_storeu_ps(row, (__mmask16)(((1u << first) - 1) << lane0), v);
     if (n > first)
         _mm512_mask_storeu_ps(row + (c - 1) * STPM_SGEMM_NR, (__mmask16)((((1u << n) - 1) & ~((1u << first) - 1)) << lane0), v);
