@@ -74,7 +74,7 @@ INLINE void channel_operands(const float *values, int by_column, long row, long 
 // strip's columns; `load` adds C first, `finish` applies the epilogue (rows from `row`, columns from `col`).
 // `half`: the strip's columns end within the first 16 (m1 empty), and the second vector of each row is
 // neither computed nor stored: Winograd's blocks of 16 tiles (batch 1 at 16 x 16) took twice the FMAs.
-INLINE void kernel(const int mr, const int half, long kc, const float *restrict ap, const float *restrict bp,
+INLINE void kernel(const int mr, const int half, long kc, const float *restrict ap, long astride, const float *restrict bp,
                    long bstride, const float *pf, __mmask16 m0, __mmask16 m1, float *c, long ldc, int load, int finish,
                    const epilogue *e, long row, long col) {
     __m512 c0[MR], c1[MR];
@@ -100,7 +100,7 @@ INLINE void kernel(const int mr, const int half, long kc, const float *restrict 
             c0[i] = _mm512_fmadd_ps(a, b0, c0[i]);
             if (!half) c1[i] = _mm512_fmadd_ps(a, b1, c1[i]);
         }
-        ap += mr;
+        ap += astride;
         bp += bstride;
     }
     // Unrolled, so that the accumulators stay in registers instead of going through the stack.
@@ -140,15 +140,15 @@ INLINE void kernel(const int mr, const int half, long kc, const float *restrict 
 }
 
 #define KERNEL(R, H, NAME) \
-    static AVX512 void NAME(long kc, const float *ap, const float *bp, long bs, const float *pf, __mmask16 m0, \
+    static AVX512 void NAME(long kc, const float *ap, long as, const float *bp, long bs, const float *pf, __mmask16 m0, \
                             __mmask16 m1, float *c, long ldc, int load, int finish, const epilogue *e, long row, long col) { \
-        kernel(R, H, kc, ap, bp, bs, pf, m0, m1, c, ldc, load, finish, e, row, col); \
+        kernel(R, H, kc, ap, as, bp, bs, pf, m0, m1, c, ldc, load, finish, e, row, col); \
     }
 #define KERNELS(R) KERNEL(R, 0, kernel##R) KERNEL(R, 1, half##R)
 KERNELS(1) KERNELS(2) KERNELS(3) KERNELS(4) KERNELS(5) KERNELS(6) KERNELS(7)
 KERNELS(8) KERNELS(9) KERNELS(10) KERNELS(11) KERNELS(12) KERNELS(13) KERNELS(14)
 
-typedef void (*kernel_fn)(long, const float *, const float *, long, const float *, __mmask16, __mmask16, float *, long,
+typedef void (*kernel_fn)(long, const float *, long, const float *, long, const float *, __mmask16, __mmask16, float *, long,
                           int, int, const epilogue *, long, long);
 static const kernel_fn kernels[MR + 1] = {
     0, kernel1, kernel2, kernel3, kernel4, kernel5, kernel6, kernel7,
@@ -256,9 +256,11 @@ static AVX512 void pack_b(int trans_b, long kc, long cols, const float *b, long 
 #define DIRECT_B_MAX_ROWS (3 * MR)
 
 // `b_strips`: op(B) given as whole-depth strips (stpm_sgemm_pack_b_strips' layout), read where they lie.
+// `a_in_place`: A (trans_a: stored k x m) broadcast where it lies, a step of depth lda floats on, instead
+// of packed: its panels' rows are already contiguous (a channel-major input's positions).
 static AVX512 void gemm(int trans_a, long m, long n, long k, const float *a, long lda, const float *packed_a,
-                        int trans_b, const float *b, long ldb, const float *b_strips, float beta, float *c, long ldc,
-                        const epilogue *e) {
+                        int a_in_place, int trans_b, const float *b, long ldb, const float *b_strips, float beta, float *c,
+                        long ldc, const epilogue *e) {
     if (m <= 0 || n <= 0) return;
     float *ablock = scratch(), *strips = ablock + MC * KC;
     const int direct = !b_strips && !trans_b && m <= DIRECT_B_MAX_ROWS;
@@ -271,6 +273,8 @@ static AVX512 void gemm(int trans_a, long m, long n, long k, const float *a, lon
             const float *ap;
             if (packed_a) {
                 ap = packed_a + pc * m + ic * kc;
+            } else if (a_in_place) {
+                ap = a + pc * lda + ic;
             } else {
                 pack_a(trans_a, mc, kc, a, lda, ic, pc, ablock);
                 ap = ablock;
@@ -297,7 +301,7 @@ static AVX512 void gemm(int trans_a, long m, long n, long k, const float *a, lon
                 const kernel_fn *run = nr <= 16 ? halves : kernels;
                 for (long ir = 0; ir < mc; ir += MR) {
                     const long mr = mc - ir < MR ? mc - ir : MR;
-                    run[mr](kc, ap + ir * kc, bp, bstride, pf && ir == 0 ? pf : 0, m0, m1, c + (ic + ir) * ldc + jr, ldc, load,
+                    run[mr](kc, a_in_place ? ap + ir : ap + ir * kc, a_in_place ? lda : mr, bp, bstride, pf && ir == 0 ? pf : 0, m0, m1, c + (ic + ir) * ldc + jr, ldc, load,
                             finish, e, ic + ir, jr);
                 }
             }
@@ -310,20 +314,20 @@ void stpm_sgemm(int trans_a, int trans_b, long m, long n, long k, const float *a
                 float beta, float *c, long ldc, const float *scale, const float *bias, const float *residual, long ldr,
                 int activation) {
     const epilogue e = {scale, bias, residual, ldr, activation, 0};
-    gemm(trans_a, m, n, k, a, lda, 0, trans_b, b, ldb, 0, beta, c, ldc, &e);
+    gemm(trans_a, m, n, k, a, lda, 0, 0, trans_b, b, ldb, 0, beta, c, ldc, &e);
 }
 
 void stpm_sgemm_column_epilogue(int trans_a, int trans_b, long m, long n, long k, const float *a, long lda, const float *b,
                                 long ldb, float *c, long ldc, const float *scale, const float *bias, int activation) {
     const epilogue e = {scale, bias, 0, 0, activation, 1};
-    gemm(trans_a, m, n, k, a, lda, 0, trans_b, b, ldb, 0, 0, c, ldc, &e);
+    gemm(trans_a, m, n, k, a, lda, 0, 0, trans_b, b, ldb, 0, 0, c, ldc, &e);
 }
 
 void stpm_sgemm_packed(long m, long n, long k, const float *packed_a, int trans_b, const float *b, long ldb,
                        float beta, float *c, long ldc, const float *scale, const float *bias, const float *residual,
                        long ldr, int activation) {
     const epilogue e = {scale, bias, residual, ldr, activation, 0};
-    gemm(0, m, n, k, 0, 0, packed_a, trans_b, b, ldb, 0, beta, c, ldc, &e);
+    gemm(0, m, n, k, 0, 0, packed_a, 0, trans_b, b, ldb, 0, beta, c, ldc, &e);
 }
 
 // The same blocks as `gemm` packs one at a time, all of them in order: depth block pc at pc * m, and
@@ -339,7 +343,7 @@ void stpm_sgemm_b_strips(int trans_a, long m, long n, long k, const float *a, lo
                          const float *b_strips, float *c, long ldc, const float *scale, const float *bias,
                          const float *residual, long ldr, int activation, int by_column) {
     const epilogue e = {scale, bias, residual, ldr, activation, by_column};
-    gemm(trans_a, m, n, k, a, lda, packed_a, 0, 0, 0, b_strips, 0, c, ldc, &e);
+    gemm(trans_a, m, n, k, a, lda, packed_a, trans_a && !packed_a, 0, 0, 0, b_strips, 0, c, ldc, &e);
 }
 
 long stpm_sgemm_b_strips_floats(long k, long n) { return (n + NR - 1) / NR * NR * k; }
