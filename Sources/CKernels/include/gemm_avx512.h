@@ -47,7 +47,8 @@ long stpm_sgemm_b_strips_floats(long k, long n);
 void stpm_sgemm_pack_b_strips(int trans_b, long k, long n, const float *b, long ldb, float *strips);
 
 /// As stpm_sgemm with beta 0, op(B) given as strips (a producer wrote them so, or stpm_sgemm_pack_b_strips),
-/// and op(A) given as A (`packed_a` NULL) or packed by stpm_sgemm_pack_a (`a` ignored); `by_column` as in
+/// and op(A) given as A (`packed_a` NULL; transposed, it is read in place, not packed) or packed by
+/// stpm_sgemm_pack_a (`a` ignored); `by_column` as in
 /// stpm_sgemm_column_epilogue (scale and bias of n entries, no residual), else as stpm_sgemm.
 void stpm_sgemm_b_strips(int trans_a, long m, long n, long k, const float *a, long lda, const float *packed_a,
                          const float *b_strips, float *c, long ldc, const float *scale, const float *bias,
