@@ -9,16 +9,22 @@ public final class FeatureExtractor {
     let tapLayers: [Int]
     let workspace = Workspace()
     private var lastInput: Tensor?
-    /// EfficientNet-Lite0's stem: a bare unit before a block without expansion, which never writes the
-    /// workspace's first block activation. The stem's output (64 MiB for a training batch of 32 at 256 px)
-    /// lives there and is recomputed from its convolution's output before that block's backward pass reads it.
+    /// EfficientNet-Lite0's stem: a bare unit before a block without expansion (`stemBlock`). In training that
+    /// block's depthwise unit reads the stem's convolution output normalised (`MBConvBlock.forward(normalized:_:)`),
+    /// so no tensor holds the stem's output (64 MiB for a batch of 32 at 256 px), and runs the stem's BatchNorm
+    /// backward as it writes the gradient; elsewhere the stem's output goes to the workspace's first block
+    /// activation, which that block never writes.
     private let lendingStem: ConvUnit?
+    private let stemBlock: MBConvBlock?
+    /// Whether the last forward pass ran the stem and its block as above.
+    private var stemNormalizedLazily = false
 
     init(kind: BackboneKind, role: Role, layers: [Layer], tapLayers: [Int]) {
         precondition(tapLayers.count == 3 && tapLayers.last == layers.count - 1, "three taps, the last one ending the network")
         self.kind = kind; self.role = role; self.layers = layers; self.tapLayers = tapLayers
         let next = layers.count > 1 ? layers[1] as? MBConvBlock : nil
-        lendingStem = next != nil && next!.expand == nil ? layers.first as? ConvUnit : nil
+        lendingStem = next != nil && next!.expand == nil && next!.join == nil ? layers.first as? ConvUnit : nil
+        stemBlock = lendingStem == nil ? nil : next
     }
 
     public var taps: [Tensor] { tapLayers.map { layers[$0].output } }
@@ -36,8 +42,14 @@ public final class FeatureExtractor {
            let y = block.forward(afterStem: stem, input, workspace) {
             (x, first) = (y, 2)
         }
+        stemNormalizedLazily = false
         for layer in layers[first...] {
-            if let stem = lendingStem, layer === stem {
+            if let stem = lendingStem, layer === stem, let e = stem.forwardUnnormalized(x, workspace) {
+                stemNormalizedLazily = true
+                x = e.x
+            } else if let block = stemBlock, layer === block, stemNormalizedLazily {
+                x = block.forward(normalized: lendingStem!.normalizedOutput, workspace)
+            } else if let stem = lendingStem, layer === stem {
                 x = stem.forward(x, workspace, into: workspace.blockActivations[0])
             } else {
                 x = layer.forward(x, workspace)
@@ -63,10 +75,14 @@ public final class FeatureExtractor {
                     g = first
                 }
             }
-            if i == 1 { lendingStem?.recomputeOutput() }
-            let x = i == 0 ? input : layers[i - 1].output
             let target = i > 0 ? workspace.layerGradients[i % 2] : nil
-            layers[i].backward(x, g!, workspace, into: target)
+            if stemNormalizedLazily, let stem = lendingStem, let block = stemBlock, i <= 1 {
+                // The block returns dL/d(the stem's convolution output): the stem's BatchNorm backward is done.
+                if i == 1 { block.backward(normalized: stem.normalizedOutput, g!, workspace, into: target!) }
+                else { stem.backward(input, convolutionGradient: g!, workspace, needInputGrad: false, into: nil) }
+            } else {
+                layers[i].backward(i == 0 ? input : layers[i - 1].output, g!, workspace, into: target)
+            }
             g = target
         }
     }

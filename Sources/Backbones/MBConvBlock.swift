@@ -58,6 +58,22 @@ final class MBConvBlock: Layer {
         return InvertedResidualBands.forward(image, expand: stem, depthwise: depthwise, project: project, join: join, ws)
     }
 
+    /// In training, a block without expansion or join after a bare unit (EfficientNet-Lite0's stem), that unit's
+    /// output read normalised as the depthwise unit reads it (`ConvUnit.forwardUnnormalized`).
+    func forward(normalized x: NormalizedTensor, _ ws: Workspace) -> Tensor {
+        precondition(expand == nil && join == nil, "only a block without expansion or join reads a normalised input")
+        depthwise.forward(x, ws, into: ws.blockActivations[1])
+        return project.forward(depthwise.output, ws)
+    }
+
+    /// The backward pass of `forward(normalized:_:)`: dL/d(x.x) into `target`, the unit before's BatchNorm
+    /// backward run by the depthwise unit channel by channel (`ConvUnit.backward(_:_:_:into:)`).
+    func backward(normalized x: NormalizedTensor, _ dy: Tensor, _ ws: Workspace, into target: Tensor) {
+        depthwise.recomputeOutput()
+        let dp = project.backward(depthwise.output, dy, ws, needInputGrad: true, into: ws.innerGradient)
+        depthwise.backward(x, dp, ws, into: target)
+    }
+
     /// The depthwise output is dead once the projection's backward has read it (the depthwise unit's
     /// mask comes from its convolution's output), so its tensor then takes the expanded gradient. The depthwise
     /// unit reads the projection's input gradient as its BatchNorm's (`ConvUnit.backward`), and runs expand's
