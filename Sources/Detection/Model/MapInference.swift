@@ -14,7 +14,6 @@ final class MapInference {
     /// The ResNets' two stems as one, on both threads, before the networks split.
     private let stems: StemPair?
     private let mapper: AnomalyMapper
-    private let normalizeTeacher = TapNormalizer()
     private let image = Tensor(c: 0, n: 0, h: 0, w: 0)
     private var scores: [Float] = []
 
@@ -41,9 +40,9 @@ final class MapInference {
             }
             var t: [Tensor] = [], s: [Tensor] = []
             let stemDone = stems?.forward(x) ?? false
-            concurrently({ t = self.normalizeTeacher(self.teacher.forward(x, stemDone: stemDone)) },
-                         { s = self.student.forward(x, stemDone: stemDone) })
-            maps.append(mapper.compute(teacher: t, student: s).maps)
+            concurrently({ t = self.teacher.forward(x, stemDone: stemDone) }, { s = self.student.forward(x, stemDone: stemDone) })
+            // The teacher's taps are normalised by the map, on both threads.
+            maps.append(mapper.compute(teacher: t, student: s, rawTeacher: true).maps)
             scores += mapper.scores()
         }
         return (maps, scores)
