@@ -28,6 +28,27 @@ final class BandedIm2colTests: XCTestCase {
         }
     }
 
+    /// im2col's rows against their definition, x[c][oy s - pad + ky][ox s - pad + kx] or 0 in the padding, at
+    /// strides 1 and 2, for rows wide enough for the stride-2 copy's runs of 16 (and their ragged ends).
+    func testColumnsAreTheTapsOfTheirDefinition() {
+        for (stride, w) in [(2, 69), (2, 70), (2, 101), (1, 37)] {
+            var rng = SplitMix64(label: "im2col \(stride) \(w)")
+            let x = Tensor.random(c: 2, n: 2, h: 9, w: w, &rng)
+            let g = ConvGeometry(c: 2, n: 2, h: 9, w: w, kh: 7, kw: 7, stride: stride, pad: .symmetric(3))
+            let rows = 1..<g.oh, width = rows.count * g.ow
+            var cols = [Float](repeating: .nan, count: g.colRows * width)
+            cols.withUnsafeMutableBufferPointer { im2colRows(x.data, g, image: 1, rows: rows, $0.baseAddress!) }
+            var wrong = 0
+            for c in 0..<2 { for ky in 0..<7 { for kx in 0..<7 { for oy in rows { for ox in 0..<g.ow {
+                let iy = oy * stride - 3 + ky, ix = ox * stride - 3 + kx
+                let expected: Float = iy >= 0 && iy < 9 && ix >= 0 && ix < w ? x[c, 1, iy, ix] : 0
+                let got = cols[((c * 7 + ky) * 7 + kx) * width + (oy - rows.lowerBound) * g.ow + ox]
+                if got.bitPattern != expected.bitPattern { wrong += 1 }
+            } } } } }
+            XCTAssertEqual(wrong, 0, "stride \(stride), width \(w): \(wrong) of \(cols.count) columns wrong")
+        }
+    }
+
     func check(_ s: Shape, avx512: Bool) {
         var rng = SplitMix64(label: s.label)
         let conv = Conv2d(name: "conv", inChannels: s.c, outChannels: s.o, kernel: s.kernel, stride: s.stride, padding: s.padding,

@@ -88,7 +88,18 @@ private func im2colRow(_ src: UnsafePointer<Float>, _ g: ConvGeometry, ky: Int, 
         if s == 1 {
             (d + xs.lowerBound).update(from: srow + xs.lowerBound, count: xs.count)
         } else {
-            for ox in xs { d[ox] = srow[ox * s] }
+            // Stride 2 (the ResNet stems, 3.3 % of a ResNet-50-1by2 inference as a scalar loop): the even lanes of
+            // 32 loaded values give 16 outputs. A run ends a column early, so its last odd lane (2 ox + 31 at most)
+            // stays before the row's last tap read (2 (xs.upperBound - 1)).
+            var ox = xs.lowerBound
+            if s == 2 {
+                while ox + 17 <= xs.upperBound {
+                    let pair = UnsafeRawPointer(srow + 2 * ox).loadUnaligned(as: SIMD32<Float>.self)
+                    UnsafeMutableRawPointer(d + ox).storeBytes(of: pair.evenHalf, as: SIMD16<Float>.self)
+                    ox += 16
+                }
+            }
+            while ox < xs.upperBound { d[ox] = srow[ox * s]; ox += 1 }
         }
         if xs.upperBound < ow { (d + xs.upperBound).update(repeating: 0, count: ow - xs.upperBound) }
     }
