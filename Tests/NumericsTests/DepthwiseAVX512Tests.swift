@@ -170,7 +170,8 @@ final class DepthwiseAVX512Tests: XCTestCase {
                 let input = NormalizedTensor(x, bn[0], k.activation)
                 let z = conv.forward(normalized: input, ws).copy()
                 bn[1].statistics(z)
-                bn[1].gradientSums(z, dy, activation: k.activation)
+                bn[1].weight.enableGrad(); bn[1].bias.enableGrad()
+                for c in 0..<k.c { bn[1].gradientSums(channel: c, z, dy, activation: k.activation) }
                 let dx = conv.backward(x, normalized: input, dy, gradient: BatchNormGradient(z: z, bn: bn[1], activation: k.activation), ws,
                                        needInputGrad: true)
                 return (z.array, dx.array, conv.weight.gradients)

@@ -171,15 +171,18 @@ struct BatchNormGradient {
 }
 
 /// The convolution plus its bias and activation, applied as the wide rows are copied out; x read through
-/// `normalized` where given (x is then its tensor's data).
+/// `normalized` where given (x is then its tensor's data). Around each channel c, on the thread that convolves
+/// it, `starting(c)` runs before it is read and `finished(c)` once its output is written.
 func depthwiseForward(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ weight: UnsafePointer<Float>,
                       _ bias: UnsafePointer<Float>?, _ activation: Activation,
-                      _ y: UnsafeMutablePointer<Float>, _ ws: Workspace, normalized: NormalizedTensor? = nil) {
+                      _ y: UnsafeMutablePointer<Float>, _ ws: Workspace, normalized: NormalizedTensor? = nil,
+                      starting: ((Int) -> Void)? = nil, finished: ((Int) -> Void)? = nil) {
     let inPlane = g.h * g.w, outPlane = g.oh * g.ow, taps = g.kh * g.kw
     if let shape = avx512Shape(g) {
         let scratch = ws.threadScratch(stpm_depthwise_scratch(shape))
         parallelChunks(g.c, work: g.c * g.n * outPlane * taps) { chunk, channels in
             for ci in channels {
+                starting?(ci)
                 var map = normalized?.map(ci) ?? stpm_depthwise_map()
                 for ni in 0..<g.n {
                     let p = ci * g.n + ni
@@ -191,6 +194,7 @@ func depthwiseForward(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ weight: Un
                                                       y + p * outPlane, scratch[chunk], shape)
                     }
                 }
+                finished?(ci)
             }
         }
         return
@@ -205,6 +209,7 @@ func depthwiseForward(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ weight: Un
             plan.clear(q)
             offsets.withUnsafeBufferPointer { off in
                 for ci in channels {
+                    starting?(ci)
                     for ni in 0..<g.n {
                         let p = ci * g.n + ni
                         plan.scatter(normalized?.plane(p, channel: ci, inPlane, into: read) ?? x + p * inPlane, q)
@@ -212,6 +217,7 @@ func depthwiseForward(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ weight: Un
                         let dst = y + (ci * g.n + ni) * outPlane, b = bias?[ci] ?? 0
                         for oy in 0..<oh { activation.apply(acc + oy * wq, dst + oy * ow, ow, bias: b) }
                     }
+                    finished?(ci)
                 }
             }
         }
@@ -220,11 +226,12 @@ func depthwiseForward(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ weight: Un
 
 /// dL/dw (written) and, with `dx`, dL/dx (written). The weight gradient sums each plane's products in Float
 /// and the planes of a channel in Double. x is read through `normalized` and dy through `gradient` where given.
-/// `finished(c)` runs once channel c's gradients are written, on the thread that wrote them.
+/// Around each channel c, on the thread that computes it, `starting(c)` runs before it is read and `finished(c)`
+/// once its gradients are written.
 func depthwiseBackward(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ weight: UnsafePointer<Float>,
                        _ dy: UnsafePointer<Float>, _ dw: UnsafeMutablePointer<Float>,
                        _ dx: UnsafeMutablePointer<Float>?, _ ws: Workspace, normalized: NormalizedTensor? = nil,
-                       gradient: BatchNormGradient? = nil, finished: ((Int) -> Void)? = nil) {
+                       gradient: BatchNormGradient? = nil, starting: ((Int) -> Void)? = nil, finished: ((Int) -> Void)? = nil) {
     let inPlane = g.h * g.w, outPlane = g.oh * g.ow, taps = g.kh * g.kw
     if let shape = avx512Shape(g) {
         let scratch = ws.threadScratch(stpm_depthwise_backward_scratch(shape) + taps)
@@ -232,6 +239,7 @@ func depthwiseBackward(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ weight: U
             let planeSums = scratch[chunk] + stpm_depthwise_backward_scratch(shape)
             withUnsafeTemporaryAllocation(of: Double.self, capacity: taps) { sums in
                 for ci in channels {
+                    starting?(ci)
                     sums.initialize(repeating: 0)
                     var map = normalized?.map(ci) ?? stpm_depthwise_map()
                     for ni in 0..<g.n {
@@ -272,6 +280,7 @@ func depthwiseBackward(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ weight: U
             plan.clear(q)
             var sums = [Double](repeating: 0, count: k * k)
             for ci in channels {
+                starting?(ci)
                 let wc = weight + ci * k * k
                 for t in sums.indices { sums[t] = 0 }
                 for ni in 0..<g.n {

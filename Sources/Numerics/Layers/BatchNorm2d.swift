@@ -68,11 +68,7 @@ public final class BatchNorm2d {
         if training {
             precondition(m > 1, "\(weight.name): batch statistics need more than one value per channel")
             parallelFor(channels, work: channels * m) { range in
-            for c in range {
-                batchStatistics(x, c)
-                let (scale, shift) = batchAffine(c)
-                activation.apply(x.data + c * m, output.data + c * m, m, scale: scale, shift: shift)
-            }
+                for c in range { forward(channel: c, x, into: output, activation: activation) }
             }
         } else {
             let (scale, shift) = evalAffine()
@@ -90,6 +86,22 @@ public final class BatchNorm2d {
         precondition(x.c == channels, "\(weight.name): input has \(x.c) channels, expected \(channels)")
         precondition(x.rowLength > 1, "\(weight.name): batch statistics need more than one value per channel")
         parallelFor(channels, work: x.count) { range in for c in range { batchStatistics(x, c) } }
+    }
+
+    /// Train mode: `forward` of channel `c` alone, into `target` (resized by the caller), for a pass that has
+    /// just written that channel of x and calls this while it is in cache (`ConvUnit.forward(_:_:into:)`).
+    public func forward(channel c: Int, _ x: Tensor, into target: Tensor, activation: Activation) {
+        let m = x.rowLength
+        batchStatistics(x, c)
+        let (scale, shift) = batchAffine(c)
+        activation.apply(x.data + c * m, target.data + c * m, m, scale: scale, shift: shift)
+    }
+
+    /// Train mode: `statistics` of channel `c` alone, for a pass about to read that channel of x, which then
+    /// finds it in cache (`ConvUnit.forward(_:_:into:)`).
+    public func statistics(channel c: Int, _ x: Tensor) {
+        precondition(x.rowLength > 1, "\(weight.name): batch statistics need more than one value per channel")
+        batchStatistics(x, c)
     }
 
     /// Channel `c`'s batch mean and 1/std from `x`, and the running statistics moved by them.
@@ -153,14 +165,13 @@ public final class BatchNorm2d {
                                 mean: t.mean, inv: t.inv, k: t.k, a: t.a, b: t.b)
     }
 
-    /// The first half of `backward`: the weight and bias gradients, and the terms of dL/dx (`inputGradient`),
-    /// which a depthwise convolution then applies as it reads dy (`BatchNormGradient`) instead of a pass
-    /// writing dL/dx.
-    public func gradientSums(_ x: Tensor, _ dy: Tensor, activation: Activation) {
-        precondition(training, "\(weight.name): backward needs a train-mode forward")
-        precondition(dy.sameShape(x), "\(weight.name): gradient shape mismatch")
-        weight.enableGrad(); bias.enableGrad()
-        parallelFor(channels, work: x.count) { range in for c in range { gradientSums(x, dy, c, activation) } }
+    /// The first half of `backward` for channel `c` (gradients enabled by the caller): its weight and bias
+    /// gradients, and the terms of its dL/dx (`inputGradient`), which a depthwise convolution then applies as it
+    /// reads dy (`BatchNormGradient`) instead of a pass writing dL/dx. Called just before that convolution
+    /// reads the channel of x and dy, which it then finds in cache.
+    public func gradientSums(channel c: Int, _ x: Tensor, _ dy: Tensor, activation: Activation) {
+        precondition(training && dy.sameShape(x), "\(weight.name): backward needs a train-mode forward and dy of x's shape")
+        gradientSums(x, dy, c, activation)
     }
 
     @inline(__always)

@@ -132,16 +132,19 @@ public final class Conv2d {
     }
 
     /// A bias-free depthwise convolution of the values `input` stands for (a train-mode BatchNorm's activated
-    /// output, computed as they are read), into `output` or `target`.
+    /// output, computed as they are read), into `output` or `target`; `starting` and `finished` as in
+    /// `depthwiseForward`.
     @discardableResult
-    public func forward(normalized input: NormalizedTensor, _ ws: Workspace, into target: Tensor? = nil) -> Tensor {
+    public func forward(normalized input: NormalizedTensor, _ ws: Workspace, into target: Tensor? = nil,
+                        starting: ((Int) -> Void)? = nil, finished: ((Int) -> Void)? = nil) -> Tensor {
         let x = input.x, output = target ?? self.output
         precondition(isDepthwise && bias == nil, "\(weight.name): only a bias-free depthwise convolution reads a normalised tensor")
         precondition(x.c == inChannels && output !== x, "\(weight.name): input has \(x.c) channels, expected \(inChannels)")
         let g = geometry(x)
         output.resize(c: outChannels, n: x.n, h: g.oh, w: g.ow)
         outputPlane = output.plane
-        depthwiseForward(x.data, g, weight.value, nil, .identity, output.data, ws, normalized: input)
+        depthwiseForward(x.data, g, weight.value, nil, .identity, output.data, ws, normalized: input, starting: starting,
+                         finished: finished)
         return output
     }
 

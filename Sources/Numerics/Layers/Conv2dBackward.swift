@@ -69,10 +69,11 @@ extension Conv2d {
     /// A depthwise convolution's backward pass with its input read through `normalized` (whose tensor `x`
     /// then is, as in `forward(normalized:_:into:)`) and its dL/dy through `gradient` (the train-mode
     /// BatchNorm after it), either nil for the tensor as it is: writes weight.grad and, with `needInputGrad`,
-    /// dL/dx into `inputGrad` or `into`, then calls `finished(c)` for each channel c as soon as its gradients are written.
+    /// dL/dx into `inputGrad` or `into`; `starting` and `finished` as in `depthwiseBackward`.
     @discardableResult
     func backward(_ x: Tensor, normalized: NormalizedTensor?, _ dy: Tensor, gradient: BatchNormGradient?, _ ws: Workspace,
-                  needInputGrad: Bool, into target: Tensor? = nil, finished: ((Int) -> Void)? = nil) -> Tensor {
+                  needInputGrad: Bool, into target: Tensor? = nil, starting: ((Int) -> Void)? = nil,
+                  finished: ((Int) -> Void)? = nil) -> Tensor {
         let g = geometry(x)
         precondition(isDepthwise && bias == nil, "\(weight.name): only a bias-free depthwise convolution reads mapped tensors")
         precondition(normalized == nil || normalized!.x === x, "\(weight.name): the normalised tensor is x")
@@ -82,7 +83,7 @@ extension Conv2d {
         weight.enableGrad()
         if needInputGrad { inputGrad.resize(c: x.c, n: x.n, h: x.h, w: x.w) }
         depthwiseBackward(x.data, g, weight.value, dy.data, weight.grad!, needInputGrad ? inputGrad.data : nil, ws,
-                          normalized: normalized, gradient: gradient, finished: finished)
+                          normalized: normalized, gradient: gradient, starting: starting, finished: finished)
         return inputGrad
     }
 }

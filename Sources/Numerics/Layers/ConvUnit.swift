@@ -106,15 +106,14 @@ public final class ConvUnit: Layer {
     }
 
     /// Train mode, for a unit whose output only the depthwise unit after it reads (an inverted residual's
-    /// expansion): the convolution and BatchNorm's batch statistics only. That unit normalises and activates
-    /// as it reads (`forward(_:_:into:)` with the result, and `normalizedOutput` for its backward pass), so that
-    /// no tensor holds this unit's output, neither here nor recomputed for the backward pass. Nil, with
-    /// nothing done, for a unit not in train mode.
+    /// expansion): the convolution only. That unit takes BatchNorm's batch statistics, then normalises and
+    /// activates as it reads (`forward(_:_:into:)` with the result, and `normalizedOutput` for its backward
+    /// pass), so that no tensor holds this unit's output, neither there nor recomputed for the backward pass.
+    /// Nil, with nothing done, for a unit not in train mode.
     public func forwardUnnormalized(_ x: Tensor, _ ws: Workspace) -> NormalizedTensor? {
         guard let bn, bn.training else { return nil }
         convolved = conv.forward(x, ws)
         output = convolved
-        bn.statistics(convolved)
         return normalizedOutput
     }
 
@@ -125,13 +124,19 @@ public final class ConvUnit: Layer {
     }
 
     /// A depthwise unit's forward on what `forwardUnnormalized` left: as `forward(_:_:into:)` on that unit's
-    /// output, to the same floats.
+    /// output, to the same floats. Channel by channel, the unit before's BatchNorm takes the channel's batch
+    /// statistics just before the convolution reads it, and this unit's BatchNorm normalises the channel's
+    /// output just after it is written, each pass finding its channel in cache.
     @discardableResult
     public func forward(_ x: NormalizedTensor, _ ws: Workspace, into target: Tensor?) -> Tensor {
         guard let bn, bn.training else { preconditionFailure("\(conv.weight.name): a normalised input is for training") }
-        convolved = conv.forward(normalized: x, ws)
-        output = target ?? bn.output
-        bn.forward(convolved, into: output, activation: activation)
+        let g = conv.geometry(x.x), out = target ?? bn.output, activation = activation
+        precondition(x.bn.training && g.n * g.oh * g.ow > 1, "\(conv.weight.name): batch statistics need train mode and two values")
+        out.resize(c: conv.outChannels, n: g.n, h: g.oh, w: g.ow)
+        let z = conv.output
+        convolved = conv.forward(normalized: x, ws, starting: { c in x.bn.statistics(channel: c, x.x) },
+                                 finished: { c in bn.forward(channel: c, z, into: out, activation: activation) })
+        output = out
         return output
     }
 
@@ -163,10 +168,13 @@ public final class ConvUnit: Layer {
     private func depthwiseBackward(_ x: Tensor, normalized: NormalizedTensor?, _ dy: Tensor, _ ws: Workspace, needInputGrad: Bool,
                                    into target: Tensor?, finished: ((Int) -> Void)? = nil) -> Tensor {
         guard let bn, bn.training, conv.isDepthwise else { preconditionFailure("\(conv.weight.name): not a train-mode depthwise unit") }
-        precondition(target !== dy, "\(conv.weight.name): the input gradient cannot overwrite dy")
-        bn.gradientSums(convolved, dy, activation: activation)
-        return conv.backward(x, normalized: normalized, dy, gradient: BatchNormGradient(z: convolved, bn: bn, activation: activation), ws,
-                             needInputGrad: needInputGrad, into: target, finished: finished)
+        precondition(target !== dy && dy.sameShape(convolved), "\(conv.weight.name): the input gradient cannot overwrite dy")
+        bn.weight.enableGrad(); bn.bias.enableGrad()
+        let z = convolved, activation = activation
+        // Each channel's sums just before the convolution reads that channel of dy and z, which it then finds in cache.
+        return conv.backward(x, normalized: normalized, dy, gradient: BatchNormGradient(z: z, bn: bn, activation: activation), ws,
+                             needInputGrad: needInputGrad, into: target, starting: { c in bn.gradientSums(channel: c, z, dy, activation: activation) },
+                             finished: finished)
     }
 
     /// For a unit whose output only a residual join reads: in training, with no activation, the
