@@ -288,6 +288,8 @@ static AVX512 void gemm(int trans_a, long m, long n, long k, const float *a, lon
                 if (b_strips) {
                     bp = b_strips + jr * k + pc * NR;
                     bstride = NR;
+                    // A producer wrote the strips a while ago (L2): the first panel fetches the next strip.
+                    if (jr + NR < n) pf = bp + NR * k;
                 } else if (direct) {
                     bp = b + pc * ldb + jr;
                     bstride = ldb;
