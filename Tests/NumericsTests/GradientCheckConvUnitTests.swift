@@ -52,8 +52,13 @@ final class GradientCheckConvUnitTests: XCTestCase {
     /// ReLU6) as a training block runs them: the depthwise unit normalises and activates the expansion's
     /// convolution output as it reads it (`ConvUnit.forwardUnnormalized`), and its backward pass reads dy as
     /// its BatchNorm's input gradient, so neither BatchNorm writes its forward output or its dL/dx; expand's
-    /// BatchNorm backward runs channel by channel inside the depthwise unit's.
+    /// BatchNorm backward runs channel by channel inside the depthwise unit's. On the AVX-512 kernels and on the
+    /// portable ones, which call BatchNorm's per-channel passes from their own channel loops.
     func testLazilyNormalizedExpansion() {
+        for avx512 in [true, false] { InstructionSet.with(avx512: avx512) { checkLazilyNormalizedExpansion(avx512 ? "AVX-512" : "portable") } }
+    }
+
+    func checkLazilyNormalizedExpansion(_ kernels: String) {
         var rng = SplitMix64(label: "unit-expand-depthwise")
         let expand = ConvUnit(name: "expand", bnName: "bn0", trainable: true, inChannels: 2, outChannels: 4, kernel: 1,
                               padding: .tfSame, activation: .relu6)
@@ -87,7 +92,7 @@ final class GradientCheckConvUnitTests: XCTestCase {
         XCTAssertTrue(acceptable(x), "no input clear of the ReLU6 kinks in \(draws) draws")
 
         GradientCheck(h: 3e-3, tolerance: 1e-3).assertMatches(
-            "expand-depthwise", forward: { forward(x) },
+            "expand-depthwise " + kernels, forward: { forward(x) },
             backward: {
                 expand.backward(x, convolutionGradient: depthwise.backward(expand.normalizedOutput, $0, ws, into: dd), ws,
                                 needInputGrad: true, into: nil)
