@@ -41,14 +41,20 @@ final class DepthwiseAVX512Tests: XCTestCase {
         return all
     }
 
+    /// The case's convolution and input, drawn from its description, and the generator after them.
+    func layer(_ k: Case) -> (conv: Conv2d, x: Tensor, rng: SplitMix64) {
+        var rng = SplitMix64(label: k.description)
+        let conv = Conv2d(name: "dw", inChannels: k.c, outChannels: k.c, kernel: k.kernel, stride: k.stride,
+                          padding: k.padding, groups: k.c, bias: k.bias)
+        conv.weight.randomize(&rng)
+        conv.bias?.randomize(&rng)
+        let x = Tensor.random(c: k.c, n: k.n, h: k.h, w: k.w, &rng)
+        return (conv, x, rng)
+    }
+
     func forward(_ k: Case, avx512: Bool) -> [Float] {
         InstructionSet.with(avx512: avx512) {
-            var rng = SplitMix64(label: k.description)
-            let conv = Conv2d(name: "dw", inChannels: k.c, outChannels: k.c, kernel: k.kernel, stride: k.stride,
-                              padding: k.padding, groups: k.c, bias: k.bias)
-            conv.weight.randomize(&rng)
-            conv.bias?.randomize(&rng)
-            let x = Tensor.random(c: k.c, n: k.n, h: k.h, w: k.w, &rng)
+            let (conv, x, _) = layer(k)
             let ws = Workspace()
             return conv.forward(x, ws, activation: k.activation).array
         }
@@ -104,12 +110,8 @@ final class DepthwiseAVX512Tests: XCTestCase {
         for var k in cases() {
             k.c = (k.c + 15) / 16 * 16
             let portable = forward(k, avx512: false)
-            var rng = SplitMix64(label: k.description)
-            let conv = Conv2d(name: "dw", inChannels: k.c, outChannels: k.c, kernel: k.kernel, stride: k.stride,
-                              padding: k.padding, groups: k.c, bias: k.bias)
-            conv.weight.randomize(&rng)
-            conv.bias?.randomize(&rng)
-            let x = Tensor.random(c: k.c, n: k.n, h: k.h, w: k.w, &rng)
+            let (conv, x, drawn) = layer(k)
+            var rng = drawn
             let g = conv.geometry(x)
             let positions = g.oh * g.ow, c = k.c
             let taps = (0..<k.kernel * k.kernel * c).map { i in conv.weight.value[i % c * k.kernel * k.kernel + i / c] }
