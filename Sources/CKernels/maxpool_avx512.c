@@ -15,8 +15,8 @@ long stpm_maxpool3s2_scratch(long w, long ow) {
     return (w + 2 > loaded ? w + 2 : loaded) + 16;
 }
 
-AVX512 void stpm_maxpool3s2_avx512(const float *x, long h, long w, long pad_top, long pad_left, float *y, long oh, long ow,
-                                   float *scratch) {
+AVX512 void stpm_maxpool3s2_avx512(const float *x, long planes, long x_stride, long h, long w, long pad_top, long pad_left,
+                                   float *y, long y_stride, long oh, long ow, float *scratch) {
     const long length = stpm_maxpool3s2_scratch(w, ow);
     const __m512 low = _mm512_set1_ps(-INFINITY);
     for (long i = 0; i < length; i += 16) _mm512_mask_storeu_ps(scratch + i, lanes(length - i), low);
@@ -24,6 +24,7 @@ AVX512 void stpm_maxpool3s2_avx512(const float *x, long h, long w, long pad_top,
     // Lanes 2j and 2j + 1 of a pair of vectors, the first two window columns of 16 outputs.
     const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
     const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+    for (long plane = 0; plane < planes; plane++, x += x_stride, y += y_stride)
     for (long oy = 0; oy < oh; oy++) {
         const long y0 = 2 * oy - pad_top, top = y0 < 0 ? 0 : y0, bottom = y0 + 3 < h ? y0 + 3 : h;
         for (long j = 0; j < w; j += 16) {

@@ -279,9 +279,10 @@ extension Conv2d {
                     var p1 = p0
                     while p1 < last && (2 * p1 - pt + 3 <= base + count || base + count == oh) { p1 += 1 }
                     let top = 2 * p0 - pt
-                    for c in 0..<o {
-                        pool.pool(plane: band + c * held * ow, h: count, w: ow, padTop: base - top,
-                                  (c < group ? output : second!) + ((c % group) * g.n + ni) * ph * pw + p0 * pw, oh: p1 - p0, ow: pw,
+                    // All of a pooled output's channels in one call: a band's pooling is one or two rows per channel.
+                    for half in 0..<o / group {
+                        pool.pool(planes: band + half * group * held * ow, group, stride: held * ow, h: count, w: ow, padTop: base - top,
+                                  (half == 0 ? output : second!) + ni * ph * pw + p0 * pw, stride: g.n * ph * pw, oh: p1 - p0, ow: pw,
                                   scratch: rowScratch)
                     }
                     // Keep the rows from the next window's first on.

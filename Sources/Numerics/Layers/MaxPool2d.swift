@@ -45,10 +45,8 @@ public final class MaxPool2d {
         rowMax.withUnsafeMutableBufferPointer { rm in
             let scratch = rm.baseAddress!
             parallelChunks(planes, work: x.count) { chunk, range in
-                for p in range {
-                    pool(plane: x.data + p * inPlane, h: x.h, w: x.w, padTop: padding.top, output.data + p * outPlane, oh: oh, ow: ow,
-                         scratch: scratch + chunk * perThread)
-                }
+                pool(planes: x.data + range.lowerBound * inPlane, range.count, stride: inPlane, h: x.h, w: x.w, padTop: padding.top,
+                     output.data + range.lowerBound * outPlane, stride: outPlane, oh: oh, ow: ow, scratch: scratch + chunk * perThread)
             }
         }
         if recordsArgmax { recordArgmax(x) }
@@ -58,19 +56,27 @@ public final class MaxPool2d {
     /// The ResNets' 3x3 stride-2 pooling has its own kernel (maxpool_avx512.c).
     private var usesAVX512: Bool { InstructionSet.avx512 && kernel == 3 && stride == 2 && padding.left <= 2 && padding.top <= 2 }
 
-    /// Floats of scratch `pool(plane:...)` needs for planes `w` wide pooled to `ow` columns.
+    /// Floats of scratch `pool(planes:...)` needs for planes `w` wide pooled to `ow` columns.
     func planeScratch(w: Int, ow: Int) -> Int { usesAVX512 ? stpm_maxpool3s2_scratch(w, ow) : w }
 
-    /// Pools an h x w plane (or a band of rows of one) into oh x ow, `padTop` rows of padding above it
-    /// (the pooling's own, or none for a band that starts at a window's first row; at most the pooling's).
-    func pool(plane src: UnsafePointer<Float>, h: Int, w: Int, padTop: Int, _ dst: UnsafeMutablePointer<Float>, oh: Int, ow: Int,
-              scratch m: UnsafeMutablePointer<Float>) {
+    /// Pools `count` h x w planes (or bands of rows of them), `stride` floats apart, into oh x ow planes
+    /// `dstStride` floats apart, `padTop` rows of padding above each (the pooling's own, or none for a band
+    /// that starts at a window's first row; at most the pooling's).
+    func pool(planes src: UnsafePointer<Float>, _ count: Int, stride: Int, h: Int, w: Int, padTop: Int,
+              _ dst: UnsafeMutablePointer<Float>, stride dstStride: Int, oh: Int, ow: Int, scratch m: UnsafeMutablePointer<Float>) {
         precondition(padTop <= padding.top, "a band cannot be padded more than the plane")
         if usesAVX512 {
-            stpm_maxpool3s2_avx512(src, h, w, padTop, padding.left, dst, oh, ow, m)
+            stpm_maxpool3s2_avx512(src, count, stride, h, w, padTop, padding.left, dst, dstStride, oh, ow, m)
             return
         }
-        // Each output row's window rows, then its columns.
+        for p in 0..<count {
+            pool(plane: src + p * stride, h: h, w: w, padTop: padTop, dst + p * dstStride, oh: oh, ow: ow, scratch: m)
+        }
+    }
+
+    /// The portable path for one plane: each output row's window rows, then its columns.
+    private func pool(plane src: UnsafePointer<Float>, h: Int, w: Int, padTop: Int, _ dst: UnsafeMutablePointer<Float>, oh: Int, ow: Int,
+                      scratch m: UnsafeMutablePointer<Float>) {
         for oy in 0..<oh {
             let ys = window(oy, pad: padTop, limit: h)
             m.update(from: src + ys.lowerBound * w, count: w)
