@@ -170,7 +170,6 @@ private struct BandPlan {
             let needed = max(first, 0)..<min(end, g.h)
             let sub = shape(inputRows: needed.count, padTop: needed.lowerBound - first, outputRows: oh)
             let target = y + (image * g.oh + oy0) * g.ow
-            let expand = layers.expand
             let kept = needed.lowerBound..<(held.contains(needed.lowerBound) ? min(held.upperBound, needed.upperBound) : needed.lowerBound)
             if !kept.isEmpty && kept.lowerBound > held.lowerBound {
                 memmove(expanded, expanded + (kept.lowerBound - held.lowerBound) * w * mid,
