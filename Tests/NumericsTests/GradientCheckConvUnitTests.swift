@@ -100,4 +100,55 @@ final class GradientCheckConvUnitTests: XCTestCase {
             probes: [Probe("input", input: x) { expand.conv.inputGrad }, Probe(expand.conv.weight), Probe(expand.bn!.weight),
                      Probe(expand.bn!.bias), Probe(depthwise.conv.weight), Probe(depthwise.bn!.weight), Probe(depthwise.bn!.bias)])
     }
+
+    /// An inverted residual's depthwise unit (BatchNorm, ReLU6) into the projection (1x1, BatchNorm) as a training
+    /// block runs them: the depthwise output goes to a lent tensor, and the projection's weight gradient reads it
+    /// through the depthwise unit's BatchNorm and ReLU6 from its convolution's output (`ConvUnit.backward(after:...)`)
+    /// on the AVX-512 kernels, recomputed into the lent tensor on the portable ones.
+    func testProjectionAfterLentDepthwiseOutput() {
+        for avx512 in [true, false] { InstructionSet.with(avx512: avx512) { checkProjectionAfterDepthwise(avx512) } }
+    }
+
+    func checkProjectionAfterDepthwise(_ avx512: Bool) {
+        var rng = SplitMix64(label: "unit-depthwise-project")
+        let depthwise = ConvUnit(name: "dw", bnName: "bn1", trainable: true, inChannels: 4, outChannels: 4, kernel: 3,
+                                 padding: .tfSame, groups: 4, activation: .relu6)
+        let project = ConvUnit(name: "project", bnName: "bn2", trainable: true, inChannels: 4, outChannels: 3, kernel: 1,
+                               padding: .tfSame, activation: .identity)
+        for unit in [depthwise, project] {
+            unit.setTraining(true)
+            unit.conv.weight.randomize(&rng)
+            unit.bn!.weight.randomize(&rng) { $0.uniform(1, 3) }
+            unit.bn!.bias.randomize(&rng) { $0.uniform(1, 4) }
+        }
+        let ws = Workspace(), lent = Tensor(c: 0, n: 0, h: 0, w: 0), dp = Tensor(c: 0, n: 0, h: 0, w: 0)
+        func forward(_ x: Tensor) -> Tensor { project.forward(depthwise.forward(x, ws, into: lent), ws) }
+        // The depthwise pre-activations clear of ReLU6's kinks, some clipping on each side (see checkUnit).
+        func acceptable(_ x: Tensor) -> Bool {
+            forward(x)
+            let y = Tensor(c: 0, n: 0, h: 0, w: 0)
+            depthwise.bn!.recompute(depthwise.convolved, into: y)
+            let z = y.array
+            return z.allSatisfy { min(abs($0), abs($0 - 6)) > 0.03 } && z.contains { $0 < 0 } && z.contains { $0 > 6 }
+        }
+        var x = Tensor.random(c: 4, n: 2, h: 5, w: 5, &rng)
+        var draws = 1
+        while !acceptable(x) && draws < 500 {
+            x = Tensor.random(c: 4, n: 2, h: 5, w: 5, &rng)
+            draws += 1
+        }
+        XCTAssertTrue(acceptable(x), "no input clear of the ReLU6 kinks in \(draws) draws")
+        XCTAssertEqual(project.conv.readsNormalizedInput(depthwise.convolved), avx512, "the mapped weight gradient's path")
+
+        GradientCheck(h: 3e-3, tolerance: 1e-3).assertMatches(
+            "depthwise-project " + (avx512 ? "AVX-512" : "portable"), forward: { forward(x) },
+            backward: {
+                // The lent tensor is overwritten as a block's next unit would, so only a recompute restores it.
+                for i in 0..<lent.count { lent.data[i] = .nan }
+                depthwise.backward(x, project.backward(after: depthwise, $0, ws, needInputGrad: true, into: dp), ws,
+                                   needInputGrad: true, into: nil)
+            },
+            probes: [Probe("input", input: x) { depthwise.conv.inputGrad }, Probe(depthwise.conv.weight), Probe(depthwise.bn!.weight),
+                     Probe(depthwise.bn!.bias), Probe(project.conv.weight), Probe(project.bn!.weight), Probe(project.bn!.bias)])
+    }
 }
