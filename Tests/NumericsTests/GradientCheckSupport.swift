@@ -117,7 +117,9 @@ struct GradientCheck {
                 probe.values[i] = v
                 probe.changed()
                 let numeric = (lp - lm) / (Double(up) - Double(down))
-                worst = max(worst, abs(numeric - Double(grad[i])))
+                // A NaN gradient counts as the worst error: max would drop it.
+                let error = abs(numeric - Double(grad[i]))
+                worst = error.isNaN ? .infinity : max(worst, error)
             }
             return (probe.name, scale > 0 ? worst / scale : worst)
         }
