@@ -29,9 +29,8 @@ final class MBConvBlock: Layer {
     /// The expanded tensors (expand's and depthwise's outputs) are the widest of the network and are read
     /// only inside the block. In training the depthwise unit normalises and activates expand's convolution
     /// output as it reads it, in both passes (`ConvUnit.forwardUnnormalized`), so no tensor holds expand's
-    /// output; depthwise's goes to the workspace's shared `blockActivations`, and the projection's weight
-    /// gradient reads it through depthwise's BatchNorm from its convolution's output (`ConvUnit.backward(after:...)`;
-    /// recomputed first where that kernel does not run). Before a join, the projection's output is
+    /// output; depthwise's goes to the workspace's shared `blockActivations` and is recomputed from its
+    /// convolution's output for the backward pass. Before a join, the projection's output is
     /// read by the join alone, and its backward (no activation) never reads it: in training the join
     /// normalises the projection's convolution output itself, otherwise that output goes to the first
     /// of them, dead by then.
@@ -70,7 +69,8 @@ final class MBConvBlock: Layer {
     /// The backward pass of `forward(normalized:_:)`: dL/d(x.x) into `target`, the unit before's BatchNorm
     /// backward run by the depthwise unit channel by channel (`ConvUnit.backward(_:_:_:into:)`).
     func backward(normalized x: NormalizedTensor, _ dy: Tensor, _ ws: Workspace, into target: Tensor) {
-        let dp = project.backward(after: depthwise, dy, ws, needInputGrad: true, into: ws.innerGradient)
+        depthwise.recomputeOutput()
+        let dp = project.backward(depthwise.output, dy, ws, needInputGrad: true, into: ws.innerGradient)
         depthwise.backward(x, dp, ws, into: target)
     }
 
@@ -79,7 +79,8 @@ final class MBConvBlock: Layer {
     /// unit reads the projection's input gradient as its BatchNorm's (`ConvUnit.backward`), and runs expand's
     /// BatchNorm backward channel by channel as it writes the expanded gradient.
     func backward(_ x: Tensor, _ dy: Tensor, _ ws: Workspace, into target: Tensor?) {
-        let dp = project.backward(after: depthwise, dy, ws, needInputGrad: true, into: ws.innerGradient,
+        depthwise.recomputeOutput()
+        let dp = project.backward(depthwise.output, dy, ws, needInputGrad: true, into: ws.innerGradient,
                                   keepingDy: join != nil ? ws.branchGradient : nil)
         if let expand {
             let dz = depthwise.backward(expand.normalizedOutput, dp, ws, into: ws.blockActivations[1])

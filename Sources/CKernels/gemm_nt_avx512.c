@@ -6,7 +6,6 @@
 // A blocked GEMM would pack both operands, transposed, for every depth pass (about a third of the
 // product's time at these shapes).
 #include "gemm_nt_avx512.h"
-#include "gemm_avx512.h"
 #include <immintrin.h>
 
 #define AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
@@ -107,48 +106,6 @@ AVX512 void stpm_sgemm_nt(long m, long n, long k, const float *a, long lda, cons
                     const int ma = m - i < TA ? (int)(m - i) : TA;
                     tiles[ma][nb](kb, a + i * lda + p0, lda, b + j * ldb + p0, ldb, c + i * ldc + j, ldc, first, keep);
                 }
-            }
-        }
-    }
-}
-
-// act(v * scale + shift), multiplied then added as Activation.apply rounds it.
-INLINE __m512 map_vector(__m512 v, __m512 scale, __m512 shift, int act) {
-    __m512 y = _mm512_add_ps(_mm512_mul_ps(v, scale), shift);
-    if (act == STPM_ACT_RELU || act == STPM_ACT_RELU6) y = _mm512_max_ps(y, _mm512_setzero_ps());
-    if (act == STPM_ACT_RELU6) y = _mm512_min_ps(y, _mm512_set1_ps(6));
-    return y;
-}
-
-AVX512 void stpm_sgemm_nt_mapped(long m, long n, long k, const float *a, long lda, const float *b, long ldb, const float *scale,
-                                 const float *shift, int act, float beta, float *c, long ldc) {
-    const int keep = beta != 0;
-    if (k <= 0) {
-        stpm_sgemm_nt(m, n, k, a, lda, b, ldb, beta, c, ldc);
-        return;
-    }
-    // One tile's rows of B, mapped, for one depth block (24 KiB), read from L1/L2 by every tile of A: the same
-    // tiles, depth blocks and sums as stpm_sgemm_nt's, so the same floats, with B read from memory once.
-    float mapped[TB * KB] __attribute__((aligned(64)));
-    for (long p0 = 0; p0 < k; p0 += KB) {
-        const long kb = k - p0 < KB ? k - p0 : KB;
-        const int first = p0 == 0;
-        for (long j = 0; j < n; j += TB) {
-            const int nb = n - j < TB ? (int)(n - j) : TB;
-            for (int r = 0; r < nb; r++) {
-                const float *src = b + (j + r) * ldb + p0;
-                float *dst = mapped + r * KB;
-                const __m512 s = _mm512_set1_ps(scale[j + r]), t = _mm512_set1_ps(shift[j + r]);
-                long p = 0;
-                for (; p + 16 <= kb; p += 16) _mm512_store_ps(dst + p, map_vector(_mm512_loadu_ps(src + p), s, t, act));
-                if (p < kb) {
-                    const __mmask16 mk = (__mmask16)((1u << (kb - p)) - 1);
-                    _mm512_mask_storeu_ps(dst + p, mk, map_vector(_mm512_maskz_loadu_ps(mk, src + p), s, t, act));
-                }
-            }
-            for (long i = 0; i < m; i += TA) {
-                const int ma = m - i < TA ? (int)(m - i) : TA;
-                tiles[ma][nb](kb, a + i * lda + p0, lda, mapped, KB, c + i * ldc + j, ldc, first, keep);
             }
         }
     }

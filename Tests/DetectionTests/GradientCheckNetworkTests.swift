@@ -150,7 +150,7 @@ final class GradientCheckNetworkTests: XCTestCase {
     func testEfficientNetLite0Student() {
         check(.efficientnetLite0, picks: [
             ("_conv_stem.weight", 3), ("_bn0.weight", 2),
-            ("_blocks.0._project_conv.weight", 2), ("_blocks.1._depthwise_conv.weight", 3), ("_blocks.1._bn1.bias", 2),
+            ("_blocks.1._depthwise_conv.weight", 3), ("_blocks.1._bn1.bias", 2),
             ("_blocks.3._expand_conv.weight", 2), ("_blocks.4._project_conv.weight", 2),
             ("_blocks.6._depthwise_conv.weight", 2), ("_blocks.9._bn2.weight", 2), ("_blocks.10._depthwise_conv.weight", 2),
         ], seed: 10, levelWeights: [1, 1, 0.1])

@@ -269,39 +269,6 @@ final class GemmKernelTests: XCTestCase {
         }
     }
 
-    /// The weight-gradient kernel reading B's rows through a BatchNorm's affine map and each activation
-    /// (`stpm_sgemm_nt_mapped`) gives the bits of `stpm_sgemm_nt` on B mapped by `Activation.apply`: rows around
-    /// its 4 x 6 tiles, depths around the vectors and its depth blocks, beta 0 and 1, padding between rows untouched.
-    func testMappedNTKernelGivesTheBitsOfTheMappedOperand() throws {
-        try XCTSkipUnless(InstructionSet.available, "no AVX-512 on this machine")
-        let kb = Int(STPM_SGEMM_NT_KB)
-        var rng = SplitMix64(seed: 77)
-        for activation in [Activation.identity, .relu, .relu6] {
-            for (m, n) in [(1, 1), (3, 7), (4, 6), (5, 13), (9, 12), (13, 5)] {
-                for k in [1, 15, 17, 47, kb + 17, 2 * kb + 5] {
-                    for beta: Float in [0, 1] {
-                        let lda = k + 3, ldb = k + 2, ldc = n + 5
-                        let a = (0..<m * lda).map { _ in rng.uniform(-1, 1) }, b = (0..<n * ldb).map { _ in rng.uniform(-8, 8) }
-                        let scale = (0..<n).map { _ in rng.uniform(-2, 2) }, shift = (0..<n).map { _ in rng.uniform(-3, 3) }
-                        var mapped = b
-                        for j in 0..<n {
-                            b.withUnsafeBufferPointer { src in
-                                mapped.withUnsafeMutableBufferPointer { dst in
-                                    activation.apply(src.baseAddress! + j * ldb, dst.baseAddress! + j * ldb, k, scale: scale[j], shift: shift[j])
-                                }
-                            }
-                        }
-                        let start = (0..<m * ldc).map { $0 % ldc >= n ? sentinel : rng.uniform(-1, 1) }
-                        var expected = start, got = start
-                        stpm_sgemm_nt(m, n, k, a, lda, mapped, ldb, beta, &expected, ldc)
-                        stpm_sgemm_nt_mapped(m, n, k, a, lda, b, ldb, scale, shift, activation.kernelCode, beta, &got, ldc)
-                        XCTAssertEqual(got.map(\.bitPattern), expected.map(\.bitPattern), "\(activation) \(m)x\(n)x\(k) beta \(beta)")
-                    }
-                }
-            }
-        }
-    }
-
     /// A packed constant operand gives the bits packing per call gives (the same blocks, the same order),
     /// serially and split between threads (by columns, even when m > n), and follows its version.
     func testPackedOperandGivesTheBitsOfPackingPerCall() throws {

@@ -8,12 +8,6 @@
 void stpm_sgemm_nt(long m, long n, long k, const float *a, long lda, const float *b, long ldb, float beta, float *c,
                    long ldc);
 
-/// As stpm_sgemm_nt, each row j of B read as act(B[j,p] * scale[j] + shift[j]) (act one of gemm_avx512.h's
-/// STPM_ACT_*, the product then the sum rounded, as Activation.apply): a weight gradient whose input is a
-/// train-mode BatchNorm's activated output that no tensor holds. The same floats as stpm_sgemm_nt on that output.
-void stpm_sgemm_nt_mapped(long m, long n, long k, const float *a, long lda, const float *b, long ldb, const float *scale,
-                          const float *shift, int act, float beta, float *c, long ldc);
-
 /// Depth of one block: positions whose rows of the smaller operand stay in L2 while the larger streams.
 enum { STPM_SGEMM_NT_KB = 1024 };
 

@@ -60,24 +60,20 @@ struct GemmEpilogue {
 ///
 /// `packedA`, when given, is `a` as `PackedOperand` packed it (op(A) untransposed): the AVX-512 kernel
 /// reads it instead of packing `a` again; the portable path reads `a`.
-///
-/// `mapB`, only where `readsMappedRows` allows it, has the AVX-512 weight-gradient kernel read B's rows through
-/// it (`stpm_sgemm_nt_mapped`).
 func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
           a: UnsafePointer<Float>, lda: Int, packedA: UnsafePointer<Float>? = nil, b: UnsafePointer<Float>, ldb: Int,
-          beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GemmEpilogue = .none, mapB: RowMap? = nil) {
+          beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GemmEpilogue = .none) {
     let threads = Parallelism.threads
     guard threads > 1, m * n * k >= 1 << 21 else {
         serialGemm(transA: transA, transB: transB, m: m, n: n, k: k, a: a, lda: lda, packedA: packedA, b: b, ldb: ldb,
-                   beta: beta, c: c, ldc: ldc, epilogue: epilogue, mapB: mapB)
+                   beta: beta, c: c, ldc: ldc, epilogue: epilogue)
         return
     }
     if packedA == nil, epilogue.isNone, k >= 4 * max(m, n) {
         depthSplitGemm(transA: transA, transB: transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc,
-                       threads: threads, mapB: mapB)
+                       threads: threads)
         return
     }
-    precondition(mapB == nil, "gemm: a mapped B is read by the weight-gradient kernel alone")
     // A packed operand is split by columns only: its row panels are laid out for the whole of A.
     if n >= m || packedA != nil {
         // Column blocks of C (multiples of 32 keep both kernels' panels whole).
@@ -110,18 +106,17 @@ func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
 /// summed in a fixed order, so the result depends on the thread count only. `beta` applies to the first
 /// part, which the others are added to (a weight gradient accumulated over bands of images).
 private func depthSplitGemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
-                            b: UnsafePointer<Float>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int,
-                            mapB: RowMap?) {
+                            b: UnsafePointer<Float>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int) {
     let partials = PartialProducts.buffer((threads - 1) * m * n)
-    let block = depthSplitBlock(transA: transA, transB: transB, k: k, threads: threads)
+    // Whole depth passes of the kernel per core.
+    let kc = Int(InstructionSet.avx512 && transB && !transA ? STPM_SGEMM_NT_KB : STPM_SGEMM_KC), block = ((k + threads - 1) / threads + kc - 1) / kc * kc
     parallelChunks(threads, work: Int.max) { _, range in
         for t in range {
             let p0 = min(t * block, k), depth = min(block, k - p0)
             let out = t == 0 ? c : partials + (t - 1) * m * n
             // A part with no depth left stores zeros (beta 0).
             serialGemm(transA: transA, transB: transB, m: m, n: n, k: depth, a: transA ? a + p0 * lda : a + p0, lda: lda,
-                       b: transB ? b + p0 : b + p0 * ldb, ldb: ldb, beta: t == 0 ? beta : 0, c: out, ldc: t == 0 ? ldc : n,
-                       mapB: mapB)
+                       b: transB ? b + p0 : b + p0 * ldb, ldb: ldb, beta: t == 0 ? beta : 0, c: out, ldc: t == 0 ? ldc : n)
         }
     }
     for t in 1..<threads {
@@ -130,33 +125,6 @@ private func depthSplitGemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, 
             let row = c + i * ldc, src = part + i * n
             for j in 0..<n { row[j] += src[j] }
         }
-    }
-}
-
-/// The depth of each core's part in `depthSplitGemm`: whole depth passes of the kernel.
-private func depthSplitBlock(transA: Bool, transB: Bool, k: Int, threads: Int) -> Int {
-    let kc = Int(InstructionSet.avx512 && transB && !transA ? STPM_SGEMM_NT_KB : STPM_SGEMM_KC)
-    return ((k + threads - 1) / threads + kc - 1) / kc * kc
-}
-
-/// B's row j read as activation(B[j, p] * scale[j] + shift[j]) (`stpm_sgemm_nt_mapped`).
-struct RowMap {
-    let scale: UnsafePointer<Float>
-    let shift: UnsafePointer<Float>
-    let activation: Activation
-}
-
-/// Whether `gemm(transB: true, m:n:k:)` would run the AVX-512 weight-gradient kernel (`stpm_sgemm_nt`) on every
-/// part of its product: only then can it take `mapB`, to the floats it gives on the mapped tensor.
-func readsMappedRows(m: Int, n: Int, k: Int) -> Bool {
-    let deep = { (depth: Int) in depth >= 4 * max(m, n) }
-    guard InstructionSet.avx512, deep(k) else { return false }
-    let threads = Parallelism.threads
-    guard threads > 1, m * n * k >= 1 << 21 else { return true }
-    let block = depthSplitBlock(transA: false, transB: true, k: k, threads: threads)
-    return (0..<threads).allSatisfy { t in
-        let depth = min(block, k - min(t * block, k))
-        return depth == 0 || deep(depth)
     }
 }
 
@@ -198,14 +166,8 @@ private enum PartialProducts {
 /// As `gemm`, on the calling thread alone, for callers that split their work across the pool themselves.
 func serialGemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
                 a: UnsafePointer<Float>, lda: Int, packedA: UnsafePointer<Float>? = nil, b: UnsafePointer<Float>, ldb: Int,
-                beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GemmEpilogue = .none, mapB: RowMap? = nil) {
+                beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GemmEpilogue = .none) {
     precondition(beta == 0 || beta == 1, "gemm: beta must be 0 or 1")
-    if let mapB {
-        precondition(InstructionSet.avx512 && transB && !transA && packedA == nil && epilogue.isNone && (k == 0 || k >= 4 * max(m, n)),
-                     "gemm: a mapped B is read by the weight-gradient kernel alone")
-        stpm_sgemm_nt_mapped(m, n, k, a, lda, b, ldb, mapB.scale, mapB.shift, mapB.activation.kernelCode, beta, c, ldc)
-        return
-    }
     if InstructionSet.avx512, transB, !transA, packedA == nil, epilogue.isNone, k >= 4 * max(m, n) {
         // A weight gradient: both operands are read in place (gemm_nt_avx512.h).
         stpm_sgemm_nt(m, n, k, a, lda, b, ldb, beta, c, ldc)

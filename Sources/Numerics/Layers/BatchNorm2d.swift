@@ -20,9 +20,6 @@ public final class BatchNorm2d {
     private let batchInvStd: UnsafeMutablePointer<Float>
     /// The last `gradientSums`' (k, a, b) of each channel: dL/dx = k * (g - a - xhat * b).
     private let gradientTerms: UnsafeMutablePointer<SIMD4<Float>>
-    /// `batchAffine` of every channel, for a kernel that reads the output through it (`affineVectors`).
-    private let affineScale: UnsafeMutablePointer<Float>
-    private let affineShift: UnsafeMutablePointer<Float>
 
     public init(name: String, channels: Int, eps: Float = 1e-5, momentum: Float = 0.1) {
         self.channels = channels
@@ -38,18 +35,12 @@ public final class BatchNorm2d {
         batchInvStd.initialize(repeating: 0, count: max(channels, 1))
         gradientTerms = .allocate(capacity: max(channels, 1))
         gradientTerms.initialize(repeating: .zero, count: max(channels, 1))
-        affineScale = .allocate(capacity: max(channels, 1))
-        affineScale.initialize(repeating: 0, count: max(channels, 1))
-        affineShift = .allocate(capacity: max(channels, 1))
-        affineShift.initialize(repeating: 0, count: max(channels, 1))
     }
 
     deinit {
         batchMean.deallocate()
         batchInvStd.deallocate()
         gradientTerms.deallocate()
-        affineScale.deallocate()
-        affineShift.deallocate()
     }
 
     public var parameters: [Parameter] { [weight, bias] }
@@ -146,13 +137,6 @@ public final class BatchNorm2d {
     public func batchAffine(_ c: Int) -> (scale: Float, shift: Float) {
         let scale = batchInvStd[c] * weight.value[c]
         return (scale, bias.value[c] - batchMean[c] * scale)
-    }
-
-    /// `batchAffine` of every channel of the last train-mode batch, as two vectors valid until the next call.
-    public func affineVectors() -> (scale: UnsafePointer<Float>, shift: UnsafePointer<Float>) {
-        precondition(training, "\(weight.name): batch statistics are for train mode")
-        for c in 0..<channels { (affineScale[c], affineShift[c]) = batchAffine(c) }
-        return (UnsafePointer(affineScale), UnsafePointer(affineShift))
     }
 
     /// dL/dx from dL/d(activation(y)) for the last train-mode forward on `x`, into `inputGrad` or `into`,

@@ -11,28 +11,9 @@ extension Conv2d {
 
     /// As `backward`, with the input gradient's algorithm chosen by the caller (tests) instead of
     /// `preferredAlgorithm`.
-    /// A pointwise convolution's backward pass on the output of a train-mode BatchNorm and activation that no
-    /// tensor holds (`x.x` that BatchNorm's input), its weight gradient reading it through them as it goes, to the
-    /// floats `backward` gives on that output. Only where `readsNormalizedInput` allows it.
-    @discardableResult
-    public func backward(normalized x: NormalizedTensor, _ dy: Tensor, _ ws: Workspace, needInputGrad: Bool, into target: Tensor?) -> Tensor {
-        precondition(readsNormalizedInput(x.x), "\(weight.name): only a deep pointwise weight gradient reads a normalised input")
-        let (scale, shift) = x.bn.affineVectors()
-        return backward(x.x, dy, ws, needInputGrad: needInputGrad, into: target, algorithm: nil,
-                        mapped: RowMap(scale: scale, shift: shift, activation: x.activation))
-    }
-
-    /// Whether `backward(normalized:_:_:needInputGrad:into:)` takes an input of x's shape: a pointwise convolution
-    /// with no bias whose weight gradient runs the AVX-512 kernel that reads its input in place.
-    public func readsNormalizedInput(_ x: Tensor) -> Bool {
-        guard isPointwise, bias == nil else { return false }
-        let g = geometry(x)
-        return readsMappedRows(m: outChannels, n: g.colRows, k: g.colCols)
-    }
-
     @discardableResult
     func backward(_ x: Tensor, _ dy: Tensor, _ ws: Workspace, needInputGrad: Bool, into target: Tensor?, adding: Bool = false,
-                  algorithm: Algorithm?, mapped: RowMap? = nil) -> Tensor {
+                  algorithm: Algorithm?) -> Tensor {
         let inputGrad = target ?? self.inputGrad
         let g = geometry(x)
         precondition(dy.c == outChannels && dy.n == x.n && dy.h == g.oh && dy.w == g.ow, "\(weight.name): gradient shape mismatch")
@@ -50,7 +31,7 @@ extension Conv2d {
         }
         if isPointwise {
             gemm(transB: true, m: outChannels, n: g.colRows, k: g.colCols, a: dy.data, lda: g.colCols,
-                 b: x.data, ldb: g.colCols, c: weight.grad!, ldc: g.colRows, mapB: mapped)
+                 b: x.data, ldb: g.colCols, c: weight.grad!, ldc: g.colRows)
             if needInputGrad {
                 gemm(transA: true, m: g.colRows, n: g.colCols, k: outChannels, a: weight.value, lda: g.colRows,
                      b: dy.data, ldb: g.colCols, beta: adding ? 1 : 0, c: inputGrad.data, ldc: g.colCols)

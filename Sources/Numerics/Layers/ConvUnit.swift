@@ -235,23 +235,6 @@ public final class ConvUnit: Layer {
         return conv.backward(x, dz, ws, needInputGrad: needInputGrad, into: target, adding: adding)
     }
 
-    /// `backward` on the output of `unit`, a train-mode unit whose output went to a tensor it lent
-    /// (`forward(_:_:into:)`): the weight gradient reads that output through the unit's BatchNorm and activation
-    /// from its convolution's output (`Conv2d.backward(normalized:_:_:needInputGrad:into:)`), so that it is never
-    /// recomputed, where the convolution can (`Conv2d.readsNormalizedInput`); otherwise `unit.recomputeOutput` first.
-    @discardableResult
-    public func backward(after unit: ConvUnit, _ dy: Tensor, _ ws: Workspace, needInputGrad: Bool, into target: Tensor?,
-                         keepingDy spare: Tensor? = nil) -> Tensor {
-        guard let bn, bn.training, unit.bn?.training == true, conv.readsNormalizedInput(unit.convolved) else {
-            unit.recomputeOutput()
-            return backward(unit.output, dy, ws, needInputGrad: needInputGrad, into: target, keepingDy: spare)
-        }
-        precondition(target !== dy && spare !== dy, "\(conv.weight.name): the input gradient cannot overwrite dy")
-        let dz = bn.backward(convolved, dy, into: spare ?? dy, activation: activation)
-        precondition(target !== dz, "\(conv.weight.name): the input gradient cannot overwrite BatchNorm's")
-        return conv.backward(normalized: unit.normalizedOutput, dz, ws, needInputGrad: needInputGrad, into: target)
-    }
-
     public var parameters: [Parameter] { conv.parameters + (bn?.parameters ?? []) }
     public var state: [Parameter] { conv.parameters + (bn?.state ?? []) }
     public func setTraining(_ on: Bool) { bn?.training = on }
