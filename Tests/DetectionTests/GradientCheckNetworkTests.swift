@@ -35,6 +35,11 @@ final class GradientCheckNetworkTests: XCTestCase {
     }
 
     /// dL/dv[i] by central difference, with the quotient taken over the Float values actually reached.
+    /// The larger error, where a NaN (a NaN gradient) is the worst of all: `max` would keep the old value.
+    static func worse(_ worst: Double, _ error: Double) -> Double {
+        error.isNaN ? .infinity : max(worst, error)
+    }
+
     static func centralDifference(_ v: UnsafeMutablePointer<Float>, _ i: Int, h: Float, _ loss: () -> Double) -> Double {
         let x = v[i], up = x + h, down = x - h
         v[i] = up
@@ -67,7 +72,7 @@ final class GradientCheckNetworkTests: XCTestCase {
             var worst = 0.0
             for i in 0..<s.count {
                 let numeric = Self.centralDifference(s.data, i, h: 1e-3) { Self.referenceLoss(teacher: teacher, student: student) }
-                worst = max(worst, abs(numeric - Double(grad[i])))
+                worst = Self.worse(worst, abs(numeric - Double(grad[i])))
             }
             print("GradientCheck pyramid-loss level\(l + 1): worst relative error \(String(format: "%.2e", worst / scale))")
             XCTAssertLessThanOrEqual(worst / scale, 1e-3, "level \(l + 1)")
@@ -130,7 +135,7 @@ final class GradientCheckNetworkTests: XCTestCase {
                 // The restored value is a change too: the layers' caches of their weights (packed GEMM
                 // operands, Winograd transforms) would otherwise keep the last perturbed one.
                 p.markChanged()
-                worst = max(worst, abs(numeric - Double(grad[i])))
+                worst = Self.worse(worst, abs(numeric - Double(grad[i])))
             }
             print("GradientCheck \(kind.rawValue) \(name): worst relative error \(String(format: "%.2e", worst / scale))")
             XCTAssertGreaterThan(scale, 0, "\(name): no gradient reached it", file: file, line: line)
