@@ -77,6 +77,19 @@ INLINE void prefetch_rows(const float *rows, long ld, long count, long kb) {
         for (long p = 0; p < kb; p += 16) _mm_prefetch((const char *)(rows + r * ld + p), _MM_HINT_T1);
 }
 
+// The rows after the `size` from row `at` of an operand `total` rows long, into L2 for the next tile.
+INLINE void prefetch_next(const float *rows, long ld, long at, long total, long size, long kb) {
+    const long next = at + size;
+    if (next < total) prefetch_rows(rows + next * ld, ld, total - next < size ? total - next : size, kb);
+}
+
+// The tile of C at row i, column j: the TA x TB kernel, or the one for its ragged edge.
+INLINE void nt_tile(long m, long n, long kb, long i, long j, const float *a, long lda, const float *b, long ldb, float *c,
+                    long ldc, int first, int keep) {
+    const int ma = m - i < TA ? (int)(m - i) : TA, nb = n - j < TB ? (int)(n - j) : TB;
+    tiles[ma][nb](kb, a + i * lda, lda, b + j * ldb, ldb, c + i * ldc + j, ldc, first, keep);
+}
+
 AVX512 void stpm_sgemm_nt(long m, long n, long k, const float *a, long lda, const float *b, long ldb, float beta, float *c,
                           long ldc) {
     const int keep = beta != 0;
@@ -89,23 +102,17 @@ AVX512 void stpm_sgemm_nt(long m, long n, long k, const float *a, long lda, cons
     for (long p0 = 0; p0 < k; p0 += KB) {
         const long kb = k - p0 < KB ? k - p0 : KB;
         const int first = p0 == 0;
+        // The outer loop's operand streams from memory (its next rows prefetched), the inner one's stays in
+        // cache: the larger operand goes outside.
         if (m >= n) {
             for (long i = 0; i < m; i += TA) {
-                const int ma = m - i < TA ? (int)(m - i) : TA;
-                if (i + TA < m) prefetch_rows(a + (i + TA) * lda + p0, lda, m - i - TA < TA ? m - i - TA : TA, kb);
-                for (long j = 0; j < n; j += TB) {
-                    const int nb = n - j < TB ? (int)(n - j) : TB;
-                    tiles[ma][nb](kb, a + i * lda + p0, lda, b + j * ldb + p0, ldb, c + i * ldc + j, ldc, first, keep);
-                }
+                prefetch_next(a + p0, lda, i, m, TA, kb);
+                for (long j = 0; j < n; j += TB) nt_tile(m, n, kb, i, j, a + p0, lda, b + p0, ldb, c, ldc, first, keep);
             }
         } else {
             for (long j = 0; j < n; j += TB) {
-                const int nb = n - j < TB ? (int)(n - j) : TB;
-                if (j + TB < n) prefetch_rows(b + (j + TB) * ldb + p0, ldb, n - j - TB < TB ? n - j - TB : TB, kb);
-                for (long i = 0; i < m; i += TA) {
-                    const int ma = m - i < TA ? (int)(m - i) : TA;
-                    tiles[ma][nb](kb, a + i * lda + p0, lda, b + j * ldb + p0, ldb, c + i * ldc + j, ldc, first, keep);
-                }
+                prefetch_next(b + p0, ldb, j, n, TB, kb);
+                for (long i = 0; i < m; i += TA) nt_tile(m, n, kb, i, j, a + p0, lda, b + p0, ldb, c, ldc, first, keep);
             }
         }
     }
