@@ -46,7 +46,7 @@ let package = Package(
         .executableTarget(name: "StpmFuzz", dependencies: ["Console", "Detection", "ImageIO", "Numerics"], path: "Fuzz/Sources"),
         // What every test target shares (as swift-argument-parser's ArgumentParserTestHelpers): the
         // ../shared locator, closeness checks, temporary directories.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Numerics"], path: "Tests/TestSupport"),
         .testTarget(name: "FileOutputTests", dependencies: ["FileOutput", "TestSupport"]),
         .testTarget(name: "NumericsTests", dependencies: ["Numerics", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "Numerics", "TestSupport"]),

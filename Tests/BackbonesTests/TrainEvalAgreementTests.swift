@@ -14,16 +14,7 @@ final class TrainEvalAgreementTests: XCTestCase {
     func check(_ kind: BackboneKind, seed: UInt64, file: StaticString = #filePath, line: UInt = #line) {
         var rng = SplitMix64(seed: seed)
         let net = kind.make(role: .student)
-        for p in net.parameters {
-            if p.shape.count == 4 {
-                let std = (2 / Float(p.shape[1] * p.shape[2] * p.shape[3])).squareRoot()
-                for i in 0..<p.count { p.value[i] = std * rng.normal() }
-            } else if p.name.hasSuffix(".weight") {
-                for i in 0..<p.count { p.value[i] = rng.uniform(2, 6) }
-            } else {
-                for i in 0..<p.count { p.value[i] = rng.uniform(-1, 1) }
-            }
-        }
+        randomize(net.parameters, scales: 2...6, shifts: -1...1, &rng)
         let x = Tensor(c: 3, n: 2, h: 64, w: 64)
         for i in 0..<x.count { x.data[i] = rng.normal() }
 

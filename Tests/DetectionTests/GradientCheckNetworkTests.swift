@@ -2,6 +2,7 @@ import XCTest
 import Numerics
 import Backbones
 @testable import Detection
+import TestSupport
 
 /// PyramidLoss's gradient wrt the student taps, then whole student backbones under it: the tap
 /// gradients fed through FeatureExtractor.backward must match central differences of the loss for a
@@ -97,16 +98,7 @@ final class GradientCheckNetworkTests: XCTestCase {
         var rng = SplitMix64(seed: seed)
         let student = kind.make(role: .student)
         student.setTraining(true)
-        for p in student.parameters {
-            if p.shape.count == 4 {
-                let std = (2 / Float(p.shape[1] * p.shape[2] * p.shape[3])).squareRoot()
-                for i in 0..<p.count { p.value[i] = std * rng.normal() }
-            } else if p.name.hasSuffix(".weight") {
-                for i in 0..<p.count { p.value[i] = rng.uniform(0.5, 1.5) }
-            } else {
-                for i in 0..<p.count { p.value[i] = rng.uniform(-0.2, 0.2) }
-            }
-        }
+        randomize(student.parameters, scales: 0.5...1.5, shifts: -0.2...0.2, &rng)
         let x = rng.tensor(like: Tensor(c: 3, n: 2, h: 32, w: 32))
         let teacher = Self.normalizedTeacher(like: student.forward(x), &rng)
         let loss = PyramidLoss()
