@@ -7,7 +7,7 @@
 #   make asan    the test suite under AddressSanitizer; make tsan: under ThreadSanitizer
 #                (make tsan-threads: only the suites that start threads)
 SHELL := /bin/bash
-APT_PACKAGES := libopenblas-dev libpng-dev libdeflate-dev libjpeg62-turbo-dev libtiff-dev libncursesw5-dev libsixel-dev ncurses-term tmux python3-venv
+APT_PACKAGES := libopenblas-dev libpng-dev libisal-dev libjpeg62-turbo-dev libtiff-dev libncursesw5-dev libsixel-dev ncurses-term tmux python3-venv
 
 STPM_HOME ?= $(HOME)/.cache/stpm
 DEMO_DATA := $(STPM_HOME)/demo/brick

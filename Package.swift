@@ -24,7 +24,7 @@ let package = Package(
     targets: [
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", providers: [.apt(["libpng-dev"])]),
-        .systemLibrary(name: "CDeflate", path: "Sources/CDeflate", providers: [.apt(["libdeflate-dev"])]),
+        .systemLibrary(name: "CISAL", path: "Sources/CISAL", providers: [.apt(["libisal-dev"])]),
         .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", providers: [.apt(["libjpeg62-turbo-dev"])]),
         .systemLibrary(name: "CTIFF", path: "Sources/CTIFF", providers: [.apt(["libtiff-dev"])]),
         .systemLibrary(name: "CNCursesW", path: "Sources/CNCursesW", providers: [.apt(["libncursesw5-dev"])]),
@@ -35,7 +35,7 @@ let package = Package(
         // chosen at run time (cpu_features.c), the portable Swift/OpenBLAS path otherwise.
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
         .target(name: "Numerics", dependencies: ["COpenBLAS", "CKernels", "FileOutput", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: numerics),
-        .target(name: "ImageIO", dependencies: ["CPNG", "CDeflate", "CJPEG", "CTIFF", "CKernels", "FileOutput", "Numerics"], swiftSettings: fast),
+        .target(name: "ImageIO", dependencies: ["CPNG", "CISAL", "CJPEG", "CTIFF", "CKernels", "FileOutput", "Numerics"], swiftSettings: fast),
         .target(name: "Backbones", dependencies: ["Numerics"], swiftSettings: fast),
         .target(name: "Detection", dependencies: ["FileOutput", "Numerics", "ImageIO", "Backbones", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: fast),
         .target(name: "Console", dependencies: ["CNCursesW", "CSixel", "Detection", "ImageIO", "Backbones"], swiftSettings: fast),

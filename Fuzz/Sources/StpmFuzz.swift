@@ -21,7 +21,7 @@ enum Target: String, CaseIterable {
             let array = Array(bytes)
             _ = try? ImageReader.decode(array, path: "input", as: .rgb)
             _ = try? ImageReader.decode(array, path: "input", as: .gray)
-            // PNGs libdeflate decodes directly must be ones libpng decodes to the same bytes.
+            // PNGs PNGDirect (igzip) decodes directly must be ones libpng decodes to the same bytes.
             if ImageReader.format(of: array) == .png, let image = try? ImageReader.decode(array, path: "input", as: .rgb) {
                 precondition((try? PNGFile.decodeWithLibpng(array, path: "input").toRGB()) == image, "PNGDirect differs from libpng")
             }

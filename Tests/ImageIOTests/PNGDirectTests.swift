@@ -4,7 +4,7 @@ import XCTest
 import Numerics
 import TestSupport
 
-/// `PNGDirect` (libdeflate and stpm's own unfiltering) against libpng, the oracle: where it answers it must
+/// `PNGDirect` (ISA-L's igzip and stpm's own unfiltering) against libpng, the oracle: where it answers it must
 /// give libpng's bytes, and what it declines must still be decoded or refused by libpng.
 final class PNGDirectTests: XCTestCase {
     /// Every filter type on every layout it handles, at widths that leave every remainder of the pixel
@@ -82,6 +82,80 @@ final class PNGDirectTests: XCTestCase {
             XCTAssertNil(PNGDirect.decode(bytes))
             XCTAssertNoThrow(try ImageReader.decode(bytes, path: "fixture.png"))
         }
+    }
+
+    /// The zlib stream is fed to igzip chunk by chunk: split anywhere (one-byte chunks, a header split
+    /// across two, empty chunks between) it must decode to libpng's bytes, and a stream that is longer or
+    /// shorter than the image, truncated, followed by more data (in its last chunk, caught only in igzip's
+    /// bit buffer, or in a chunk after it) or with a wrong Adler-32 is declined and left to libpng's judgement.
+    func testStreamSplitAnywhereDecodesAndBadStreamsAreDeclined() throws {
+        let dir = try TemporaryDirectory()
+        var rng = SplitMix64(seed: 5)
+        let (width, height) = (97, 61)
+        let pixels = (0..<(width * height * 3)).map { i in UInt8(truncatingIfNeeded: i / 3 % width + i / 291 * 2 + Int(rng.next() % 5)) }
+        let path = dir.file("s.png")
+        try PNGFile.write(Image8(width: width, height: height, channels: 3, pixels: pixels), path: path)
+        let file = try readWholeFile(path)
+        let stream = Self.idatStream(file)
+        XCTAssertGreaterThan(stream.count, 1000)
+        let libpng = try PNGFile.decodeWithLibpng(file, path: path)
+        XCTAssertEqual(PNGDirect.decode(file), libpng)
+        for sizes in [[2, 1], [7], [2, 0, 100], [stream.count / 2, 0], [3, 8192], [1]] {
+            var parts: [[UInt8]] = [], start = 0, k = 0
+            while start < stream.count {
+                let n = min(sizes[k % sizes.count], stream.count - start)
+                parts.append(Array(stream[start..<(start + n)]))
+                start += n
+                k += 1
+            }
+            let split = Self.with(file, idat: parts)
+            // A zlib header split across the first two chunks is left to libpng.
+            XCTAssertTrue(PNGDirect.decode(split) == (sizes[0] < 2 ? nil : libpng), "parts of \(sizes)")
+            XCTAssertTrue(try PNGFile.decode(split, path: path) == libpng, "parts of \(sizes)")
+        }
+        var badAdler = stream
+        badAdler[stream.count - 1] ^= 1
+        var shorter = file, longer = file
+        // IHDR's height, big-endian at bytes 20-23 (its CRC is the chunk's, recomputed by `with`).
+        shorter[23] -= 1
+        longer[23] += 1
+        let bad: [(String, [UInt8])] = [
+            ("one more byte", Self.with(file, idat: [stream + [0]])),
+            ("two more bytes", Self.with(file, idat: [stream + [0, 0]])),
+            ("nine more bytes", Self.with(file, idat: [stream + [UInt8](repeating: 7, count: 9)])),
+            ("a chunk after the stream", Self.with(file, idat: [stream, [0]])),
+            ("no Adler-32", Self.with(file, idat: [Array(stream.dropLast(4))])),
+            ("one byte short", Self.with(file, idat: [Array(stream.dropLast(1))])),
+            ("half the stream", Self.with(file, idat: [Array(stream.prefix(stream.count / 2))])),
+            ("a wrong Adler-32", Self.with(file, idat: [badAdler])),
+            ("a row more data than the image", Self.with(shorter, idat: [stream])),
+            ("a row less data than the image", Self.with(longer, idat: [stream])),
+        ]
+        for (name, bytes) in bad {
+            XCTAssertNil(PNGDirect.decode(bytes), name)
+            let judged = Result { try PNGFile.decodeWithLibpng(bytes, path: "bad.png") }
+            switch (judged, Result { try PNGFile.decode(bytes, path: "bad.png") }) {
+            case let (.success(a), .success(b)): XCTAssertTrue(a == b, name)
+            case let (.failure(a), .failure(b)): XCTAssertEqual("\(a)", "\(b)", name)
+            default: XCTFail("\(name): libpng alone and the reader disagree")
+            }
+        }
+    }
+
+    /// The IDAT chunks' data in order.
+    static func idatStream(_ file: [UInt8]) -> [UInt8] {
+        var stream: [UInt8] = [], pos = 8
+        while pos + 12 <= file.count {
+            let length = file[pos..<(pos + 4)].reduce(0) { $0 << 8 | Int($1) }
+            if Array(file[(pos + 4)..<(pos + 8)]) == Array("IDAT".utf8) { stream += file[(pos + 8)..<(pos + 8 + length)] }
+            pos += 12 + length
+        }
+        return stream
+    }
+
+    /// `file`'s IHDR (its CRC recomputed) with the given IDAT chunks and IEND.
+    static func with(_ file: [UInt8], idat parts: [[UInt8]]) -> [UInt8] {
+        PNGChunks.signature + chunk("IHDR", Array(file[16..<29])) + parts.flatMap { chunk("IDAT", $0) } + chunk("IEND", [])
     }
 
     /// A PNG whose rows are filtered as given and stored in uncompressed deflate blocks.
