@@ -118,26 +118,62 @@ struct PixelMetrics {
     }
 
     /// Score bits above, tag below, stably sorted by score: tied pixels stay in image and raster order.
+    /// `radixSort(_:ignoringLowBytes: 4)`'s two steps, with its first scatter reading the maps themselves: one pass
+    /// counts the top 16 score bits, a second writes each pixel's key straight into its bucket (there is no array of
+    /// unsorted keys to write, read twice and fault in), then `sortBuckets` sorts each bucket in place.
     static func sortedKeys(_ images: [Image], _ layout: Layout) -> [UInt64] {
-        var starts = [0]
-        for image in images { starts.append(starts.last! + image.map.count) }
-        var keys = [UInt64](unsafeUninitializedCapacity: starts.last!) { keys, initialized in
+        var imageStarts = [0]
+        for (i, image) in images.enumerated() {
+            precondition(image.map.count == image.regions.labels.count,
+                         "map \(i) has \(image.map.count) pixels, its mask \(image.regions.labels.count)")
+            imageStarts.append(imageStarts.last! + image.map.count)
+        }
+        let count = imageStarts.last!
+        // Parts of whole images, in order, one per core: each counts its own keys per bucket, then writes them
+        // behind those of the parts before it, so the order is the sequential one.
+        let parts = count >= 1 << 16 ? min(max(ProcessInfo.processInfo.activeProcessorCount, 1), images.count) : 1
+        let firstImage = (0...parts).map { images.count * $0 / parts }
+        let buckets = 1 << 16
+        let next = UnsafeMutablePointer<Int>.allocate(capacity: parts * buckets)
+        defer { next.deallocate() }
+        next.initialize(repeating: 0, count: parts * buckets)
+        func each(_ body: (Int) -> Void) {
+            if parts == 1 { body(0) } else { DispatchQueue.concurrentPerform(iterations: parts, execute: body) }
+        }
+        each { part in
+            let counts = next + part * buckets
+            for image in images[firstImage[part]..<firstImage[part + 1]] {
+                for score in image.map { counts[Int(ascendingBits(score) >> 16)] += 1 }
+            }
+        }
+        var starts = [Int](repeating: 0, count: buckets + 1)
+        var start = 0
+        for bucket in 0..<buckets {
+            starts[bucket] = start
+            for part in 0..<parts {
+                let n = next[part * buckets + bucket]
+                next[part * buckets + bucket] = start
+                start += n
+            }
+        }
+        starts[buckets] = count
+        return [UInt64](unsafeUninitializedCapacity: count) { keys, initialized in
             let keys = keys.baseAddress!
-            DispatchQueue.concurrentPerform(iterations: images.count) { i in
-                let image = images[i]
-                precondition(image.map.count == image.regions.labels.count,
-                             "map \(i) has \(image.map.count) pixels, its mask \(image.regions.labels.count)")
-                let okTag = UInt64(layout.imageKind[i]), regionBase = UInt64(layout.imageFirstRegionTag[i] - 1)
-                var index = starts[i]
-                for (score, label) in zip(image.map, image.regions.labels) {
-                    keys[index] = UInt64(ascendingBits(score)) << 32 | (label == 0 ? okTag : regionBase + UInt64(label))
-                    index += 1
+            each { part in
+                let next = next + part * buckets
+                for i in firstImage[part]..<firstImage[part + 1] {
+                    let image = images[i]
+                    let okTag = UInt64(layout.imageKind[i]), regionBase = UInt64(layout.imageFirstRegionTag[i] - 1)
+                    for (score, label) in zip(image.map, image.regions.labels) {
+                        let bits = ascendingBits(score), bucket = Int(bits >> 16)
+                        keys[next[bucket]] = UInt64(bits) << 32 | (label == 0 ? okTag : regionBase + UInt64(label))
+                        next[bucket] += 1
+                    }
                 }
             }
-            initialized = starts.last!
+            if count > 0 { sortBuckets(keys, starts: starts, bytes: 4..<6, parts: parts) }
+            initialized = count
         }
-        radixSort(&keys, ignoringLowBytes: 4)
-        return keys
     }
 
     /// A stretch of the sorted pixels, whole runs of tied scores, for the Mann-Whitney AUROC of each group
@@ -242,29 +278,39 @@ struct PixelMetrics {
 
     /// AU-PRO of the groups marked `mine`: the PRO curve of `proCurve`, descending through the scores,
     /// integrated up to `fprLimit` as it is built (`PROArea`). Without `curve` the scan ends once each of these
-    /// groups' false positive rate has passed the limit (a third of the pixels at 0.3).
+    /// groups' false positive rate has passed the limit (a third of the pixels at 0.3), and stops counting a
+    /// group's pixels once its area is complete.
     static func proScan(_ keys: [UInt64], _ layout: Layout, groups mine: [Bool], fprLimit: Double,
                         curve: ((Int, Double, Double) -> Void)?) -> [(group: Int, auPRO: Double)] {
         let groups = layout.groupCount, kinds = layout.kinds
         let falsePositives = scratch([Int](repeating: 0, count: groups)), proSum = scratch([Double](repeating: 0, count: groups))
+        let okPixels = scratch(layout.okPixels.map { Float($0) }), regions = scratch(layout.regions.map { Double($0) })
+        // Each group's PRO as of its last point: only its defect pixels change it, so an OK pixel's point reuses it.
+        let pro = scratch((0..<groups).map { min(0 / regions[$0], 1) })
         let areas = scratch((0..<groups).map { _ in PROArea(limit: fprLimit) })
         // Groups that need no more points: one lies beyond the limit, or the area is undefined (no OK pixel or region).
         let complete = scratch((0..<groups).map { !mine[$0] || layout.okPixels[$0] == 0 || layout.regions[$0] == 0 })
         var done = (0..<groups).filter { complete[$0] }.count
         let touched = scratch([Bool](repeating: false, count: groups)), touchedList = scratch([Int](repeating: 0, count: groups))
         var touchedCount = 0
-        let okPixels = scratch(layout.okPixels.map { Float($0) }), regions = scratch(layout.regions.map { Double($0) })
-        // Each kind's groups among `mine`.
-        var mineOfKind: [Int] = [], mineStart = [0]
-        for kind in 0..<kinds {
-            mineOfKind += layout.groups(of: kind).filter { mine[$0] }
-            mineStart.append(mineOfKind.count)
+        // Each kind's groups that take points: those among `mine`, without a curve only those not yet complete.
+        let live = scratch([Int](repeating: 0, count: layout.kindGroups.count)), liveStart = scratch([Int](repeating: 0, count: kinds + 1))
+        func relist() {
+            var n = 0
+            for kind in 0..<kinds {
+                liveStart[kind] = n
+                for g in layout.groups(of: kind) where mine[g] && (curve != nil || !complete[g]) {
+                    live[n] = g
+                    n += 1
+                }
+            }
+            liveStart[kinds] = n
         }
-        let kindGroups = scratch(mineOfKind), kindStart = scratch(mineStart)
+        relist()
         let regionKind = scratch(layout.regionKind), regionWeight = scratch(layout.regionWeight)
         defer {
-            for p in [falsePositives, kindGroups, kindStart, regionKind, touchedList] { p.deallocate() }
-            for p in [proSum, regionWeight, regions] { p.deallocate() }
+            for p in [falsePositives, live, liveStart, regionKind, touchedList] { p.deallocate() }
+            for p in [proSum, pro, regionWeight, regions] { p.deallocate() }
             areas.deallocate()
             complete.deallocate()
             touched.deallocate()
@@ -274,38 +320,71 @@ struct PixelMetrics {
             areas[g].add(0, 0)
             curve?(g, 0, 0)
         }
+        /// Adds group g's point after the last pixel of a run that held it; true when that completes its area.
+        func point(_ g: Int) -> Bool {
+            // The official code divides in float32; keeping its rounding keeps the curve point-for-point identical.
+            let fpr = min(Double(Float(falsePositives[g]) / okPixels[g]), 1)
+            areas[g].add(fpr, pro[g])
+            curve?(g, fpr, pro[g])
+            guard !complete[g], areas[g].complete else { return false }
+            complete[g] = true
+            return true
+        }
         keys.withUnsafeBufferPointer { keys in
-            for position in stride(from: keys.count - 1, through: 0, by: -1) {
-                let tag = Int(truncatingIfNeeded: keys[position] & 0xFFFF_FFFF)
-                let ok = tag < kinds
-                let kind = ok ? tag : regionKind[tag - kinds], weight = ok ? 0 : regionWeight[tag - kinds]
-                for k in kindStart[kind]..<kindStart[kind + 1] {
-                    let g = kindGroups[k]
-                    if ok { falsePositives[g] += 1 } else { proSum[g] += weight }
-                    if !touched[g] {
-                        touched[g] = true
-                        touchedList[touchedCount] = g
-                        touchedCount += 1
+            var position = keys.count - 1
+            while position >= 0 {
+                let score = keys[position] >> 32
+                var completed = 0
+                if position == 0 || keys[position - 1] >> 32 != score {
+                    // A score held by one pixel, most of them: a point for each group of its kind.
+                    let tag = Int(truncatingIfNeeded: keys[position] & 0xFFFF_FFFF)
+                    if tag < kinds {
+                        for k in liveStart[tag]..<liveStart[tag + 1] {
+                            let g = live[k]
+                            falsePositives[g] += 1
+                            if point(g) { completed += 1 }
+                        }
+                    } else {
+                        let kind = regionKind[tag - kinds], weight = regionWeight[tag - kinds]
+                        for k in liveStart[kind]..<liveStart[kind + 1] {
+                            let g = live[k]
+                            proSum[g] += weight
+                            pro[g] = min(proSum[g] / regions[g], 1)
+                            if point(g) { completed += 1 }
+                        }
                     }
-                }
-                // A point after the last pixel of each run of tied scores, for the groups the run holds.
-                if position == 0 || keys[position - 1] >> 32 != keys[position] >> 32 {
+                    position -= 1
+                } else {
+                    // A run of tied scores: one point after its last pixel for each group it holds.
+                    while position >= 0, keys[position] >> 32 == score {
+                        let tag = Int(truncatingIfNeeded: keys[position] & 0xFFFF_FFFF)
+                        let ok = tag < kinds
+                        let kind = ok ? tag : regionKind[tag - kinds], weight = ok ? 0 : regionWeight[tag - kinds]
+                        for k in liveStart[kind]..<liveStart[kind + 1] {
+                            let g = live[k]
+                            if ok { falsePositives[g] += 1 } else { proSum[g] += weight }
+                            if !touched[g] {
+                                touched[g] = true
+                                touchedList[touchedCount] = g
+                                touchedCount += 1
+                            }
+                        }
+                        position -= 1
+                    }
                     for t in 0..<touchedCount {
                         let g = touchedList[t]
                         touched[g] = false
-                        guard curve != nil || !complete[g] else { continue }
-                        // The official code divides in float32; keeping its rounding keeps the curve point-for-point identical.
-                        let fpr = min(Double(Float(falsePositives[g]) / okPixels[g]), 1)
-                        let pro = min(proSum[g] / regions[g], 1)
-                        areas[g].add(fpr, pro)
-                        curve?(g, fpr, pro)
-                        if !complete[g] && areas[g].complete {
-                            complete[g] = true
-                            done += 1
-                        }
+                        pro[g] = min(proSum[g] / regions[g], 1)
+                        if point(g) { completed += 1 }
                     }
                     touchedCount = 0
-                    if curve == nil && done == groups { break }
+                }
+                if completed > 0 {
+                    done += completed
+                    if curve == nil {
+                        if done == groups { break }
+                        relist()
+                    }
                 }
             }
         }

@@ -28,43 +28,48 @@ func radixSort(_ keys: inout [UInt64], ignoringLowBytes: Int = 0) {
                 sortByBytes(keys, room: room, count: count, bytes: ignoringLowBytes..<8, parts: parts)
                 return
             }
-            let lower = ignoringLowBytes..<6
             let starts = scatter(keys, into: room, count: count, shift: 48, bits: 16, parts: parts)
             guard !starts.isEmpty else {
-                sortByBytes(keys, room: room, count: count, bytes: lower, parts: parts)
+                sortByBytes(keys, room: room, count: count, bytes: ignoringLowBytes..<6, parts: parts)
                 return
             }
-            // Each bucket by its lower bytes, back in `keys`; big buckets on every core, the others one per core.
-            var small: [Range<Int>] = []
-            for bucket in 0..<(1 << 16) where starts[bucket + 1] > starts[bucket] {
-                let range = starts[bucket]..<starts[bucket + 1]
-                if range.count >= 1 << 16 {
-                    sortByBytes(room + range.lowerBound, room: keys + range.lowerBound, count: range.count, bytes: lower, parts: parts)
-                    (keys + range.lowerBound).update(from: room + range.lowerBound, count: range.count)
-                } else {
-                    small.append(range)
-                }
-            }
-            let total = small.reduce(0) { $0 + $1.count }
-            var shares = [0]
-            var done = 0
-            for (i, range) in small.enumerated() {
-                done += range.count
-                if done * parts >= total * shares.count, shares.count < parts { shares.append(i + 1) }
-            }
-            if shares.last != small.count { shares.append(small.count) }
-            DispatchQueue.concurrentPerform(iterations: shares.count - 1) { share in
-                for range in small[shares[share]..<shares[share + 1]] {
-                    sortByBytes(room + range.lowerBound, room: keys + range.lowerBound, count: range.count, bytes: lower, parts: 1)
-                    (keys + range.lowerBound).update(from: room + range.lowerBound, count: range.count)
-                }
-            }
+            sortBuckets(room, starts: starts, bytes: ignoringLowBytes..<6, parts: parts)
+            keys.update(from: room, count: count)
         }
     }
 }
 
+/// Sorts each bucket `starts[b]..<starts[b + 1]` of `keys` stably by `bytes`, in place, while it is in the cache:
+/// big buckets on every core, the others one per core, each core with room for its largest.
+func sortBuckets(_ keys: UnsafeMutablePointer<UInt64>, starts: [Int], bytes: Range<Int>, parts: Int) {
+    var small: [Range<Int>] = [], big: [Range<Int>] = []
+    for bucket in 0..<(starts.count - 1) where starts[bucket + 1] > starts[bucket] {
+        let range = starts[bucket]..<starts[bucket + 1]
+        if range.count >= 1 << 16 { big.append(range) } else { small.append(range) }
+    }
+    if let largest = big.map(\.count).max() {
+        let room = UnsafeMutablePointer<UInt64>.allocate(capacity: largest)
+        defer { room.deallocate() }
+        for range in big { sortByBytes(keys + range.lowerBound, room: room, count: range.count, bytes: bytes, parts: parts) }
+    }
+    let total = small.reduce(0) { $0 + $1.count }
+    var shares = [0]
+    var done = 0
+    for (i, range) in small.enumerated() {
+        done += range.count
+        if done * parts >= total * shares.count, shares.count < parts { shares.append(i + 1) }
+    }
+    if shares.last != small.count { shares.append(small.count) }
+    DispatchQueue.concurrentPerform(iterations: shares.count - 1) { share in
+        let mine = small[shares[share]..<shares[share + 1]]
+        let room = UnsafeMutablePointer<UInt64>.allocate(capacity: mine.map(\.count).max() ?? 0)
+        defer { room.deallocate() }
+        for range in mine { sortByBytes(keys + range.lowerBound, room: room, count: range.count, bytes: bytes, parts: 1) }
+    }
+}
+
 /// `keys` sorted stably by `bytes`, least significant first, with `room` for as many keys; the result is in `keys`.
-private func sortByBytes(_ keys: UnsafeMutablePointer<UInt64>, room: UnsafeMutablePointer<UInt64>, count: Int,
+func sortByBytes(_ keys: UnsafeMutablePointer<UInt64>, room: UnsafeMutablePointer<UInt64>, count: Int,
                          bytes: Range<Int>, parts: Int) {
     var source = keys, target = room
     for byte in bytes {
