@@ -10,21 +10,40 @@ func readWholeFile(_ path: String, limit: Int = Int.max) throws -> [UInt8] {
     if fstat(fd, &status) == 0 && (status.st_mode & S_IFMT) == S_IFDIR {
         throw ImageIOError(path: path, message: "is a folder, not an image")
     }
-    var bytes = [UInt8]()
-    var chunk = [UInt8](repeating: 0, count: 1 << 16)
-    while true {
-        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if n == 0 { return bytes }
-        if n < 0 {
-            if errno == EINTR { continue }
-            throw ImageIOError(path: path, message: "cannot read: \(systemError())")
-        }
-        guard bytes.count + n <= limit else {
-            throw ImageIOError(path: path, message: "file is larger than \(limit) bytes, more than an image within "
-                               + "the pixel limit needs (\(ImageLimits.explanation))")
-        }
-        bytes.append(contentsOf: chunk[0..<n])
+    func tooLarge() -> ImageIOError {
+        ImageIOError(path: path, message: "file is larger than \(limit) bytes, more than an image within "
+                     + "the pixel limit needs (\(ImageLimits.explanation))")
     }
+    func readFailed() -> ImageIOError { ImageIOError(path: path, message: "cannot read: \(systemError())") }
+    // A regular file is read straight into an array of its size: no growing and copying of chunks.
+    let size = (status.st_mode & S_IFMT) == S_IFREG ? Int(status.st_size) : 0
+    guard size <= limit else { throw tooLarge() }
+    var bytes = try [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+        count = 0
+        while count < size {
+            let n = read(fd, buffer.baseAddress! + count, size - count)
+            if n == 0 { break }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw readFailed()
+            }
+            count += n
+        }
+    }
+    // The rest of a file that grew meanwhile, or of one whose size stat does not know (a pipe).
+    try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 1 << 16) { chunk in
+        while true {
+            let n = read(fd, chunk.baseAddress, chunk.count)
+            if n == 0 { return }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw readFailed()
+            }
+            guard bytes.count + n <= limit else { throw tooLarge() }
+            bytes.append(contentsOf: chunk[0..<n])
+        }
+    }
+    return bytes
 }
 
 func systemError() -> String { String(cString: strerror(errno)) }
