@@ -26,10 +26,8 @@ struct EvalCommand: ParsableCommand {
         let dataset = try folders.dataset(data: data)
         for problem in dataset.problems { warn(problem) }
         let data = self.data ?? dataset.root
-        let inspection = try Inspection(modelPath: model)
-        inspection.warn = warn
         let status = StatusLine()
-        let report = try inspection.evaluate(dataset) { status.show("scoring \($0)/\($1)") }
+        let (inspection, report) = try Inspection.evaluate(modelPath: model, dataset, warn: warn) { status.show("scoring \($0)/\($1)") }
         status.clear()
         let good = dataset.test.filter { $0.defectType == "good" }.count
         print("\(model) on \(data): \(report.overall.images) test images at \(inspection.model.size)x\(inspection.model.size)")

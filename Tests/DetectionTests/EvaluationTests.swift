@@ -5,8 +5,7 @@ import Numerics
 
 final class EvaluationTests: XCTestCase {
     func testSyntheticSetGivesMetricsInRangeOverallAndPerType() throws {
-        let model = try SyntheticSet.model()
-        let report = try Evaluation.run(model: model, dataset: MVTecDataset(root: SyntheticSet.data))
+        let (_, report) = try Evaluation.run(modelPath: SyntheticSet.trainedModel(), dataset: MVTecDataset(root: SyntheticSet.data))
         XCTAssertEqual(report.overall.images, 4)
         XCTAssertEqual(report.overall.defective, 2)
         // The trained model ranks every scratch above every good image, and finds the scratches' pixels: floors

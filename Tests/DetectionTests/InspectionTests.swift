@@ -46,6 +46,21 @@ final class InspectionTests: XCTestCase {
         XCTAssertThrowsError(try GroundTruth.isDefective(sample)) { XCTAssertTrue("\($0)".contains("x_mask.png"), "\($0)") }
     }
 
+    /// Evaluation reads its first images while the weights load: the hook runs with the checked configuration
+    /// before the teacher is hashed (here it does not match, so loading fails after the hook).
+    func testWhileLoadingRunsBeforeTheWeightsAreHashed() throws {
+        let dir = try TemporaryDirectory("stpm-loading")
+        let model = dir.file("model")
+        try FileManager.default.copyItem(atPath: try SyntheticSet.trainedModel(), toPath: model)
+        let configPath = model + "/config.json"
+        var config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: configPath))) as! [String: Any]
+        config["teacherWeightsSHA256"] = String(repeating: "0", count: 64)
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: configPath))
+        var seen: Int?
+        XCTAssertThrowsError(try AnomalyModel(path: model) { seen = $0.size }) { XCTAssertTrue("\($0)".contains("sha256"), "\($0)") }
+        XCTAssertEqual(seen, SyntheticSet.size)
+    }
+
     /// saveThreshold is the one writer of config.json's threshold; a reopened model reads it back.
     func testSavedThresholdRoundTripsThroughConfig() throws {
         let dir = try TemporaryDirectory("stpm-inspection")

@@ -35,16 +35,24 @@ public struct EvaluationReport: Sendable {
 }
 
 public enum Evaluation {
-    /// Scores every test image of `dataset` and computes the metrics overall and per defect type.
+    /// Scores every test image of `dataset` with the model at `modelPath` and computes the metrics overall and per
+    /// defect type. The model loads while its first test images are read; `seconds` counts from the end of loading.
     /// Stops at the first unreadable image or mask (see `LabelledScoring`).
-    public static func run(model: AnomalyModel, dataset: MVTecDataset, warn: (String) -> Void = { _ in },
-                           progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }) throws -> EvaluationReport {
+    public static func run(modelPath: String, dataset: MVTecDataset, warn: (String) -> Void = { _ in },
+                           progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }) throws -> (AnomalyModel, EvaluationReport) {
+        var reads: FileReads<Result<GroundTruth.Truth, Error>>?
+        defer { reads?.stop() }
+        let model = try AnomalyModel(path: modelPath) { config in
+            reads = LabelledScoring.reads(of: dataset.test, size: config.size, batchSize: AnomalyModel.defaultBatchSize)
+        }
         let started = Date()
         guard !dataset.test.isEmpty else { throw EvaluationError.noTestImages(dataset.root) }
-        let scored = try LabelledScoring.score(model: model, samples: dataset.test, warn: warn) { progress($0, dataset.test.count) }
+        let scored = try LabelledScoring.score(model: model, samples: dataset.test, reads: reads!, warn: warn) {
+            progress($0, dataset.test.count)
+        }
         var result = report(scored, size: model.size)
         result.seconds = Date().timeIntervalSince(started)
-        return result
+        return (model, result)
     }
 
     /// Metrics of already scored samples (`seconds` is left 0). The pixel metrics of all rows come from one

@@ -12,10 +12,13 @@ public final class AnomalyModel {
     let inference: MapInference
     private let input = Tensor(c: 0, n: 0, h: 0, w: 0)
     public let batchSize: Int
+    public static let defaultBatchSize = 8
 
     public var size: Int { config.size }
 
-    public init(path: String, batchSize: Int = 8) throws {
+    /// `whileLoading` runs once the configuration is read and checked, before the weights are hashed and parsed
+    /// (40-60 ms): work it starts on other threads, such as reading the first images, overlaps the loading.
+    public init(path: String, batchSize: Int = defaultBatchSize, whileLoading: (ModelConfig) -> Void = { _ in }) throws {
         store = ModelStore(path: path)
         config = try store.loadConfig()
         StaleTemporaries.remove(in: path)
@@ -26,6 +29,7 @@ public final class AnomalyModel {
         guard FileManager.default.fileExists(atPath: weights) else {
             throw TeacherWeightsError.missingFile(weights)
         }
+        whileLoading(config)
         let hash = try SHA256.hex(ofFile: weights)
         guard hash == config.teacherWeightsSHA256 else {
             throw ModelStoreError.corrupt(weights, "its sha256 \(hash) differs from the one this model was trained with (\(config.teacherWeightsSHA256))")

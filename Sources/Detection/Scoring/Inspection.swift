@@ -33,9 +33,14 @@ public final class Inspection {
         try model.scoreFiles(paths, each: each)
     }
 
-    /// Image AUROC, pixel AUROC and AU-PRO of `dataset`'s test images, overall and per defect type.
-    public func evaluate(_ dataset: MVTecDataset, progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }) throws -> EvaluationReport {
-        try Evaluation.run(model: model, dataset: dataset, warn: warn, progress: progress)
+    /// Image AUROC, pixel AUROC and AU-PRO of `dataset`'s test images, overall and per defect type, with the model
+    /// at `modelPath`, which loads while the first test images are read.
+    public static func evaluate(modelPath: String, _ dataset: MVTecDataset, warn: @escaping (String) -> Void,
+                                progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }) throws -> (Inspection, EvaluationReport) {
+        let (model, report) = try Evaluation.run(modelPath: modelPath, dataset: dataset, warn: warn, progress: progress)
+        let inspection = Inspection(model: model)
+        inspection.warn = warn
+        return (inspection, report)
     }
 
     /// What the rules may read: the stored threshold and held-out normal scores of the model, and `labelled`.

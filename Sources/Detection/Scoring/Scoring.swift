@@ -28,14 +28,16 @@ extension AnomalyModel {
     func scoreFiles<Extra>(_ paths: [String], alongside: @escaping (_ index: Int, _ width: Int, _ height: Int) -> Extra,
                            progress: (Int) -> Void = { _ in },
                            each: (_ index: Int, _ result: Result<ImageScore, Error>, _ extra: Extra?) throws -> Void) rethrows {
-        let size = size
-        let files = ReadAhead(count: paths.count, window: 2 * batchSize, readers: ProcessInfo.processInfo.activeProcessorCount) { i in
-            Result { () throws -> (SourceImage, Extra) in
-                let source = try SourceImage(paths[i], size: size)
-                return (source, alongside(i, source.width, source.height))
-            }
-        }
-        defer { files.stop() }
+        let reads = FileReads(paths, size: size, batchSize: batchSize, alongside: alongside)
+        defer { reads.stop() }
+        try scoreFiles(reads, progress: progress, each: each)
+    }
+
+    /// `scoreFiles` of files whose reading started already (`FileReads`).
+    func scoreFiles<Extra>(_ reads: FileReads<Extra>, progress: (Int) -> Void = { _ in },
+                           each: (_ index: Int, _ result: Result<ImageScore, Error>, _ extra: Extra?) throws -> Void) rethrows {
+        precondition(reads.size == size, "files read at \(reads.size) px for a model of \(size) px")
+        let paths = reads.paths, files = reads.files
         for start in stride(from: 0, to: paths.count, by: batchSize) {
             let indices = start..<min(start + batchSize, paths.count)
             let results = indices.map(files.take)
@@ -62,6 +64,30 @@ extension AnomalyModel {
             progress(indices.last! + 1)
         }
     }
+}
+
+/// Files read ahead of scoring at a model's size, on lowest-priority threads (`ReadAhead`), at most two batches
+/// beyond the one being scored, each with `alongside` (run by the same thread on the file's index and its own
+/// dimensions). Started before the model's weights load (`AnomalyModel(path:whileLoading:)`), they read the first
+/// files meanwhile.
+final class FileReads<Extra> {
+    let paths: [String]
+    let size: Int
+    let files: ReadAhead<Result<(SourceImage, Extra), Error>>
+
+    init(_ paths: [String], size: Int, batchSize: Int, alongside: @escaping (_ index: Int, _ width: Int, _ height: Int) -> Extra) {
+        self.paths = paths
+        self.size = size
+        files = ReadAhead(count: paths.count, window: 2 * batchSize, readers: ProcessInfo.processInfo.activeProcessorCount) { i in
+            Result { () throws -> (SourceImage, Extra) in
+                let source = try SourceImage(paths[i], size: size)
+                return (source, alongside(i, source.width, source.height))
+            }
+        }
+    }
+
+    /// Lets the readers exit when scoring stops early (or never starts: the model failed to load).
+    func stop() { files.stop() }
 }
 
 /// A file read as RGB and resized to the model size, with its own dimensions (a mask must match them).
@@ -114,13 +140,25 @@ public enum LabelledScoring {
     public static func score(model: AnomalyModel, samples: [DatasetSample], keepNonFinite: Bool = false,
                              warn: (String) -> Void = { _ in },
                              progress: (Int) -> Void = { _ in }) throws -> [ScoredSample] {
+        let reads = reads(of: samples, size: model.size, batchSize: model.batchSize)
+        defer { reads.stop() }
+        return try score(model: model, samples: samples, reads: reads, keepNonFinite: keepNonFinite, warn: warn, progress: progress)
+    }
+
+    /// The reads `score` takes: the samples' images, each with its ground truth read by the same thread.
+    static func reads(of samples: [DatasetSample], size: Int, batchSize: Int) -> FileReads<Result<GroundTruth.Truth, Error>> {
+        FileReads(samples.map(\.path), size: size, batchSize: batchSize) { i, width, height in
+            Result { try GroundTruth.truth(of: samples[i], size: size, imageWidth: width, imageHeight: height) }
+        }
+    }
+
+    /// `score` of samples whose reading started already (`reads(of:size:batchSize:)`).
+    static func score(model: AnomalyModel, samples: [DatasetSample], reads: FileReads<Result<GroundTruth.Truth, Error>>,
+                      keepNonFinite: Bool = false, warn: (String) -> Void = { _ in },
+                      progress: (Int) -> Void = { _ in }) throws -> [ScoredSample] {
         var result: [ScoredSample] = []
         result.reserveCapacity(samples.count)
-        // Masks are read by the read-ahead threads, beside their images.
-        let size = model.size
-        try model.scoreFiles(samples.map(\.path), alongside: { i, width, height in
-            Result { try GroundTruth.truth(of: samples[i], size: size, imageWidth: width, imageHeight: height) }
-        }, progress: progress) { index, outcome, truth in
+        try model.scoreFiles(reads, progress: progress) { index, outcome, truth in
             let sample = samples[index]
             var scored: ImageScore
             do { scored = try outcome.get() } catch ScoringError.nonFiniteScore(let path, let s) where keepNonFinite {
