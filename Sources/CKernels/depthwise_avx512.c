@@ -349,9 +349,12 @@ AVX512 void stpm_depthwise_nhwc_strips_avx512(const float *x, const float *weigh
 // - weight gradient: tap t of 16 neighbouring outputs reads one vector of x, as in the forward, and
 //   multiplies it by the same vector of dy: k*k accumulators, one load of x per FMA;
 // - input gradient: phase p of a padded input row r takes, from each output row oy = (r - ky) / stride
-//   and each kx with kx % stride = p, w[ky][kx] times dy's row shifted by kx / stride: one vector of
-//   dy per FMA and tap, accumulated in registers; the phases are interleaved into the padded row, and
-//   its inner w columns are dL/dx.
+//   and each kx with kx % stride = p, w[ky][kx] times dy's row shifted by kx / stride. Blocks of 4 input
+//   rows by 32 columns (stride 1: also 16) are accumulated in registers, each vector of dy loaded once for
+//   every row of the block it reaches, and stored straight into dx: only the w inner columns of the padded
+//   rows are computed (the padded row's edge vectors took a third of the FMAs on 16-wide planes), at stride 2
+//   the two phases' vectors interleaved in registers. The slack read past the last row is at most a vector:
+//   the lanes of a last vector past the row's end, never stored.
 typedef struct { layout l; int lead, gw; } backward_layout;
 
 static backward_layout backward_plan(stpm_depthwise_shape s) {
@@ -364,7 +367,7 @@ static backward_layout backward_plan(stpm_depthwise_shape s) {
 
 long stpm_depthwise_backward_scratch(stpm_depthwise_shape s) {
     backward_layout b = backward_plan(s);
-    return stpm_depthwise_scratch(s) + (long)s.oh * b.gw + 2L * s.stride * b.l.ws + 32;
+    return stpm_depthwise_scratch(s) + (long)s.oh * b.gw + 32;
 }
 
 // BatchNorm's input gradient (stpm_depthwise_norm_gradient) of 16 values of dy and of z.
@@ -427,47 +430,102 @@ AVX512 INLINE void weight_gradient(const float *buf, const float *g, stpm_depthw
     for (int t = 0; t < k * k; t++) dw[t] = _mm512_reduce_add_ps(acc[t]);
 }
 
-// Phase p of padded input row r, vectors of 16 phase columns from j0: nv of them.
-AVX512 INLINE void input_gradient_block(const float *g, const float *wt, stpm_depthwise_shape s, backward_layout b,
-                                        int stride, int k, int r, int p, int j0, int nv, float *out) {
-    __m512 acc[4];
-    for (int v = 0; v < nv; v++) acc[v] = _mm512_setzero_ps();
-    for (int ky = 0; ky < k; ky++) {
-        const int t = r - ky;
-        if (t < 0 || t % stride != 0 || t / stride >= s.oh) continue;
-        const float *grow = g + (long)(t / stride) * b.gw + b.lead + j0;
-        for (int kx = p; kx < k; kx += stride) {
-            const __m512 w = _mm512_set1_ps(wt[ky * k + kx]);
-            for (int v = 0; v < nv; v++) acc[v] = _mm512_fmadd_ps(w, _mm512_loadu_ps(grow + 16 * v - kx / stride), acc[v]);
+// Stride 1: dL/dx rows iy0 ..< iy0 + rows, nv vectors of 16 input columns from ox0 (the last one stored under `last`),
+// straight into dx: only the inner columns of the padded rows, each gradient vector loaded once for every row of
+// the block it reaches. Each sum still runs over ky, then kx, from zero: gradient rows t descend, so that
+// ky = r - t ascends for every row r of the block.
+AVX512 INLINE void input_gradient_rows(const float *g, const float *wt, stpm_depthwise_shape s, backward_layout b, int k,
+                                       int iy0, int rows, int ox0, int nv, __mmask16 last, float *dx) {
+    __m512 acc[4][2];
+    for (int i = 0; i < rows; i++)
+        for (int v = 0; v < nv; v++) acc[i][v] = _mm512_setzero_ps();
+    const int r0 = iy0 + s.pad_top;
+    int top = r0 + rows - 1, bottom = r0 - (k - 1);
+    if (top > s.oh - 1) top = s.oh - 1;
+    if (bottom < 0) bottom = 0;
+    for (int t = top; t >= bottom; t--) {
+        const float *grow = g + (long)t * b.gw + b.lead + s.pad_left + ox0;
+        for (int kx = 0; kx < k; kx++) {
+            __m512 d[2];
+            for (int v = 0; v < nv; v++) d[v] = _mm512_loadu_ps(grow + 16 * v - kx);
+            for (int i = 0; i < rows; i++) {
+                const int ky = r0 + i - t;
+                if (ky < 0 || ky >= k) continue;
+                const __m512 w = _mm512_set1_ps(wt[ky * k + kx]);
+                for (int v = 0; v < nv; v++) acc[i][v] = _mm512_fmadd_ps(w, d[v], acc[i][v]);
+            }
         }
     }
-    for (int v = 0; v < nv; v++) _mm512_storeu_ps(out + 16 * v, acc[v]);
+    for (int i = 0; i < rows; i++) {
+        float *dst = dx + (long)(iy0 + i) * s.w + ox0;
+        for (int v = 0; v < nv; v++) {
+            if (v == nv - 1 && last != 0xffff) _mm512_mask_storeu_ps(dst + 16 * v, last, acc[i][v]);
+            else _mm512_storeu_ps(dst + 16 * v, acc[i][v]);
+        }
+    }
+}
+
+AVX512 INLINE void input_gradient_block_rows(const float *g, const float *wt, stpm_depthwise_shape s, backward_layout b,
+                                             int k, int iy0, int rows, float *dx) {
+    int ox0 = 0;
+    for (; ox0 + 32 <= s.w; ox0 += 32) input_gradient_rows(g, wt, s, b, k, iy0, rows, ox0, 2, 0xffff, dx);
+    for (; ox0 < s.w; ox0 += 16) input_gradient_rows(g, wt, s, b, k, iy0, rows, ox0, 1, tail_mask(s.w - ox0), dx);
+}
+
+// Stride 2: dL/dx rows iy0 ..< iy0 + rows, input columns x0 ..< x0 + 32 (`m0`, `m1`: those inside the row) straight
+// into dx. Padded column X = x + pad_left is phase X % 2, phase column X / 2: the even columns of the block are one
+// phase's vector from phase column ja, the odd ones the other phase's from jb, interleaved before the store. Each
+// sum runs over ky, then kx of its phase, from zero (t descending), as the portable kernel sums.
+AVX512 INLINE void input_gradient_rows2(const float *g, const float *wt, stpm_depthwise_shape s, backward_layout b, int k,
+                                        int iy0, int rows, int x0, __mmask16 m0, __mmask16 m1, float *dx) {
+    __m512 acc[4][2];
+    for (int i = 0; i < rows; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+    const int pe = (x0 + s.pad_left) % 2, ja = (x0 + s.pad_left) / 2, jb = (x0 + s.pad_left + 1) / 2;
+    const int r0 = iy0 + s.pad_top;
+    int top = (r0 + rows - 1) / 2, bottom = r0 - (k - 1) <= 0 ? 0 : (r0 - (k - 1) + 1) / 2;
+    if (top > s.oh - 1) top = s.oh - 1;
+    for (int t = top; t >= bottom; t--) {
+        const float *grow = g + (long)t * b.gw + b.lead;
+        for (int kx = 0; kx < k; kx++) {
+            const int odd = kx % 2 != pe;
+            const __m512 d = _mm512_loadu_ps(grow + (odd ? jb : ja) - kx / 2);
+            for (int i = 0; i < rows; i++) {
+                const int ky = r0 + i - 2 * t;
+                if (ky < 0 || ky >= k) continue;
+                acc[i][odd] = _mm512_fmadd_ps(_mm512_set1_ps(wt[ky * k + kx]), d, acc[i][odd]);
+            }
+        }
+    }
+    const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    for (int i = 0; i < rows; i++) {
+        float *dst = dx + (long)(iy0 + i) * s.w + x0;
+        const __m512 a = _mm512_permutex2var_ps(acc[i][0], lo, acc[i][1]), c = _mm512_permutex2var_ps(acc[i][0], hi, acc[i][1]);
+        if (m0 == 0xffff) _mm512_storeu_ps(dst, a);
+        else _mm512_mask_storeu_ps(dst, m0, a);
+        if (m1 == 0xffff) _mm512_storeu_ps(dst + 16, c);
+        else if (m1) _mm512_mask_storeu_ps(dst + 16, m1, c);
+    }
+}
+
+AVX512 INLINE void input_gradient_block_rows2(const float *g, const float *wt, stpm_depthwise_shape s, backward_layout b,
+                                              int k, int iy0, int rows, float *dx) {
+    int x0 = 0;
+    for (; x0 + 32 <= s.w; x0 += 32) input_gradient_rows2(g, wt, s, b, k, iy0, rows, x0, 0xffff, 0xffff, dx);
+    if (x0 < s.w)
+        input_gradient_rows2(g, wt, s, b, k, iy0, rows, x0, tail_mask(s.w - x0), s.w - x0 > 16 ? tail_mask(s.w - x0 - 16) : 0, dx);
 }
 
 AVX512 INLINE void input_gradient(const float *g, const float *wt, stpm_depthwise_shape s, backward_layout b, int stride,
-                                  int k, float *dx, float *phases, float *row) {
-    const int ws = b.l.ws, columns = (s.w + s.pad_left + stride - 1) / stride, vectors = (columns + 15) / 16;
-    const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-    const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
-    for (int iy = 0; iy < s.h; iy++) {
-        const int r = iy + s.pad_top;
-        for (int p = 0; p < stride; p++) {
-            float *out = stride == 1 ? row : phases + (long)p * ws;
-            int v = 0;
-            for (; v + 4 <= vectors; v += 4) input_gradient_block(g, wt, s, b, stride, k, r, p, 16 * v, 4, out + 16 * v);
-            for (; v < vectors; v++) input_gradient_block(g, wt, s, b, stride, k, r, p, 16 * v, 1, out + 16 * v);
-        }
-        if (stride == 2)
-            for (int v = 0; v < vectors; v++) {
-                const __m512 e = _mm512_loadu_ps(phases + 16 * v), o = _mm512_loadu_ps(phases + ws + 16 * v);
-                _mm512_storeu_ps(row + 32 * v, _mm512_permutex2var_ps(e, lo, o));
-                _mm512_storeu_ps(row + 32 * v + 16, _mm512_permutex2var_ps(e, hi, o));
-            }
-        float *dst = dx + (long)iy * s.w;
-        const float *src = row + s.pad_left;
-        int j = 0;
-        for (; j + 16 <= s.w; j += 16) _mm512_storeu_ps(dst + j, _mm512_loadu_ps(src + j));
-        if (j < s.w) _mm512_mask_storeu_ps(dst + j, tail_mask(s.w - j), _mm512_loadu_ps(src + j));
+                                  int k, float *dx) {
+    int iy0 = 0;
+    for (; iy0 + 4 <= s.h; iy0 += 4) {
+        if (stride == 1) input_gradient_block_rows(g, wt, s, b, k, iy0, 4, dx);
+        else input_gradient_block_rows2(g, wt, s, b, k, iy0, 4, dx);
+    }
+    for (; iy0 < s.h; iy0++) {
+        if (stride == 1) input_gradient_block_rows(g, wt, s, b, k, iy0, 1, dx);
+        else input_gradient_block_rows2(g, wt, s, b, k, iy0, 1, dx);
     }
 }
 
@@ -475,12 +533,12 @@ AVX512 INLINE void backward(const float *x, const stpm_depthwise_map *map, const
                             const stpm_depthwise_norm_gradient *n, float *dw, float *dx, float *scratch, stpm_depthwise_shape s,
                             int stride, int k) {
     backward_layout b = backward_plan(s);
-    // The padded gradient rows, then one input row's phases (stride 2), then the row itself (with a vector of slack).
-    float *g = scratch + stpm_depthwise_scratch(s), *phases = g + (long)s.oh * b.gw, *row = phases + (long)stride * b.l.ws;
+    // The padded gradient rows, then the slack that a last vector's lanes past the row read.
+    float *g = scratch + stpm_depthwise_scratch(s);
     fill_plane(x, map, scratch, s, b.l, stride);
     fill_gradient(dy, n, g, s, b);
     weight_gradient(scratch, g, s, b, stride, k, dw);
-    if (dx) input_gradient(g, weight, s, b, stride, k, dx, phases, row);
+    if (dx) input_gradient(g, weight, s, b, stride, k, dx);
 }
 
 AVX512 void stpm_depthwise_backward_avx512(const float *x, const float *weight, const float *dy, float *dw, float *dx,
