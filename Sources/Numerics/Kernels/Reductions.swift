@@ -1,6 +1,10 @@
+import CKernels
+
 /// Sums over long rows. Each runs with explicit vector accumulators (a scalar running sum is one
 /// long dependency chain that the compiler may not reorder) over chunks of 1024 values in Float, and
 /// combines the chunks in Double, so statistics over a whole batch row keep float64-like accuracy.
+/// `chunkedSum` and `chunkedSquaredDeviation` run in AVX-512 where `InstructionSet.avx512` allows, to the same
+/// floats (batchnorm_avx512.c: the same lanes, several chunks side by side).
 
 @inline(__always)
 func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self) }
@@ -38,7 +42,8 @@ func dotProduct(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ count: I
 }
 
 func chunkedSum(_ p: UnsafePointer<Float>, _ count: Int) -> Double {
-    chunked(count) { i, n in vectorSum(p + i, p + i, n, { x, _ in x }, { x, _ in x }) }
+    if InstructionSet.avx512 { return stpm_bn_sum_avx512(p, count) }
+    return chunked(count) { i, n in vectorSum(p + i, p + i, n, { x, _ in x }, { x, _ in x }) }
 }
 
 func chunkedDot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ count: Int) -> Double {
@@ -47,6 +52,7 @@ func chunkedDot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ count: I
 
 /// Sum of (p[i] - mean)^2.
 func chunkedSquaredDeviation(_ p: UnsafePointer<Float>, _ count: Int, mean: Float) -> Double {
+    if InstructionSet.avx512 { return stpm_bn_squared_deviation_avx512(p, count, mean) }
     let m = SIMD8<Float>(repeating: mean)
     return chunked(count) { i, n in
         vectorSum(p + i, p + i, n, { x, _ in (x - m) * (x - m) }, { x, _ in (x - mean) * (x - mean) })

@@ -1,3 +1,5 @@
+import CKernels
+
 /// Pointwise activations, applied in place. The backward pass needs only the activation's output:
 /// ReLU passes gradient where y > 0, ReLU6 where 0 < y < 6 (torch's hardtanh convention at the edges).
 public enum Activation: Sendable {
@@ -58,11 +60,13 @@ public enum Activation: Sendable {
 
 /// BatchNorm's per-channel passes with the activation folded in (BatchNorm2d.swift): the forward
 /// applies it to y = x * scale + shift, the backward masks dy by its derivative at that same y,
-/// recomputed from x with the same two roundings, so the mask is the forward's bit for bit.
+/// recomputed from x with the same two roundings, so the mask is the forward's bit for bit. Where
+/// `InstructionSet.avx512` allows, the passes over a row run in AVX-512 to the same floats (batchnorm_avx512.c).
 extension Activation {
     /// dst[i] = activation(src[i] * scale + shift); src may be dst.
     @inline(__always)
     func apply(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ count: Int, scale: Float, shift: Float) {
+        if InstructionSet.avx512 { return stpm_bn_apply_avx512(src, dst, count, scale, shift, kernelCode) }
         switch self {
         case .identity: for i in 0..<count { dst[i] = src[i] * scale + shift }
         case .relu: for i in 0..<count { dst[i] = max(src[i] * scale + shift, 0) }
@@ -100,6 +104,11 @@ extension Activation {
     @inline(__always)
     func maskedSums(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ count: Int,
                     scale: Float, shift: Float) -> (Double, Double) {
+        if InstructionSet.avx512 {
+            var sums = (0.0, 0.0)
+            stpm_bn_masked_sums_avx512(g, x, count, scale, shift, kernelCode, &sums.0, &sums.1)
+            return sums
+        }
         var sumG = 0.0, sumGX = 0.0, start = 0
         while start < count {
             let end = min(start + 1024, count)
@@ -128,6 +137,7 @@ extension Activation {
     @inline(__always)
     func normGradient(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, _ count: Int,
                       scale: Float, shift: Float, mean: Float, inv: Float, k: Float, a: Float, b: Float) {
+        if InstructionSet.avx512 { return stpm_bn_norm_gradient_avx512(g, x, dx, count, scale, shift, kernelCode, mean, inv, k, a, b) }
         var i = 0
         while i + 8 <= count {
             let xv = load8(x + i)
