@@ -520,6 +520,9 @@ AVX512 INLINE void input_gradient(const float *g, const float *wt, stpm_depthwis
                                   int k, float *dx) {
     int iy0 = 0;
     for (; iy0 + 4 <= s.h; iy0 += 4) {
+        // The next block's rows of dx, for writing: dx is not in cache (as the forward's output).
+        uintptr_t ahead = (uintptr_t)(dx + (long)(iy0 + 4) * s.w);
+        for (long c = 0; c < 16L * s.w; c += 64) _mm_prefetch((const char *)(ahead + c), _MM_HINT_ET0);
         if (stride == 1) input_gradient_block_rows(g, wt, s, b, k, iy0, 4, dx);
         else input_gradient_block_rows2(g, wt, s, b, k, iy0, 4, dx);
     }
