@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "Numerics", dependencies: ["COpenBLAS", "CKernels", "FileOutput", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: numerics),
         .target(name: "ImageIO", dependencies: ["CPNG", "CISAL", "CJPEG", "CTIFF", "CKernels", "FileOutput", "Numerics"], swiftSettings: fast),
         .target(name: "Backbones", dependencies: ["Numerics"], swiftSettings: fast),
-        .target(name: "Detection", dependencies: ["FileOutput", "Numerics", "ImageIO", "Backbones", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: fast),
+        .target(name: "Detection", dependencies: ["CKernels", "FileOutput", "Numerics", "ImageIO", "Backbones", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: fast),
         .target(name: "Console", dependencies: ["CNCursesW", "CSixel", "Detection", "ImageIO", "Backbones"], swiftSettings: fast),
         .executableTarget(name: "stpm", dependencies: [
             "Detection", "Console", "Backbones", "Numerics", "ImageIO", "FileOutput",

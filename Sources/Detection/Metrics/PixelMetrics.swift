@@ -1,4 +1,6 @@
+import CKernels
 import Foundation
+import Numerics
 
 /// Pixel AUROC and AU-PRO of several groups of the same images (an evaluation's "all" row and its per-type
 /// rows, which share every good image) from one sort of all their pixels. Sorting each group by itself
@@ -37,8 +39,10 @@ struct PixelMetrics {
             bounds[j] = max(bounds[j], bounds[j - 1])
             while bounds[j] > 0, bounds[j] < keys.count, keys[bounds[j]] >> 32 == keys[bounds[j] - 1] >> 32 { bounds[j] += 1 }
         }
-        // The PRO curves of the groups in as many shares as cores (each share reads every key).
-        let shares = min(groupCount, curve == nil ? ProcessInfo.processInfo.activeProcessorCount : 1)
+        // The PRO curves of the groups in as many shares as cores (each share reads every key), or on AVX-512
+        // eight to a share.
+        let shares = curve != nil ? 1 : scansInLanes(layout) ? (groupCount + 7) / 8
+            : min(groupCount, ProcessInfo.processInfo.activeProcessorCount)
         var partial = [AUROCPiece?](repeating: nil, count: pieces)
         var pro = [Double](repeating: .nan, count: groupCount)
         partial.withUnsafeMutableBufferPointer { partial in
@@ -122,45 +126,22 @@ struct PixelMetrics {
     /// counts the top 16 score bits, a second writes each pixel's key straight into its bucket (there is no array of
     /// unsorted keys to write, read twice and fault in), then `sortBuckets` sorts each bucket in place.
     static func sortedKeys(_ images: [Image], _ layout: Layout) -> [UInt64] {
-        var imageStarts = [0]
         for (i, image) in images.enumerated() {
             precondition(image.map.count == image.regions.labels.count,
                          "map \(i) has \(image.map.count) pixels, its mask \(image.regions.labels.count)")
-            imageStarts.append(imageStarts.last! + image.map.count)
         }
-        let count = imageStarts.last!
+        let count = images.reduce(0) { $0 + $1.map.count }
         // Parts of whole images, in order, one per core: each counts its own keys per bucket, then writes them
         // behind those of the parts before it, so the order is the sequential one.
         let parts = count >= 1 << 16 ? min(max(ProcessInfo.processInfo.activeProcessorCount, 1), images.count) : 1
         let firstImage = (0...parts).map { images.count * $0 / parts }
-        let buckets = 1 << 16
-        let next = UnsafeMutablePointer<Int>.allocate(capacity: parts * buckets)
-        defer { next.deallocate() }
-        next.initialize(repeating: 0, count: parts * buckets)
-        func each(_ body: (Int) -> Void) {
-            if parts == 1 { body(0) } else { DispatchQueue.concurrentPerform(iterations: parts, execute: body) }
-        }
-        each { part in
-            let counts = next + part * buckets
-            for image in images[firstImage[part]..<firstImage[part + 1]] {
-                for score in image.map { counts[Int(ascendingBits(score) >> 16)] += 1 }
-            }
-        }
-        var starts = [Int](repeating: 0, count: buckets + 1)
-        var start = 0
-        for bucket in 0..<buckets {
-            starts[bucket] = start
-            for part in 0..<parts {
-                let n = next[part * buckets + bucket]
-                next[part * buckets + bucket] = start
-                start += n
-            }
-        }
-        starts[buckets] = count
         return [UInt64](unsafeUninitializedCapacity: count) { keys, initialized in
             let keys = keys.baseAddress!
-            each { part in
-                let next = next + part * buckets
+            let starts = countingScatter(parts: parts, values: 1 << 16, total: count, uniformWritesNothing: false, count: { part, counts in
+                for image in images[firstImage[part]..<firstImage[part + 1]] {
+                    for score in image.map { counts[Int(ascendingBits(score) >> 16)] += 1 }
+                }
+            }, write: { part, next in
                 for i in firstImage[part]..<firstImage[part + 1] {
                     let image = images[i]
                     let okTag = UInt64(layout.imageKind[i]), regionBase = UInt64(layout.imageFirstRegionTag[i] - 1)
@@ -170,7 +151,7 @@ struct PixelMetrics {
                         next[bucket] += 1
                     }
                 }
-            }
+            })
             if count > 0 { sortBuckets(keys, starts: starts, bytes: 4..<6, parts: parts) }
             initialized = count
         }
@@ -276,12 +257,51 @@ struct PixelMetrics {
                           negatives: Array(UnsafeBufferPointer(start: negativesBelow, count: kinds)))
     }
 
+    /// Whether `proScan` without a curve runs on `stpm_pro_scan_avx512`, whose counts are 32-bit.
+    static func scansInLanes(_ layout: Layout) -> Bool {
+        InstructionSet.avx512 && layout.okPixels.allSatisfy { $0 < Int(Int32.max) }
+    }
+
+    /// `proScan` without a curve on `stpm_pro_scan_avx512`, eight groups a call, one per lane: the same
+    /// arithmetic group by group, so the same areas to the last bit, for the work of one group on a scalar path.
+    static func proScanLanes(_ keys: [UInt64], _ layout: Layout, groups mine: [Bool], fprLimit: Double) -> [(group: Int, auPRO: Double)] {
+        let defined = (0..<layout.groupCount).filter { mine[$0] && layout.okPixels[$0] > 0 && layout.regions[$0] > 0 }
+        var areas: [Int: PROArea] = [:]
+        let regionKind = layout.regionKind.map { UInt32($0) }
+        for first in stride(from: 0, to: defined.count, by: 8) {
+            let lanes = defined[first..<min(first + 8, defined.count)]
+            var kindLanes = [UInt8](repeating: 0, count: layout.kinds)
+            var okPixels = [Float](repeating: 1, count: 8), regions = [Double](repeating: 1, count: 8)
+            for (j, g) in lanes.enumerated() {
+                for kind in layout.kinds(of: g) { kindLanes[kind] |= 1 << j }
+                okPixels[j] = Float(layout.okPixels[g])
+                regions[j] = Double(layout.regions[g])
+            }
+            // Every lane starts after the point (0, 0) with PRO 0 (PROArea.add(0, 0) and proScan's min(0 / regions, 1)).
+            var state = [Double](repeating: 0, count: 56), falsePositives = [Int32](repeating: 0, count: 8)
+            var live = UInt8(truncatingIfNeeded: (1 << lanes.count) - 1), reached: UInt8 = 0
+            _ = stpm_pro_scan_avx512(keys, keys.count, layout.kinds, kindLanes, regionKind, layout.regionWeight, okPixels,
+                                     regions, fprLimit, &state, &falsePositives, &live, &reached)
+            for (j, g) in lanes.enumerated() {
+                let complete = live & (1 << j) == 0
+                areas[g] = PROArea(limit: fprLimit, sum: state[j], last: (state[8 + j], state[16 + j]),
+                                   beyond: complete ? (state[24 + j], state[32 + j]) : nil, reachedLimit: reached & (1 << j) != 0)
+            }
+        }
+        return (0..<layout.groupCount).filter { mine[$0] }.map { g in
+            guard var area = areas[g] else { return (g, .nan) }
+            area.add(1, 1)
+            return (g, area.area / fprLimit)
+        }
+    }
+
     /// AU-PRO of the groups marked `mine`: the PRO curve of `proCurve`, descending through the scores,
     /// integrated up to `fprLimit` as it is built (`PROArea`). Without `curve` the scan ends once each of these
     /// groups' false positive rate has passed the limit (a third of the pixels at 0.3), and stops counting a
     /// group's pixels once its area is complete.
     static func proScan(_ keys: [UInt64], _ layout: Layout, groups mine: [Bool], fprLimit: Double,
                         curve: ((Int, Double, Double) -> Void)?) -> [(group: Int, auPRO: Double)] {
+        if curve == nil && scansInLanes(layout) { return proScanLanes(keys, layout, groups: mine, fprLimit: fprLimit) }
         let groups = layout.groupCount, kinds = layout.kinds
         let falsePositives = scratch([Int](repeating: 0, count: groups)), proSum = scratch([Double](repeating: 0, count: groups))
         let okPixels = scratch(layout.okPixels.map { Float($0) }), regions = scratch(layout.regions.map { Double($0) })
@@ -414,6 +434,15 @@ struct PROArea {
     private var reachedLimit = false
 
     init(limit: Double) { self.limit = limit }
+
+    /// The state `stpm_pro_scan_avx512` leaves in a lane.
+    init(limit: Double, sum: Double, last: (x: Double, y: Double), beyond: (x: Double, y: Double)?, reachedLimit: Bool) {
+        self.limit = limit
+        self.sum = sum
+        self.last = last
+        self.beyond = beyond
+        self.reachedLimit = reachedLimit
+    }
 
     /// Later points cannot change the area.
     var complete: Bool { beyond != nil }

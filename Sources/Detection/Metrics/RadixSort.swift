@@ -85,19 +85,35 @@ func sortByBytes(_ keys: UnsafeMutablePointer<UInt64>, room: UnsafeMutablePointe
 /// digit value's keys start there (one more entry, the count), or nothing, without writing, when all keys share one digit.
 private func scatter(_ source: UnsafeMutablePointer<UInt64>, into target: UnsafeMutablePointer<UInt64>, count: Int,
                      shift: UInt64, bits: Int, parts: Int) -> [Int] {
-    let values = 1 << bits, mask = UInt64(values - 1)
+    let mask = UInt64(1 << bits - 1)
     let bounds = (0...parts).map { count * $0 / parts }
-    // Per part, the count of each digit value; then where its keys of that value go.
+    return countingScatter(parts: parts, values: 1 << bits, total: count, uniformWritesNothing: true, count: { part, counts in
+        for i in bounds[part]..<bounds[part + 1] { counts[Int(truncatingIfNeeded: (source[i] >> shift) & mask)] += 1 }
+    }, write: { part, next in
+        for i in bounds[part]..<bounds[part + 1] {
+            let key = source[i]
+            let value = Int(truncatingIfNeeded: (key >> shift) & mask)
+            target[next[value]] = key
+            next[value] += 1
+        }
+    })
+}
+
+/// A stable counting sort's two passes over items in `parts` (consecutive, in order), on every core: `count` adds
+/// each of its part's items to `counts[digit]`, then `write` puts them at `next[digit]` (and increments it), behind
+/// those of the parts before. Returns where each digit value's items start (one more entry, `total`), or nothing,
+/// before any write, when `uniformWritesNothing` and all items share one digit.
+func countingScatter(parts: Int, values: Int, total: Int, uniformWritesNothing: Bool,
+                     count: (_ part: Int, _ counts: UnsafeMutablePointer<Int>) -> Void,
+                     write: (_ part: Int, _ next: UnsafeMutablePointer<Int>) -> Void) -> [Int] {
+    // Per part, the count of each digit value; then where its items of that value go.
     let offsets = UnsafeMutablePointer<Int>.allocate(capacity: parts * values)
     defer { offsets.deallocate() }
     offsets.initialize(repeating: 0, count: parts * values)
     func each(_ body: (Int) -> Void) {
         if parts == 1 { body(0) } else { DispatchQueue.concurrentPerform(iterations: parts, execute: body) }
     }
-    each { part in
-        let counts = offsets + part * values
-        for i in bounds[part]..<bounds[part + 1] { counts[Int(truncatingIfNeeded: (source[i] >> shift) & mask)] += 1 }
-    }
+    each { part in count(part, offsets + part * values) }
     var starts = [Int](repeating: 0, count: values + 1)
     var start = 0
     for value in 0..<values {
@@ -107,17 +123,9 @@ private func scatter(_ source: UnsafeMutablePointer<UInt64>, into target: Unsafe
             offsets[part * values + value] = start
             start += n
         }
-        if start - starts[value] == count { return [] }
+        if uniformWritesNothing && start - starts[value] == total { return [] }
     }
-    starts[values] = count
-    each { part in
-        let next = offsets + part * values
-        for i in bounds[part]..<bounds[part + 1] {
-            let key = source[i]
-            let value = Int(truncatingIfNeeded: (key >> shift) & mask)
-            target[next[value]] = key
-            next[value] += 1
-        }
-    }
+    starts[values] = total
+    each { part in write(part, offsets + part * values) }
     return starts
 }
