@@ -188,11 +188,19 @@ static inline __mmask16 lanes(long count) {
     return count >= 16 ? (__mmask16)0xFFFF : count <= 0 ? 0 : (__mmask16)((1u << count) - 1);
 }
 
-// Rows i0 ..< i0 + rows, depth p0 ..< p0 + kc of op(A) into panels of MR rows (the last one narrower),
+// The rows of the panel from row ir of a block of `rows`: the block split into as few panels of at most MR rows
+// as it takes, of sizes differing by at most one (16 rows are 8 + 8, not 14 + 2: a panel of 2 rows keeps 4
+// accumulators, whose FMAs then wait on each other). Packing and the kernels split a block alike.
+static inline long panel_rows(long rows, long ir) {
+    const long panels = (rows + MR - 1) / MR, base = rows / panels, extra = rows % panels;
+    return ir < extra * (base + 1) ? base + 1 : base;
+}
+
+// Rows i0 ..< i0 + rows, depth p0 ..< p0 + kc of op(A) into panels (panel_rows),
 // each kc steps of its rows side by side: the layout the kernel broadcasts from.
 static AVX512 void pack_a(int trans_a, long rows, long kc, const float *a, long lda, long i0, long p0, float *dst) {
-    for (long ir = 0; ir < rows; ir += MR) {
-        const long mr = rows - ir < MR ? rows - ir : MR;
+    for (long ir = 0, mr; ir < rows; ir += mr) {
+        mr = panel_rows(rows, ir);
         float *panel = dst + ir * kc;
         if (trans_a) {
             const __mmask16 mi = lanes(mr);
@@ -301,8 +309,8 @@ static AVX512 void gemm(int trans_a, long m, long n, long k, const float *a, lon
                     bstride = NR;
                 }
                 const kernel_fn *run = nr <= 16 ? halves : kernels;
-                for (long ir = 0; ir < mc; ir += MR) {
-                    const long mr = mc - ir < MR ? mc - ir : MR;
+                for (long ir = 0, mr; ir < mc; ir += mr) {
+                    mr = panel_rows(mc, ir);
                     run[mr](kc, a_in_place ? ap + ir : ap + ir * kc, a_in_place ? lda : mr, bp, bstride, pf && ir == 0 ? pf : 0, m0, m1, c + (ic + ir) * ldc + jr, ldc, load,
                             finish, e, ic + ir, jr);
                 }
@@ -333,11 +341,12 @@ void stpm_sgemm_packed(long m, long n, long k, const float *packed_a, int trans_
 }
 
 // The same blocks as `gemm` packs one at a time, all of them in order: depth block pc at pc * m, and
-// within it the panel of row ir at ir * kc (MC is a multiple of MR, so the row blocks agree).
+// within it the block of rows from ic at ic * kc, and in that the panel of row ir at ir * kc.
 void stpm_sgemm_pack_a(int trans_a, long m, long k, const float *a, long lda, float *packed) {
     for (long pc = 0; pc < k; pc += KC) {
         const long kc = k - pc < KC ? k - pc : KC;
-        pack_a(trans_a, m, kc, a, lda, 0, pc, packed + pc * m);
+        for (long ic = 0; ic < m; ic += MC)
+            pack_a(trans_a, m - ic < MC ? m - ic : MC, kc, a, lda, ic, pc, packed + pc * m + ic * kc);
     }
 }
 
