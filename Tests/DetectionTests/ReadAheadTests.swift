@@ -61,4 +61,24 @@ final class ReadAheadTests: XCTestCase {
         items.stop()
         release.signal()
     }
+
+    /// Once readers have started, memory the process frees stays with it for reuse: 100 MB in 1 MB blocks,
+    /// written and freed, leave the resident size where it was. glibc's adaptive thresholds unmapped or
+    /// trimmed such blocks, and scoring then faulted its per-image buffers in again, zeroed.
+    func testFreedMemoryStaysForReuseOnceReadersStart() throws {
+        #if os(Linux)
+        ReadAhead(count: 0, window: 1, readers: 0) { $0 }.stop()
+        let blocks = (0..<100).map { _ in UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 64) }
+        for block in blocks { memset(block, 1, 1 << 20) }
+        let touched = try Self.residentBytes()
+        for block in blocks { block.deallocate() }
+        let after = try Self.residentBytes()
+        XCTAssertGreaterThan(after, touched - (20 << 20), "resident \(touched >> 20) MB, \(after >> 20) MB after the frees")
+        #endif
+    }
+
+    private static func residentBytes() throws -> Int {
+        let fields = try String(contentsOfFile: "/proc/self/statm", encoding: .utf8).split(separator: " ")
+        return Int(fields[1])! * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
 }

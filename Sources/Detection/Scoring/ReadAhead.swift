@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 #if os(Linux)
 import Glibc
@@ -30,6 +31,10 @@ final class ReadAhead<Value>: @unchecked Sendable {
 
     /// `window` bounds the items read but not yet taken (memory); `readers` threads read them.
     init(count: Int, window: Int, readers: Int, read: @escaping (Int) -> Value) {
+        // Every image allocates and frees buffers of the same sizes (the file, the inflated rows, the pixels,
+        // the resized copy); glibc's adaptive thresholds handed some of that memory back to the kernel and
+        // faulted it in again, zeroed, while the networks ran.
+        stpm_keep_freed_memory()
         self.read = read
         self.count = count
         self.window = max(1, window)
