@@ -1,4 +1,5 @@
 import ArgumentParser
+import Numerics
 
 struct Stpm: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -21,6 +22,7 @@ func emptyArgument(_ arguments: [String]) -> String? {
     return nil
 }
 
+Parallelism.configureBLAS()
 do {
     if let empty = emptyArgument(Array(CommandLine.arguments.dropFirst())) {
         throw ValidationError("\(empty) is empty: give a path, a name or a number")

@@ -247,5 +247,7 @@ extension Activation {
 
 func setBLASThreads(_ n: Int) { openblas_set_num_threads(Int32(n)) }
 
+func stopBLASThreads() { _ = blas_thread_shutdown_() }
+
 /// The kernels OpenBLAS runs sgemm with (its core name, e.g. "Haswell", "SkylakeX").
 public var blasCoreName: String { String(cString: openblas_get_corename()) }

@@ -70,10 +70,14 @@ public enum Parallelism {
         pthread_setspecific(share, saved)
     }
 
-    /// OpenBLAS itself stays single-threaded: `gemm` splits large products across this pool.
+    /// OpenBLAS itself stays single-threaded: `gemm` splits large products across this pool. Its worker
+    /// threads, started when the library loads, are stopped: each spun (sched_yield) for about 2^28 cycles
+    /// waiting for work that never comes, 80 ms of CPU at every start of `stpm eval` on 2 cores, beside the
+    /// readers and the networks. The CLI calls this first thing.
     public static func configureBLAS() {
         guard !blasConfigured else { return }
         blasConfigured = true
         setBLASThreads(1)
+        stopBLASThreads()
     }
 }
