@@ -12,6 +12,8 @@ struct BenchCommand: ParsableCommand {
             Each figure is followed by its effective GFLOP/s (convolution FLOPs per image, counted from the
             layer shapes) and its percentage of the sgemm rate measured on the same threads in the same run
             (the faster of stpm's AVX-512 kernel, where the processor has AVX-512, and OpenBLAS).
+            train b8 is what `stpm train` does per batch: the images converted, then the student's forward,
+            backward and update against the teacher's features, which training computes once and caches.
             """)
 
     @Option(help: "Input size (square).") var size = 256
