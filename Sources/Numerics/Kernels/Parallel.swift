@@ -1,3 +1,4 @@
+import CKernels
 import Dispatch
 import Foundation
 
@@ -21,8 +22,23 @@ public func parallelChunks(_ count: Int, work: Int, _ body: (Int, Range<Int>) ->
         body(0, 0..<count)
         return
     }
-    DispatchQueue.concurrentPerform(iterations: threads) { t in
-        body(t, (count * t / threads)..<(count * (t + 1) / threads))
+    let part = { (t: Int) in body(t, (count * t / threads)..<(count * (t + 1) / threads)) }
+    if !SpinPool.run(threads, part) { DispatchQueue.concurrentPerform(iterations: threads, execute: part) }
+}
+
+/// The worker threads `parallelChunks` runs its parts on (spin_pool.h): they stay awake between the
+/// loops of a pass, where Dispatch's went to sleep after each and the calling thread waited at the join
+/// for the next wake-up.
+enum SpinPool {
+    /// body(i) for i in 0..<count on the pool, or false with nothing run when the pool is busy (a nested
+    /// call, or another thread's).
+    static func run(_ count: Int, _ body: (Int) -> Void) -> Bool {
+        withoutActuallyEscaping(body) { body in
+            var job = body
+            return withUnsafeMutablePointer(to: &job) { p in
+                stpm_pool_run(count, { context, i in context!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(i) }, p) != 0
+            }
+        }
     }
 }
 
