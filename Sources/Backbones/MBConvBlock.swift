@@ -69,19 +69,17 @@ final class MBConvBlock: Layer {
     /// The backward pass of `forward(normalized:_:)`: dL/d(x.x) into `target`, the unit before's BatchNorm
     /// backward run by the depthwise unit channel by channel (`ConvUnit.backward(_:_:_:into:)`).
     func backward(normalized x: NormalizedTensor, _ dy: Tensor, _ ws: Workspace, into target: Tensor) {
-        depthwise.recomputeOutput()
-        let dp = project.backward(depthwise.output, dy, ws, needInputGrad: true, into: ws.innerGradient)
+        let dp = project.backward(after: depthwise, dy, ws, into: ws.innerGradient)
         depthwise.backward(x, dp, ws, into: target)
     }
 
-    /// The depthwise output is dead once the projection's backward has read it (the depthwise unit's
-    /// mask comes from its convolution's output), so its tensor then takes the expanded gradient. The depthwise
+    /// The projection's backward reads the depthwise output through the depthwise unit's BatchNorm, or recomputed
+    /// (`ConvUnit.backward(after:_:_:into:keepingDy:)`). That output is dead once the projection's backward has read
+    /// it (the depthwise unit's mask comes from its convolution's output), so its tensor then takes the expanded gradient. The depthwise
     /// unit reads the projection's input gradient as its BatchNorm's (`ConvUnit.backward`), and runs expand's
     /// BatchNorm backward channel by channel as it writes the expanded gradient.
     func backward(_ x: Tensor, _ dy: Tensor, _ ws: Workspace, into target: Tensor?) {
-        depthwise.recomputeOutput()
-        let dp = project.backward(depthwise.output, dy, ws, needInputGrad: true, into: ws.innerGradient,
-                                  keepingDy: join != nil ? ws.branchGradient : nil)
+        let dp = project.backward(after: depthwise, dy, ws, into: ws.innerGradient, keepingDy: join != nil ? ws.branchGradient : nil)
         if let expand {
             let dz = depthwise.backward(expand.normalizedOutput, dp, ws, into: ws.blockActivations[1])
             expand.backward(x, convolutionGradient: dz, ws, needInputGrad: target != nil, into: target)

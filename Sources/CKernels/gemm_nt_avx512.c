@@ -6,6 +6,7 @@
 // A blocked GEMM would pack both operands, transposed, for every depth pass (about a third of the
 // product's time at these shapes).
 #include "gemm_nt_avx512.h"
+#include "batchnorm_avx512.h"
 #include <immintrin.h>
 
 #define AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
@@ -90,15 +91,19 @@ INLINE void nt_tile(long m, long n, long kb, long i, long j, const float *a, lon
     tiles[ma][nb](kb, a + i * lda, lda, b + j * ldb, ldb, c + i * ldc + j, ldc, first, keep);
 }
 
+// C = 0 for an empty depth with beta 0; true when there is nothing more to do.
+static int empty_depth(long m, long n, long k, int keep, float *c, long ldc) {
+    if (k > 0) return 0;
+    if (!keep)
+        for (long i = 0; i < m; i++)
+            for (long j = 0; j < n; j++) c[i * ldc + j] = 0;
+    return 1;
+}
+
 AVX512 void stpm_sgemm_nt(long m, long n, long k, const float *a, long lda, const float *b, long ldb, float beta, float *c,
                           long ldc) {
     const int keep = beta != 0;
-    if (k <= 0) {
-        if (!keep)
-            for (long i = 0; i < m; i++)
-                for (long j = 0; j < n; j++) c[i * ldc + j] = 0;
-        return;
-    }
+    if (empty_depth(m, n, k, keep, c, ldc)) return;
     for (long p0 = 0; p0 < k; p0 += KB) {
         const long kb = k - p0 < KB ? k - p0 : KB;
         const int first = p0 == 0;
@@ -113,6 +118,29 @@ AVX512 void stpm_sgemm_nt(long m, long n, long k, const float *a, long lda, cons
             for (long j = 0; j < n; j += TB) {
                 prefetch_next(b + p0, ldb, j, n, TB, kb);
                 for (long i = 0; i < m; i += TA) nt_tile(m, n, kb, i, j, a + p0, lda, b + p0, ldb, c, ldc, first, keep);
+            }
+        }
+    }
+}
+
+// The tiles of B are the outer loop whatever the shapes, each tile's rows of a depth block mapped once into
+// `mapped` (L1) and read there by every tile of A; each element of C sums the same products in the same order
+// as stpm_sgemm_nt, whichever loop is outside.
+AVX512 void stpm_sgemm_nt_mapped(long m, long n, long k, const float *a, long lda, const float *b, long ldb, const float *scale,
+                                 const float *shift, int act, float beta, float *c, long ldc) {
+    const int keep = beta != 0;
+    if (empty_depth(m, n, k, keep, c, ldc)) return;
+    float mapped[TB * KB] __attribute__((aligned(64)));
+    for (long p0 = 0; p0 < k; p0 += KB) {
+        const long kb = k - p0 < KB ? k - p0 : KB;
+        const int first = p0 == 0;
+        for (long j = 0; j < n; j += TB) {
+            const int nb = n - j < TB ? (int)(n - j) : TB;
+            for (int r = 0; r < nb; r++) stpm_bn_apply_avx512(b + (j + r) * ldb + p0, mapped + r * KB, kb, scale[j + r], shift[j + r], act);
+            prefetch_next(b + p0, ldb, j, n, TB, kb);
+            for (long i = 0; i < m; i += TA) {
+                const int ma = m - i < TA ? (int)(m - i) : TA;
+                tiles[ma][nb](kb, a + i * lda + p0, lda, mapped, KB, c + i * ldc + j, ldc, first, keep);
             }
         }
     }

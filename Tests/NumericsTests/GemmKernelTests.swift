@@ -269,6 +269,46 @@ final class GemmKernelTests: XCTestCase {
         }
     }
 
+    /// The weight gradient's kernel reading B's rows through a BatchNorm's map gives the bits of the plain kernel
+    /// on B mapped first by the portable activation pass, for rows around its tiles, depths around its vectors and
+    /// blocks, every activation and both betas; padding between rows of C untouched.
+    func testNTKernelReadingMappedRowsGivesTheBitsOfTheMappedOperand() throws {
+        try XCTSkipUnless(InstructionSet.available, "no AVX-512 on this machine")
+        let kb = Int(STPM_SGEMM_NT_KB)
+        var rng = SplitMix64(seed: 300)
+        for m in [1, 3, 4, 5, 9] {
+            for n in [1, 5, 6, 7, 13] {
+                for k in [1, 15, 17, kb - 1, kb + 17, 2 * kb + 5] {
+                    for activation in [Activation.identity, .relu, .relu6] {
+                        for beta: Float in [0, 1] {
+                            let lda = k + 3, ldb = k + 2, ldc = n + 5
+                            let a = (0..<m * lda).map { _ in rng.uniform(-1, 1) }, b = (0..<n * ldb).map { _ in rng.uniform(-2, 2) }
+                            let scale = (0..<n).map { _ in rng.uniform(-3, 3) }, shift = (0..<n).map { _ in rng.uniform(-1, 5) }
+                            var mapped = b
+                            InstructionSet.with(avx512: false) {
+                                b.withUnsafeBufferPointer { src in
+                                    mapped.withUnsafeMutableBufferPointer { dst in
+                                        for j in 0..<n {
+                                            activation.apply(src.baseAddress! + j * ldb, dst.baseAddress! + j * ldb, k, scale: scale[j],
+                                                             shift: shift[j])
+                                        }
+                                    }
+                                }
+                            }
+                            let start = (0..<m * ldc).map { j in j % ldc >= n ? sentinel : beta == 0 ? .nan : rng.uniform(-1, 1) }
+                            var expected = start, out = start
+                            stpm_sgemm_nt(m, n, k, a, lda, mapped, ldb, beta, &expected, ldc)
+                            stpm_sgemm_nt_mapped(m, n, k, a, lda, b, ldb, scale, shift, activation.kernelCode, beta, &out, ldc)
+                            guard out.map(\.bitPattern) == expected.map(\.bitPattern) else {
+                                return XCTFail("\(m)x\(n)x\(k) \(activation) beta \(beta): \(out) != \(expected)")
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// A packed constant operand gives the bits packing per call gives (the same blocks, the same order),
     /// serially and split between threads (by columns, even when m > n), and follows its version.
     func testPackedOperandGivesTheBitsOfPackingPerCall() throws {

@@ -4,6 +4,18 @@ import XCTest
 /// A student's ConvUnit (conv, train-mode BatchNorm, ReLU6) end to end: the chain rule across the
 /// three backward passes, including the in-place masking of dy before BatchNorm reads it.
 final class GradientCheckConvUnitTests: XCTestCase {
+    /// A batch of two inputs redrawn until `acceptable` (at most `tries` draws; failing the test if none is).
+    func draw(c: Int, h: Int, w: Int, tries: Int, _ rng: inout SplitMix64, label: String, until acceptable: (Tensor) -> Bool) -> Tensor {
+        var x = Tensor.random(c: c, n: 2, h: h, w: w, &rng)
+        var draws = 1
+        while !acceptable(x) && draws < tries {
+            x = Tensor.random(c: c, n: 2, h: h, w: w, &rng)
+            draws += 1
+        }
+        XCTAssertTrue(acceptable(x), "\(label): no input clear of the ReLU6 kinks in \(draws) draws")
+        return x
+    }
+
     func checkUnit(_ label: String, channels: (in: Int, out: Int), kernel: Int, stride: Int,
                    padding: Conv2d.PaddingMode, depthwise: Bool = false) {
         var rng = SplitMix64(label: label)
@@ -26,13 +38,7 @@ final class GradientCheckConvUnitTests: XCTestCase {
             let z = bn.forward(unit.conv.output).array
             return z.allSatisfy { min(abs($0), abs($0 - 6)) > 0.03 } && z.contains { $0 < 0 } && z.contains { $0 > 6 }
         }
-        var x = Tensor.random(c: channels.in, n: 2, h: 4, w: 4, &rng)
-        var draws = 1
-        while !acceptable(x) && draws < 200 {
-            x = Tensor.random(c: channels.in, n: 2, h: 4, w: 4, &rng)
-            draws += 1
-        }
-        XCTAssertTrue(acceptable(x), "\(label): no input clear of the ReLU6 kinks in \(draws) draws")
+        let x = draw(c: channels.in, h: 4, w: 4, tries: 200, &rng, label: label, until: acceptable)
 
         GradientCheck(h: 3e-3, tolerance: 1e-3).assertMatches(
             label, forward: { unit.forward(x, ws) },
@@ -83,13 +89,7 @@ final class GradientCheckConvUnitTests: XCTestCase {
             return zs.allSatisfy { z in z.allSatisfy { min(abs($0), abs($0 - 6)) > 0.03 } } && zs.joined().contains { $0 < 0 }
                 && zs.joined().contains { $0 > 6 }
         }
-        var x = Tensor.random(c: 2, n: 2, h: 5, w: 5, &rng)
-        var draws = 1
-        while !acceptable(x) && draws < 500 {
-            x = Tensor.random(c: 2, n: 2, h: 5, w: 5, &rng)
-            draws += 1
-        }
-        XCTAssertTrue(acceptable(x), "no input clear of the ReLU6 kinks in \(draws) draws")
+        let x = draw(c: 2, h: 5, w: 5, tries: 500, &rng, label: "expand-depthwise", until: acceptable)
 
         GradientCheck(h: 3e-3, tolerance: 1e-3).assertMatches(
             "expand-depthwise " + kernels, forward: { forward(x) },
@@ -99,5 +99,83 @@ final class GradientCheckConvUnitTests: XCTestCase {
             },
             probes: [Probe("input", input: x) { expand.conv.inputGrad }, Probe(expand.conv.weight), Probe(expand.bn!.weight),
                      Probe(expand.bn!.bias), Probe(depthwise.conv.weight), Probe(depthwise.bn!.weight), Probe(depthwise.bn!.bias)])
+    }
+
+    /// An inverted residual's depthwise unit (3x3, BatchNorm, ReLU6), its output written to a tensor the block lends
+    /// and reuses, then the projection (1x1, BatchNorm): the projection's backward pass reads the depthwise output
+    /// through the depthwise unit's BatchNorm from its convolution's output on AVX-512 (`ConvUnit.backward(after:...)`,
+    /// `stpm_sgemm_nt_mapped`), recomputed into the lent tensor on the portable kernels. The lent tensor holds NaN when
+    /// the backward pass starts, as the block's next use leaves it.
+    func testProjectionAfterALentDepthwiseOutput() {
+        for avx512 in [true, false] { InstructionSet.with(avx512: avx512) { checkProjectionAfterLentOutput(mapped: avx512) } }
+    }
+
+    /// A train-mode depthwise unit (3x3, BatchNorm, ReLU6) and projection (1x1, BatchNorm), BatchNorm shifted as in checkUnit.
+    func depthwiseAndProjection(channels: Int, out: Int, _ rng: inout SplitMix64) -> (ConvUnit, ConvUnit) {
+        let depthwise = ConvUnit(name: "dw", bnName: "bn1", trainable: true, inChannels: channels, outChannels: channels, kernel: 3,
+                                 padding: .tfSame, groups: channels, activation: .relu6)
+        let project = ConvUnit(name: "project", bnName: "bn2", trainable: true, inChannels: channels, outChannels: out, kernel: 1,
+                               padding: .tfSame, activation: .identity)
+        for unit in [depthwise, project] {
+            unit.setTraining(true)
+            unit.conv.weight.randomize(&rng)
+            unit.bn!.weight.randomize(&rng) { $0.uniform(1, 3) }
+            unit.bn!.bias.randomize(&rng) { $0.uniform(1, 4) }
+        }
+        return (depthwise, project)
+    }
+
+    func checkProjectionAfterLentOutput(mapped: Bool) {
+        var rng = SplitMix64(label: "unit-depthwise-projection")
+        let (depthwise, project) = depthwiseAndProjection(channels: 4, out: 3, &rng)
+        let ws = Workspace(), lent = Tensor(c: 0, n: 0, h: 0, w: 0), dp = Tensor(c: 0, n: 0, h: 0, w: 0)
+        func forward(_ x: Tensor) -> Tensor { project.forward(depthwise.forward(x, ws, into: lent), ws) }
+        // The depthwise pre-activations clear of ReLU6's kinks, some clipping on each side (see checkUnit).
+        func acceptable(_ x: Tensor) -> Bool {
+            forward(x)
+            let z = lent.array
+            let y = Tensor(c: 0, n: 0, h: 0, w: 0)
+            depthwise.bn!.recompute(depthwise.convolved, into: y)
+            return y.array.allSatisfy { min(abs($0), abs($0 - 6)) > 0.03 } && z.contains(0) && z.contains(6)
+        }
+        let x = draw(c: 4, h: 4, w: 4, tries: 500, &rng, label: "depthwise-project", until: acceptable)
+        XCTAssertEqual(project.conv.readsNormalizedInput(depthwise.convolved), mapped)
+
+        GradientCheck(h: 3e-3, tolerance: 1e-3).assertMatches(
+            "depthwise-project " + (mapped ? "mapped" : "recomputed"), forward: { forward(x) },
+            backward: {
+                lent.data.update(repeating: .nan, count: lent.count)
+                depthwise.backward(x, project.backward(after: depthwise, $0, ws, into: dp), ws, needInputGrad: true)
+            },
+            probes: [Probe("input", input: x) { depthwise.conv.inputGrad }, Probe(depthwise.conv.weight), Probe(depthwise.bn!.weight),
+                     Probe(depthwise.bn!.bias), Probe(project.conv.weight), Probe(project.bn!.weight), Probe(project.bn!.bias)])
+    }
+
+    /// At a block's size on two threads (the weight gradient split by depth, both parts on the mapped kernel), the
+    /// projection's backward pass reading the depthwise output through its BatchNorm gives the bits of reading it
+    /// recomputed.
+    func testProjectionReadingThroughTheBatchNormGivesTheBitsOfTheRecomputedOutput() throws {
+        try XCTSkipUnless(InstructionSet.available, "no AVX-512 on this machine")
+        let saved = Parallelism.threads
+        Parallelism.set(2)
+        defer { Parallelism.set(saved) }
+        var rng = SplitMix64(label: "project-after-depthwise-bits")
+        let (depthwise, project) = depthwiseAndProjection(channels: 48, out: 24, &rng)
+        let ws = Workspace(), lent = Tensor(c: 0, n: 0, h: 0, w: 0), x = Tensor.random(c: 48, n: 2, h: 40, w: 40, &rng)
+        project.forward(depthwise.forward(x, ws, into: lent), ws)
+        XCTAssertTrue(project.conv.readsNormalizedInput(depthwise.convolved), "the mapped kernel runs at this size")
+        let dy = Tensor.random(c: 24, n: 2, h: 40, w: 40, &rng)
+        func gradients(recomputed: Bool) -> [[UInt32]] {
+            let g = dy.copy(), dp = Tensor(c: 0, n: 0, h: 0, w: 0)
+            lent.data.update(repeating: .nan, count: lent.count)
+            if recomputed {
+                depthwise.recomputeOutput()
+                project.backward(lent, g, ws, needInputGrad: true, into: dp)
+            } else {
+                project.backward(after: depthwise, g, ws, into: dp)
+            }
+            return [dp.array, project.conv.weight.gradients, project.bn!.weight.gradients, project.bn!.bias.gradients].map { $0.map(\.bitPattern) }
+        }
+        XCTAssertEqual(gradients(recomputed: false), gradients(recomputed: true))
     }
 }

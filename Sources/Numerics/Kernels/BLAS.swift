@@ -49,6 +49,26 @@ struct GemmEpilogue {
     }
 }
 
+/// Rows of a weight gradient's right operand (B stored n x k, one row per column of C) read as
+/// activation(B[j, p] * scale[j] + shift[j]): a train-mode BatchNorm's output that no tensor holds
+/// (`stpm_sgemm_nt_mapped`, only where `gemmReadsMappedB`).
+struct RowMap {
+    let scale: UnsafePointer<Float>
+    let shift: UnsafePointer<Float>
+    let activation: Activation
+}
+
+/// Whether `gemm(transB: true, ...)` of these sizes (no packed A, no epilogue) runs every part on
+/// stpm_sgemm_nt, the only kernel that reads B through a `RowMap`: as `gemm` and `serialGemm` choose.
+func gemmReadsMappedB(m: Int, n: Int, k: Int) -> Bool {
+    let deep = { (depth: Int) in depth >= 4 * max(m, n) }
+    guard InstructionSet.avx512, deep(k) else { return false }
+    let threads = Parallelism.threads
+    guard threads > 1, m * n * k >= 1 << 21 else { return true }
+    let block = depthSplitBlock(k: k, threads: threads, nt: true)
+    return (0..<threads).allSatisfy { t in deep(min(block, k - min(t * block, k))) }
+}
+
 /// Row-major single-precision GEMM: C[m,n] = epilogue(op(A) * op(B) + beta * C), beta 0 or 1 (0 never reads C).
 /// Leading dimensions are those of the matrices as stored (row-major), so callers describe
 /// sub-blocks of CNHW tensors without copying them.
@@ -59,19 +79,22 @@ struct GemmEpilogue {
 /// loops run, which cost ~10% of training time.
 ///
 /// `packedA`, when given, is `a` as `PackedOperand` packed it (op(A) untransposed): the AVX-512 kernel
-/// reads it instead of packing `a` again; the portable path reads `a`.
+/// reads it instead of packing `a` again; the portable path reads `a`. `bRows`, only where `gemmReadsMappedB`,
+/// maps the rows of B (`RowMap`).
 func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
           a: UnsafePointer<Float>, lda: Int, packedA: UnsafePointer<Float>? = nil, b: UnsafePointer<Float>, ldb: Int,
-          beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GemmEpilogue = .none) {
+          bRows: RowMap? = nil, beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GemmEpilogue = .none) {
+    precondition(bRows == nil || (transB && !transA && packedA == nil && epilogue.isNone && gemmReadsMappedB(m: m, n: n, k: k)),
+                 "gemm: only stpm_sgemm_nt reads mapped rows of B")
     let threads = Parallelism.threads
     guard threads > 1, m * n * k >= 1 << 21 else {
         serialGemm(transA: transA, transB: transB, m: m, n: n, k: k, a: a, lda: lda, packedA: packedA, b: b, ldb: ldb,
-                   beta: beta, c: c, ldc: ldc, epilogue: epilogue)
+                   bRows: bRows, beta: beta, c: c, ldc: ldc, epilogue: epilogue)
         return
     }
     if packedA == nil, epilogue.isNone, k >= 4 * max(m, n) {
-        depthSplitGemm(transA: transA, transB: transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc,
-                       threads: threads)
+        depthSplitGemm(transA: transA, transB: transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, bRows: bRows, beta: beta,
+                       c: c, ldc: ldc, threads: threads)
         return
     }
     // A packed operand is split by columns only: its row panels are laid out for the whole of A.
@@ -106,17 +129,17 @@ func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
 /// summed in a fixed order, so the result depends on the thread count only. `beta` applies to the first
 /// part, which the others are added to (a weight gradient accumulated over bands of images).
 private func depthSplitGemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
-                            b: UnsafePointer<Float>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int) {
+                            b: UnsafePointer<Float>, ldb: Int, bRows: RowMap?, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
+                            threads: Int) {
     let partials = PartialProducts.buffer((threads - 1) * m * n)
-    // Whole depth passes of the kernel per core.
-    let kc = Int(InstructionSet.avx512 && transB && !transA ? STPM_SGEMM_NT_KB : STPM_SGEMM_KC), block = ((k + threads - 1) / threads + kc - 1) / kc * kc
+    let block = depthSplitBlock(k: k, threads: threads, nt: InstructionSet.avx512 && transB && !transA)
     parallelChunks(threads, work: Int.max) { _, range in
         for t in range {
             let p0 = min(t * block, k), depth = min(block, k - p0)
             let out = t == 0 ? c : partials + (t - 1) * m * n
             // A part with no depth left stores zeros (beta 0).
             serialGemm(transA: transA, transB: transB, m: m, n: n, k: depth, a: transA ? a + p0 * lda : a + p0, lda: lda,
-                       b: transB ? b + p0 : b + p0 * ldb, ldb: ldb, beta: t == 0 ? beta : 0, c: out, ldc: t == 0 ? ldc : n)
+                       b: transB ? b + p0 : b + p0 * ldb, ldb: ldb, bRows: bRows, beta: t == 0 ? beta : 0, c: out, ldc: t == 0 ? ldc : n)
         }
     }
     for t in 1..<threads {
@@ -126,6 +149,12 @@ private func depthSplitGemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, 
             for j in 0..<n { row[j] += src[j] }
         }
     }
+}
+
+/// The depth of each core's part in `depthSplitGemm`: whole depth passes of the kernel (`nt`: stpm_sgemm_nt's).
+private func depthSplitBlock(k: Int, threads: Int, nt: Bool) -> Int {
+    let kc = Int(nt ? STPM_SGEMM_NT_KB : STPM_SGEMM_KC)
+    return ((k + threads - 1) / threads + kc - 1) / kc * kc
 }
 
 /// The depth split's partial products, per calling thread, grown to the largest split seen and kept:
@@ -166,13 +195,18 @@ private enum PartialProducts {
 /// As `gemm`, on the calling thread alone, for callers that split their work across the pool themselves.
 func serialGemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
                 a: UnsafePointer<Float>, lda: Int, packedA: UnsafePointer<Float>? = nil, b: UnsafePointer<Float>, ldb: Int,
-                beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GemmEpilogue = .none) {
+                bRows: RowMap? = nil, beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GemmEpilogue = .none) {
     precondition(beta == 0 || beta == 1, "gemm: beta must be 0 or 1")
     if InstructionSet.avx512, transB, !transA, packedA == nil, epilogue.isNone, k >= 4 * max(m, n) {
         // A weight gradient: both operands are read in place (gemm_nt_avx512.h).
-        stpm_sgemm_nt(m, n, k, a, lda, b, ldb, beta, c, ldc)
+        if let r = bRows {
+            stpm_sgemm_nt_mapped(m, n, k, a, lda, b, ldb, r.scale, r.shift, r.activation.kernelCode, beta, c, ldc)
+        } else {
+            stpm_sgemm_nt(m, n, k, a, lda, b, ldb, beta, c, ldc)
+        }
         return
     }
+    precondition(bRows == nil, "gemm: only stpm_sgemm_nt reads mapped rows of B")
     if InstructionSet.avx512, let packedA {
         precondition(!transA, "gemm: a packed operand is packed untransposed")
         stpm_sgemm_packed(m, n, k, packedA, transB ? 1 : 0, b, ldb, beta, c, ldc,

@@ -20,6 +20,9 @@ public final class BatchNorm2d {
     private let batchInvStd: UnsafeMutablePointer<Float>
     /// The last `gradientSums`' (k, a, b) of each channel: dL/dx = k * (g - a - xhat * b).
     private let gradientTerms: UnsafeMutablePointer<SIMD4<Float>>
+    /// Every channel's `batchAffine` side by side (`batchAffines`).
+    private let affineScale: UnsafeMutablePointer<Float>
+    private let affineShift: UnsafeMutablePointer<Float>
 
     public init(name: String, channels: Int, eps: Float = 1e-5, momentum: Float = 0.1) {
         self.channels = channels
@@ -35,12 +38,18 @@ public final class BatchNorm2d {
         batchInvStd.initialize(repeating: 0, count: max(channels, 1))
         gradientTerms = .allocate(capacity: max(channels, 1))
         gradientTerms.initialize(repeating: .zero, count: max(channels, 1))
+        affineScale = .allocate(capacity: max(channels, 1))
+        affineScale.initialize(repeating: 0, count: max(channels, 1))
+        affineShift = .allocate(capacity: max(channels, 1))
+        affineShift.initialize(repeating: 0, count: max(channels, 1))
     }
 
     deinit {
         batchMean.deallocate()
         batchInvStd.deallocate()
         gradientTerms.deallocate()
+        affineScale.deallocate()
+        affineShift.deallocate()
     }
 
     public var parameters: [Parameter] { [weight, bias] }
@@ -137,6 +146,12 @@ public final class BatchNorm2d {
     public func batchAffine(_ c: Int) -> (scale: Float, shift: Float) {
         let scale = batchInvStd[c] * weight.value[c]
         return (scale, bias.value[c] - batchMean[c] * scale)
+    }
+
+    /// `batchAffine` of every channel, as the rows of a GEMM operand read them (`RowMap`); valid until the next call.
+    func batchAffines() -> (scale: UnsafePointer<Float>, shift: UnsafePointer<Float>) {
+        for c in 0..<channels { (affineScale[c], affineShift[c]) = batchAffine(c) }
+        return (UnsafePointer(affineScale), UnsafePointer(affineShift))
     }
 
     /// dL/dx from dL/d(activation(y)) for the last train-mode forward on `x`, into `inputGrad` or `into`,

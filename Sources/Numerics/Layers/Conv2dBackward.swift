@@ -30,12 +30,7 @@ extension Conv2d {
             return inputGrad
         }
         if isPointwise {
-            gemm(transB: true, m: outChannels, n: g.colRows, k: g.colCols, a: dy.data, lda: g.colCols,
-                 b: x.data, ldb: g.colCols, c: weight.grad!, ldc: g.colRows)
-            if needInputGrad {
-                gemm(transA: true, m: g.colRows, n: g.colCols, k: outChannels, a: weight.value, lda: g.colRows,
-                     b: dy.data, ldb: g.colCols, beta: adding ? 1 : 0, c: inputGrad.data, ldc: g.colCols)
-            }
+            pointwiseBackward(x, rows: nil, dy, g, needInputGrad: needInputGrad, into: inputGrad, adding: adding)
             return inputGrad
         }
         let winograd = needInputGrad && admitsWinograd(g) && (algorithm ?? preferredAlgorithm(g)) == .winograd
@@ -64,6 +59,41 @@ extension Conv2d {
         winogradPad(dy.data, wg, padded)
         winogradConvolution(padded, u, nil, wg, bias: nil, .identity, inputGrad.data, ws)
         return inputGrad
+    }
+
+    /// A 1x1 convolution's weight gradient from x, its rows read through `rows` where given (x is then
+    /// that BatchNorm's input), and dL/dx into `inputGrad` (added with `adding`).
+    private func pointwiseBackward(_ x: Tensor, rows: RowMap?, _ dy: Tensor, _ g: ConvGeometry, needInputGrad: Bool,
+                                   into inputGrad: Tensor, adding: Bool) {
+        gemm(transB: true, m: outChannels, n: g.colRows, k: g.colCols, a: dy.data, lda: g.colCols,
+             b: x.data, ldb: g.colCols, bRows: rows, c: weight.grad!, ldc: g.colRows)
+        if needInputGrad {
+            gemm(transA: true, m: g.colRows, n: g.colCols, k: outChannels, a: weight.value, lda: g.colRows,
+                 b: dy.data, ldb: g.colCols, beta: adding ? 1 : 0, c: inputGrad.data, ldc: g.colCols)
+        }
+    }
+
+    /// Whether `backward(normalized:_:_:into:)` applies to an input of `x`'s shape: a bias-free 1x1 convolution
+    /// whose weight gradient's GEMM reads its input's rows through the BatchNorm (`gemmReadsMappedB`).
+    func readsNormalizedInput(_ x: Tensor) -> Bool {
+        isPointwise && bias == nil && x.c == inChannels && gemmReadsMappedB(m: outChannels, n: inChannels, k: x.rowLength)
+    }
+
+    /// `backward` of a 1x1 convolution whose input is x.x read through x's train-mode BatchNorm and activation
+    /// (the output of the unit before, which then need not be recomputed for this pass): the weight gradient's
+    /// GEMM maps the input's rows as it reads them, to the floats of reading that output. Only where
+    /// `readsNormalizedInput(x.x)`.
+    @discardableResult
+    func backward(normalized x: NormalizedTensor, _ dy: Tensor, _ ws: Workspace, into target: Tensor) -> Tensor {
+        precondition(readsNormalizedInput(x.x), "\(weight.name): the weight gradient cannot read this input through its BatchNorm")
+        let g = geometry(x.x)
+        precondition(dy.c == outChannels && dy.n == x.x.n && dy.h == g.oh && dy.w == g.ow, "\(weight.name): gradient shape mismatch")
+        weight.enableGrad()
+        target.resize(c: x.x.c, n: x.x.n, h: x.x.h, w: x.x.w)
+        let (scale, shift) = x.bn.batchAffines()
+        pointwiseBackward(x.x, rows: RowMap(scale: scale, shift: shift, activation: x.activation), dy, g, needInputGrad: true,
+                          into: target, adding: false)
+        return target
     }
 
     /// A depthwise convolution's backward pass with its input read through `normalized` (whose tensor `x`

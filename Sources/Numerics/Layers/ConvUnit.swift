@@ -235,6 +235,22 @@ public final class ConvUnit: Layer {
         return conv.backward(x, dz, ws, needInputGrad: needInputGrad, into: target, adding: adding)
     }
 
+    /// `backward` for a unit whose input is the output of `before`, a train-mode unit that wrote it to a tensor a
+    /// block lent and reused (`forward(_:_:into:)`): the weight gradient reads it through `before`'s BatchNorm from
+    /// its convolution's output where its GEMM can (`Conv2d.readsNormalizedInput`), else `before` recomputes it
+    /// first. The same floats either way; dL/dx into `target`, BatchNorm's into `keepingDy` as in `backward`.
+    @discardableResult
+    public func backward(after before: ConvUnit, _ dy: Tensor, _ ws: Workspace, into target: Tensor, keepingDy spare: Tensor? = nil) -> Tensor {
+        let x = before.normalizedOutput
+        guard let bn, bn.training, conv.readsNormalizedInput(x.x) else {
+            before.recomputeOutput()
+            return backward(before.output, dy, ws, needInputGrad: true, into: target, keepingDy: spare)
+        }
+        precondition(target !== dy && spare !== dy, "\(conv.weight.name): the input gradient and BatchNorm's cannot overwrite dy")
+        let dz = bn.backward(convolved, dy, into: spare ?? dy, activation: activation)
+        return conv.backward(normalized: x, dz, ws, into: target)
+    }
+
     public var parameters: [Parameter] { conv.parameters + (bn?.parameters ?? []) }
     public var state: [Parameter] { conv.parameters + (bn?.state ?? []) }
     public func setTraining(_ on: Bool) { bn?.training = on }
