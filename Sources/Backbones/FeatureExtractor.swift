@@ -89,5 +89,17 @@ public final class FeatureExtractor {
 
     public var parameters: [Parameter] { layers.flatMap(\.parameters) }
     public var state: [Parameter] { layers.flatMap(\.state) }
+
+    /// The same network with the same weights and buffers of its own, to run another image at the same time
+    /// (each layer keeps its output, so one network runs one image at a time).
+    public func replica() -> FeatureExtractor {
+        let copy = kind.make(role: role)
+        for (mine, theirs) in zip(state, copy.state) {
+            precondition(mine.name == theirs.name && mine.count == theirs.count, "a replica has the same layers")
+            theirs.value.update(from: mine.value, count: mine.count)
+            theirs.markChanged()
+        }
+        return copy
+    }
     public func setTraining(_ on: Bool) { layers.forEach { $0.setTraining(on) } }
 }

@@ -62,6 +62,22 @@ final class ReadAheadTests: XCTestCase {
         release.signal()
     }
 
+    /// Scoring's lanes take items from several threads at once, each index once: every item arrives, read once.
+    func testSeveralConsumersTakeDisjointItems() {
+        let reads = Counts(100)
+        let items = ReadAhead(count: 100, window: 8, readers: 2) { i -> Int in
+            reads.add(i)
+            return i * 3
+        }
+        let got = Counts(100)
+        DispatchQueue.concurrentPerform(iterations: 4) { k in
+            for i in stride(from: k, to: 100, by: 4) where items.take(i) == i * 3 { got.add(i) }
+        }
+        items.stop()
+        XCTAssertEqual(got.values, Array(repeating: 1, count: 100))
+        XCTAssertEqual(reads.values, Array(repeating: 1, count: 100), "each item read once")
+    }
+
     /// Once readers have started, memory the process frees stays with it for reuse: 100 MB in 1 MB blocks,
     /// written and freed, leave the resident size where it was. glibc's adaptive thresholds unmapped or
     /// trimmed such blocks, and scoring then faulted its per-image buffers in again, zeroed.
@@ -81,4 +97,12 @@ final class ReadAheadTests: XCTestCase {
         let fields = try String(contentsOfFile: "/proc/self/statm", encoding: .utf8).split(separator: " ")
         return Int(fields[1])! * Int(sysconf(Int32(_SC_PAGESIZE)))
     }
+}
+
+private final class Counts: @unchecked Sendable {
+    private let lock = NSLock()
+    private var counts: [Int]
+    init(_ n: Int) { counts = Array(repeating: 0, count: n) }
+    func add(_ i: Int) { lock.lock(); counts[i] += 1; lock.unlock() }
+    var values: [Int] { lock.lock(); defer { lock.unlock() }; return counts }
 }

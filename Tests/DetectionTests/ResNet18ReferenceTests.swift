@@ -86,8 +86,8 @@ final class ResNet18ReferenceTests: XCTestCase {
         try check(mapper.scores(), "after2.score", rel: 5e-3)
     }
 
-    /// What scoring runs: a frozen student (BatchNorm folded), teacher and student side by side, the
-    /// batch image by image, on 2 threads even on a 1-core machine.
+    /// What scoring runs: a frozen student (BatchNorm folded), on 2 threads even on a 1-core machine, so the
+    /// batch's two images run in two lanes, the second on replicas of the networks.
     func testInferenceMapsMatchPyTorch() throws {
         _ = try SharedData.require("reference")
         let expected = try SafetensorsFile(path: dir + "/expected.safetensors")

@@ -10,7 +10,6 @@ public final class AnomalyModel {
     public let store: ModelStore
     public let config: ModelConfig
     let inference: MapInference
-    private let input = Tensor(c: 0, n: 0, h: 0, w: 0)
     public let batchSize: Int
     public static let defaultBatchSize = 8
 
@@ -42,15 +41,10 @@ public final class AnomalyModel {
 
     /// Anomaly maps (size x size each, row-major) and scores of already prepared images.
     public func score(_ images: [Image8]) -> (maps: [[Float]], scores: [Float]) {
-        var maps: [[Float]] = []
-        var scores: [Float] = []
-        // One image at a time: MapInference runs images one by one anyway, and a batch of one needs no copy out of the batch.
-        for image in images {
-            ImagePreparation.fill(input, with: [image], kind: config.backbone)
-            let (m, s) = inference(input)
-            maps += m
-            scores += s
+        let results = inference.maps(count: images.count) { i, tensor in
+            ImagePreparation.fill(tensor, with: [images[i]], kind: config.backbone)
+            return true
         }
-        return (maps, scores)
+        return (results.map { $0!.map }, results.map { $0!.score })
     }
 }

@@ -1,50 +1,113 @@
+import Foundation
 import Numerics
 import Backbones
 
 /// Anomaly maps of a batch: what scoring runs and the benchmark measures.
 ///
-/// The ResNets' stems, which read the same image, run first as one convolution on all threads (`StemPair`).
-/// Then teacher and student run side by side, each network on its share of the threads, so both cores
-/// stay busy on whole layers without the splitting, waking and idle tails of per-layer parallel
-/// loops. Images go through one at a time: a single image's activations stay in the caches, where a
-/// batch's expanded tensors (tens of MB per layer) would stream through memory.
+/// One image runs on every thread: the ResNets' stems, which read the same image, first as one convolution
+/// (`StemPair`), then teacher and student side by side, each network on its share of the threads, so both
+/// cores stay busy on whole layers without the splitting, waking and idle tails of per-layer parallel loops.
+///
+/// Several images run in lanes, one image per lane at a time, each lane with networks of its own (replicas
+/// sharing the weights' values) and its share of the threads: a lane never waits for another before the
+/// batch ends, where the side-by-side networks meet at every image and again in the map's passes. The
+/// images' own preparation (`maps(count:prepare:)`: a file decoded and resized) runs in the lane too, on
+/// the same cores, between two images, rather than on threads the scheduler slips in between the networks.
+/// Images go through one at a time: a single image's activations stay in the caches, where a batch's
+/// expanded tensors (tens of MB per layer) would stream through memory.
 final class MapInference {
+    /// At most this many lanes, each with its own replicas of the two networks (their weights and buffers).
+    static let maxLanes = 4
+
+    private let size: Int
+    private var lanes: [Lane]
+
+    init(teacher: FeatureExtractor, student: FeatureExtractor, size: Int) {
+        self.size = size
+        lanes = [Lane(teacher: teacher, student: student, size: size)]
+    }
+
+    var teacher: FeatureExtractor { lanes[0].teacher }
+    var student: FeatureExtractor { lanes[0].student }
+
+    /// The maps (size x size each, row-major) and scores (map maxima) of a prepared batch.
+    func callAsFunction(_ input: Tensor) -> (maps: [[Float]], scores: [Float]) {
+        let plane = input.plane, n = input.n
+        let results = maps(count: n) { i, image in
+            image.resize(c: input.c, n: 1, h: input.h, w: input.w)
+            for c in 0..<input.c {
+                (image.data + c * plane).update(from: input.data + (c * n + i) * plane, count: plane)
+            }
+            return true
+        }
+        return (results.map { $0!.map }, results.map { $0!.score })
+    }
+
+    /// The maps and scores of images 0..<count, each written by `prepare(i, tensor)` into a 3 x 1 x size x size
+    /// tensor (normalised) just before it runs; nil for an image `prepare` declined (false). Calls to `prepare`
+    /// come from several threads at once, each for a different image.
+    func maps(count: Int, prepare: (Int, Tensor) -> Bool) -> [(map: [Float], score: Float)?] {
+        let laneCount = min(count, Parallelism.threads, Self.maxLanes)
+        guard laneCount > 1 else {
+            return (0..<count).map { i in prepare(i, lanes[0].image) ? lanes[0].run(lanes[0].image) : nil }
+        }
+        while lanes.count < laneCount { lanes.append(lanes[0].replica()) }
+        var results = [(map: [Float], score: Float)?](repeating: nil, count: count)
+        let next = Counter()
+        results.withUnsafeMutableBufferPointer { slots in
+            // Each index is claimed once, so the lanes write disjoint slots.
+            nonisolated(unsafe) let slots = slots
+            Parallelism.split(ways: laneCount) { k in
+                let lane = lanes[k]
+                while let i = next.claim(below: count) {
+                    if prepare(i, lane.image) { slots[i] = lane.run(lane.image) }
+                }
+            }
+        }
+        return results
+    }
+}
+
+/// One image at a time through a teacher, a student and the map.
+private final class Lane {
     let teacher: FeatureExtractor
     let student: FeatureExtractor
-    /// The ResNets' two stems as one, on both threads, before the networks split.
+    /// The ResNets' two stems as one, on the lane's threads, before the networks split.
     private let stems: StemPair?
     private let mapper: AnomalyMapper
-    private let image = Tensor(c: 0, n: 0, h: 0, w: 0)
-    private var scores: [Float] = []
+    private let size: Int
+    let image = Tensor(c: 0, n: 0, h: 0, w: 0)
 
     init(teacher: FeatureExtractor, student: FeatureExtractor, size: Int) {
         self.teacher = teacher
         self.student = student
+        self.size = size
         stems = StemPair(teacher, student)
         mapper = AnomalyMapper(height: size, width: size)
     }
 
-    /// The maps (size x size each, row-major) and scores (map maxima) of a prepared batch.
-    func callAsFunction(_ input: Tensor) -> (maps: [[Float]], scores: [Float]) {
-        let inPlane = input.plane
-        var maps: [[Float]] = []
-        scores.removeAll(keepingCapacity: true)
-        if input.n > 1 { image.resize(c: input.c, n: 1, h: input.h, w: input.w) }
-        for i in 0..<input.n {
-            // A batch of one is the image itself (scoring passes them so); a larger one's image i is copied out.
-            let x = input.n == 1 ? input : image
-            if input.n > 1 {
-                for c in 0..<input.c {
-                    (image.data + c * inPlane).update(from: input.data + (c * input.n + i) * inPlane, count: inPlane)
-                }
-            }
-            var t: [Tensor] = [], s: [Tensor] = []
-            let stemDone = stems?.forward(x) ?? false
-            concurrently({ t = self.teacher.forward(x, stemDone: stemDone) }, { s = self.student.forward(x, stemDone: stemDone) })
-            // The teacher's taps are normalised by the map, on both threads.
-            maps.append(mapper.compute(teacher: t, student: s, rawTeacher: true).maps)
-            scores += mapper.scores()
-        }
-        return (maps, scores)
+    func replica() -> Lane { Lane(teacher: teacher.replica(), student: student.replica(), size: size) }
+
+    func run(_ x: Tensor) -> (map: [Float], score: Float) {
+        var t: [Tensor] = [], s: [Tensor] = []
+        let stemDone = stems?.forward(x) ?? false
+        concurrently({ t = self.teacher.forward(x, stemDone: stemDone) }, { s = self.student.forward(x, stemDone: stemDone) })
+        // The teacher's taps are normalised by the map, on the lane's threads.
+        let map = mapper.compute(teacher: t, student: s, rawTeacher: true).maps
+        return (map, mapper.scores()[0])
+    }
+}
+
+/// Hands out 0, 1, 2... to whichever thread asks next.
+private final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+
+    func claim(below end: Int) -> Int? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard value < end else { return nil }
+        value += 1
+        return value - 1
     }
 }

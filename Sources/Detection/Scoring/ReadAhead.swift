@@ -48,10 +48,10 @@ final class ReadAhead<Value>: @unchecked Sendable {
         }
     }
 
-    /// Item `i`; call with i = 0, 1, 2... once each.
+    /// Item `i`; call with i = 0, 1, 2... once each, from one thread or several.
     func take(_ i: Int) -> Value {
         lock.lock()
-        consumed = i + 1
+        consumed = max(consumed, i + 1)
         lock.broadcast()
         while true {
             if case .ready(let value) = slots[i] {

@@ -40,26 +40,27 @@ extension AnomalyModel {
         let paths = reads.paths, files = reads.files
         for start in stride(from: 0, to: paths.count, by: batchSize) {
             let indices = start..<min(start + batchSize, paths.count)
-            let results = indices.map(files.take)
-            var loaded: [(index: Int, source: SourceImage, extra: Extra)] = []
-            var failures: [Int: Error] = [:]
-            for (i, result) in zip(indices, results) {
-                switch result {
-                case .success(let (source, extra)): loaded.append((i, source, extra))
-                case .failure(let error): failures[i] = error
+            // Each image is taken (read here if no reader has it yet) by the lane that runs it.
+            var taken = [Result<(SourceImage, Extra), Error>?](repeating: nil, count: indices.count)
+            let outputs = taken.withUnsafeMutableBufferPointer { taken in
+                nonisolated(unsafe) let taken = taken
+                return inference.maps(count: indices.count) { k, tensor in
+                    let result = files.take(indices.lowerBound + k)
+                    taken[k] = result
+                    guard case .success(let (source, _)) = result else { return false }
+                    ImagePreparation.fill(tensor, with: [source.image], kind: config.backbone)
+                    return true
                 }
             }
-            let (maps, scores) = loaded.isEmpty ? ([], []) : score(loaded.map(\.source.image))
-            var scored: [Int: ImageScore] = [:]
-            var extras: [Int: Extra] = [:]
-            for (k, item) in loaded.enumerated() {
-                let result = ImageScore(image: item.source.image, map: maps[k], score: scores[k],
-                                        sourceWidth: item.source.width, sourceHeight: item.source.height)
-                extras[item.index] = item.extra
-                if scores[k].isFinite { scored[item.index] = result } else { failures[item.index] = ScoringError.nonFiniteScore(paths[item.index], result) }
-            }
-            for i in indices {
-                try each(i, scored[i].map { .success($0) } ?? .failure(failures[i]!), extras[i])
+            for (k, i) in indices.enumerated() {
+                switch taken[k]! {
+                case .failure(let error): try each(i, .failure(error), nil)
+                case .success(let (source, extra)):
+                    let output = outputs[k]!
+                    let scored = ImageScore(image: source.image, map: output.map, score: output.score,
+                                            sourceWidth: source.width, sourceHeight: source.height)
+                    try each(i, output.score.isFinite ? .success(scored) : .failure(ScoringError.nonFiniteScore(paths[i], scored)), extra)
+                }
             }
             progress(indices.last! + 1)
         }

@@ -47,23 +47,14 @@ enum SpinPool {
 /// (teacher and student at inference) each keep a core busy on whole layers, with none of the
 /// splitting, waking and idle tails of small per-layer parallel loops. With one thread they run in turn.
 public func concurrently(_ first: () -> Void, _ second: () -> Void) {
-    let total = Parallelism.threads
-    guard total > 1 else { first(); second(); return }
-    Parallelism.configureBLAS()
-    let shares = [total / 2, total - total / 2]
-    withoutActuallyEscaping(first) { first in
-        withoutActuallyEscaping(second) { second in
-            DispatchQueue.concurrentPerform(iterations: 2) { i in
-                Parallelism.withThreads(shares[i], i == 0 ? first : second)
-            }
-        }
-    }
+    guard Parallelism.threads > 1 else { first(); second(); return }
+    Parallelism.split(ways: 2) { $0 == 0 ? first() : second() }
 }
 
 public enum Parallelism {
     nonisolated(unsafe) private static var configured = ProcessInfo.processInfo.activeProcessorCount
     nonisolated(unsafe) private static var blasConfigured = false
-    /// The share of a thread running one side of `concurrently` (absent elsewhere).
+    /// The share of a thread running one part of `split` (absent elsewhere).
     private static let share: pthread_key_t = {
         var key = pthread_key_t()
         pthread_key_create(&key, nil)
@@ -78,6 +69,16 @@ public enum Parallelism {
     }
 
     public static func set(_ n: Int) { configured = max(1, n) }
+
+    /// Runs `body(0)`..<`body(ways - 1)` at once, splitting the threads between them: every loop and GEMM
+    /// inside `body(k)` sees its share (together they add up to `threads`, each at least one).
+    public static func split(ways: Int, _ body: (Int) -> Void) {
+        let total = threads
+        configureBLAS()
+        DispatchQueue.concurrentPerform(iterations: ways) { k in
+            withThreads(total * (k + 1) / ways - total * k / ways) { body(k) }
+        }
+    }
 
     static func withThreads(_ n: Int, _ body: () -> Void) {
         let saved = pthread_getspecific(share)
