@@ -57,8 +57,8 @@ final class MapInferenceTests: XCTestCase {
             let expected = alone(kind, x)
             let (teacher, student) = networks(kind)
             let inference = MapInference(teacher: teacher, student: student, size: size)
-            // 2 and 4 threads: a lane per thread (4 lanes for 5 images); 3 threads for 2 images: lanes of 1 and 2 threads.
-            for (threads, count) in [(2, 5), (4, 5), (3, 2)] {
+            // 2 threads: a lane per thread; 4: two lanes of two threads, each splitting teacher and student; 3: lanes of 1 and 2.
+            for (threads, count) in [(2, 5), (4, 5), (3, 3)] {
                 let prepared = PrepareLog()
                 let results = withThreads(threads) {
                     inference.maps(count: count) { i, t in

@@ -16,8 +16,9 @@ import Backbones
 /// Images go through one at a time: a single image's activations stay in the caches, where a batch's
 /// expanded tensors (tens of MB per layer) would stream through memory.
 final class MapInference {
-    /// At most this many lanes, each with its own replicas of the two networks (their weights and buffers).
-    static let maxLanes = 4
+    /// Two lanes at most: each holds replicas of the two networks, weights and buffers (resnet50-1by2 at 256 px:
+    /// 110 MB), and more threads go to each lane's networks, which split them as a single image's do.
+    static let maxLanes = 2
 
     private let size: Int
     private var lanes: [Lane]
