@@ -13,10 +13,11 @@ public struct ImageScore {
 }
 
 extension AnomalyModel {
-    /// Scores files `batchSize` at a time. A file that cannot be read, or whose score is NaN or infinite,
+    /// Scores files four batches at a time, in lanes (`MapInference`). A file that cannot be read, or whose score is NaN or infinite,
     /// is handed to `each` as a failure (the error names the file) and the others are still scored, so one bad PNG in a folder of
     /// thousands does not lose the rest; callers that need every image rethrow it. Files are read ahead on
-    /// lowest-priority threads (`ReadAhead`), at most two batches beyond the one being scored.
+    /// lowest-priority threads (`ReadAhead`), at most two batches beyond the last one taken; a lane reads
+    /// an image no reader has read yet itself.
     public func scoreFiles(_ paths: [String], progress: (Int) -> Void = { _ in },
                            each: (_ index: Int, _ result: Result<ImageScore, Error>) throws -> Void) rethrows {
         try scoreFiles(paths, alongside: { _, _, _ in () }, progress: progress) { index, result, _ in try each(index, result) }
@@ -38,8 +39,10 @@ extension AnomalyModel {
                            each: (_ index: Int, _ result: Result<ImageScore, Error>, _ extra: Extra?) throws -> Void) rethrows {
         precondition(reads.size == size, "files read at \(reads.size) px for a model of \(size) px")
         let paths = reads.paths, files = reads.files
-        for start in stride(from: 0, to: paths.count, by: batchSize) {
-            let indices = start..<min(start + batchSize, paths.count)
+        // The lanes meet at the end of each chunk of four batches: a quarter as often as at every batch.
+        let chunk = 4 * batchSize
+        for start in stride(from: 0, to: paths.count, by: chunk) {
+            let indices = start..<min(start + chunk, paths.count)
             // Each image is taken (read here if no reader has it yet) by the lane that runs it.
             var taken = [Result<(SourceImage, Extra), Error>?](repeating: nil, count: indices.count)
             let outputs = taken.withUnsafeMutableBufferPointer { taken in
