@@ -5,8 +5,13 @@ import XCTest
 /// `forward`, the planes multiplied in level order, the maximum of each plane.
 final class BilinearProductTests: XCTestCase {
     func testProductEqualsResizedLevelsMultipliedBitForBit() {
+        // Small odd shapes, and STPM's at 256 px (each source row read by 4, 8 and 16 output rows).
+        check(sizes: [(8, 8), (4, 4), (2, 2)], planes: 2, outH: 12, outW: 16)
+        check(sizes: [(64, 64), (32, 32), (16, 16)], planes: 1, outH: 256, outW: 256)
+    }
+
+    private func check(sizes: [(Int, Int)], planes: Int, outH: Int, outW: Int) {
         var rng = SplitMix64(seed: 7)
-        let sizes = [(8, 8), (4, 4), (2, 2)], planes = 2, outH = 12, outW = 16
         let ups = sizes.map { BilinearUpsample(inH: $0.0, inW: $0.1, outH: outH, outW: outW) }
         let levels = sizes.map { s in (0..<(planes * s.0 * s.1)).map { _ in rng.nextUnit() } }
         var expected = [Float](repeating: 1, count: planes * outH * outW)

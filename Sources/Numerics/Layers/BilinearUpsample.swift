@@ -57,6 +57,10 @@ public struct BilinearUpsample {
     /// row by row in one pass over the output (STPM's map across pyramid levels); returns each output plane's
     /// maximum. Equal bit for bit to resizing each level and multiplying the planes in order.
     ///
+    /// Each level's source rows are interpolated along x once (`horizontal`), then each output row blends
+    /// two of them (`blend`), the same operations in the same order as `row`: an upsampling by 4 to 16
+    /// reads each source row for 4 to 16 output rows, and the blend is a contiguous loop the compiler
+    /// vectorises where `row` gathers every element.
     /// Each plane's rows are split in halves across the threads: scoring runs this between two images'
     /// networks, where the other core would wait for it.
     public static func product(of levels: [(upsampler: BilinearUpsample, planes: UnsafePointer<Float>)],
@@ -64,27 +68,76 @@ public struct BilinearUpsample {
         let first = levels[0].upsampler, outH = first.outH, outW = first.outW
         precondition(levels.allSatisfy { $0.upsampler.outH == outH && $0.upsampler.outW == outW }, "levels resize to one size")
         let parts = outH > 1 ? 2 : 1
+        // The most source rows one part of a plane reads, per level: room for their interpolated copies.
+        let spans = levels.map { level in
+            (0..<parts).map { level.upsampler.sourceRows((outH * $0 / parts)..<(outH * ($0 + 1) / parts)).count }.max()!
+        }
+        let scratch = spans.reduce(0, +) * outW
         var partPeaks = [Float](repeating: -.infinity, count: planes * parts)
         partPeaks.withUnsafeMutableBufferPointer { partPeaks in
-            parallelFor(planes * parts, work: planes * outH * outW * levels.count) { items in
-                for item in items {
-                    let p = item / parts, part = item % parts
-                    var peak = -Float.infinity
-                    for oy in (outH * part / parts)..<(outH * (part + 1) / parts) {
-                        let row = dst + (p * outH + oy) * outW
-                        for (l, level) in levels.enumerated() {
-                            let up = level.upsampler
-                            up.row(oy, of: level.planes + p * up.inH * up.inW, into: row, multiplying: l > 0)
+            parallelChunks(planes * parts, work: planes * outH * outW * levels.count) { _, items in
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: max(scratch, 1)) { rows in
+                    for item in items {
+                        let p = item / parts, part = item % parts
+                        let outRows = (outH * part / parts)..<(outH * (part + 1) / parts)
+                        // Level l's interpolated source row r is at bases[l] + r * outW.
+                        var bases: [UnsafeMutablePointer<Float>] = []
+                        var next = rows.baseAddress!
+                        for (level, span) in zip(levels, spans) {
+                            let up = level.upsampler, sources = up.sourceRows(outRows)
+                            let base = next - sources.lowerBound * outW
+                            for r in sources { up.horizontal(r, of: level.planes + p * up.inH * up.inW, into: base + r * outW) }
+                            bases.append(base)
+                            next += span * outW
                         }
-                        // A NaN anywhere makes the peak NaN: a map with NaN must never pass as a finite score.
-                        for ox in 0..<outW where !(row[ox] <= peak) { peak = row[ox].isNaN || peak.isNaN ? .nan : row[ox] }
+                        var peak = -Float.infinity
+                        for oy in outRows {
+                            let row = dst + (p * outH + oy) * outW
+                            for (l, level) in levels.enumerated() {
+                                level.upsampler.blend(oy, of: bases[l], into: row, multiplying: l > 0)
+                            }
+                            // A NaN anywhere makes the peak NaN: a map with NaN must never pass as a finite score.
+                            for ox in 0..<outW where !(row[ox] <= peak) { peak = row[ox].isNaN || peak.isNaN ? .nan : row[ox] }
+                        }
+                        partPeaks[item] = peak
                     }
-                    partPeaks[item] = peak
                 }
             }
         }
         return (0..<planes).map { p in
             partPeaks[p * parts..<(p + 1) * parts].reduce(-Float.infinity) { $0.isNaN || $1.isNaN ? .nan : max($0, $1) }
+        }
+    }
+
+    /// The source rows that output rows `rows` read.
+    func sourceRows(_ rows: Range<Int>) -> Range<Int> {
+        rows.isEmpty ? 0..<0 : ys.i0[rows.lowerBound]..<(ys.i1[rows.upperBound - 1] + 1)
+    }
+
+    /// Source row `r` of plane `s` interpolated along x: `row`'s `top` or `bottom`.
+    @inline(__always)
+    func horizontal(_ r: Int, of s: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+        let src = s + r * inW
+        xs.i0.withUnsafeBufferPointer { i0 in
+            xs.i1.withUnsafeBufferPointer { i1 in
+                xs.lambda.withUnsafeBufferPointer { lambda in
+                    for ox in 0..<outW {
+                        let lx = lambda[ox]
+                        out[ox] = src[i0[ox]] * (1 - lx) + src[i1[ox]] * lx
+                    }
+                }
+            }
+        }
+    }
+
+    /// Output row `oy` from the interpolated source rows at `base + r * outW`, written into `row` or multiplied into it.
+    @inline(__always)
+    func blend(_ oy: Int, of base: UnsafePointer<Float>, into row: UnsafeMutablePointer<Float>, multiplying: Bool) {
+        let top = base + ys.i0[oy] * outW, bottom = base + ys.i1[oy] * outW, ly = ys.lambda[oy]
+        if multiplying {
+            for ox in 0..<outW { row[ox] = row[ox] * (top[ox] * (1 - ly) + bottom[ox] * ly) }
+        } else {
+            for ox in 0..<outW { row[ox] = top[ox] * (1 - ly) + bottom[ox] * ly }
         }
     }
 
