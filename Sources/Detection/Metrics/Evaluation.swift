@@ -47,7 +47,10 @@ public enum Evaluation {
         }
         let started = Date()
         guard !dataset.test.isEmpty else { throw EvaluationError.noTestImages(dataset.root) }
-        let scored = try LabelledScoring.score(model: model, samples: dataset.test, reads: reads!, warn: warn) {
+        // The model calls `whileLoading` before it loads its weights; reading starts here should it ever not.
+        let startedReads = reads ?? LabelledScoring.reads(of: dataset.test, size: model.size, batchSize: AnomalyModel.defaultBatchSize)
+        reads = startedReads
+        let scored = try LabelledScoring.score(model: model, samples: dataset.test, reads: startedReads, warn: warn) {
             progress($0, dataset.test.count)
         }
         var result = report(scored, size: model.size)
