@@ -26,4 +26,29 @@ final class ScoringWorkerQuitTests: XCTestCase {
         XCTAssertEqual(events.drain().count, 0, "the worker was still scoring after cancelAndWait returned")
         worker.cancelAndWait()
     }
+
+    /// An unreadable image among the test images is reported by name, and the rest of its batch is still scored.
+    func testAnUnreadableImageLeavesTheRestOfItsBatchScored() throws {
+        let dir = try TemporaryDirectory("stpm-scoring-bad")
+        let model = try SyntheticSet.modelCopy(in: dir)
+        let good = SyntheticSet.data + "/test/good/000.png", bad = dir.path + "/broken.png"
+        try Data("not a png".utf8).write(to: URL(fileURLWithPath: bad))
+        let events = EventQueue()
+        let jobs = [(id: 0, path: good), (id: 1, path: bad), (id: 2, path: good)]
+        let worker = ScoringWorker(modelPath: model, jobs: jobs, generation: 0, events: events)
+        worker.start()
+        var scored: Set<Int> = [], failures: [String] = []
+        let start = Date()
+        while scored.count < 2 || failures.isEmpty, Date().timeIntervalSince(start) < 30 {
+            for event in events.drain() {
+                if case let .scored(_, id, _, _) = event { scored.insert(id) }
+                if case let .scoringFailed(_, message) = event { failures.append(message) }
+            }
+            usleep(2_000)
+        }
+        worker.cancelAndWait()
+        XCTAssertEqual(scored, [0, 2])
+        XCTAssertEqual(failures.count, 1)
+        XCTAssertTrue(failures.first?.contains("broken.png") ?? false, "\(failures)")
+    }
 }

@@ -88,15 +88,19 @@ final class ScoringWorker: @unchecked Sendable {
                 wake.wait()
                 continue
             }
-            do {
-                let images = try batch.map { try ImagePreparation.load($0.path, size: model.size) }
-                let (maps, scores) = model.score(images)
-                for (k, job) in batch.enumerated() {
-                    let map = ScalarMap(width: model.size, height: model.size, values: maps[k])
-                    events.push(.scored(generation: generation, id: job.id, score: scores[k], map: map))
+            // Each image is read in the lane that scores it (`scoreFiles`); an unreadable one is reported and
+            // the rest of its batch still scored. A NaN score goes to the list as it is (the state flags it).
+            model.scoreFiles(batch.map(\.path)) { k, result in
+                let scored: ImageScore
+                switch result {
+                case .success(let s): scored = s
+                case .failure(ScoringError.nonFiniteScore(_, let s)): scored = s
+                case .failure(let error):
+                    events.push(.scoringFailed(generation: generation, message: "\(error)"))
+                    return
                 }
-            } catch {
-                events.push(.scoringFailed(generation: generation, message: "\(error)"))
+                let map = ScalarMap(width: model.size, height: model.size, values: scored.map)
+                events.push(.scored(generation: generation, id: batch[k].id, score: scored.score, map: map))
             }
         }
     }
