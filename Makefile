@@ -82,9 +82,9 @@ fuzz: packages
 # The whole suite (the CLI tests run the sanitized stpm built beside the tests) under each sanitizer;
 # a sanitizer report fails the run (Tests/sanitizers/lsan.supp: leaks shown not to be ours).
 # `make tsan` is slow on cores shared with other jobs: `make tsan-threads` runs the suites that start
-# threads (training and its event stream, teacher and student scoring side by side, the console's
-# event queue and live view, watch).
-TSAN_THREAD_SUITES := TrainingSessionTests|ResumeTests|EndToEndTests|InspectionTests|ConsoleAgreementTests|ConsoleAppPartsTests|LiveWatchTests|WatchSessionTests
+# threads (training and its event stream, teacher and student scoring side by side and in lanes, the
+# console's event queue, scoring worker and live view, watch).
+TSAN_THREAD_SUITES := TrainingSessionTests|ResumeTests|EndToEndTests|InspectionTests|MapInferenceTests|ConsoleAgreementTests|ConsoleAppPartsTests|ScoringWorkerQuitTests|LiveWatchTests|WatchSessionTests
 asan tsan tsan-threads: packages weights textures
 	swift build --build-tests -Xswiftc -sanitize=$(if $(filter asan,$@),address,thread) --scratch-path .build-$(firstword $(subst -, ,$@))
 	LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/sanitizers/lsan.supp \
