@@ -18,16 +18,21 @@ public struct SGD {
             p.enableMomentum()
             let buf = p.momentum!, v = p.value, n = p.count
             let wd = weightDecay, mom = momentum, lr = learningRate
-            // One pass over the parameter: decay, momentum and step per element, in torch's order.
+            // One pass over the parameter: decay, momentum and step per element, in torch's order (each element
+            // on its own, so the cores split a large parameter with the same result).
             if p.momentumStarted {
-                for i in 0..<n {
-                    buf[i] = mom * buf[i] + (g[i] + wd * v[i])
-                    v[i] -= lr * buf[i]
+                parallelFor(n, work: 4 * n) { r in
+                    for i in r {
+                        buf[i] = mom * buf[i] + (g[i] + wd * v[i])
+                        v[i] -= lr * buf[i]
+                    }
                 }
             } else {
-                for i in 0..<n {
-                    buf[i] = g[i] + wd * v[i]
-                    v[i] -= lr * buf[i]
+                parallelFor(n, work: 4 * n) { r in
+                    for i in r {
+                        buf[i] = g[i] + wd * v[i]
+                        v[i] -= lr * buf[i]
+                    }
                 }
                 p.momentumStarted = true
             }

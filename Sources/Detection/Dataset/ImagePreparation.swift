@@ -22,13 +22,18 @@ public enum ImagePreparation {
     public static func fill(_ batch: Tensor, with images: [Image8], kind: BackboneKind) {
         let size = images[0].width
         batch.resize(c: 3, n: images.count, h: size, w: size)
-        let plane = size * size
-        for (n, image) in images.enumerated() {
+        let plane = size * size, data = batch.data
+        for image in images {
             precondition(image.width == size && image.height == size && image.channels == 3, "batch images must share one RGB size")
-            image.pixels.withUnsafeBufferPointer { px in
-                for c in 0..<3 {
-                    let dst = batch.data + (c * images.count + n) * plane
-                    for i in 0..<plane { dst[i] = Float(px[i * 3 + c]) }
+        }
+        // One image per part: the cores convert a training batch side by side (a step's serial tail otherwise).
+        parallelFor(images.count, work: batch.count) { range in
+            for n in range {
+                images[n].pixels.withUnsafeBufferPointer { px in
+                    for c in 0..<3 {
+                        let dst = data + (c * images.count + n) * plane
+                        for i in 0..<plane { dst[i] = Float(px[i * 3 + c]) }
+                    }
                 }
             }
         }

@@ -8,6 +8,8 @@ public final class PyramidLoss {
     let studentNorms = [ChannelNormalize(), ChannelNormalize(), ChannelNormalize()]
     /// <dL/dŝ, ŝ> per position, for `gradient`.
     private let dots = Tensor(c: 0, n: 0, h: 0, w: 0)
+    /// Each 4096-value chunk's Float sum, for `forward`.
+    private let chunkSums = Tensor(c: 0, n: 0, h: 0, w: 0)
 
     public init() {}
 
@@ -18,24 +20,29 @@ public final class PyramidLoss {
             let s = student[l], norm = studentNorms[l]
             precondition(teacher.shape(level: l) == (s.c, s.n, s.h, s.w), "teacher and student taps differ in shape at level \(l + 1)")
             norm.norms(s)
-            // Sums of 4096 consecutive values (in channel-major order) in Float, then in Double.
-            var total = 0.0, acc: Float = 0
-            let plane = s.plane, inv = norm.inverseNorms.data
-            for r in 0..<(s.c * s.n) {
-                let t = teacher.row(level: l, channel: r / s.n, image: r % s.n), base = r * plane
-                let x = s.data + base, iv = inv + (r % s.n) * plane
-                var p = 0
-                while p < plane {
-                    let end = min(plane, p + 4096 - (base + p) % 4096)
-                    for q in p..<end {
-                        let d = t[q].float - ChannelNormalize.normalized(x[q], iv[q])
-                        acc += d * d
+            // Sums of 4096 consecutive values (in channel-major order) in Float, then in Double in their
+            // order: the chunks are independent, so the cores sum them side by side with the same result.
+            let chunks = (s.count + 4095) / 4096
+            chunkSums.resize(c: 1, n: 1, h: 1, w: chunks)
+            let count = s.count, images = s.n, plane = s.plane, inv = norm.inverseNorms.data, x = s.data, sums = chunkSums.data
+            parallelFor(chunks, work: count) { range in
+                for k in range {
+                    var i = k * 4096, acc: Float = 0
+                    let end = min(count, i + 4096)
+                    while i < end {
+                        let r = i / plane, rowEnd = min(end, (r + 1) * plane), base = r * plane
+                        let t = teacher.row(level: l, channel: r / images, image: r % images), iv = inv + (r % images) * plane
+                        for q in (i - base)..<(rowEnd - base) {
+                            let d = t[q].float - ChannelNormalize.normalized(x[base + q], iv[q])
+                            acc += d * d
+                        }
+                        i = rowEnd
                     }
-                    p = end
-                    if (base + p) % 4096 == 0 { total += Double(acc); acc = 0 }
+                    sums[k] = acc
                 }
             }
-            if s.count % 4096 != 0 { total += Double(acc) }
+            var total = 0.0
+            for k in 0..<chunks { total += Double(sums[k]) }
             return total / Double(s.rowLength)
         }
     }
