@@ -33,6 +33,11 @@ final class MapInference {
 
     /// The maps (size x size each, row-major) and scores (map maxima) of a prepared batch.
     func callAsFunction(_ input: Tensor) -> (maps: [[Float]], scores: [Float]) {
+        // A batch of one is the image itself (a line camera's): no copy into a lane's tensor.
+        if input.n == 1 {
+            let (map, score) = lanes[0].run(input)
+            return ([map], [score])
+        }
         let plane = input.plane, n = input.n
         let results = maps(count: n) { i, image in
             image.resize(c: input.c, n: 1, h: input.h, w: input.w)
