@@ -18,8 +18,10 @@ struct CompareCommand: ParsableCommand {
     @Argument(help: "Model B directory.") var b: String
     @Argument(help: "Dataset root (MVTec AD layout).") var data: String
     @Option(help: "Also write the results (with every image's two scores) as JSON to this file.") var json: String?
+    @OptionGroup var threading: ThreadArguments
 
     func run() throws {
+        threading.apply()
         let dataset = try MVTecDataset(root: data)
         for problem in dataset.problems { warn(problem) }
         let modelA = try AnomalyModel(path: a), modelB = try AnomalyModel(path: b)

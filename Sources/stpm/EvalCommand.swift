@@ -19,10 +19,12 @@ struct EvalCommand: ParsableCommand {
     @Argument(help: "Dataset root (MVTec AD layout).") var data: String?
     @OptionGroup var folders: LabelledFolderArguments
     @Option(help: "Also write the results as JSON to this file.") var json: String?
+    @OptionGroup var threading: ThreadArguments
 
     func validate() throws { try folders.validate(data: data) }
 
     func run() throws {
+        threading.apply()
         let dataset = try folders.dataset(data: data)
         for problem in dataset.problems { warn(problem) }
         let data = self.data ?? dataset.root

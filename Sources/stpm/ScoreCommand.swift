@@ -22,12 +22,14 @@ struct ScoreCommand: ParsableCommand {
     @Option(help: "Write path,score,flagged,threshold,map_scale,overlay,map16,error to this CSV file.") var csv: String?
     @Option(help: "Write an overlay PNG and a 16-bit map PNG per image into this folder.") var maps: String?
     @Option(help: "Score only shard I of N (0 <= I < N), a fixed share of the files by path hash.") var shard: String?
+    @OptionGroup var threading: ThreadArguments
 
     func validate() throws {
         if let shard, Shard(shard) == nil { throw ValidationError("--shard \(shard): expected I/N with 0 <= I < N, such as 0/4") }
     }
 
     func run() throws {
+        threading.apply()
         let inspection = try Inspection(modelPath: model)
         let everything = try scanImageFolder(paths: paths)
         // Stems come from all files, so the shards' map files never collide in a shared --maps folder.

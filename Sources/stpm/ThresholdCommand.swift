@@ -22,6 +22,7 @@ struct ThresholdCommand: ParsableCommand {
     @Option(help: "Percentile (0-100) of the held-out normal scores.") var percentile: Double?
     @Option(help: "A threshold value.") var value: Float?
     @Option(help: "Labelled dataset to report precision/recall/F1 on (default: the --f1 dataset).") var data: String?
+    @OptionGroup var threading: ThreadArguments
 
     func validate() throws {
         guard [f1 != nil, noEscape != nil, percentile != nil, value != nil].filter({ $0 }).count == 1 else {
@@ -30,6 +31,7 @@ struct ThresholdCommand: ParsableCommand {
     }
 
     func run() throws {
+        threading.apply()
         let inspection = try Inspection(modelPath: model)
         inspection.warn = warn
         let rule: ThresholdRule = f1 != nil ? .f1 : noEscape != nil ? .noEscape : percentile.map { .percentile($0) } ?? .value(value!)

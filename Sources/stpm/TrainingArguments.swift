@@ -17,11 +17,11 @@ struct TrainingArguments: ParsableArguments {
     @Option(help: "Fraction of train/good held out to choose the best epoch.") var valFraction = 0.2
     @Option var seed: UInt64 = 0
     @Option(help: "Also save the student after these epochs (comma-separated), e.g. 25,50,75.") var snapshotEpochs = ""
-    @Option(help: "Threads (default: all cores).") var threads: Int?
+    @OptionGroup var threading: ThreadArguments
 
     /// Validated options; also applies --threads to the process.
     func options() throws -> TrainingOptions {
-        if let threads { Parallelism.set(threads) }
+        threading.apply()
         var o = TrainingOptions()
         o.backbone = backbone
         o.teacherWeights = teacherWeights

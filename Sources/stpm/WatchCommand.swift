@@ -27,6 +27,7 @@ struct WatchCommand: ParsableCommand {
     @Option(help: "Only images modified since then: an ISO 8601 time (2026-11-30T08:00:00Z) or an age (90s, 30m, 12h, 2d).")
     var since: String?
     @Flag(help: "Score what is there, then exit.") var once = false
+    @OptionGroup var threading: ThreadArguments
 
     func validate() throws {
         guard settle >= 0 else { throw ValidationError("--settle must be at least 0 ms") }
@@ -37,6 +38,7 @@ struct WatchCommand: ParsableCommand {
     }
 
     func run() throws {
+        threading.apply()
         let anomalyModel = try AnomalyModel(path: model)
         var options = WatchOptions(folders: folders, log: log ?? WatchOptions.defaultLog(model: model, folders: folders))
         options.flagged = flagged

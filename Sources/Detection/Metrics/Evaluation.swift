@@ -1,4 +1,5 @@
 import Foundation
+import Numerics
 
 /// Image AUROC (score = map max), pixel AUROC and AU-PRO@0.3 of one group of test images.
 /// A metric is NaN where it is undefined (one class missing, no defect region).
@@ -67,8 +68,8 @@ public enum Evaluation {
         let withMask = scored.indices.filter { scored[$0].mask != nil }
         var regions = [ConnectedComponents?](repeating: nil, count: withMask.count)
         regions.withUnsafeMutableBufferPointer { regions in
-            DispatchQueue.concurrentPerform(iterations: withMask.count) { k in
-                regions[k] = connectedComponents8(mask: scored[withMask[k]].mask!, width: size, height: size)
+            parallelFor(withMask.count, work: withMask.count * size * size) { range in
+                for k in range { regions[k] = connectedComponents8(mask: scored[withMask[k]].mask!, width: size, height: size) }
             }
         }
         let pixel = PixelMetrics.compute(zip(withMask, regions).map { i, r in

@@ -36,7 +36,7 @@ struct PixelMetrics {
         let layout = Layout(images, groupCount: groupCount)
         let keys = sortedKeys(images, layout)
         // The scans only read: the AUROC's in pieces that start at runs of tied scores, the PRO curve's whole.
-        let pieces = keys.count >= 1 << 16 ? 2 * ProcessInfo.processInfo.activeProcessorCount : 1
+        let pieces = keys.count >= 1 << 16 ? 2 * Parallelism.threads : 1
         var bounds = (0...pieces).map { keys.count * $0 / pieces }
         for j in 1..<pieces {
             bounds[j] = max(bounds[j], bounds[j - 1])
@@ -45,7 +45,7 @@ struct PixelMetrics {
         // The PRO curves of the groups in as many shares as cores (each share reads every key), or on AVX-512
         // eight to a share.
         let shares = curve != nil ? 1 : scansInLanes(layout) ? (groupCount + 7) / 8
-            : min(groupCount, ProcessInfo.processInfo.activeProcessorCount)
+            : min(groupCount, Parallelism.threads)
         var partial = [AUROCPiece?](repeating: nil, count: pieces)
         var pro = [Double](repeating: .nan, count: groupCount)
         partial.withUnsafeMutableBufferPointer { partial in
@@ -136,7 +136,7 @@ struct PixelMetrics {
         let count = images.reduce(0) { $0 + $1.map.count }
         // Parts of whole images, in order, one per core: each counts its own keys per bucket, then writes them
         // behind those of the parts before it, so the order is the sequential one.
-        let parts = count >= 1 << 16 ? min(max(ProcessInfo.processInfo.activeProcessorCount, 1), images.count) : 1
+        let parts = count >= 1 << 16 ? min(Parallelism.threads, images.count) : 1
         let firstImage = (0...parts).map { images.count * $0 / parts }
         return [UInt64](unsafeUninitializedCapacity: count) { keys, initialized in
             adviseHugePages(keys)

@@ -1,4 +1,5 @@
 import Foundation
+import Numerics
 
 /// Sorts integers byte by byte, least significant first (a counting sort per byte). Pixel AUROC and
 /// AU-PRO sort one key per pixel of the test set (7.3 million for tire's 112 images at 256 px), where the
@@ -19,7 +20,7 @@ import Foundation
 func radixSort(_ keys: inout [UInt64], ignoringLowBytes: Int = 0) {
     let count = keys.count
     guard count > 1 else { return }
-    let parts = count >= 1 << 16 ? min(max(ProcessInfo.processInfo.activeProcessorCount, 1), 8) : 1
+    let parts = count >= 1 << 16 ? min(Parallelism.threads, 8) : 1
     var room = [UInt64](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
     keys.withUnsafeMutableBufferPointer { keys in
         room.withUnsafeMutableBufferPointer { room in

@@ -1,5 +1,6 @@
 import Foundation
 import ImageIO
+import Numerics
 
 /// One image file as scored by a model: the prepared image (model size, RGB), its anomaly map
 /// (size x size, row-major) and its score (the map's maximum).
@@ -82,7 +83,9 @@ final class FileReads<Extra> {
     init(_ paths: [String], size: Int, batchSize: Int, alongside: @escaping (_ index: Int, _ width: Int, _ height: Int) -> Extra) {
         self.paths = paths
         self.size = size
-        files = ReadAhead(count: paths.count, window: 2 * batchSize, readers: ProcessInfo.processInfo.activeProcessorCount) { i in
+        // One thread means one core: the lane then reads each image itself, with no reader beside it.
+        let readers = Parallelism.threads > 1 ? Parallelism.threads : 0
+        files = ReadAhead(count: paths.count, window: 2 * batchSize, readers: readers) { i in
             Result { () throws -> (SourceImage, Extra) in
                 let source = try SourceImage(paths[i], size: size)
                 return (source, alongside(i, source.width, source.height))
