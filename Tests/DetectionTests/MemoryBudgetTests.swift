@@ -25,4 +25,20 @@ final class MemoryBudgetTests: XCTestCase {
             XCTAssertLessThanOrEqual(estimate, 2 * peak, run)
         }
     }
+
+    func testScoringEstimateBoundsTheMeasuredPeaks() {
+        // backbone, size, measured peak in KiB of `stpm score MODEL` on 500 tire-size PNGs (release build,
+        // the higher of two runs at 2 threads: two lanes, each with its replicas; at 1 thread, one lane,
+        // the peaks were 53-60 % of these).
+        let measured: [(BackboneKind, Int, Int)] = [
+            (.efficientnetLite0, 256, 117_664), (.efficientnetLite0, 512, 252_000),
+            (.resnet50Half, 256, 287_476), (.resnet50Half, 512, 441_104),
+        ]
+        for (backbone, size, kib) in measured {
+            let estimate = MemoryBudget.scoring(backbone, size: size, batch: 8), peak = kib * 1024
+            let run = "scoring \(backbone.rawValue) at \(size) px"
+            XCTAssertGreaterThanOrEqual(estimate, peak * 105 / 100, run)
+            XCTAssertLessThanOrEqual(estimate, 2 * peak, run)
+        }
+    }
 }

@@ -8,7 +8,7 @@ import Backbones
 /// The model is peak = base + size² x (perImage x batch + evaluation + images x stored), in bytes,
 /// fitted to `/usr/bin/time -v` peaks of `stpm train` (README, "Memory"): `perImage` is what one
 /// training image's activations, gradients and im2col columns cost per input pixel, `evaluation` the
-/// batch-of-8 inference buffers (held-out scoring, teacher caching, `stpm score`), and `stored` the
+/// batch-of-8 inference buffers (held-out scoring, teacher caching), and `stored` the
 /// cached teacher taps (Float16: 2 bytes x channels / stride² per tap) plus the RGB bytes of every image.
 public enum MemoryBudget {
     static let base = 96_000_000
@@ -44,8 +44,22 @@ public enum MemoryBudget {
         return base + pixels.multipliedReportingOverflow(by: perPixel).partialValue
     }
 
+    /// Scoring's peak: base + fixed + size² x perPixel x batch / 8 (batch 8 at least), fitted to
+    /// `/usr/bin/time -v stpm score` of 500 tire-size PNGs at 256 and 512 px (`MemoryBudgetTests`). The
+    /// ResNets' peaks grow far slower than their pixels (resnet50-1by2: 294 MB at 256 px, 452 MB at 512),
+    /// so one per-pixel figure either fell below the 256 px peak or, as the old one did, asked 1.8 GB for
+    /// the 512 px run. ResNet-18 takes the half-width ResNet-50's figures, as in training (unmeasured here:
+    /// its ImageNet weights cannot be fetched on this machine).
     public static func scoring(_ kind: BackboneKind, size: Int, batch: Int) -> Int {
-        base + size * size * perPixel(kind).evaluation * max(batch, 8) / 8
+        let (fixed, perPixel) = scoringParts(kind)
+        return base + fixed + size * size * perPixel * max(batch, 8) / 8
+    }
+
+    static func scoringParts(_ kind: BackboneKind) -> (fixed: Int, perPixel: Int) {
+        switch kind {
+        case .efficientnetLite0: (0, 800)
+        case .resnet50Half, .resnet18: (160_000_000, 1000)
+        }
     }
 
     /// MemAvailable from /proc/meminfo (what the kernel can give without swapping), nil where unknown.
