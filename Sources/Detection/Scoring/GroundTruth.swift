@@ -41,22 +41,47 @@ public enum GroundTruth {
             throw MaskError.sizeMismatch(mask: path, maskWidth: m.width, maskHeight: m.height, width: imageWidth, height: imageHeight)
         }
         let mask = stored.map { m in
-            (m.width == size && m.height == size ? m : m.resizedNearest(width: size, height: size)).pixels.map(isDefect)
+            defects((m.width == size && m.height == size ? m : m.resizedNearest(width: size, height: size)).pixels)
         }
-        let defective = rule(sample, stored)
+        let stats = stored.map { values(of: $0.pixels) }
+        let defective = rule(sample, maskHasDefect: stats?.defect)
         return Truth(isDefective: defective, mask: mask ?? (defective ? nil : [Bool](repeating: false, count: size * size)),
-                     nonBinary: stored?.pixels.contains { $0 != 0 && $0 != 255 } ?? false)
+                     nonBinary: stats?.nonBinary ?? false)
     }
 
     static func isDefect(_ pixel: UInt8) -> Bool { pixel > 127 }
 
+    /// `isDefect` of each pixel. This and `values(of:)` run over every test image's mask in an evaluation;
+    /// Swift's `map` and `contains` with a closure took 0.1 ms of a tire mask, these loops vectorise.
+    static func defects(_ pixels: [UInt8]) -> [Bool] {
+        [Bool](unsafeUninitializedCapacity: pixels.count) { out, initialized in
+            pixels.withUnsafeBufferPointer { pixels in
+                for i in pixels.indices { out[i] = isDefect(pixels[i]) }
+            }
+            initialized = pixels.count
+        }
+    }
+
+    /// Whether the mask holds a defect pixel (`isDefect`), and a value other than 0 and 255, in one pass.
+    static func values(of pixels: [UInt8]) -> (defect: Bool, nonBinary: Bool) {
+        pixels.withUnsafeBufferPointer { pixels in
+            var defect: UInt8 = 0, between: UInt8 = 0
+            for v in pixels {
+                defect |= isDefect(v) ? 1 : 0
+                // 0 and 255 wrap to 1 and 0; every other value lands above 1.
+                between |= v &+ 1 > 1 ? 1 : 0
+            }
+            return (defect != 0, between != 0)
+        }
+    }
+
     /// The label alone (reads the mask when there is one); nil for training images.
     public static func isDefective(_ sample: DatasetSample) throws -> Bool? {
         guard sample.split == .test else { return nil }
-        return rule(sample, try sample.maskPath.map { try ImageReader.read(path: $0, as: .gray) })
+        return rule(sample, maskHasDefect: try sample.maskPath.map { values(of: try ImageReader.read(path: $0, as: .gray).pixels).defect })
     }
 
-    private static func rule(_ sample: DatasetSample, _ mask: Image8?) -> Bool {
-        mask.map { $0.pixels.contains(where: isDefect) } ?? (sample.defectType != "good")
+    private static func rule(_ sample: DatasetSample, maskHasDefect: Bool?) -> Bool {
+        maskHasDefect ?? (sample.defectType != "good")
     }
 }
