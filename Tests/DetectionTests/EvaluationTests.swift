@@ -54,11 +54,12 @@ final class EvaluationTests: XCTestCase {
     func testEachRowEqualsItsImagesEvaluatedAlone() {
         var rng = SplitMix64(seed: 11)
         let cycle = ["good", "hole", "good", "stain", "crack", "hole", "good", "stain", "crack", "hole", "stain", "good", "crack"]
-        for (size, count) in [(8, 13), (64, 20)] {
+        // Twelve levels make every score a run of ties; 2^20 leave most pixels alone with theirs (the scan's lone path).
+        for (size, count, levels) in [(8, 13, 12), (64, 20, 12), (64, 20, 1 << 20)] {
             let pixels = size * size
             var scored = (0..<count).map { i in
                 let type = cycle[i % cycle.count]
-                let map = (0..<pixels).map { _ in Float(rng.next() % 12) / 16 }
+                let map = (0..<pixels).map { _ in Float(rng.next() % UInt64(levels)) / 16 }
                 let mask = type == "good" ? [Bool](repeating: false, count: pixels)
                     : (0..<pixels).map { p in (p / size + p % size + i) % 5 == 0 || rng.next() % 9 == 0 }
                 return sample(type, score: map.max()! + Float(i) / 1024, map: map, mask: mask)

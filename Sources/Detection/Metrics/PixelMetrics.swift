@@ -185,17 +185,17 @@ struct PixelMetrics {
         }
     }
 
-    /// Ascending through `range`; counts are kept per kind and summed into a group's only for runs holding
-    /// its positives (a run without positives adds nothing to a group's wins).
+    /// Ascending through `range`. Wins are kept per pair of kinds, the positive's and the negative's, and added
+    /// into each group's (every pair of its kinds) at the end: adding them to the groups' sums pixel by pixel,
+    /// through each group's kinds, took a third of the scan.
     static func aurocScan(_ keys: [UInt64], _ range: Range<Int>, _ layout: Layout) -> AUROCPiece {
         let groups = layout.groupCount, kinds = layout.kinds
         // Per kind: this run's positives and negatives, the piece's positives, negatives below this run.
         let counts = scratch([Int](repeating: 0, count: 4 * kinds))
-        defer { counts.deallocate() }
+        // `twiceWinsOfKinds[k * kinds + j]`: twice the wins of kind k's positives over kind j's negatives.
+        let twiceWinsOfKinds = scratch([Int](repeating: 0, count: kinds * kinds)), touched = scratch([Int](repeating: 0, count: kinds))
+        defer { for p in [counts, twiceWinsOfKinds, touched] { p.deallocate() } }
         let runPositives = counts, runNegatives = counts + kinds, positives = counts + 2 * kinds, negativesBelow = counts + 3 * kinds
-        var twiceWins = [Int](repeating: 0, count: groups)
-        var touchedKinds: [Int] = [], touchedGroups: [Int] = []
-        var groupTouched = [Bool](repeating: false, count: groups)
         keys.withUnsafeBufferPointer { keys in
             layout.regionKind.withUnsafeBufferPointer { regionKind in
                 var start = range.lowerBound
@@ -209,53 +209,46 @@ struct PixelMetrics {
                         } else {
                             let kind = regionKind[tag - kinds]
                             positives[kind] += 1
-                            for g in layout.groups(of: kind) {
-                                twiceWins[g] += 2 * layout.kinds(of: g).reduce(0) { $0 + negativesBelow[$1] }
-                            }
+                            let wins = twiceWinsOfKinds + kind * kinds
+                            for j in 0..<kinds { wins[j] += 2 * negativesBelow[j] }
                         }
                         start += 1
                         continue
                     }
-                    var end = start
+                    // A run of tied scores: each positive in it beats the negatives below and half of those in it.
+                    var end = start, touchedCount = 0
                     var runHasPositives = false
                     while end < range.upperBound, keys[end] >> 32 == run {
                         let tag = Int(truncatingIfNeeded: keys[end] & 0xFFFF_FFFF)
                         let positive = tag >= kinds
                         let kind = positive ? regionKind[tag - kinds] : tag
-                        if runPositives[kind] == 0 && runNegatives[kind] == 0 { touchedKinds.append(kind) }
+                        if runPositives[kind] == 0 && runNegatives[kind] == 0 {
+                            touched[touchedCount] = kind
+                            touchedCount += 1
+                        }
                         if positive { runPositives[kind] += 1 } else { runNegatives[kind] += 1 }
                         runHasPositives = runHasPositives || positive
                         end += 1
                     }
                     if runHasPositives {
-                        for kind in touchedKinds where runPositives[kind] > 0 {
-                            for g in layout.groups(of: kind) where !groupTouched[g] {
-                                groupTouched[g] = true
-                                touchedGroups.append(g)
-                            }
+                        for t in 0..<touchedCount where runPositives[touched[t]] > 0 {
+                            let kind = touched[t], wins = twiceWinsOfKinds + kind * kinds
+                            for j in 0..<kinds { wins[j] += runPositives[kind] * (2 * negativesBelow[j] + runNegatives[j]) }
                         }
-                        for g in touchedGroups {
-                            var runP = 0, runN = 0, below = 0
-                            for kind in layout.kinds(of: g) {
-                                runP += runPositives[kind]
-                                runN += runNegatives[kind]
-                                below += negativesBelow[kind]
-                            }
-                            twiceWins[g] += runP * (2 * below + runN)
-                            groupTouched[g] = false
-                        }
-                        touchedGroups.removeAll(keepingCapacity: true)
                     }
-                    for kind in touchedKinds {
+                    for t in 0..<touchedCount {
+                        let kind = touched[t]
                         negativesBelow[kind] += runNegatives[kind]
                         positives[kind] += runPositives[kind]
                         runNegatives[kind] = 0
                         runPositives[kind] = 0
                     }
-                    touchedKinds.removeAll(keepingCapacity: true)
                     start = end
                 }
             }
+        }
+        let twiceWins = (0..<groups).map { g in
+            layout.kinds(of: g).reduce(0) { sum, k in layout.kinds(of: g).reduce(sum) { $0 + twiceWinsOfKinds[k * kinds + $1] } }
         }
         return AUROCPiece(twiceWins: twiceWins, positives: Array(UnsafeBufferPointer(start: positives, count: kinds)),
                           negatives: Array(UnsafeBufferPointer(start: negativesBelow, count: kinds)))
