@@ -132,21 +132,15 @@ enum PNGDirect {
 /// PNG's five row filters undone (PNG 1.2 section 6): filtered rows of `rowBytes` bytes, each after its
 /// filter-type byte, into rows of `rowBytes` bytes, each unfiltered row the next one's row above.
 enum PNGRowFilters {
-    /// The widest image the AVX-512 kernel takes: its scratch is 64 bytes per pixel of a row (4 MB here).
-    static let maxVectorWidth = 1 << 16
-
     /// False on a filter type above 4 (libpng names that error). RGB and RGBA go to the AVX-512 kernel,
     /// which runs 16 rows side by side (`stpm_png_unfilter_avx512`), where there is one; the loops below
     /// are the portable path and the kernel's reference.
     static func undo(_ raw: UnsafePointer<UInt8>, rows: Int, rowBytes: Int, bytesPerPixel bpp: Int,
                      into out: UnsafeMutablePointer<UInt8>) -> Bool {
-        let width = rowBytes / bpp
-        guard InstructionSet.avx512, bpp == 3 || bpp == 4, width <= maxVectorWidth else {
+        guard InstructionSet.avx512, bpp == 3 || bpp == 4 else {
             return undoPortably(raw, rows: rows, rowBytes: rowBytes, bytesPerPixel: bpp, into: out)
         }
-        let stage = UnsafeMutablePointer<UInt8>.allocate(capacity: (width + 16) * 64)
-        defer { stage.deallocate() }
-        return stpm_png_unfilter_avx512(raw, rows, rowBytes, bpp, out, stage) != 0
+        return stpm_png_unfilter_avx512(raw, rows, rowBytes, bpp, out) != 0
     }
 
     static func undoPortably(_ raw: UnsafePointer<UInt8>, rows: Int, rowBytes: Int, bytesPerPixel bpp: Int,

@@ -7,10 +7,9 @@
 /// Sub, Average and Paeth depend on the pixel to the left, so one row is a chain of dependent steps, but
 /// row y + 1's pixel p needs only row y's pixels p - 1 and p. Lane k of a vector takes pixel t - k of
 /// row y0 + k at step t, its byte above being lane k - 1's result of the step before, so 16 chains run
-/// side by side; the results go through `stage` to the rows. The same bytes as PNGRowFilters.undo.
-/// `raw`: `rows` rows of a filter-type byte and `row_bytes` bytes; `out`: rows of `row_bytes` bytes;
-/// `stage`: (row_bytes / bpp + 16) * 64 bytes of scratch.
-/// Returns 0 (out unspecified) on a filter type above 4. Needs AVX-512 (F, BW, VL).
-int stpm_png_unfilter_avx512(const uint8_t *raw, long rows, long row_bytes, long bpp, uint8_t *out, uint8_t *stage);
+/// side by side; 16 steps' pixels are transposed in registers from the rows and back. The same bytes as
+/// PNGRowFilters.undo. `raw`: `rows` rows of a filter-type byte and `row_bytes` bytes; `out`: rows of
+/// `row_bytes` bytes. Returns 0 (out unspecified) on a filter type above 4. Needs AVX-512 (F, BW, VL).
+int stpm_png_unfilter_avx512(const uint8_t *raw, long rows, long row_bytes, long bpp, uint8_t *out);
 
 #endif
