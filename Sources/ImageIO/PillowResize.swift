@@ -75,6 +75,16 @@ extension Image8 {
 
     private func horizontalPass(_ axis: PillowBilinearAxis) -> Image8 {
         let c = channels, inRow = width * c, outRow = axis.outSize * c, taps = axis.taps
+        if c == 3 && InstructionSet.avx512 {
+            // Row by row where the scale is near 1 (the kernel declines wider reaches, writing nothing).
+            var done = false
+            let out = [UInt8](unsafeUninitializedCapacity: height * outRow) { out, initialized in
+                done = stpm_resize_horizontal_rgb_rows_avx512(pixels, width, height, out.baseAddress!, axis.outSize,
+                                                              axis.first, axis.count, axis.weights, taps) != 0
+                initialized = done ? height * outRow : 0
+            }
+            if done { return Image8(width: axis.outSize, height: height, channels: c, pixels: out) }
+        }
         if c == 3 && InstructionSet.avx512 && axis.outSize >= 2 && 48 * (width + 1) <= Int(Int32.max) {
             // The kernel reads and writes 4 bytes per pixel: past a row's end lies the next row, past the last one
             // the output's spare byte and a copy of the input's last row with one more.

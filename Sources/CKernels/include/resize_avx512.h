@@ -18,4 +18,13 @@ void stpm_resize_vertical_avx512(const uint8_t *src, long row_length, uint8_t *d
 void stpm_resize_horizontal_rgb_avx512(const uint8_t *src, long in_width, long rows, uint8_t *dst, long out_width,
                                        const long *first, const long *count, const int32_t *weights, long taps);
 
+/// The same pass one row at a time, 16 output pixels at once, where every 16 consecutive output pixels read
+/// at most 32 input pixels (scales near 1, as 300x400 -> 256x256): those are loaded once as 32 lanes and
+/// each tap picks its lanes by a permute, and the 16 pixels are stored as 48 bytes, with no gather or
+/// scatter. Nothing outside `src`'s and `dst`'s rows is read or written. Returns 0, having written
+/// nothing, when some 16 output pixels reach wider (the caller takes the pass above), or when the
+/// scratch for the taps' lanes cannot be allocated.
+int stpm_resize_horizontal_rgb_rows_avx512(const uint8_t *src, long in_width, long rows, uint8_t *dst, long out_width,
+                                           const long *first, const long *count, const int32_t *weights, long taps);
+
 #endif
