@@ -84,10 +84,11 @@ final class PNGDirectTests: XCTestCase {
         }
     }
 
-    /// The zlib stream is fed to igzip chunk by chunk: split anywhere (one-byte chunks, a header split
+    /// The zlib stream's chunks are joined for igzip: split anywhere (one-byte chunks, a header split
     /// across two, empty chunks between) it must decode to libpng's bytes, and a stream that is longer or
-    /// shorter than the image, truncated, followed by more data (in its last chunk, caught only in igzip's
-    /// bit buffer, or in a chunk after it) or with a wrong Adler-32 is declined and left to libpng's judgement.
+    /// shorter than the image, truncated, followed by more data (in its last chunk or in a chunk after it),
+    /// with a wrong Adler-32 or a zlib header igzip would take but zlib refuses (check bits, a preset dictionary,
+    /// a smaller window) is declined and left to libpng's judgement.
     func testStreamSplitAnywhereDecodesAndBadStreamsAreDeclined() throws {
         let dir = try TemporaryDirectory()
         var rng = SplitMix64(seed: 5)
@@ -109,12 +110,17 @@ final class PNGDirectTests: XCTestCase {
                 k += 1
             }
             let split = Self.with(file, idat: parts)
-            // A zlib header split across the first two chunks is left to libpng.
-            XCTAssertTrue(PNGDirect.decode(split) == (sizes[0] < 2 ? nil : libpng), "parts of \(sizes)")
+            XCTAssertTrue(PNGDirect.decode(split) == libpng, "parts of \(sizes)")
             XCTAssertTrue(try PNGFile.decode(split, path: path) == libpng, "parts of \(sizes)")
         }
-        var badAdler = stream
+        var badAdler = stream, badCheck = stream
         badAdler[stream.count - 1] ^= 1
+        badCheck[1] ^= 1
+        // A zlib header with these method/window and flag bits and valid check bits, then the stream's data.
+        func header(_ cmf: UInt8, _ flags: UInt8) -> [UInt8] {
+            let top = flags & 0xE0
+            return [cmf, top | UInt8((31 - (Int(cmf) << 8 | Int(top)) % 31) % 31)] + stream.dropFirst(2)
+        }
         var shorter = file, longer = file
         // IHDR's height, big-endian at bytes 20-23 (its CRC is the chunk's, recomputed by `with`).
         shorter[23] -= 1
@@ -124,10 +130,14 @@ final class PNGDirectTests: XCTestCase {
             ("two more bytes", Self.with(file, idat: [stream + [0, 0]])),
             ("nine more bytes", Self.with(file, idat: [stream + [UInt8](repeating: 7, count: 9)])),
             ("a chunk after the stream", Self.with(file, idat: [stream, [0]])),
+            ("bytes between the data and its Adler-32", Self.with(file, idat: [stream.dropLast(4) + [0, 0, 0] + stream.suffix(4)])),
             ("no Adler-32", Self.with(file, idat: [Array(stream.dropLast(4))])),
             ("one byte short", Self.with(file, idat: [Array(stream.dropLast(1))])),
             ("half the stream", Self.with(file, idat: [Array(stream.prefix(stream.count / 2))])),
             ("a wrong Adler-32", Self.with(file, idat: [badAdler])),
+            ("wrong zlib check bits", Self.with(file, idat: [badCheck])),
+            ("a preset dictionary", Self.with(file, idat: [header(0x78, stream[1] | 0x20)])),
+            ("a 16K window", Self.with(file, idat: [header(0x68, stream[1])])),
             ("a row more data than the image", Self.with(shorter, idat: [stream])),
             ("a row less data than the image", Self.with(longer, idat: [stream])),
         ]
