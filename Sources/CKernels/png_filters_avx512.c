@@ -49,41 +49,47 @@ AVX512 INLINE void transpose16(__m512i v[16]) {
 
 static inline uint64_t low_bits(long n) { return n >= 64 ? ~0ull : (1ull << n) - 1; }
 
-// Rows y0 ..< y0 + group (group <= 16) of the image; `above` is row y0 - 1's result, or NULL.
-// Inlined for bpp 3 and 4, so the moves of a pixel are single loads and stores.
-AVX512 INLINE void unfilter_group(const uint8_t *raw, long group, long row_bytes, long bpp, const uint8_t *above,
-                                  uint8_t *out) {
+// Rows y0 ..< y0 + rows (rows <= 16 * halves) of the image; `above` is row y0 - 1's result, or NULL.
+// Two halves of 16 rows run as one wavefront of 32 lanes, the second half's lane 0 taking the first half's
+// lane 15 as its row above: their steps are independent of each other, so the two chains overlap (one
+// chain of 16 lanes waited on its own latency). Inlined for bpp 3 and 4, and for one and two halves.
+AVX512 INLINE void unfilter_rows(const uint8_t *raw, long rows, long row_bytes, long bpp, int halves,
+                                 const uint8_t *above, uint8_t *out) {
     const long width = row_bytes / bpp;
-    unsigned kinds[5] = {0, 0, 0, 0, 0};
-    for (long k = 0; k < group; k++) kinds[raw[k * (row_bytes + 1)]] |= 1u << k;
-    const __mmask16 sub = (__mmask16)kinds[1], up = (__mmask16)kinds[2], avg = (__mmask16)kinds[3],
-                    pth = (__mmask16)kinds[4];
+    __mmask16 sub[2], up[2], avg[2], pth[2];
+    for (int h = 0; h < halves; h++) {
+        unsigned kinds[5] = {0, 0, 0, 0, 0};
+        for (long k = 0; k < LANES && h * LANES + k < rows; k++) kinds[raw[(h * LANES + k) * (row_bytes + 1)]] |= 1u << k;
+        sub[h] = (__mmask16)kinds[1], up[h] = (__mmask16)kinds[2], avg[h] = (__mmask16)kinds[3], pth[h] = (__mmask16)kinds[4];
+    }
     // bpp 3: 16 pixels' 48 bytes to 16 dwords (R, G, B, 0) and back, in two moves each.
     const __m512i spread = _mm512_set_epi32(0, 11, 10, 9, 0, 8, 7, 6, 0, 5, 4, 3, 0, 2, 1, 0);
     const __m512i widen = _mm512_broadcast_i32x4(_mm_setr_epi8(0, 1, 2, -1, 3, 4, 5, -1, 6, 7, 8, -1, 9, 10, 11, -1));
     const __m512i narrow = _mm512_broadcast_i32x4(_mm_setr_epi8(0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1));
     const __m512i gather = _mm512_set_epi32(0, 0, 0, 0, 14, 13, 12, 10, 9, 8, 6, 5, 4, 2, 1, 0);
     const __m512i one = _mm512_set1_epi8(1), zero = _mm512_setzero_si512();
-    __m512i left = zero, upper_left = zero;
-    // Blocks of 16 steps: row k's 16 pixels from t0 - k loaded (none outside the row, so a lane not yet
+    __m512i left[2] = {zero, zero}, upper_left[2] = {zero, zero};
+    // Blocks of 16 steps: row r's 16 pixels from t0 - r loaded (none outside the row, so a lane not yet
     // started or finished holds zero), transposed into the steps' vectors, run, transposed back, stored.
-    const long steps = width + group - 1;
+    const long steps = width + rows - 1;
     for (long t0 = 0; t0 < steps; t0 += LANES) {
-        __m512i v[LANES];
-        for (long k = 0; k < LANES; k++) {
-            const long p0 = t0 - k, lo = p0 < 0 ? -p0 : 0, hi = width - p0 < LANES ? width - p0 : LANES;
-            v[k] = zero;
-            if (k >= group || hi <= lo) continue;
-            // Masked: p0 may be negative, and no byte outside the row is read.
-            const uint8_t *from = raw + k * (row_bytes + 1) + 1 + p0 * bpp;
-            if (bpp == 3) {
-                const __m512i bytes = _mm512_maskz_loadu_epi8(low_bits(3 * hi) & ~low_bits(3 * lo), from);
-                v[k] = _mm512_shuffle_epi8(_mm512_permutexvar_epi32(spread, bytes), widen);
-            } else {
-                v[k] = _mm512_maskz_loadu_epi32((__mmask16)(low_bits(hi) & ~low_bits(lo)), from);
+        __m512i v[2][LANES];
+        for (int h = 0; h < halves; h++) {
+            for (long k = 0; k < LANES; k++) {
+                const long r = h * LANES + k, p0 = t0 - r, lo = p0 < 0 ? -p0 : 0, hi = width - p0 < LANES ? width - p0 : LANES;
+                v[h][k] = zero;
+                if (r >= rows || hi <= lo) continue;
+                // Masked: p0 may be negative, and no byte outside the row is read.
+                const uint8_t *from = raw + r * (row_bytes + 1) + 1 + p0 * bpp;
+                if (bpp == 3) {
+                    const __m512i bytes = _mm512_maskz_loadu_epi8(low_bits(3 * hi) & ~low_bits(3 * lo), from);
+                    v[h][k] = _mm512_shuffle_epi8(_mm512_permutexvar_epi32(spread, bytes), widen);
+                } else {
+                    v[h][k] = _mm512_maskz_loadu_epi32((__mmask16)(low_bits(hi) & ~low_bits(lo)), from);
+                }
             }
+            transpose16(v[h]);
         }
-        transpose16(v);
         const long n = steps - t0 < LANES ? steps - t0 : LANES;
         for (long i = 0; i < n; i++) {
             const long t = t0 + i;
@@ -91,29 +97,36 @@ AVX512 INLINE void unfilter_group(const uint8_t *raw, long group, long row_bytes
             // a 3-byte copy went through the stack, a wait on the chain of every step.
             uint32_t first = 0;
             if (above && t < width) memcpy(&first, above + t * bpp, 4);
-            // Row y0 + k's byte above is lane k - 1's result of the step before; lane 0's is in memory.
-            const __m512i b = _mm512_alignr_epi32(left, _mm512_set1_epi32((int)first), 15);
-            const __m512i average = _mm512_sub_epi8(_mm512_avg_epu8(left, b), _mm512_and_si512(_mm512_xor_si512(left, b), one));
-            __m512i predicted = _mm512_maskz_mov_epi32(sub, left);
-            predicted = _mm512_mask_mov_epi32(predicted, up, b);
-            predicted = _mm512_mask_mov_epi32(predicted, avg, average);
-            predicted = _mm512_mask_mov_epi32(predicted, pth, paeth(left, b, upper_left));
-            // A lane not yet started holds zero (so did its neighbours), which is the left and upper-left
-            // neighbour of its row's first pixel; a finished lane is read by no one.
-            left = _mm512_add_epi8(v[i], predicted);
-            upper_left = b;
-            v[i] = left;
+            // Row r's byte above is lane r - 1's result of the step before; row 0's is in memory.
+            __m512i b[2];
+            b[0] = _mm512_alignr_epi32(left[0], _mm512_set1_epi32((int)first), 15);
+            if (halves == 2) b[1] = _mm512_alignr_epi32(left[1], left[0], 15);
+            for (int h = 0; h < halves; h++) {
+                const __m512i average = _mm512_sub_epi8(_mm512_avg_epu8(left[h], b[h]),
+                                                        _mm512_and_si512(_mm512_xor_si512(left[h], b[h]), one));
+                __m512i predicted = _mm512_maskz_mov_epi32(sub[h], left[h]);
+                predicted = _mm512_mask_mov_epi32(predicted, up[h], b[h]);
+                predicted = _mm512_mask_mov_epi32(predicted, avg[h], average);
+                predicted = _mm512_mask_mov_epi32(predicted, pth[h], paeth(left[h], b[h], upper_left[h]));
+                // A lane not yet started holds zero (so did its neighbours), which is the left and upper-left
+                // neighbour of its row's first pixel; a finished lane is read by no one.
+                left[h] = _mm512_add_epi8(v[h][i], predicted);
+                upper_left[h] = b[h];
+                v[h][i] = left[h];
+            }
         }
-        transpose16(v);
-        for (long k = 0; k < group; k++) {
-            const long p0 = t0 - k, lo = p0 < 0 ? -p0 : 0, hi = width - p0 < LANES ? width - p0 : LANES;
-            if (hi <= lo) continue;
-            uint8_t *to = out + k * row_bytes + p0 * bpp;
-            if (bpp == 3) {
-                const __m512i bytes = _mm512_permutexvar_epi32(gather, _mm512_shuffle_epi8(v[k], narrow));
-                _mm512_mask_storeu_epi8(to, low_bits(3 * hi) & ~low_bits(3 * lo), bytes);
-            } else {
-                _mm512_mask_storeu_epi32(to, (__mmask16)(low_bits(hi) & ~low_bits(lo)), v[k]);
+        for (int h = 0; h < halves; h++) {
+            transpose16(v[h]);
+            for (long k = 0; k < LANES; k++) {
+                const long r = h * LANES + k, p0 = t0 - r, lo = p0 < 0 ? -p0 : 0, hi = width - p0 < LANES ? width - p0 : LANES;
+                if (r >= rows || hi <= lo) continue;
+                uint8_t *to = out + r * row_bytes + p0 * bpp;
+                if (bpp == 3) {
+                    const __m512i bytes = _mm512_permutexvar_epi32(gather, _mm512_shuffle_epi8(v[h][k], narrow));
+                    _mm512_mask_storeu_epi8(to, low_bits(3 * hi) & ~low_bits(3 * lo), bytes);
+                } else {
+                    _mm512_mask_storeu_epi32(to, (__mmask16)(low_bits(hi) & ~low_bits(lo)), v[h][k]);
+                }
             }
         }
     }
@@ -121,11 +134,14 @@ AVX512 INLINE void unfilter_group(const uint8_t *raw, long group, long row_bytes
 
 AVX512 int stpm_png_unfilter_avx512(const uint8_t *raw, long rows, long row_bytes, long bpp, uint8_t *out) {
     for (long y = 0; y < rows; y++) if (raw[y * (row_bytes + 1)] > 4) return 0;
-    for (long y0 = 0; y0 < rows; y0 += LANES) {
-        const uint8_t *group_raw = raw + y0 * (row_bytes + 1), *above = y0 > 0 ? out + (y0 - 1) * row_bytes : NULL;
-        const long group = rows - y0 < LANES ? rows - y0 : LANES;
-        if (bpp == 3) unfilter_group(group_raw, group, row_bytes, 3, above, out + y0 * row_bytes);
-        else unfilter_group(group_raw, group, row_bytes, 4, above, out + y0 * row_bytes);
+    for (long y0 = 0; y0 < rows; y0 += 2 * LANES) {
+        const uint8_t *rows_raw = raw + y0 * (row_bytes + 1), *above = y0 > 0 ? out + (y0 - 1) * row_bytes : NULL;
+        const long n = rows - y0 < 2 * LANES ? rows - y0 : 2 * LANES;
+        uint8_t *to = out + y0 * row_bytes;
+        if (bpp == 3 && n > LANES) unfilter_rows(rows_raw, n, row_bytes, 3, 2, above, to);
+        else if (bpp == 3) unfilter_rows(rows_raw, n, row_bytes, 3, 1, above, to);
+        else if (n > LANES) unfilter_rows(rows_raw, n, row_bytes, 4, 2, above, to);
+        else unfilter_rows(rows_raw, n, row_bytes, 4, 1, above, to);
     }
     return 1;
 }
