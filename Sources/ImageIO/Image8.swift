@@ -1,3 +1,6 @@
+import CKernels
+import Numerics
+
 /// An 8-bit image, row-major with interleaved channels (1 = gray, 3 = RGB).
 public struct Image8: Equatable, Sendable {
     public var width: Int
@@ -44,5 +47,27 @@ public struct Image8: Equatable, Sendable {
             out[i] = UInt8((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16)
         }
         return Image8(width: width, height: height, channels: 1, pixels: out)
+    }
+}
+
+extension Image8 {
+    /// An RGB image's channels as float planes of width * height values each (0 ... 255): the AVX-512
+    /// kernel (`stpm_rgb_to_planes_avx512`) where there is one, the loop below otherwise, its reference.
+    public func copyPlanes(red: UnsafeMutablePointer<Float>, green: UnsafeMutablePointer<Float>, blue: UnsafeMutablePointer<Float>) {
+        precondition(channels == 3, "planes of an RGB image")
+        let count = width * height
+        pixels.withUnsafeBufferPointer { px in
+            guard let base = px.baseAddress else { return }
+            if InstructionSet.avx512 {
+                stpm_rgb_to_planes_avx512(base, count, red, green, blue)
+                return
+            }
+            func copy(_ c: Int, to plane: UnsafeMutablePointer<Float>) {
+                for i in 0..<count { plane[i] = Float(base[i * 3 + c]) }
+            }
+            copy(0, to: red)
+            copy(1, to: green)
+            copy(2, to: blue)
+        }
     }
 }

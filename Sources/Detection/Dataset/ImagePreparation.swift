@@ -29,12 +29,8 @@ public enum ImagePreparation {
         // One image per part: the cores convert a training batch side by side (a step's serial tail otherwise).
         parallelFor(images.count, work: batch.count) { range in
             for n in range {
-                images[n].pixels.withUnsafeBufferPointer { px in
-                    for c in 0..<3 {
-                        let dst = data + (c * images.count + n) * plane
-                        for i in 0..<plane { dst[i] = Float(px[i * 3 + c]) }
-                    }
-                }
+                images[n].copyPlanes(red: data + n * plane, green: data + (images.count + n) * plane,
+                                     blue: data + (2 * images.count + n) * plane)
             }
         }
         kind.normalize(batch)
