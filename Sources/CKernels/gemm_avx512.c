@@ -2,6 +2,7 @@
 #include <immintrin.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <stdint.h>
 
 #define AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
 #define INLINE static inline __attribute__((always_inline)) AVX512
@@ -30,6 +31,8 @@ typedef struct {
     int activation;
     // Scale and bias indexed by the column of C instead of its row.
     int by_column;
+    // Whole tiles stored with streaming stores (set by `gemm`, not by the entry points).
+    int stream;
 } epilogue;
 
 // Per-thread scratch: the A block and STRIPS B strips. Grown once, freed when the thread ends.
@@ -82,10 +85,13 @@ INLINE void kernel(const int mr, const int half, long kc, const float *restrict 
     for (int i = 0; i < mr; i++) { c0[i] = _mm512_setzero_ps(); c1[i] = _mm512_setzero_ps(); }
     // The tile of C, rows ldc apart, is fetched while the product runs, not when it is stored (10-40 %
     // on the shapes whose C does not stay in cache: the input gradient's, 1536^3).
+    const int stream = e->stream && finish && !load && !half && m0 == 0xffff && m1 == 0xffff;
+    if (!stream) {
 #pragma clang loop unroll(full)
-    for (int i = 0; i < mr; i++) {
-        _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
-        if (!half) _mm_prefetch((const char *)(c + i * ldc + 16), _MM_HINT_T0);
+        for (int i = 0; i < mr; i++) {
+            _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+            if (!half) _mm_prefetch((const char *)(c + i * ldc + 16), _MM_HINT_T0);
+        }
     }
     for (long p = 0; p < kc; p++) {
         const __m512 b0 = _mm512_maskz_loadu_ps(m0, bp), b1 = half ? b0 : _mm512_maskz_loadu_ps(m1, bp + 16);
@@ -133,6 +139,11 @@ INLINE void kernel(const int mr, const int half, long kc, const float *restrict 
             }
             v0 = activate(v0, e->activation);
             v1 = activate(v1, e->activation);
+        }
+        if (stream) {
+            _mm512_stream_ps(cr, v0);
+            _mm512_stream_ps(cr + 16, v1);
+            continue;
         }
         _mm512_mask_storeu_ps(cr, m0, v0);
         if (!half) _mm512_mask_storeu_ps(cr + 16, m1, v1);
@@ -270,6 +281,12 @@ static AVX512 void gemm(int trans_a, long m, long n, long k, const float *a, lon
                         int a_in_place, int trans_b, const float *b, long ldb, const float *b_strips, float beta, float *c,
                         long ldc, const epilogue *e) {
     if (m <= 0 || n <= 0) return;
+    // A C larger than the caches hold (training's whole-batch outputs: 8-50 MB) is evicted before anything reads
+    // it again, so its whole tiles go straight to memory: a plain store first reads each line of C in.
+    epilogue local = *e;
+    local.stream = beta == 0 && k <= KC && ((uintptr_t)c & 63) == 0 && ldc % 16 == 0 &&
+                   m * ldc * (long)sizeof(float) >= STPM_SGEMM_STREAM_BYTES;
+    e = &local;
     float *ablock = scratch(), *strips = ablock + MC * KC;
     const int direct = !b_strips && !trans_b && m <= DIRECT_B_MAX_ROWS;
     // k == 0 still makes one pass: C = act(scale * beta C + bias).
@@ -318,25 +335,26 @@ static AVX512 void gemm(int trans_a, long m, long n, long k, const float *a, lon
         }
         if (finish) break;
     }
+    if (local.stream) _mm_sfence();
 }
 
 void stpm_sgemm(int trans_a, int trans_b, long m, long n, long k, const float *a, long lda, const float *b, long ldb,
                 float beta, float *c, long ldc, const float *scale, const float *bias, const float *residual, long ldr,
                 int activation) {
-    const epilogue e = {scale, bias, residual, ldr, activation, 0};
+    const epilogue e = {scale, bias, residual, ldr, activation, 0, 0};
     gemm(trans_a, m, n, k, a, lda, 0, 0, trans_b, b, ldb, 0, beta, c, ldc, &e);
 }
 
 void stpm_sgemm_column_epilogue(int trans_a, int trans_b, long m, long n, long k, const float *a, long lda, const float *b,
                                 long ldb, float *c, long ldc, const float *scale, const float *bias, int activation) {
-    const epilogue e = {scale, bias, 0, 0, activation, 1};
+    const epilogue e = {scale, bias, 0, 0, activation, 1, 0};
     gemm(trans_a, m, n, k, a, lda, 0, 0, trans_b, b, ldb, 0, 0, c, ldc, &e);
 }
 
 void stpm_sgemm_packed(long m, long n, long k, const float *packed_a, int trans_b, const float *b, long ldb,
                        float beta, float *c, long ldc, const float *scale, const float *bias, const float *residual,
                        long ldr, int activation) {
-    const epilogue e = {scale, bias, residual, ldr, activation, 0};
+    const epilogue e = {scale, bias, residual, ldr, activation, 0, 0};
     gemm(0, m, n, k, 0, 0, packed_a, 0, trans_b, b, ldb, 0, beta, c, ldc, &e);
 }
 
@@ -353,7 +371,7 @@ void stpm_sgemm_pack_a(int trans_a, long m, long k, const float *a, long lda, fl
 void stpm_sgemm_b_strips(int trans_a, long m, long n, long k, const float *a, long lda, const float *packed_a,
                          const float *b_strips, float *c, long ldc, const float *scale, const float *bias,
                          const float *residual, long ldr, int activation, int by_column) {
-    const epilogue e = {scale, bias, residual, ldr, activation, by_column};
+    const epilogue e = {scale, bias, residual, ldr, activation, by_column, 0};
     gemm(trans_a, m, n, k, a, lda, packed_a, trans_a && !packed_a, 0, 0, 0, b_strips, 0, c, ldc, &e);
 }
 

@@ -21,11 +21,17 @@ public final class Tensor {
         precondition(c >= 0 && n >= 0 && h >= 0 && w >= 0, "negative tensor dimension")
         self.c = c; self.n = n; self.h = h; self.w = w
         capacity = max(c * n * h * w, 1)
-        data = .allocate(capacity: capacity)
+        data = Self.allocate(capacity)
         data.initialize(repeating: 0, count: capacity)
     }
 
     deinit { data.deallocate() }
+
+    /// Whole cache lines: a GEMM's streaming stores need 64-byte aligned rows.
+    private static func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {
+        UnsafeMutableRawPointer.allocate(byteCount: count * MemoryLayout<Float>.stride, alignment: 64)
+            .bindMemory(to: Float.self, capacity: count)
+    }
 
     /// Changes the shape, reallocating only when the buffer must grow, so that steady-state training
     /// reuses the same memory step after step. Contents are unspecified after a reshape.
@@ -34,7 +40,7 @@ public final class Tensor {
         if need > capacity {
             data.deallocate()
             capacity = need
-            data = .allocate(capacity: need)
+            data = Self.allocate(need)
             data.initialize(repeating: 0, count: need)
         }
         self.c = c; self.n = n; self.h = h; self.w = w

@@ -347,6 +347,61 @@ final class GemmKernelTests: XCTestCase {
         }
     }
 
+    /// A C of `STPM_SGEMM_STREAM_BYTES` and more, 64-byte aligned with rows a multiple of 16 floats apart, goes out
+    /// through streaming stores (gemm_avx512.c): it must hold the bits that plain stores leave in a C one float wider
+    /// (which no tile streams), its padding untouched. Ragged columns (the last tile stored as usual), row panels of
+    /// 11 and 10, the packed and the unpacked left operand, every epilogue term, and the split between two threads.
+    func testStreamedTilesGiveTheBitsOfPlainStores() throws {
+        try XCTSkipUnless(InstructionSet.available, "no AVX-512 on this machine")
+        let saved = Parallelism.threads
+        defer { Parallelism.set(saved) }
+        let m = 21, k = 9, streamed = (Int(STPM_SGEMM_STREAM_BYTES) / (4 * m) + 15) / 16 * 16, n = streamed - 3
+        var rng = SplitMix64(seed: 31)
+        let a = (0..<(m * k)).map { _ in rng.uniform(-1, 1) }, b = (0..<(k * n)).map { _ in rng.uniform(-1, 1) }
+        let scale = (0..<m).map { _ in rng.uniform(-2, 2) }, bias = (0..<m).map { _ in rng.uniform(-1, 1) }
+        let residual = (0..<(m * n)).map { _ in rng.uniform(-2, 2) }
+        let operand = PackedOperand()
+        // C rows `ldc` apart from a 64-byte boundary, the columns past n holding the sentinel; returns C's n columns.
+        func product(ldc: Int, packed: Bool, epilogue: Bool, threads: Int) -> [Float] {
+            let raw = UnsafeMutableRawPointer.allocate(byteCount: m * ldc * 4, alignment: 64)
+            defer { raw.deallocate() }
+            let c = raw.bindMemory(to: Float.self, capacity: m * ldc)
+            for i in 0..<(m * ldc) { c[i] = i % ldc >= n ? sentinel : .nan }
+            Parallelism.set(threads)
+            InstructionSet.with(avx512: true) {
+                scale.withUnsafeBufferPointer { s in
+                    bias.withUnsafeBufferPointer { bi in
+                        residual.withUnsafeBufferPointer { r in
+                            let e = epilogue ? GemmEpilogue(scale: s.baseAddress, bias: bi.baseAddress, residual: r.baseAddress, ldr: n,
+                                                            activation: .relu6) : .none
+                            gemm(m: m, n: n, k: k, a: a, lda: k, packedA: packed ? operand.packed(a, m: m, k: k, version: 0) : nil,
+                                 b: b, ldb: n, c: c, ldc: ldc, epilogue: e)
+                        }
+                    }
+                }
+            }
+            for i in 0..<m {
+                for j in n..<ldc where c[i * ldc + j] != sentinel {
+                    XCTFail("C[\(i), \(j)] past the columns overwritten with \(c[i * ldc + j]) (ldc \(ldc))")
+                    return []
+                }
+            }
+            return (0..<(m * n)).map { c[$0 / n * ldc + $0 % n] }
+        }
+        for packed in [false, true] {
+            for epilogue in [false, true] {
+                for threads in [1, 2] {
+                    let plain = product(ldc: streamed + 1, packed: packed, epilogue: epilogue, threads: threads)
+                    let stream = product(ldc: streamed, packed: packed, epilogue: epilogue, threads: threads)
+                    XCTAssertEqual(stream.count, m * n)
+                    XCTAssert(stream.allSatisfy { !$0.isNaN }, "an unwritten element")
+                    XCTAssert(stream.map(\.bitPattern) == plain.map(\.bitPattern),
+                              "packed \(packed), epilogue \(epilogue), \(threads) threads")
+                }
+            }
+        }
+    }
+
     /// NaN in the product reaches the output through ReLU and ReLU6 as on the Swift path (max/min keep it).
     func testNaNPassesTheActivationsAsOnThePortablePath() throws {
         try XCTSkipUnless(InstructionSet.available, "no AVX-512 on this machine")

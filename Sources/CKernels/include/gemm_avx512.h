@@ -9,6 +9,12 @@ enum { STPM_ACT_NONE = 0, STPM_ACT_RELU = 1, STPM_ACT_RELU6 = 2 };
 /// straddle it).
 enum { STPM_SGEMM_KC = 384 };
 
+/// C of at least this many bytes (m rows, ldc floats apart), 64-byte aligned with ldc a multiple of 16, computed
+/// in one depth pass with beta 0, is written with streaming stores in whole tiles (the edges as usual): it does
+/// not stay in cache for its reader, and a plain store reads every line in first. Measured on EfficientNet-Lite0's
+/// training step: thresholds of 1-12 MB saved alike, 32 MB less.
+enum { STPM_SGEMM_STREAM_BYTES = 8 << 20 };
+
 /// Row-major single-precision GEMM on the calling thread, AVX-512 only (ask stpm_cpu_has_avx512 first):
 ///   C[i,j] = act(scale[i] * (sum_p op(A)[i,p] op(B)[p,j] + beta C[i,j]) + bias[i] + R[i,j])
 /// op(A) is m x k (A stored k x m when trans_a), op(B) is k x n (B stored n x k when trans_b); beta is 0 or 1,
