@@ -49,15 +49,15 @@ AVX512 INLINE void transpose16(__m512i v[16]) {
 
 static inline uint64_t low_bits(long n) { return n >= 64 ? ~0ull : (1ull << n) - 1; }
 
-// Rows y0 ..< y0 + rows (rows <= 16 * halves) of the image; `above` is row y0 - 1's result, or NULL.
-// Two halves of 16 rows run as one wavefront of 32 lanes, the second half's lane 0 taking the first half's
-// lane 15 as its row above: their steps are independent of each other, so the two chains overlap (one
-// chain of 16 lanes waited on its own latency). Inlined for bpp 3 and 4, and for one and two halves.
-AVX512 INLINE void unfilter_rows(const uint8_t *raw, long rows, long row_bytes, long bpp, int halves,
+// Rows y0 ..< y0 + rows (rows <= 16 * parts) of the image; `above` is row y0 - 1's result, or NULL.
+// Up to four parts of 16 rows run as one wavefront of 64 lanes, each part's lane 0 taking the part
+// before's lane 15 as its row above: within a step the parts are independent, so their chains overlap
+// (one chain of 16 lanes waited on its own latency). Inlined for bpp 3 and 4 and for 1-4 parts.
+AVX512 INLINE void unfilter_rows(const uint8_t *raw, long rows, long row_bytes, long bpp, int parts,
                                  const uint8_t *above, uint8_t *out) {
     const long width = row_bytes / bpp;
-    __mmask16 sub[2], up[2], avg[2], pth[2];
-    for (int h = 0; h < halves; h++) {
+    __mmask16 sub[4], up[4], avg[4], pth[4];
+    for (int h = 0; h < parts; h++) {
         unsigned kinds[5] = {0, 0, 0, 0, 0};
         for (long k = 0; k < LANES && h * LANES + k < rows; k++) kinds[raw[(h * LANES + k) * (row_bytes + 1)]] |= 1u << k;
         sub[h] = (__mmask16)kinds[1], up[h] = (__mmask16)kinds[2], avg[h] = (__mmask16)kinds[3], pth[h] = (__mmask16)kinds[4];
@@ -68,13 +68,13 @@ AVX512 INLINE void unfilter_rows(const uint8_t *raw, long rows, long row_bytes, 
     const __m512i narrow = _mm512_broadcast_i32x4(_mm_setr_epi8(0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1));
     const __m512i gather = _mm512_set_epi32(0, 0, 0, 0, 14, 13, 12, 10, 9, 8, 6, 5, 4, 2, 1, 0);
     const __m512i one = _mm512_set1_epi8(1), zero = _mm512_setzero_si512();
-    __m512i left[2] = {zero, zero}, upper_left[2] = {zero, zero};
+    __m512i left[4] = {zero, zero, zero, zero}, upper_left[4] = {zero, zero, zero, zero};
     // Blocks of 16 steps: row r's 16 pixels from t0 - r loaded (none outside the row, so a lane not yet
     // started or finished holds zero), transposed into the steps' vectors, run, transposed back, stored.
     const long steps = width + rows - 1;
     for (long t0 = 0; t0 < steps; t0 += LANES) {
-        __m512i v[2][LANES];
-        for (int h = 0; h < halves; h++) {
+        __m512i v[4][LANES];
+        for (int h = 0; h < parts; h++) {
             for (long k = 0; k < LANES; k++) {
                 const long r = h * LANES + k, p0 = t0 - r, lo = p0 < 0 ? -p0 : 0, hi = width - p0 < LANES ? width - p0 : LANES;
                 v[h][k] = zero;
@@ -98,10 +98,10 @@ AVX512 INLINE void unfilter_rows(const uint8_t *raw, long rows, long row_bytes, 
             uint32_t first = 0;
             if (above && t < width) memcpy(&first, above + t * bpp, 4);
             // Row r's byte above is lane r - 1's result of the step before; row 0's is in memory.
-            __m512i b[2];
+            __m512i b[4];
             b[0] = _mm512_alignr_epi32(left[0], _mm512_set1_epi32((int)first), 15);
-            if (halves == 2) b[1] = _mm512_alignr_epi32(left[1], left[0], 15);
-            for (int h = 0; h < halves; h++) {
+            for (int h = 1; h < parts; h++) b[h] = _mm512_alignr_epi32(left[h], left[h - 1], 15);
+            for (int h = 0; h < parts; h++) {
                 const __m512i average = _mm512_sub_epi8(_mm512_avg_epu8(left[h], b[h]),
                                                         _mm512_and_si512(_mm512_xor_si512(left[h], b[h]), one));
                 __m512i predicted = _mm512_maskz_mov_epi32(sub[h], left[h]);
@@ -115,7 +115,7 @@ AVX512 INLINE void unfilter_rows(const uint8_t *raw, long rows, long row_bytes, 
                 v[h][i] = left[h];
             }
         }
-        for (int h = 0; h < halves; h++) {
+        for (int h = 0; h < parts; h++) {
             transpose16(v[h]);
             for (long k = 0; k < LANES; k++) {
                 const long r = h * LANES + k, p0 = t0 - r, lo = p0 < 0 ? -p0 : 0, hi = width - p0 < LANES ? width - p0 : LANES;
@@ -134,14 +134,21 @@ AVX512 INLINE void unfilter_rows(const uint8_t *raw, long rows, long row_bytes, 
 
 AVX512 int stpm_png_unfilter_avx512(const uint8_t *raw, long rows, long row_bytes, long bpp, uint8_t *out) {
     for (long y = 0; y < rows; y++) if (raw[y * (row_bytes + 1)] > 4) return 0;
-    for (long y0 = 0; y0 < rows; y0 += 2 * LANES) {
+    for (long y0 = 0; y0 < rows; y0 += 4 * LANES) {
         const uint8_t *rows_raw = raw + y0 * (row_bytes + 1), *above = y0 > 0 ? out + (y0 - 1) * row_bytes : NULL;
-        const long n = rows - y0 < 2 * LANES ? rows - y0 : 2 * LANES;
+        const long n = rows - y0 < 4 * LANES ? rows - y0 : 4 * LANES;
         uint8_t *to = out + y0 * row_bytes;
-        if (bpp == 3 && n > LANES) unfilter_rows(rows_raw, n, row_bytes, 3, 2, above, to);
-        else if (bpp == 3) unfilter_rows(rows_raw, n, row_bytes, 3, 1, above, to);
-        else if (n > LANES) unfilter_rows(rows_raw, n, row_bytes, 4, 2, above, to);
-        else unfilter_rows(rows_raw, n, row_bytes, 4, 1, above, to);
+        // The parts as constants, so that their loops unroll and their vectors stay in registers.
+        switch ((n + LANES - 1) / LANES + (bpp == 3 ? 0 : 4)) {
+        case 1: unfilter_rows(rows_raw, n, row_bytes, 3, 1, above, to); break;
+        case 2: unfilter_rows(rows_raw, n, row_bytes, 3, 2, above, to); break;
+        case 3: unfilter_rows(rows_raw, n, row_bytes, 3, 3, above, to); break;
+        case 4: unfilter_rows(rows_raw, n, row_bytes, 3, 4, above, to); break;
+        case 5: unfilter_rows(rows_raw, n, row_bytes, 4, 1, above, to); break;
+        case 6: unfilter_rows(rows_raw, n, row_bytes, 4, 2, above, to); break;
+        case 7: unfilter_rows(rows_raw, n, row_bytes, 4, 3, above, to); break;
+        default: unfilter_rows(rows_raw, n, row_bytes, 4, 4, above, to); break;
+        }
     }
     return 1;
 }

@@ -142,7 +142,7 @@ enum PNGDirect {
 /// filter-type byte, into rows of `rowBytes` bytes, each unfiltered row the next one's row above.
 enum PNGRowFilters {
     /// False on a filter type above 4 (libpng names that error). RGB and RGBA go to the AVX-512 kernel,
-    /// which runs 16 rows side by side (`stpm_png_unfilter_avx512`), where there is one; the loops below
+    /// which runs up to 64 rows side by side (`stpm_png_unfilter_avx512`), where there is one; the loops below
     /// are the portable path and the kernel's reference.
     static func undo(_ raw: UnsafePointer<UInt8>, rows: Int, rowBytes: Int, bytesPerPixel bpp: Int,
                      into out: UnsafeMutablePointer<UInt8>) -> Bool {

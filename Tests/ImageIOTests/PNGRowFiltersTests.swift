@@ -13,7 +13,7 @@ final class PNGRowFiltersTests: XCTestCase {
         let few: [UInt8] = [0, 1, 2, 127, 128, 129, 254, 255]
         for bpp in [3, 4] {
             for width in [1, 2, 3, 5, 15, 16, 17, 40, 301] {
-                for rows in [1, 2, 15, 16, 17, 31, 32, 33, 48, 50] {
+                for rows in [1, 2, 15, 16, 17, 31, 32, 33, 48, 50, 64, 65, 81] {
                     for pattern in 0..<7 {
                         let rowBytes = width * bpp
                         var raw = (0..<(rows * (rowBytes + 1))).map { _ in
