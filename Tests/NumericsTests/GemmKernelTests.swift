@@ -402,6 +402,47 @@ final class GemmKernelTests: XCTestCase {
         }
     }
 
+    /// A 1x1 convolution's two backward products in one sweep (`weightAndInputGradients`) give the bits of `gemm`'s
+    /// two calls: depths around the nt kernel's blocks, a part of a block, split between two threads (parts of
+    /// different lengths) or not (small products), x read as it is and through a row map, dx written and added to.
+    func testWeightAndInputGradientsGiveTheBitsOfTwoProducts() throws {
+        try XCTSkipUnless(InstructionSet.available, "no AVX-512 on this machine")
+        let saved = Parallelism.threads
+        defer { Parallelism.set(saved) }
+        let kb = Int(STPM_SGEMM_NT_KB)
+        for (m, n, k) in [(96, 16, 3 * kb + 100), (40, 24, 6 * kb + 5), (24, 40, 2 * kb + 17), (7, 5, kb - 24), (16, 24, 4 * kb)] {
+            var rng = SplitMix64(seed: UInt64(m * n + k))
+            let dy = (0..<(m * k)).map { _ in rng.uniform(-1, 1) }, x = (0..<(n * k)).map { _ in rng.uniform(-1, 1) * 4 }
+            let w = (0..<(m * n)).map { _ in rng.uniform(-1, 1) }, start = (0..<(n * k)).map { _ in rng.uniform(-1, 1) }
+            let scale = (0..<n).map { _ in rng.uniform(0.5, 2) }, shift = (0..<n).map { _ in rng.uniform(-1, 3) }
+            for threads in [1, 2] {
+                Parallelism.set(threads)
+                XCTAssert(gemmReadsMappedB(m: m, n: n, k: k), "\(m)x\(n)x\(k) should run on the nt kernel")
+                for mapped in [false, true] {
+                    for beta: Float in [0, 1] {
+                        scale.withUnsafeBufferPointer { s in
+                            shift.withUnsafeBufferPointer { h in
+                                let rows = mapped ? RowMap(scale: s.baseAddress!, shift: h.baseAddress!, activation: .relu6) : nil
+                                var dw = [Float](repeating: .nan, count: m * n), dx = beta == 0 ? [Float](repeating: .nan, count: n * k) : start
+                                var dwExpected = dw, dxExpected = dx
+                                InstructionSet.with(avx512: true) {
+                                    weightAndInputGradients(m: m, n: n, k: k, dy: dy, lddy: k, x: x, ldx: k, xRows: rows, w: w, dw: &dw,
+                                                            dx: &dx, lddx: k, beta: beta)
+                                    gemm(transB: true, m: m, n: n, k: k, a: dy, lda: k, b: x, ldb: k, bRows: rows, c: &dwExpected, ldc: n)
+                                    gemm(transA: true, m: n, n: k, k: m, a: w, lda: n, b: dy, ldb: k, beta: beta, c: &dxExpected, ldc: k)
+                                }
+                                let label = "\(m)x\(n)x\(k), \(threads) threads, mapped \(mapped), beta \(beta)"
+                                XCTAssert(dw.map(\.bitPattern) == dwExpected.map(\.bitPattern), "dw: " + label)
+                                XCTAssert(dx.map(\.bitPattern) == dxExpected.map(\.bitPattern), "dx: " + label)
+                                XCTAssert(dw.allSatisfy(\.isFinite) && dx.allSatisfy(\.isFinite), "unwritten: " + label)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// NaN in the product reaches the output through ReLU and ReLU6 as on the Swift path (max/min keep it).
     func testNaNPassesTheActivationsAsOnThePortablePath() throws {
         try XCTSkipUnless(InstructionSet.available, "no AVX-512 on this machine")

@@ -151,6 +151,44 @@ private func depthSplitGemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, 
     }
 }
 
+/// A 1x1 convolution's two backward products in one sweep over dy (m x k, rows `lddy` apart): the weight gradient
+/// dw = dy * x^T (m x n, x stored n x k, its rows read through `xRows` where given) and the input gradient
+/// dx = beta dx + w^T * dy (n x k, w stored m x n), each block of `STPM_SGEMM_NT_KB` positions of dy read by the
+/// second product while the first has just brought it into cache (dy is the widest tensor of an inverted residual's
+/// backward pass, 8-50 MB, which the two products otherwise each streamed from memory). dw is summed as
+/// `gemm(transB: true, ...)` sums it on stpm_sgemm_nt (the same parts, depth blocks and order), dx as `gemm` computes
+/// it: the same floats. Only where `gemmReadsMappedB(m: m, n: n, k: k)`.
+func weightAndInputGradients(m: Int, n: Int, k: Int, dy: UnsafePointer<Float>, lddy: Int, x: UnsafePointer<Float>, ldx: Int,
+                             xRows: RowMap?, w: UnsafePointer<Float>, dw: UnsafeMutablePointer<Float>,
+                             dx: UnsafeMutablePointer<Float>, lddx: Int, beta: Float) {
+    precondition(gemmReadsMappedB(m: m, n: n, k: k), "weightAndInputGradients: every part must run on stpm_sgemm_nt")
+    let threads = Parallelism.threads, split = threads > 1 && m * n * k >= 1 << 21
+    let parts = split ? threads : 1, block = split ? depthSplitBlock(k: k, threads: threads, nt: true) : k
+    let partials = split ? PartialProducts.buffer((parts - 1) * m * n) : dw, kb = Int(STPM_SGEMM_NT_KB)
+    parallelChunks(parts, work: Int.max) { _, range in
+        for t in range {
+            let p0 = min(t * block, k), depth = min(block, k - p0), out = t == 0 ? dw : partials + (t - 1) * m * n
+            // stpm_sgemm_nt adds each depth block's sums to C in turn: one block per call, the first with beta 0, is the same.
+            for q in stride(from: p0, to: p0 + depth, by: kb) {
+                let length = min(kb, p0 + depth - q), keep: Float = q > p0 ? 1 : 0
+                if let r = xRows {
+                    stpm_sgemm_nt_mapped(m, n, length, dy + q, lddy, x + q, ldx, r.scale, r.shift, r.activation.kernelCode, keep, out, n)
+                } else {
+                    stpm_sgemm_nt(m, n, length, dy + q, lddy, x + q, ldx, keep, out, n)
+                }
+                serialGemm(transA: true, m: n, n: length, k: m, a: w, lda: n, b: dy + q, ldb: lddy, beta: beta, c: dx + q, ldc: lddx)
+            }
+        }
+    }
+    for t in 1..<parts {
+        let part = partials + (t - 1) * m * n
+        for i in 0..<m {
+            let row = dw + i * n, src = part + i * n
+            for j in 0..<n { row[j] += src[j] }
+        }
+    }
+}
+
 /// The depth of each core's part in `depthSplitGemm`: whole depth passes of the kernel (`nt`: stpm_sgemm_nt's).
 private func depthSplitBlock(k: Int, threads: Int, nt: Bool) -> Int {
     let kc = Int(nt ? STPM_SGEMM_NT_KB : STPM_SGEMM_KC)

@@ -65,6 +65,12 @@ extension Conv2d {
     /// that BatchNorm's input), and dL/dx into `inputGrad` (added with `adding`).
     private func pointwiseBackward(_ x: Tensor, rows: RowMap?, _ dy: Tensor, _ g: ConvGeometry, needInputGrad: Bool,
                                    into inputGrad: Tensor, adding: Bool) {
+        if needInputGrad && gemmReadsMappedB(m: outChannels, n: g.colRows, k: g.colCols) {
+            weightAndInputGradients(m: outChannels, n: g.colRows, k: g.colCols, dy: dy.data, lddy: g.colCols, x: x.data, ldx: g.colCols,
+                                    xRows: rows, w: weight.value, dw: weight.grad!, dx: inputGrad.data, lddx: g.colCols,
+                                    beta: adding ? 1 : 0)
+            return
+        }
         gemm(transB: true, m: outChannels, n: g.colRows, k: g.colCols, a: dy.data, lda: g.colCols,
              b: x.data, ldb: g.colCols, bRows: rows, c: weight.grad!, ldc: g.colRows)
         if needInputGrad {
