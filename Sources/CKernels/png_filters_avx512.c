@@ -1,4 +1,5 @@
 #include "png_filters_avx512.h"
+#include "transpose16_avx512.h"
 #include <immintrin.h>
 #include <string.h>
 
@@ -20,31 +21,6 @@ AVX512 static inline __m512i paeth(__m512i a, __m512i b, __m512i c) {
     const __m512i pc = _mm512_mask_blend_epi8(same, absdiff(pa, pb), _mm512_adds_epu8(pa, pb));
     const __m512i nearer = _mm512_mask_blend_epi8(_mm512_cmplt_epu8_mask(pb, pa), a, b);
     return _mm512_mask_blend_epi8(_mm512_cmplt_epu8_mask(pc, _mm512_min_epu8(pa, pb)), nearer, c);
-}
-
-// v[i]'s lane j swapped with v[j]'s lane i, in four rounds of 16 shuffles (16 scalar moves per pixel each
-// way took half of the kernel's time).
-AVX512 INLINE void transpose16(__m512i v[16]) {
-    __m512i t[16], u[16];
-    for (int i = 0; i < 8; i++) {
-        t[2 * i] = _mm512_unpacklo_epi32(v[2 * i], v[2 * i + 1]);
-        t[2 * i + 1] = _mm512_unpackhi_epi32(v[2 * i], v[2 * i + 1]);
-    }
-    // u[4i + j], 128-bit lane l: element 4l + j of v[4i ... 4i + 3].
-    for (int i = 0; i < 4; i++) {
-        u[4 * i] = _mm512_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
-        u[4 * i + 1] = _mm512_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
-        u[4 * i + 2] = _mm512_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
-        u[4 * i + 3] = _mm512_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
-    }
-    for (int j = 0; j < 4; j++) {
-        const __m512i v0 = _mm512_shuffle_i32x4(u[j], u[4 + j], 0x88), v1 = _mm512_shuffle_i32x4(u[j], u[4 + j], 0xdd);
-        const __m512i w0 = _mm512_shuffle_i32x4(u[8 + j], u[12 + j], 0x88), w1 = _mm512_shuffle_i32x4(u[8 + j], u[12 + j], 0xdd);
-        v[j] = _mm512_shuffle_i32x4(v0, w0, 0x88);
-        v[4 + j] = _mm512_shuffle_i32x4(v1, w1, 0x88);
-        v[8 + j] = _mm512_shuffle_i32x4(v0, w0, 0xdd);
-        v[12 + j] = _mm512_shuffle_i32x4(v1, w1, 0xdd);
-    }
 }
 
 static inline uint64_t low_bits(long n) { return n >= 64 ? ~0ull : (1ull << n) - 1; }
@@ -88,7 +64,7 @@ AVX512 INLINE void unfilter_rows(const uint8_t *raw, long rows, long row_bytes, 
                     v[h][k] = _mm512_maskz_loadu_epi32((__mmask16)(low_bits(hi) & ~low_bits(lo)), from);
                 }
             }
-            transpose16(v[h]);
+            transpose16((__m512 *)v[h]);
         }
         const long n = steps - t0 < LANES ? steps - t0 : LANES;
         for (long i = 0; i < n; i++) {
@@ -116,7 +92,7 @@ AVX512 INLINE void unfilter_rows(const uint8_t *raw, long rows, long row_bytes, 
             }
         }
         for (int h = 0; h < parts; h++) {
-            transpose16(v[h]);
+            transpose16((__m512 *)v[h]);
             for (long k = 0; k < LANES; k++) {
                 const long r = h * LANES + k, p0 = t0 - r, lo = p0 < 0 ? -p0 : 0, hi = width - p0 < LANES ? width - p0 : LANES;
                 if (r >= rows || hi <= lo) continue;
