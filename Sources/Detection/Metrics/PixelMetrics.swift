@@ -50,7 +50,7 @@ struct PixelMetrics {
         var pro = [Double](repeating: .nan, count: groupCount)
         partial.withUnsafeMutableBufferPointer { partial in
             pro.withUnsafeMutableBufferPointer { pro in
-                DispatchQueue.concurrentPerform(iterations: shares + pieces) { task in
+                Parallelism.perform(shares + pieces) { task in
                     if task < shares {
                         let mine = (0..<groupCount).map { $0 % shares == task }
                         for (g, area) in proScan(keys, layout, groups: mine, fprLimit: fprLimit, curve: curve) { pro[g] = area }

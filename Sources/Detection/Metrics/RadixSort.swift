@@ -61,7 +61,7 @@ func sortBuckets(_ keys: UnsafeMutablePointer<UInt64>, starts: [Int], bytes: Ran
         if done * parts >= total * shares.count, shares.count < parts { shares.append(i + 1) }
     }
     if shares.last != small.count { shares.append(small.count) }
-    DispatchQueue.concurrentPerform(iterations: shares.count - 1) { share in
+    Parallelism.perform(shares.count - 1) { share in
         let mine = small[shares[share]..<shares[share + 1]]
         let room = UnsafeMutablePointer<UInt64>.allocate(capacity: mine.map(\.count).max() ?? 0)
         defer { room.deallocate() }
@@ -112,7 +112,7 @@ func countingScatter(parts: Int, values: Int, total: Int, uniformWritesNothing: 
     defer { offsets.deallocate() }
     offsets.initialize(repeating: 0, count: parts * values)
     func each(_ body: (Int) -> Void) {
-        if parts == 1 { body(0) } else { DispatchQueue.concurrentPerform(iterations: parts, execute: body) }
+        Parallelism.perform(parts, body)
     }
     each { part in count(part, offsets + part * values) }
     var starts = [Int](repeating: 0, count: values + 1)

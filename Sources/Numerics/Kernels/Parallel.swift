@@ -80,6 +80,30 @@ public enum Parallelism {
         }
     }
 
+    /// `body(i)` for i in 0..<count, at most `threads` at a time, each task taken by whichever worker is free:
+    /// Dispatch's `concurrentPerform` alone would run them on every core, past `--threads`.
+    public static func perform(_ count: Int, _ body: (Int) -> Void) {
+        let workers = min(threads, count)
+        guard workers > 1 else {
+            for i in 0..<count { body(i) }
+            return
+        }
+        let next = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+        next.initialize(to: 0)
+        defer { next.deallocate() }
+        let lock = NSLock()
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            while true {
+                lock.lock()
+                let i = next.pointee
+                next.pointee += 1
+                lock.unlock()
+                guard i < count else { return }
+                body(i)
+            }
+        }
+    }
+
     static func withThreads(_ n: Int, _ body: () -> Void) {
         let saved = pthread_getspecific(share)
         pthread_setspecific(share, UnsafeRawPointer(bitPattern: max(1, n)))
