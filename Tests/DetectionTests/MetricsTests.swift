@@ -171,6 +171,28 @@ final class ConnectedComponentsTests: XCTestCase {
         XCTAssertEqual(c.count, 0)
         XCTAssertEqual(c.labels, [Int32](repeating: 0, count: 6))
     }
+
+    /// The pixel metrics' sparse form lists exactly the labelled pixels of `connectedComponents8`, in raster order:
+    /// random masks of several densities and shapes (one row, one column, defects on every border), all-defect
+    /// and empty masks.
+    func testDefectRegionsListTheLabelledPixelsInRasterOrder() {
+        var rng = SplitMix64(seed: 7)
+        let shapes = [(1, 1), (1, 17), (17, 1), (2, 2), (5, 3), (16, 16), (31, 9), (64, 48)]
+        for (width, height) in shapes {
+            for density in [0, 3, 20, 50, 90, 100] {
+                let mask = (0..<(width * height)).map { _ in Int(rng.next() % 100) < density }
+                let dense = connectedComponents8(mask: mask, width: width, height: height)
+                let sparse = DefectRegions(mask: mask, width: width, height: height)
+                let labelled = dense.labels.indices.filter { dense.labels[$0] != 0 }
+                XCTAssertEqual(sparse.pixels, labelled.map { Int32($0) }, "\(width)x\(height) at \(density) %")
+                XCTAssertEqual(sparse.labels, labelled.map { dense.labels[$0] })
+                XCTAssertEqual(sparse.count, dense.count)
+                XCTAssertEqual(sparse.sizes, dense.sizes)
+                XCTAssertEqual(sparse.pixelCount, width * height)
+                XCTAssertEqual(labelled.count, mask.filter { $0 }.count, "every defect pixel has a region")
+            }
+        }
+    }
 }
 
 final class AUPROTests: XCTestCase {
@@ -261,5 +283,39 @@ final class TrapezoidTests: XCTestCase {
 
     func testDropsNonFinitePoints() {
         XCTAssertEqual(trapezoid(x: [0, .nan, 1], y: [1, 5, 1]), 1)
+    }
+}
+
+/// `PixelMetrics.sortedKeys` against its definition: every pixel's score bits above its tag (its image's kind for an
+/// OK pixel, its region's number among all images' regions for a defect pixel), stably sorted by score. Images with
+/// defects at their first and last pixels, none, or all; coarse scores so that ties span images; one part and several.
+final class PixelSortKeysTests: XCTestCase {
+    func testKeysAreEachPixelsScoreAndTagInStableScoreOrder() {
+        var rng = SplitMix64(seed: 11)
+        // 40 images pass the 2^16 pixels above which the keys are written in parts.
+        let width = 64, height = 32, n = width * height
+        for imageCount in [1, 5, 40] {
+            let images = (0..<imageCount).map { i -> PixelMetrics.Image in
+                let map = (0..<n).map { _ in Float(Int(rng.next() % 50) - 10) / 8 }
+                var mask = (0..<n).map { _ in i % 4 != 0 && rng.next() % 9 == 0 }
+                if i % 4 == 1 { mask[0] = true; mask[n - 1] = true }
+                if i % 7 == 6 { mask = [Bool](repeating: true, count: n) }
+                return PixelMetrics.Image(map: map, regions: DefectRegions(mask: mask, width: width, height: height),
+                                          groups: i % 3 == 0 ? [0] : [0, 1 + i % 2])
+            }
+            let layout = PixelMetrics.Layout(images, groupCount: 3)
+            var expected: [UInt64] = []
+            for (i, image) in images.enumerated() {
+                var labels = [Int32](repeating: 0, count: n)
+                for (p, label) in zip(image.regions.pixels, image.regions.labels) { labels[Int(p)] = label }
+                for p in 0..<n {
+                    let tag = labels[p] == 0 ? layout.imageKind[i] : layout.imageFirstRegionTag[i] - 1 + Int(labels[p])
+                    expected.append(UInt64(ascendingBits(image.map[p])) << 32 | UInt64(tag))
+                }
+            }
+            // Swift's sort is not stable: sort by (score, position).
+            expected = expected.enumerated().sorted { ($0.element >> 32, $0.offset) < ($1.element >> 32, $1.offset) }.map(\.element)
+            XCTAssertEqual(PixelMetrics.sortedKeys(images, layout), expected, "\(imageCount) images")
+        }
     }
 }

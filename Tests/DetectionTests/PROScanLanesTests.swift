@@ -19,7 +19,7 @@ final class PROScanLanesTests: XCTestCase {
                 // Group 0 holds every image; the others a random subset, and group 1 (if any) only good images.
                 var groups = [0]
                 for g in 1..<max(groupCount, 1) where g == 1 ? !defective : rng.next() % 2 == 0 { groups.append(g) }
-                return PixelMetrics.Image(map: map, regions: connectedComponents8(mask: mask, width: size, height: size),
+                return PixelMetrics.Image(map: map, regions: DefectRegions(mask: mask, width: size, height: size),
                                           groups: groups)
             }
             for limit in [0.3, 0.05, 1.0] {

@@ -16,7 +16,7 @@ public func proCurve(maps: [[Float]], masks: [[Bool]], width: Int, height: Int) 
     checkShapes(maps: maps, maskSizes: masks.map(\.count), caller: "proCurve")
     precondition(maps.allSatisfy { $0.count == width * height }, "proCurve: every map must have \(width)x\(height) pixels")
     let images = zip(maps, masks).map { map, mask in
-        PixelMetrics.Image(map: map, regions: connectedComponents8(mask: mask, width: width, height: height), groups: [0])
+        PixelMetrics.Image(map: map, regions: DefectRegions(mask: mask, width: width, height: height), groups: [0])
     }
     var fpr: [Double] = [], pro: [Double] = []
     _ = PixelMetrics.compute(images, groupCount: 1) { _, x, y in

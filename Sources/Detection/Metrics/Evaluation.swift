@@ -66,10 +66,10 @@ public enum Evaluation {
         var memberOf = [[Int]](repeating: [], count: scored.count)
         for (g, group) in groups.enumerated() { for i in group.items { memberOf[i].append(g) } }
         let withMask = scored.indices.filter { scored[$0].mask != nil }
-        var regions = [ConnectedComponents?](repeating: nil, count: withMask.count)
+        var regions = [DefectRegions?](repeating: nil, count: withMask.count)
         regions.withUnsafeMutableBufferPointer { regions in
             parallelFor(withMask.count, work: withMask.count * size * size) { range in
-                for k in range { regions[k] = connectedComponents8(mask: scored[withMask[k]].mask!, width: size, height: size) }
+                for k in range { regions[k] = DefectRegions(mask: scored[withMask[k]].mask!, width: size, height: size) }
             }
         }
         let pixel = PixelMetrics.compute(zip(withMask, regions).map { i, r in

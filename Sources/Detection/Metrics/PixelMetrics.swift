@@ -18,7 +18,7 @@ struct PixelMetrics {
         /// size x size, row-major.
         var map: [Float]
         /// The mask's 8-connected defect regions (MVTec's definition of a defect).
-        var regions: ConnectedComponents
+        var regions: DefectRegions
         /// Indices of the groups this image belongs to, ascending.
         var groups: [Int]
     }
@@ -130,8 +130,8 @@ struct PixelMetrics {
     /// unsorted keys to write, read twice and fault in), then `sortBuckets` sorts each bucket in place.
     static func sortedKeys(_ images: [Image], _ layout: Layout) -> [UInt64] {
         for (i, image) in images.enumerated() {
-            precondition(image.map.count == image.regions.labels.count,
-                         "map \(i) has \(image.map.count) pixels, its mask \(image.regions.labels.count)")
+            precondition(image.map.count == image.regions.pixelCount,
+                         "map \(i) has \(image.map.count) pixels, its mask \(image.regions.pixelCount)")
         }
         let count = images.reduce(0) { $0 + $1.map.count }
         // Parts of whole images, in order, one per core: each counts its own keys per bucket, then writes them
@@ -149,10 +149,21 @@ struct PixelMetrics {
                 for i in firstImage[part]..<firstImage[part + 1] {
                     let image = images[i]
                     let okTag = UInt64(layout.imageKind[i]), regionBase = UInt64(layout.imageFirstRegionTag[i] - 1)
-                    for (score, label) in zip(image.map, image.regions.labels) {
-                        let bits = ascendingBits(score), bucket = Int(bits >> 16)
-                        keys[next[bucket]] = UInt64(bits) << 32 | (label == 0 ? okTag : regionBase + UInt64(label))
-                        next[bucket] += 1
+                    image.map.withUnsafeBufferPointer { map in
+                        // Pixels up to the next defect pixel take the OK tag, that one its region's.
+                        var start = 0
+                        for (defect, label) in zip(image.regions.pixels, image.regions.labels) + [(Int32(map.count), Int32(0))] {
+                            for score in map[start..<Int(defect)] {
+                                let bits = ascendingBits(score), bucket = Int(bits >> 16)
+                                keys[next[bucket]] = UInt64(bits) << 32 | okTag
+                                next[bucket] += 1
+                            }
+                            guard Int(defect) < map.count else { break }
+                            let bits = ascendingBits(map[Int(defect)]), bucket = Int(bits >> 16)
+                            keys[next[bucket]] = UInt64(bits) << 32 | (regionBase + UInt64(label))
+                            next[bucket] += 1
+                            start = Int(defect) + 1
+                        }
                     }
                 }
             })
