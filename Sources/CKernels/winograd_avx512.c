@@ -1,11 +1,12 @@
-// Winograd F(4x4, 3x3) input and output transforms in AVX-512, sixteen tiles per vector.
+// Winograd F(4x4, 3x3) input, output and gradient transforms in AVX-512, sixteen tiles per vector.
 //
 // The tiles of a block go through in runs: up to 16 horizontally neighbouring tiles of one tile row.
 // A run's six input rows are 4 len + 2 contiguous floats each (neighbouring tiles overlap by two
 // columns), read with plain vector loads; Bᵀ combines the rows, then the columns of every fourth float
 // are pulled apart in registers (two rounds of permutes) so that each tile sits in its own lane, as V
 // wants it. The output transform does the reverse: tiles in lanes from M, Aᵀ on both sides, bias and
-// activation, then the four output columns of each tile interleaved back into whole rows of y.
+// activation, then the four output columns of each tile interleaved back into whole rows of y. The gradient
+// transform (the weight gradient's A dy Aᵀ) reads dy's tiles as the input transform reads x's, four columns each.
 // The arithmetic is the portable kernel's (Winograd.swift), operation for operation, so both paths give
 // the same floats.
 #include "winograd_avx512.h"
@@ -187,6 +188,52 @@ AVX512 void stpm_winograd_input_avx512(const float *padded, int channels, stpm_w
                 __m512 s[6], out[6];
                 deinterleave(rows[i], s);
                 input_pass(s, out);
+                for (int j = 0; j < 6; j++) store_run(dst + (long)(i * 6 + j) * b.stride, r.p0, r.len, b.stride, out[j]);
+            }
+        }
+    }
+}
+
+// A applied to four vectors (Aᵀ's transpose: the output transform's adjoint; Winograd.swift's gradientPass).
+AVX512 INLINE void gradient_pass(const __m512 y[4], __m512 out[6]) {
+    const __m512 two = _mm512_set1_ps(2), four = _mm512_set1_ps(4), eight = _mm512_set1_ps(8);
+    __m512 a = ADD(y[0], y[2]), b = ADD(y[1], y[3]), c = ADD(y[0], MUL(four, y[2])), d = ADD(MUL(two, y[1]), MUL(eight, y[3]));
+    out[0] = y[0];
+    out[1] = ADD(a, b);
+    out[2] = SUB(a, b);
+    out[3] = ADD(c, d);
+    out[4] = SUB(c, d);
+    out[5] = y[3];
+}
+
+AVX512 void stpm_winograd_gradient_avx512(const float *padded, int channels, stpm_winograd_block b, float *w) {
+    const int pw = 4 * b.tiles_w + 2, ph = 4 * b.tiles_h + 2;
+    for (int c = 0; c < channels; c++) {
+        for (int t = b.first; t < b.first + b.count;) {
+            run r = run_at(b, t);
+            t += r.len;
+            // The tile's 4x4 gradient starts one row and one column into its padded 6x6 input tile.
+            const float *base = padded + ((long)(c * b.n + r.n) * ph + 4 * r.ty + 1) * pw + 4 * r.tx + 1;
+            const int width = 4 * r.len;
+            const float *ahead = base + (long)b.n * ph * pw;
+            for (int i = 0; i < 4; i++)
+                for (int x = 0; x < width; x += 16) _mm_prefetch((const char *)(ahead + (long)i * pw + x), _MM_HINT_T0);
+            // A down the four rows, 16 columns at a time.
+            __m512 rows[6][5];
+            for (int q = 0; q < 4; q++) {
+                __mmask16 m = tail_mask(width - 16 * q);
+                __m512 d[4], out[6];
+                for (int i = 0; i < 4; i++) d[i] = _mm512_maskz_loadu_ps(m, base + (long)i * pw + 16 * q);
+                gradient_pass(d, out);
+                for (int i = 0; i < 6; i++) rows[i][q] = out[i];
+            }
+            // Then across each tile's four columns, tiles in lanes.
+            float *dst = w + (long)c * 36 * b.stride;
+            for (int i = 0; i < 6; i++) {
+                __m512 s[6], out[6];
+                rows[i][4] = _mm512_setzero_ps();
+                deinterleave(rows[i], s);
+                gradient_pass(s, out);
                 for (int j = 0; j < 6; j++) store_run(dst + (long)(i * 6 + j) * b.stride, r.p0, r.len, b.stride, out[j]);
             }
         }

@@ -13,6 +13,8 @@ final class GradientCheckConvTests: XCTestCase {
         var bias = true
         /// Lowers the workspace's column limit to this many images' columns (`Workspace.columnLimit`).
         var imagesPerBand: Int? = nil
+        /// Both gradients by Winograd (3x3 stride 1 padded by 1 only), whatever `preferredAlgorithm` says.
+        var winograd = false
     }
 
     // Convolution is linear in each of x, w, b, so differences are exact up to rounding (errors seen
@@ -34,7 +36,8 @@ final class GradientCheckConvTests: XCTestCase {
         var probes = [Probe("input", input: x) { conv.inputGrad }, Probe(conv.weight)]
         if let b = conv.bias { probes.append(Probe(b)) }
         check.assertMatches(k.label, forward: { conv.forward(x, ws) },
-                            backward: { conv.backward(x, $0, ws, needInputGrad: true) }, probes: probes,
+                            backward: { conv.backward(x, $0, ws, needInputGrad: true, into: nil, algorithm: k.winograd ? .winograd : nil,
+                                                      weightAlgorithm: k.winograd ? .winograd : nil) }, probes: probes,
                             file: file, line: line)
     }
 
@@ -42,6 +45,15 @@ final class GradientCheckConvTests: XCTestCase {
         run(Case(label: "dense3x3s1p1", c: 3, o: 4, n: 2, size: (5, 5), kernel: 3, stride: 1, padding: .fixed(.symmetric(1))))
         run(Case(label: "dense3x3s1p1-nobias", c: 3, o: 4, n: 3, size: (4, 6), kernel: 3, stride: 1,
                  padding: .fixed(.symmetric(1)), bias: false))
+    }
+
+    /// The Winograd weight and input gradients, on sizes that cut the last tile row and column and with more
+    /// tiles than one vector of the transforms holds (a batch of 3 at 9x10: 27 tiles).
+    func testDense3x3Stride1Pad1Winograd() {
+        run(Case(label: "winograd3x3", c: 3, o: 4, n: 2, size: (5, 6), kernel: 3, stride: 1, padding: .fixed(.symmetric(1)),
+                 winograd: true))
+        run(Case(label: "winograd3x3-wide", c: 5, o: 2, n: 3, size: (9, 10), kernel: 3, stride: 1,
+                 padding: .fixed(.symmetric(1)), bias: false, winograd: true))
     }
 
     /// 6x6 with stride 2 under TF-SAME pads 0 rows above and 1 below.

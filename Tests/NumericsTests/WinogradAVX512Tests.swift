@@ -66,4 +66,41 @@ final class WinogradAVX512Tests: XCTestCase {
             XCTAssertLessThanOrEqual(diff, 1e-4 * max(peak, 1), "\(k)")
         }
     }
+
+    /// The weight gradient (input and gradient transforms, 36 GEMMs, Gᵀ Z G) on both paths, over the same ragged
+    /// cases, whole and in bands of one image.
+    func testWeightGradientAgreesWithPortable() throws {
+        guard InstructionSet.available else { throw XCTSkip("no AVX-512 on this machine") }
+        let saved = Parallelism.threads
+        defer { Parallelism.set(saved) }
+        for k in cases() where k.activation == .identity {
+            Parallelism.set(k.threads)
+            for banded in [false, true] {
+                func weightGradient(avx512: Bool) -> [Float] {
+                    InstructionSet.with(avx512: avx512) {
+                        var rng = SplitMix64(label: k.description)
+                        let conv = Conv2d(name: "wino", inChannels: k.c, outChannels: k.o, kernel: 3,
+                                          padding: .fixed(.symmetric(1)))
+                        conv.weight.randomize(&rng)
+                        let x = Tensor.random(c: k.c, n: k.n, h: k.h, w: k.w, &rng)
+                        let dy = Tensor.random(c: k.o, n: k.n, h: k.h, w: k.w, &rng)
+                        let ws = Workspace()
+                        if banded { ws.columnLimit = WinogradGeometry(c: k.c, o: k.o, n: k.n, h: k.h, w: k.w).weightGradientBand(1) }
+                        conv.weight.enableGrad()
+                        conv.weight.grad!.update(repeating: .nan, count: conv.weight.count)
+                        conv.backward(x, dy, ws, needInputGrad: false, into: nil, algorithm: nil, weightAlgorithm: .winograd)
+                        return conv.weight.gradients
+                    }
+                }
+                let fast = weightGradient(avx512: true), portable = weightGradient(avx512: false)
+                var diff: Float = 0, peak: Float = 0
+                for i in portable.indices {
+                    diff = max(diff, fast[i].isNaN || portable[i].isNaN ? .infinity : abs(fast[i] - portable[i]))
+                    peak = max(peak, abs(portable[i]))
+                }
+                // Sums over the tiles in another order (the GEMMs): float rounding of the transformed products.
+                XCTAssertLessThanOrEqual(diff, 1e-5 * max(peak, 1), "\(k) banded \(banded)")
+            }
+        }
+    }
 }

@@ -16,4 +16,8 @@ void stpm_winograd_input_avx512(const float *padded, int channels, stpm_winograd
 void stpm_winograd_output_avx512(const float *m, int outputs, stpm_winograd_block b, const float *bias, int act,
                                  float *y);
 
+/// W[c][e][t] = (A dy_t Aᵀ)_e for the block's tiles, the 4x4 gradient tile dy_t read from `padded` laid out as for
+/// the input transform (dy's tile at one row and one column into the tile's 6x6 window; zeros past the image).
+void stpm_winograd_gradient_avx512(const float *padded, int channels, stpm_winograd_block b, float *w);
+
 #endif

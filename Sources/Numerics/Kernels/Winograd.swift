@@ -153,12 +153,13 @@ private struct TileTable {
     }
 }
 
-/// Copies x [C][N][H][W] into `padded` [C][N][PH][PW] with its zero border.
-func winogradPad(_ x: UnsafePointer<Float>, _ g: WinogradGeometry, _ padded: UnsafeMutablePointer<Float>) {
-    let pw = g.paddedW, pplane = g.paddedH * pw, plane = g.h * g.w
+/// Copies x [C][N][H][W] into `padded` [C][N][PH][PW] with its zero border; with `batch`, x holds `batch` images
+/// per channel (from the pointer given, the first of g.n taken) instead of g.n.
+func winogradPad(_ x: UnsafePointer<Float>, _ g: WinogradGeometry, _ padded: UnsafeMutablePointer<Float>, batch: Int? = nil) {
+    let pw = g.paddedW, pplane = g.paddedH * pw, plane = g.h * g.w, batch = batch ?? g.n
     parallelFor(g.c * g.n, work: g.paddedCount) { planes in
         for p in planes {
-            let dst = padded + p * pplane, src = x + p * plane
+            let dst = padded + p * pplane, src = x + (p / g.n * batch + p % g.n) * plane
             dst.update(repeating: 0, count: pw)
             for y in 0..<g.h {
                 let row = dst + (y + 1) * pw
@@ -271,6 +272,175 @@ private func winogradOutputTransform(_ m: UnsafePointer<Float>, _ g: WinogradGeo
                 let dst = out + table.output[l], lane = l - l0
                 for i in 0..<table.rows[l] {
                     for j in 0..<table.cols[l] { dst[i * w + j] = r[i * 6 + j][lane] }
+                }
+            }
+        }
+    }
+}
+
+/// A applied to four vectors (Aᵀ's transpose, which carries dL/dy's 4x4 tile back to the 6x6 products).
+@inline(__always)
+private func gradientPass(_ y0: F8, _ y1: F8, _ y2: F8, _ y3: F8) -> (F8, F8, F8, F8, F8, F8) {
+    let a = y0 + y2, b = y1 + y3, c = y0 + 4 * y2, d = 2 * y1 + 8 * y3
+    return (y0, a + b, a - b, c + d, c - d, y3)
+}
+
+/// W_e[o, t] = (A dy_t Aᵀ)_e for the block's `count` tiles (W [O][36][stride]), dy given padded as an input
+/// (its 4x4 tile one row and one column into the tile's window, zeros past the image).
+private func winogradGradientTransform(_ padded: UnsafePointer<Float>, _ g: WinogradGeometry, _ table: TileTable, _ count: Int,
+                                       stride tb: Int, _ w: UnsafeMutablePointer<Float>, _ t: UnsafeMutablePointer<F8>) {
+    if InstructionSet.avx512 {
+        stpm_winograd_gradient_avx512(padded, Int32(g.c), g.block(first: table.first, count: count, stride: tb), w)
+        return
+    }
+    let pw = g.paddedW, pplane = g.paddedH * pw, step = tb * 4
+    for c in 0..<g.c {
+        let pad = padded + c * g.n * pplane + pw + 1
+        for l0 in Swift.stride(from: 0, to: count, by: 8) {
+            let at = table.input + l0
+            let p0 = pad + at[0], p1 = pad + at[1], p2 = pad + at[2], p3 = pad + at[3]
+            let p4 = pad + at[4], p5 = pad + at[5], p6 = pad + at[6], p7 = pad + at[7]
+            @inline(__always) func d(_ i: Int, _ j: Int) -> F8 {
+                let k = i * pw + j
+                return F8(p0[k], p1[k], p2[k], p3[k], p4[k], p5[k], p6[k], p7[k])
+            }
+            for j in 0..<4 {
+                (t[j], t[6 + j], t[12 + j], t[18 + j], t[24 + j], t[30 + j]) = gradientPass(d(0, j), d(1, j), d(2, j), d(3, j))
+            }
+            let dst = UnsafeMutableRawPointer(w + c * 36 * tb + l0)
+            for i in 0..<6 {
+                let r = t + i * 6
+                let row = gradientPass(r[0], r[1], r[2], r[3])
+                let out = dst + i * 6 * step
+                out.storeBytes(of: row.0, as: F8.self)
+                out.storeBytes(of: row.1, toByteOffset: step, as: F8.self)
+                out.storeBytes(of: row.2, toByteOffset: 2 * step, as: F8.self)
+                out.storeBytes(of: row.3, toByteOffset: 3 * step, as: F8.self)
+                out.storeBytes(of: row.4, toByteOffset: 4 * step, as: F8.self)
+                out.storeBytes(of: row.5, toByteOffset: 5 * step, as: F8.self)
+            }
+        }
+    }
+}
+
+extension WinogradGeometry {
+    /// The lanes a band of `tiles` tiles takes in V and W: whole vectors, and an odd number of them, so that rows 36
+    /// strides apart (the GEMMs' operand rows) do not all fall into one L1 set (with 256 tiles they were 9 x 4 KiB apart).
+    func weightGradientStride(_ tiles: Int) -> Int {
+        let vectors = (tiles + 15) / 16
+        return 16 * (vectors | 1)
+    }
+
+    /// Floats of `winogradWeightGradient`'s band scratch for bands of `images` images: both padded tensors, V and W.
+    func weightGradientBand(_ images: Int) -> Int {
+        (c + o) * images * paddedH * paddedW + 36 * (c + o) * weightGradientStride(images * tilesH * tilesW)
+    }
+
+    /// Images per band: V and W of a band within about 8 MB, where they stay in the last-level cache between the
+    /// transforms that write them and the GEMMs that read them (64 channels at 64x64, batch 8: 6.2 ms on one thread
+    /// against 10.6 ms in bands of 32 MB), but at least 128 tiles, the GEMMs' depth, below which reading and
+    /// writing Z per band costs more than that (256 channels at 16x16); never more than `limit` floats.
+    func weightGradientImages(limit: Int) -> Int {
+        let perImage = weightGradientBand(1), tiles = tilesH * tilesW
+        let fit = (2 << 20) / perImage, deep = (128 + tiles - 1) / tiles
+        return max(1, min(n, max(fit, deep), limit / perImage))
+    }
+
+    /// Z's rows for position e are this many floats apart: O x C rounded to a vector and one more, so that the
+    /// final transform's 36 reads per weight are not 4 KiB multiples apart (all in one L1 set).
+    var weightGradientZStride: Int { (o * c + 15) / 16 * 16 + 16 }
+}
+
+/// The weight gradient of y = conv(x) (g.c inputs, g.o outputs) given dL/dy, by the same transforms as the forward:
+/// y_t = Aᵀ [U ⊙ V_t] A with U = G w Gᵀ is linear in U, so dL/dU = Σ_t (A dy_t Aᵀ) ⊙ V_t, and dL/dw = Gᵀ (dL/dU) G.
+/// Summed over input and output channels, dL/dU_e[o, c] = Σ_t W_e[o, t] V_e[c, t] is one GEMM per position e with
+/// the tiles as its depth: 36 multiply-adds per (tile, o, c) where im2col's GEMM takes 144.
+///
+/// The images go through in bands (`weightGradientImages`, at most the backward's column budget
+/// `Workspace.columnLimit`): each band's transforms split the channels between the threads, then its 36 GEMMs (into
+/// Z [36][O][C], accumulated band after band) split the positions, so no partial sums are added afterwards.
+/// dw [O][C][3][3] is overwritten.
+func winogradWeightGradient(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ g: WinogradGeometry,
+                            _ dw: UnsafeMutablePointer<Float>, _ ws: Workspace) {
+    let images = g.weightGradientImages(limit: ws.columnLimit), zs = g.weightGradientZStride
+    let z = ws.scratch(36 * zs + g.weightGradientBand(images))
+    let pplane = g.paddedH * g.paddedW
+    let paddedX = z + 36 * zs, paddedDy = paddedX + g.c * images * pplane, v = paddedDy + g.o * images * pplane
+    withUnsafeTemporaryAllocation(of: Int.self, capacity: 4 * g.weightGradientStride(images * g.tilesH * g.tilesW)) { storage in
+        for n0 in stride(from: 0, to: g.n, by: images) {
+            let band = WinogradGeometry(c: g.c, o: g.o, n: min(images, g.n - n0), h: g.h, w: g.w)
+            let gradient = WinogradGeometry(c: g.o, o: g.c, n: band.n, h: g.h, w: g.w)
+            let tiles = band.tiles, tb = g.weightGradientStride(tiles), w = v + 36 * g.c * tb
+            winogradPad(x + n0 * g.h * g.w, band, paddedX, batch: g.n)
+            winogradPad(dy + n0 * g.h * g.w, gradient, paddedDy, batch: g.n)
+            let table = TileTable(storage.baseAddress!, band, tiles: 0, stride: tb)
+            parallelFor(g.c + g.o, work: 36 * (g.c + g.o) * tb) { channels in
+                withUnsafeTemporaryAllocation(of: F8.self, capacity: 36) { t in
+                    let inputs = channels.clamped(to: 0..<g.c), outputs = channels.clamped(to: g.c..<(g.c + g.o))
+                    if !inputs.isEmpty {
+                        let part = WinogradGeometry(c: inputs.count, o: g.o, n: band.n, h: g.h, w: g.w)
+                        winogradInputTransform(paddedX + inputs.lowerBound * band.n * pplane, part, table, tiles, stride: tb,
+                                               v + inputs.lowerBound * 36 * tb, t.baseAddress!)
+                    }
+                    if !outputs.isEmpty {
+                        let o0 = outputs.lowerBound - g.c
+                        let part = WinogradGeometry(c: outputs.count, o: g.c, n: band.n, h: g.h, w: g.w)
+                        winogradGradientTransform(paddedDy + o0 * band.n * pplane, part, table, tiles, stride: tb,
+                                                  w + o0 * 36 * tb, t.baseAddress!)
+                    }
+                }
+            }
+            parallelFor(36, work: Int.max) { positions in
+                for e in positions {
+                    serialGemm(transB: true, m: g.o, n: g.c, k: tiles, a: w + e * tb, lda: 36 * tb, b: v + e * tb, ldb: 36 * tb,
+                               beta: n0 == 0 ? 0 : 1, c: z + e * zs, ldc: g.c)
+                }
+            }
+        }
+    }
+    winogradFilterGradient(z, g, dw)
+}
+
+private typealias D8 = SIMD8<Double>
+
+/// Gᵀ applied to six vectors: the filter transform's adjoint, from the 6x6 products back to the 3x3 kernel.
+@inline(__always)
+private func filterGradientPass(_ z0: D8, _ z1: D8, _ z2: D8, _ z3: D8, _ z4: D8, _ z5: D8) -> (D8, D8, D8) {
+    let sixth: Double = 1.0 / 6, twelfth: Double = 1.0 / 12, twentyFourth: Double = 1.0 / 24
+    let p = z1 + z2, q = z3 + z4
+    return (z0 * 0.25 - p * sixth + q * twentyFourth,
+            (z2 - z1) * sixth + (z3 - z4) * twelfth,
+            (q - p) * sixth + z5)
+}
+
+/// dw[o, c] = Gᵀ Z[., o, c] G for Z (dL/dU, rows `weightGradientZStride` apart per position), in Double, eight input
+/// channels at a time: one weight at a time (36 scalar reads from 36 rows) took as long as the GEMMs at 256 channels.
+private func winogradFilterGradient(_ z: UnsafePointer<Float>, _ g: WinogradGeometry, _ dw: UnsafeMutablePointer<Float>) {
+    let zs = g.weightGradientZStride
+    parallelFor(g.o, work: 36 * g.o * g.c) { outs in
+        withUnsafeTemporaryAllocation(of: D8.self, capacity: 36) { buffer in
+            let e = buffer.baseAddress!
+            for o in outs {
+                for c0 in stride(from: 0, to: g.c, by: 8) {
+                    let width = min(8, g.c - c0), src = z + o * g.c + c0
+                    for k in 0..<36 {
+                        let row = src + k * zs
+                        var f = SIMD8<Float>()
+                        if width == 8 { f = UnsafeRawPointer(row).loadUnaligned(as: SIMD8<Float>.self) } else {
+                            for l in 0..<width { f[l] = row[l] }
+                        }
+                        e[k] = D8(f)
+                    }
+                    // Gᵀ down each of the six columns, then along each of the three rows left.
+                    for j in 0..<6 { (e[j], e[6 + j], e[12 + j]) = filterGradientPass(e[j], e[6 + j], e[12 + j], e[18 + j], e[24 + j], e[30 + j]) }
+                    for i in 0..<3 {
+                        let r = e + 6 * i
+                        let (k0, k1, k2) = filterGradientPass(r[0], r[1], r[2], r[3], r[4], r[5])
+                        for l in 0..<width {
+                            let dst = dw + (o * g.c + c0 + l) * 9 + 3 * i
+                            dst[0] = Float(k0[l]); dst[1] = Float(k1[l]); dst[2] = Float(k2[l])
+                        }
+                    }
                 }
             }
         }

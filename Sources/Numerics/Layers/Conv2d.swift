@@ -7,9 +7,9 @@ import CKernels
 /// bands of images whose column matrix fits `Workspace.columnLimit`); a 1x1 stride-1 convolution skips
 /// im2col because a channel-major tensor already is its column matrix; stride-1 3x3 convolutions
 /// padded by 1 use Winograd F(4x4, 3x3) where that is faster (Winograd.swift). Depthwise convolutions
-/// (groups == channels) use their own kernels in DepthwiseConv.swift. The backward's weight gradient is
-/// im2col-based whatever the forward used; its input gradient, a convolution of dL/dy of the same kind, uses
-/// Winograd where the forward would.
+/// (groups == channels) use their own kernels in DepthwiseConv.swift. In the backward, the input gradient (a
+/// convolution of dL/dy of the same kind) uses Winograd where the forward would, and the weight gradient of those
+/// convolutions too where `preferredWeightGradientAlgorithm` says so (both im2col-based otherwise).
 public final class Conv2d {
     public enum PaddingMode: Equatable, Sendable {
         case fixed(Padding)
@@ -313,6 +313,18 @@ extension Conv2d {
     func preferredAlgorithm(_ g: ConvGeometry) -> Algorithm {
         let tiles = g.n * ((g.oh + 3) / 4) * ((g.ow + 3) / 4)
         return !Self.im2colOnly && tiles >= 16 && min(inChannels, outChannels) >= 16 ? .winograd : .im2col
+    }
+
+    /// The faster algorithm for the weight gradient of a convolution that admits Winograd, by a rule measured on
+    /// one 3x3 layer (C = O) per shape, one thread, im2col time / Winograd time:
+    /// - the backbones' layers at a training batch of 8 (128-2048 tiles, 32-256 channels): 2.4-3.9x;
+    /// - 32 tiles: 1.2x at 256 channels (16x16, batch 2), 1.4x at 64 (the ResNet-18 reference's 16x16, batch 2);
+    /// - 16 tiles and fewer: 0.5-1.0x. Z (36 O C floats, written, read back and transformed whatever the tile
+    ///   count) then costs more than the GEMMs save;
+    /// - 8 channels with 256 tiles and more: 1.7-2x, so channels set no bound above the transforms' 8 lanes.
+    func preferredWeightGradientAlgorithm(_ g: ConvGeometry) -> Algorithm {
+        let tiles = g.n * ((g.oh + 3) / 4) * ((g.ow + 3) / 4)
+        return !Self.im2colOnly && tiles >= 32 && min(inChannels, outChannels) >= 8 ? .winograd : .im2col
     }
 }
 

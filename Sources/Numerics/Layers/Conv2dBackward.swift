@@ -9,11 +9,11 @@ extension Conv2d {
         backward(x, dy, ws, needInputGrad: needInputGrad, into: target, adding: adding, algorithm: nil)
     }
 
-    /// As `backward`, with the input gradient's algorithm chosen by the caller (tests) instead of
-    /// `preferredAlgorithm`.
+    /// As `backward`, with the input gradient's algorithm (`algorithm`) and the weight gradient's (`weightAlgorithm`)
+    /// chosen by the caller (tests) instead of `preferredAlgorithm` and `preferredWeightGradientAlgorithm`.
     @discardableResult
     func backward(_ x: Tensor, _ dy: Tensor, _ ws: Workspace, needInputGrad: Bool, into target: Tensor?, adding: Bool = false,
-                  algorithm: Algorithm?) -> Tensor {
+                  algorithm: Algorithm?, weightAlgorithm: Algorithm? = nil) -> Tensor {
         let inputGrad = target ?? self.inputGrad
         let g = geometry(x)
         precondition(dy.c == outChannels && dy.n == x.n && dy.h == g.oh && dy.w == g.ow, "\(weight.name): gradient shape mismatch")
@@ -34,26 +34,37 @@ extension Conv2d {
             return inputGrad
         }
         let winograd = needInputGrad && admitsWinograd(g) && (algorithm ?? preferredAlgorithm(g)) == .winograd
+        let weightWinograd = admitsWinograd(g) && (weightAlgorithm ?? preferredWeightGradientAlgorithm(g)) == .winograd
         precondition(!(adding && winograd), "\(weight.name): Winograd's dL/dx does not add")
-        // Band by band: the weight gradient accumulates each band's product, and dL/dx (unless Winograd
-        // computes it below) goes back through the band's columns to the band's own images.
+        if weightWinograd {
+            winogradWeightGradient(x.data, dy.data, WinogradGeometry(c: inChannels, o: outChannels, n: x.n, h: x.h, w: x.w),
+                                   weight.grad!, ws)
+        }
+        // Band by band: the weight gradient (unless Winograd computed it above) accumulates each band's product,
+        // and dL/dx (unless Winograd computes it below) goes back through the band's columns to the band's own images.
         let columnGrad = needInputGrad && !winograd
         if columnGrad && !adding { inputGrad.zero() }
+        if weightWinograd && !columnGrad { return winograd ? winogradInputGradient(dy, ws, into: inputGrad) : inputGrad }
         ws.forEachColumnBand(g) { band, cols in
             let plane = g.oh * g.ow, columns = band.count * plane, dyBand = dy.data + band.lowerBound * plane
-            im2col(x.data, g, images: band, cols)
-            gemm(transB: true, m: outChannels, n: g.colRows, k: columns, a: dyBand, lda: g.colCols,
-                 b: cols, ldb: columns, beta: band.lowerBound == 0 ? 0 : 1, c: weight.grad!, ldc: g.colRows)
+            if !weightWinograd {
+                im2col(x.data, g, images: band, cols)
+                gemm(transB: true, m: outChannels, n: g.colRows, k: columns, a: dyBand, lda: g.colCols,
+                     b: cols, ldb: columns, beta: band.lowerBound == 0 ? 0 : 1, c: weight.grad!, ldc: g.colRows)
+            }
             guard columnGrad else { return }
             gemm(transA: true, m: g.colRows, n: columns, k: outChannels, a: weight.value, lda: g.colRows,
                  b: dyBand, ldb: g.colCols, c: cols, ldc: columns)
             col2imAdd(cols, g, images: band, inputGrad.data)
         }
-        guard winograd else { return inputGrad }
-        // dL/dx is the same kind of convolution (3x3, stride 1, padded by 1) of dL/dy, with each kernel
-        // turned by 180° and inputs and outputs swapped: Winograd as in the forward, instead of a GEMM
-        // over the column matrix and col2im.
-        let wg = WinogradGeometry(c: outChannels, o: inChannels, n: x.n, h: x.h, w: x.w)
+        return winograd ? winogradInputGradient(dy, ws, into: inputGrad) : inputGrad
+    }
+
+    /// dL/dx is the same kind of convolution (3x3, stride 1, padded by 1) of dL/dy, with each kernel turned by
+    /// 180° and inputs and outputs swapped: Winograd as in the forward, instead of a GEMM over the column
+    /// matrix and col2im.
+    private func winogradInputGradient(_ dy: Tensor, _ ws: Workspace, into inputGrad: Tensor) -> Tensor {
+        let wg = WinogradGeometry(c: outChannels, o: inChannels, n: dy.n, h: dy.h, w: dy.w)
         let u = winogradInputGradientFilter.transform(of: weight, wg)
         let padded = ws.scratch(wg.paddedCount)
         winogradPad(dy.data, wg, padded)
