@@ -56,58 +56,42 @@ INLINE uint64_t lane_mask(long base, long w, int lanes) {
 
 INLINE __mmask16 tail_mask(int n) { return n >= 16 ? 0xffff : (__mmask16)((1u << n) - 1); }
 
-// The columns of one phase row: j in lo..<hi read input column j*stride + phase - pad (inside 0..<w),
-// the others are zeros; the vectors from full_lo to full_hi (multiples of 16) lie wholly inside and
-// load with no mask. Stride 2 reads 31 floats for 16 columns, so a whole vector also needs its last
-// column's neighbour inside: the 32nd float may lie past the tensor.
-typedef struct { int lo, hi, full_lo, full_hi; } phase_columns;
+// One vector of 16 columns of the phase rows: the input columns it reads, 16 * stride of them from
+// `first` (stride 2: both phases' columns, interleaved), and which of those lie inside the row (0..<w).
+// The same for every row of a plane, so they are worked out once per plane.
+typedef struct {
+    long first;
+    uint32_t inside;
+} row_vector;
 
-static phase_columns columns(int w, int stride, int phase, int pad) {
-    phase_columns c;
-    c.lo = pad - phase <= 0 ? 0 : (pad - phase + stride - 1) / stride;
-    c.hi = (w - 1 + pad - phase) < 0 ? 0 : (w - 1 + pad - phase) / stride + 1;
-    c.full_lo = (c.lo + 15) / 16 * 16;
-    c.full_hi = c.full_lo;
-    while (c.full_hi + 16 + (stride - 1) <= c.hi) c.full_hi += 16;
-    return c;
+// `stride` x 16 input values from `at` (lanes outside `inside` are never read) mapped and zero outside.
+AVX512 INLINE __m512 masked_load(__mmask16 inside, const float *at, const stpm_depthwise_map *map) {
+    const __m512 v = _mm512_maskz_loadu_ps(inside, at);
+    return map ? _mm512_maskz_mov_ps(inside, map_vector(v, map)) : v;
 }
 
-// Columns j0 ..< j0 + 16 of a phase row that may cross the input's ends: the lanes inside are loaded
-// under a mask (masked-off lanes are never read, so no bounds check) and mapped, the others are zero.
-AVX512 INLINE __m512 masked_load(__mmask16 m, const float *at, const stpm_depthwise_map *map) {
-    const __m512 v = _mm512_maskz_loadu_ps(m, at);
-    return map ? _mm512_maskz_mov_ps(m, map_vector(v, map)) : v;
-}
-
-AVX512 INLINE __m512 edge_vector(const float *src, int j0, int w, int stride, int phase, int pad, phase_columns c,
-                                 const stpm_depthwise_map *map) {
-    if (j0 >= c.hi || j0 + 16 <= c.lo) return _mm512_setzero_ps();
-    const float *at = src + (long)j0 * stride + phase - pad;
-    uint64_t m = lane_mask((long)j0 * stride + phase - pad, w, 16 * stride);
-    if (stride == 1) return masked_load((__mmask16)m, at, map);
-    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    return _mm512_permutex2var_ps(masked_load((__mmask16)m, at, map), even, masked_load((__mmask16)(m >> 16), at + 16, map));
-}
-
-// dst[j] = src[j*stride + phase - pad] for j in 0..<ws (a multiple of 16), zero outside 0..<w or for a
-// NULL src (a padding row). Whole vectors are stored (masked stores are slow on AMD). The edges and the
-// interior are separate loops: a test per vector cost more than the copy.
-AVX512 INLINE void fill_row(float *dst, const float *src, int w, int stride, int phase, int pad, int ws, phase_columns c,
-                            const stpm_depthwise_map *map) {
-    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    int j0 = 0;
+// Phase p's row: dst[p * ws + j] = src[j*stride + p - pad] for j in 0..<ws (a multiple of 16), zero outside 0..<w
+// or for a NULL src (a padding row). Each vector is loaded once under its precomputed mask (masked-off lanes are
+// never read, so no bounds check and no branch), and at stride 2 one pair of loads gives both phases' vectors,
+// the even lanes phase 0's and the odd ones phase 1's. Whole vectors are stored (masked stores are slow on AMD).
+AVX512 INLINE void fill_row(float *dst, const float *src, int stride, int ws, const row_vector *v, const stpm_depthwise_map *map) {
     if (!src) {
-        for (; j0 < ws; j0 += 16) _mm512_storeu_ps(dst + j0, _mm512_setzero_ps());
+        for (int j0 = 0; j0 < stride * ws; j0 += 16) _mm512_storeu_ps(dst + j0, _mm512_setzero_ps());
         return;
     }
-    for (; j0 < c.full_lo; j0 += 16) _mm512_storeu_ps(dst + j0, edge_vector(src, j0, w, stride, phase, pad, c, map));
-    for (; j0 < c.full_hi; j0 += 16) {
-        const float *at = src + (long)j0 * stride + phase - pad;
-        _mm512_storeu_ps(dst + j0, map_vector(stride == 1 ? _mm512_loadu_ps(at)
-                                                          : _mm512_permutex2var_ps(_mm512_loadu_ps(at), even, _mm512_loadu_ps(at + 16)),
-                                              map));
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    for (int i = 0; i < ws / 16; i++) {
+        const float *at = src + v[i].first;
+        const __m512 lo = masked_load((__mmask16)v[i].inside, at, map);
+        if (stride == 1) {
+            _mm512_storeu_ps(dst + 16 * i, lo);
+            continue;
+        }
+        const __m512 hi = masked_load((__mmask16)(v[i].inside >> 16), at + 16, map);
+        _mm512_storeu_ps(dst + 16 * i, _mm512_permutex2var_ps(lo, even, hi));
+        _mm512_storeu_ps(dst + ws + 16 * i, _mm512_permutex2var_ps(lo, odd, hi));
     }
-    for (; j0 < ws; j0 += 16) _mm512_storeu_ps(dst + j0, edge_vector(src, j0, w, stride, phase, pad, c, map));
 }
 
 // Rows of x requested ahead of the copy: the hardware prefetcher alone left a cold 128x128 plane at
@@ -126,13 +110,16 @@ AVX512 INLINE void fill_plane(const float *x, const stpm_depthwise_map *map, flo
     // A copy the stores into buf cannot alias: scale and shift stay in registers.
     stpm_depthwise_map local;
     if (map) local = *map, map = &local;
-    phase_columns c[2];
-    for (int p = 0; p < stride; p++) c[p] = columns(s.w, stride, p, s.pad_left);
+    row_vector v[l.ws / 16];
+    for (int i = 0; i < l.ws / 16; i++) {
+        v[i].first = (long)i * 16 * stride - s.pad_left;
+        v[i].inside = (uint32_t)lane_mask(v[i].first, s.w, 16 * stride);
+    }
     for (int r = 0; r < l.rows; r++) {
         int iy = r - s.pad_top;
         const float *src = iy >= 0 && iy < s.h ? x + (long)iy * s.w : 0;
         if (iy + prefetch_rows >= 0 && iy < s.h) prefetch_row(x, iy + prefetch_rows, s.w);
-        for (int p = 0; p < stride; p++) fill_row(buf + ((long)r * stride + p) * l.ws, src, s.w, stride, p, s.pad_left, l.ws, c[p], map);
+        fill_row(buf + (long)r * stride * l.ws, src, stride, l.ws, v, map);
     }
 }
 
@@ -354,20 +341,24 @@ AVX512 void stpm_depthwise_nhwc_strips_avx512(const float *x, const float *weigh
 //   every row of the block it reaches, and stored straight into dx: only the w inner columns of the padded
 //   rows are computed (the padded row's edge vectors took a third of the FMAs on 16-wide planes), at stride 2
 //   the two phases' vectors interleaved in registers. The slack read past the last row is at most a vector:
-//   the lanes of a last vector past the row's end, never stored.
-typedef struct { layout l; int lead, gw; } backward_layout;
+//   the lanes of a last vector past the row's end, never stored. At stride 1 dy also has `above` and `below`
+//   rows of zeros around it, so that every row of a block reads k rows of dy with no test of which exist: a
+//   zero adds w * 0 to a sum, which leaves it unchanged for finite weights (a sum from +0 is never -0).
+typedef struct { layout l; int lead, gw, above, below; } backward_layout;
 
 static backward_layout backward_plan(stpm_depthwise_shape s) {
     backward_layout b;
     b.l = plan(s);
     b.lead = (s.k - 1) / s.stride;
+    b.above = s.stride == 1 && s.k - 1 > s.pad_top ? s.k - 1 - s.pad_top : 0;
+    b.below = s.stride == 1 && s.h + s.pad_top > s.oh ? s.h + s.pad_top - s.oh : 0;
     b.gw = b.lead + b.l.ws;
     return b;
 }
 
 long stpm_depthwise_backward_scratch(stpm_depthwise_shape s) {
     backward_layout b = backward_plan(s);
-    return stpm_depthwise_scratch(s) + (long)s.oh * b.gw + 32;
+    return stpm_depthwise_scratch(s) + (long)(b.above + s.oh + b.below) * b.gw + 32;
 }
 
 // BatchNorm's input gradient (stpm_depthwise_norm_gradient) of 16 values of dy and of z.
@@ -432,24 +423,22 @@ AVX512 INLINE void weight_gradient(const float *buf, const float *g, stpm_depthw
 
 // Stride 1: dL/dx rows iy0 ..< iy0 + rows, nv vectors of 16 input columns from ox0 (the last one stored under `last`),
 // straight into dx: only the inner columns of the padded rows, each gradient vector loaded once for every row of
-// the block it reaches. Each sum still runs over ky, then kx, from zero: gradient rows t descend, so that
-// ky = r - t ascends for every row r of the block.
+// the block it reaches. Each sum still runs over ky, then kx, from zero: gradient rows t = r0 + rows - 1 - dt
+// descend, so that ky = r - t ascends for every row r of the block. The zero rows around dy (`above`, `below`)
+// make the rows read the same for every block, so that with k a constant every test of ky is one too.
 AVX512 INLINE void input_gradient_rows(const float *g, const float *wt, stpm_depthwise_shape s, backward_layout b, int k,
                                        int iy0, int rows, int ox0, int nv, __mmask16 last, float *dx) {
     __m512 acc[4][2];
     for (int i = 0; i < rows; i++)
         for (int v = 0; v < nv; v++) acc[i][v] = _mm512_setzero_ps();
-    const int r0 = iy0 + s.pad_top;
-    int top = r0 + rows - 1, bottom = r0 - (k - 1);
-    if (top > s.oh - 1) top = s.oh - 1;
-    if (bottom < 0) bottom = 0;
-    for (int t = top; t >= bottom; t--) {
-        const float *grow = g + (long)t * b.gw + b.lead + s.pad_left + ox0;
+    const float *top = g + (long)(iy0 + s.pad_top + rows - 1) * b.gw + b.lead + s.pad_left + ox0;
+    for (int dt = 0; dt < rows + k - 1; dt++) {
+        const float *grow = top - (long)dt * b.gw;
         for (int kx = 0; kx < k; kx++) {
             __m512 d[2];
             for (int v = 0; v < nv; v++) d[v] = _mm512_loadu_ps(grow + 16 * v - kx);
             for (int i = 0; i < rows; i++) {
-                const int ky = r0 + i - t;
+                const int ky = i + dt - (rows - 1);
                 if (ky < 0 || ky >= k) continue;
                 const __m512 w = _mm512_set1_ps(wt[ky * k + kx]);
                 for (int v = 0; v < nv; v++) acc[i][v] = _mm512_fmadd_ps(w, d[v], acc[i][v]);
@@ -536,8 +525,10 @@ AVX512 INLINE void backward(const float *x, const stpm_depthwise_map *map, const
                             const stpm_depthwise_norm_gradient *n, float *dw, float *dx, float *scratch, stpm_depthwise_shape s,
                             int stride, int k) {
     backward_layout b = backward_plan(s);
-    // The padded gradient rows, then the slack that a last vector's lanes past the row read.
-    float *g = scratch + stpm_depthwise_scratch(s);
+    // The padded gradient rows between their zero rows, then the slack that a last vector's lanes past the row read.
+    float *g = scratch + stpm_depthwise_scratch(s) + (long)b.above * b.gw;
+    for (long i = 0; i < (long)b.above * b.gw; i++) g[i - (long)b.above * b.gw] = 0;
+    for (long i = 0; i < (long)b.below * b.gw; i++) g[(long)s.oh * b.gw + i] = 0;
     fill_plane(x, map, scratch, s, b.l, stride);
     fill_gradient(dy, n, g, s, b);
     weight_gradient(scratch, g, s, b, stride, k, dw);
