@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 import Numerics
 @testable import Detection
+import TestSupport
 
 final class EvaluationTests: XCTestCase {
     func testSyntheticSetGivesMetricsInRangeOverallAndPerType() throws {
@@ -19,6 +20,36 @@ final class EvaluationTests: XCTestCase {
         XCTAssertNotNil(json?["aupro_0.3"] as? Double)
         XCTAssertEqual((json?["per_type"] as? [String: Any])?.keys.sorted(), ["scratch"])
         XCTAssertEqual(json?["images"] as? Int, 4)
+    }
+
+    /// `run` keeps the maps in one `MapStore` and each mask as its regions: its report equals, bit for bit, `report`
+    /// of the samples as `LabelledScoring.score` keeps them; also with a defect image whose mask is missing, whose
+    /// map is stored but belongs to no pixel row, so the rows' maps are not the stored ones in order.
+    func testRunEqualsTheReportOfTheScoredSamples() throws {
+        let model = try SyntheticSet.trainedModel()
+        let owner = try TemporaryDirectory()
+        let partial = owner.file("data")
+        try FileManager.default.copyItem(atPath: SyntheticSet.data, toPath: partial)
+        try FileManager.default.removeItem(atPath: partial + "/ground_truth/scratch/000_mask.png")
+        for data in [SyntheticSet.data, partial] {
+            let dataset = try MVTecDataset(root: data)
+            let (loaded, run) = try Evaluation.run(modelPath: model, dataset: dataset)
+            let scored = try LabelledScoring.score(model: loaded, samples: dataset.test)
+            let direct = Evaluation.report(scored, size: loaded.size)
+            func bits(_ m: EvaluationMetrics) -> [UInt64] {
+                [UInt64(m.images), UInt64(m.defective), m.imageAUROC.bitPattern, m.pixelAUROC.bitPattern, m.auPRO.bitPattern]
+            }
+            XCTAssertEqual(bits(run.overall), bits(direct.overall), data)
+            XCTAssertEqual(run.perType.map(\.type), direct.perType.map(\.type))
+            XCTAssertEqual(run.perType.map { bits($0.metrics) }, direct.perType.map { bits($0.metrics) })
+            XCTAssertEqual(run.withoutMask, direct.withoutMask)
+            // And the images with a mask, scored alone by the plain functions.
+            let withMask = scored.filter { $0.mask != nil }
+            XCTAssertEqual(run.overall.pixelAUROC, pixelAUROC(maps: withMask.map(\.map), masks: withMask.map { $0.mask! }), accuracy: 1e-12)
+            XCTAssertEqual(run.overall.auPRO, auPRO(maps: withMask.map(\.map), masks: withMask.map { $0.mask! }, width: loaded.size,
+                                                    height: loaded.size), accuracy: 1e-12)
+        }
+        XCTAssertEqual(try Evaluation.run(modelPath: model, dataset: MVTecDataset(root: partial)).1.withoutMask.count, 1)
     }
 
     func sample(_ type: String, score: Float, map: [Float], mask: [Bool]?) -> ScoredSample {

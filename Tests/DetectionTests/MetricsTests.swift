@@ -288,19 +288,22 @@ final class TrapezoidTests: XCTestCase {
 
 /// `PixelMetrics.sortedKeys` against its definition: every pixel's score bits above its tag (its image's kind for an
 /// OK pixel, its region's number among all images' regions for a defect pixel), stably sorted by score. Images with
-/// defects at their first and last pixels, none, or all; coarse scores so that ties span images; one part and several.
+/// defects at their first and last pixels, none, or all; coarse scores so that ties span images; one part and several;
+/// maps as arrays and in a `MapStore`, where the images skip some maps (an evaluation's images without a mask).
 final class PixelSortKeysTests: XCTestCase {
     func testKeysAreEachPixelsScoreAndTagInStableScoreOrder() {
         var rng = SplitMix64(seed: 11)
         // 40 images pass the 2^16 pixels above which the keys are written in parts.
         let width = 64, height = 32, n = width * height
         for imageCount in [1, 5, 40] {
+            // Every third map belongs to no image.
+            let maps = (0..<(imageCount * 3 / 2 + 1)).map { _ in (0..<n).map { _ in Float(Int(rng.next() % 50) - 10) / 8 } }
+            let mapOf = (0..<maps.count).filter { $0 % 3 != 1 }
             let images = (0..<imageCount).map { i -> PixelMetrics.Image in
-                let map = (0..<n).map { _ in Float(Int(rng.next() % 50) - 10) / 8 }
                 var mask = (0..<n).map { _ in i % 4 != 0 && rng.next() % 9 == 0 }
                 if i % 4 == 1 { mask[0] = true; mask[n - 1] = true }
                 if i % 7 == 6 { mask = [Bool](repeating: true, count: n) }
-                return PixelMetrics.Image(map: map, regions: DefectRegions(mask: mask, width: width, height: height),
+                return PixelMetrics.Image(map: mapOf[i], regions: DefectRegions(mask: mask, width: width, height: height),
                                           groups: i % 3 == 0 ? [0] : [0, 1 + i % 2])
             }
             let layout = PixelMetrics.Layout(images, groupCount: 3)
@@ -310,12 +313,15 @@ final class PixelSortKeysTests: XCTestCase {
                 for (p, label) in zip(image.regions.pixels, image.regions.labels) { labels[Int(p)] = label }
                 for p in 0..<n {
                     let tag = labels[p] == 0 ? layout.imageKind[i] : layout.imageFirstRegionTag[i] - 1 + Int(labels[p])
-                    expected.append(UInt64(ascendingBits(image.map[p])) << 32 | UInt64(tag))
+                    expected.append(UInt64(ascendingBits(maps[image.map][p])) << 32 | UInt64(tag))
                 }
             }
             // Swift's sort is not stable: sort by (score, position).
             expected = expected.enumerated().sorted { ($0.element >> 32, $0.offset) < ($1.element >> 32, $1.offset) }.map(\.element)
-            XCTAssertEqual(PixelMetrics.sortedKeys(images, layout), expected, "\(imageCount) images")
+            XCTAssertEqual(PixelMetrics.sortedKeys(images, .arrays(maps), layout), expected, "\(imageCount) images")
+            let store = MapStore(count: maps.count, pixels: n)
+            for (i, map) in maps.enumerated() { store.store(map, at: i) }
+            XCTAssertEqual(PixelMetrics.sortedKeys(images, .store(store), layout), expected, "\(imageCount) images, stored")
         }
     }
 }

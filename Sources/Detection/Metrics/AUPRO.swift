@@ -15,11 +15,11 @@ public struct PROCurve: Equatable {
 public func proCurve(maps: [[Float]], masks: [[Bool]], width: Int, height: Int) -> PROCurve {
     checkShapes(maps: maps, maskSizes: masks.map(\.count), caller: "proCurve")
     precondition(maps.allSatisfy { $0.count == width * height }, "proCurve: every map must have \(width)x\(height) pixels")
-    let images = zip(maps, masks).map { map, mask in
-        PixelMetrics.Image(map: map, regions: DefectRegions(mask: mask, width: width, height: height), groups: [0])
+    let images = masks.enumerated().map { i, mask in
+        PixelMetrics.Image(map: i, regions: DefectRegions(mask: mask, width: width, height: height), groups: [0])
     }
     var fpr: [Double] = [], pro: [Double] = []
-    _ = PixelMetrics.compute(images, groupCount: 1) { _, x, y in
+    _ = PixelMetrics.compute(images, maps: .arrays(maps), groupCount: 1) { _, x, y in
         fpr.append(x)
         pro.append(y)
     }

@@ -51,38 +51,60 @@ public enum Evaluation {
         // The model calls `whileLoading` before it loads its weights; reading starts here should it ever not.
         let startedReads = reads ?? LabelledScoring.reads(of: dataset.test, size: model.size, batchSize: AnomalyModel.defaultBatchSize)
         reads = startedReads
-        let scored = try LabelledScoring.score(model: model, samples: dataset.test, reads: startedReads, warn: warn) {
+        // Each map goes into the store and each mask becomes its regions as they arrive: neither array is kept.
+        let size = model.size, maps = MapStore(count: dataset.test.count, pixels: size * size)
+        var images: [Image] = []
+        images.reserveCapacity(dataset.test.count)
+        try LabelledScoring.forEach(model: model, samples: dataset.test, reads: startedReads, warn: warn, progress: {
             progress($0, dataset.test.count)
+        }) { sample, scored, truth in
+            maps.store(scored.map, at: images.count)
+            images.append(Image(sample: sample, score: scored.score, isDefective: truth.isDefective,
+                                regions: truth.mask.map { DefectRegions(mask: $0, width: size, height: size) }))
         }
-        var result = report(scored, size: model.size)
+        var result = report(images, maps: .store(maps))
         result.seconds = Date().timeIntervalSince(started)
         return (model, result)
+    }
+
+    /// What the metrics take of a scored test image; its map comes apart (`PixelMetrics.Maps`).
+    struct Image {
+        var sample: DatasetSample
+        var score: Float
+        var isDefective: Bool
+        /// Nil for a defect-folder image without a mask (pixel truth unknown).
+        var regions: DefectRegions?
     }
 
     /// Metrics of already scored samples (`seconds` is left 0). The pixel metrics of all rows come from one
     /// sort of the test set's pixels (`PixelMetrics`).
     public static func report(_ scored: [ScoredSample], size: Int) -> EvaluationReport {
-        let groups = defectTypeGroups(Array(scored.indices), type: { scored[$0].sample.defectType })
-        var memberOf = [[Int]](repeating: [], count: scored.count)
-        for (g, group) in groups.enumerated() { for i in group.items { memberOf[i].append(g) } }
-        let withMask = scored.indices.filter { scored[$0].mask != nil }
-        var regions = [DefectRegions?](repeating: nil, count: withMask.count)
+        var regions = [DefectRegions?](repeating: nil, count: scored.count)
         regions.withUnsafeMutableBufferPointer { regions in
-            parallelFor(withMask.count, work: withMask.count * size * size) { range in
-                for k in range { regions[k] = DefectRegions(mask: scored[withMask[k]].mask!, width: size, height: size) }
+            parallelFor(scored.count, work: scored.count * size * size) { range in
+                for i in range { regions[i] = scored[i].mask.map { DefectRegions(mask: $0, width: size, height: size) } }
             }
         }
-        let pixel = PixelMetrics.compute(zip(withMask, regions).map { i, r in
-            PixelMetrics.Image(map: scored[i].map, regions: r!, groups: memberOf[i])
-        }, groupCount: groups.count)
+        return report(zip(scored, regions).map { Image(sample: $0.sample, score: $0.score, isDefective: $0.isDefective, regions: $1) },
+                      maps: .arrays(scored.map(\.map)))
+    }
+
+    /// `maps` holds image i's map at i.
+    static func report(_ images: [Image], maps: PixelMetrics.Maps) -> EvaluationReport {
+        let groups = defectTypeGroups(Array(images.indices), type: { images[$0].sample.defectType })
+        var memberOf = [[Int]](repeating: [], count: images.count)
+        for (g, group) in groups.enumerated() { for i in group.items { memberOf[i].append(g) } }
+        let withMask = images.indices.filter { images[$0].regions != nil }
+        let pixel = PixelMetrics.compute(withMask.map { PixelMetrics.Image(map: $0, regions: images[$0].regions!, groups: memberOf[$0]) },
+                                         maps: maps, groupCount: groups.count)
         let metrics = zip(groups, pixel).map { group, pixel in
-            let items = group.items.map { scored[$0] }
+            let items = group.items.map { images[$0] }
             return EvaluationMetrics(images: items.count, defective: items.filter(\.isDefective).count,
                                      imageAUROC: imageAUROC(scores: items.map(\.score), labels: items.map(\.isDefective)),
                                      pixelAUROC: pixel.pixelAUROC, auPRO: pixel.auPRO)
         }
         return EvaluationReport(overall: metrics[0], perType: zip(groups.dropFirst(), metrics.dropFirst()).map { ($0.name, $1) },
-                                withoutMask: scored.filter { $0.mask == nil }.map(\.sample.path),
+                                withoutMask: images.filter { $0.regions == nil }.map(\.sample.path),
                                 seconds: 0)
     }
 

@@ -15,9 +15,9 @@ import Glibc
 /// image order inside a run, which is each group's own order as long as good images hold no defect.
 struct PixelMetrics {
     struct Image {
-        /// size x size, row-major.
-        var map: [Float]
-        /// The mask's 8-connected defect regions (MVTec's definition of a defect).
+        /// Where its map is in the `Maps` given with the images.
+        var map: Int
+        /// The mask's 8-connected defect regions (MVTec's definition of a defect); `regions.pixelCount` is the map's.
         var regions: DefectRegions
         /// Indices of the groups this image belongs to, ascending.
         var groups: [Int]
@@ -30,11 +30,11 @@ struct PixelMetrics {
 
     /// `groupCount` groups; each image names its own. `curve` receives every PRO curve point (group, fpr, pro),
     /// from (0, 0) to (1, 1).
-    static func compute(_ images: [Image], groupCount: Int, fprLimit: Double = 0.3,
+    static func compute(_ images: [Image], maps: Maps, groupCount: Int, fprLimit: Double = 0.3,
                         curve: ((Int, Double, Double) -> Void)? = nil) -> [Result] {
         precondition(fprLimit > 0 && fprLimit <= 1, "fprLimit must lie in (0, 1], got \(fprLimit)")
         let layout = Layout(images, groupCount: groupCount)
-        let keys = sortedKeys(images, layout)
+        let keys = sortedKeys(images, maps, layout)
         // The scans only read: the AUROC's in pieces that start at runs of tied scores, the PRO curve's whole.
         let pieces = keys.count >= 1 << 16 ? 2 * Parallelism.threads : 1
         var bounds = (0...pieces).map { keys.count * $0 / pieces }
@@ -105,9 +105,9 @@ struct PixelMetrics {
                 let defect = image.regions.sizes.reduce(0, +)
                 for g in image.groups {
                     precondition(g >= 0 && g < groupCount, "group \(g) of \(groupCount)")
-                    okPixels[g] += image.map.count - defect
+                    okPixels[g] += image.regions.pixelCount - defect
                     regions[g] += image.regions.count
-                    pixels[g] += image.map.count
+                    pixels[g] += image.regions.pixelCount
                 }
             }
             groupStart = [0]
@@ -128,12 +128,13 @@ struct PixelMetrics {
     /// `radixSort(_:ignoringLowBytes: 4)`'s two steps, with its first scatter reading the maps themselves: one pass
     /// counts the top 16 score bits, a second writes each pixel's key straight into its bucket (there is no array of
     /// unsorted keys to write, read twice and fault in), then `sortBuckets` sorts each bucket in place.
-    static func sortedKeys(_ images: [Image], _ layout: Layout) -> [UInt64] {
+    static func sortedKeys(_ images: [Image], _ maps: Maps, _ layout: Layout) -> [UInt64] {
         for (i, image) in images.enumerated() {
-            precondition(image.map.count == image.regions.pixelCount,
-                         "map \(i) has \(image.map.count) pixels, its mask \(image.regions.pixelCount)")
+            precondition(image.map >= 0 && image.map < maps.count, "image \(i)'s map \(image.map) of \(maps.count)")
+            let pixels = maps.withMap(image.map) { $0.count }
+            precondition(pixels == image.regions.pixelCount, "map \(i) has \(pixels) pixels, its mask \(image.regions.pixelCount)")
         }
-        let count = images.reduce(0) { $0 + $1.map.count }
+        let count = images.reduce(0) { $0 + $1.regions.pixelCount }
         // Parts of whole images, in order, one per core: each counts its own keys per bucket, then writes them
         // behind those of the parts before it, so the order is the sequential one.
         let parts = count >= 1 << 16 ? min(Parallelism.threads, images.count) : 1
@@ -143,13 +144,15 @@ struct PixelMetrics {
             let keys = keys.baseAddress!
             let starts = countingScatter(parts: parts, values: 1 << 16, total: count, uniformWritesNothing: false, count: { part, counts in
                 for image in images[firstImage[part]..<firstImage[part + 1]] {
-                    for score in image.map { counts[Int(ascendingBits(score) >> 16)] += 1 }
+                    maps.withMap(image.map) { map in
+                        for score in map { counts[Int(ascendingBits(score) >> 16)] += 1 }
+                    }
                 }
             }, write: { part, next in
                 for i in firstImage[part]..<firstImage[part + 1] {
                     let image = images[i]
                     let okTag = UInt64(layout.imageKind[i]), regionBase = UInt64(layout.imageFirstRegionTag[i] - 1)
-                    image.map.withUnsafeBufferPointer { map in
+                    maps.withMap(image.map) { map in
                         // Pixels up to the next defect pixel take the OK tag, that one its region's.
                         var start = 0
                         for (defect, label) in zip(image.regions.pixels, image.regions.labels) + [(Int32(map.count), Int32(0))] {
@@ -426,7 +429,7 @@ struct PixelMetrics {
 
 /// Asks for 2 MB pages for the untouched memory of `buffer` (Linux's transparent huge pages are given on request
 /// here): tire's 58 MB of sort keys took 14,000 page faults at 4 KB, and as many page frees.
-private func adviseHugePages<T>(_ buffer: UnsafeMutableBufferPointer<T>) {
+func adviseHugePages<T>(_ buffer: UnsafeMutableBufferPointer<T>) {
     #if os(Linux)
     let huge = 2 << 20, base = Int(bitPattern: buffer.baseAddress)
     let start = (base + huge - 1) / huge * huge, end = (base + buffer.count * MemoryLayout<T>.stride) / huge * huge

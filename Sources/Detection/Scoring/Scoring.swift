@@ -165,6 +165,19 @@ public enum LabelledScoring {
                       progress: (Int) -> Void = { _ in }) throws -> [ScoredSample] {
         var result: [ScoredSample] = []
         result.reserveCapacity(samples.count)
+        try forEach(model: model, samples: samples, reads: reads, keepNonFinite: keepNonFinite, warn: warn, progress: progress) {
+            sample, scored, truth in
+            result.append(ScoredSample(sample: sample, score: scored.score, map: scored.map, mask: truth.mask,
+                                       isDefective: truth.isDefective))
+        }
+        return result
+    }
+
+    /// `score`, handing each sample, in order, with its scored image and its ground truth to `each` instead of
+    /// keeping them (an evaluation keeps its maps in one `MapStore`).
+    static func forEach(model: AnomalyModel, samples: [DatasetSample], reads: FileReads<Result<GroundTruth.Truth, Error>>,
+                        keepNonFinite: Bool = false, warn: (String) -> Void = { _ in }, progress: (Int) -> Void = { _ in },
+                        each: (DatasetSample, ImageScore, GroundTruth.Truth) throws -> Void) throws {
         try model.scoreFiles(reads, progress: progress) { index, outcome, truth in
             let sample = samples[index]
             var scored: ImageScore
@@ -177,9 +190,7 @@ public enum LabelledScoring {
             if truth.nonBinary, let mask = sample.maskPath {
                 warn("\(mask) is not a pure 0/255 mask; pixels above 127 count as defect (as MVTec AD)")
             }
-            result.append(ScoredSample(sample: sample, score: scored.score, map: scored.map, mask: truth.mask,
-                                       isDefective: truth.isDefective))
+            try each(sample, scored, truth)
         }
-        return result
     }
 }
