@@ -12,4 +12,12 @@ long stpm_maxpool3s2_scratch(long w, long ow);
 void stpm_maxpool3s2_avx512(const float *x, long planes, long x_stride, long h, long w, long pad_top, long pad_left,
                             float *y, long y_stride, long oh, long ow, float *scratch);
 
+/// As stpm_maxpool3s2_avx512 (no scratch), in training: also writes, per output, where its window's first maximum in
+/// scan order lies (a later value wins only when strictly greater: -inf and NaN never win) as (row - first row) * 3 +
+/// (column - first column) of the window clipped to the input, 0 when nothing wins, into `argmax` (planes
+/// `argmax_stride` bytes apart); the output is that maximum (-inf when nothing wins).
+void stpm_maxpool3s2_argmax_avx512(const float *x, long planes, long x_stride, long h, long w, long pad_top,
+                                   long pad_left, float *y, long y_stride, long oh, long ow, unsigned char *argmax,
+                                   long argmax_stride);
+
 #endif
