@@ -350,8 +350,11 @@ static backward_layout backward_plan(stpm_depthwise_shape s) {
     backward_layout b;
     b.l = plan(s);
     b.lead = (s.k - 1) / s.stride;
-    b.above = s.stride == 1 && s.k - 1 > s.pad_top ? s.k - 1 - s.pad_top : 0;
-    b.below = s.stride == 1 && s.h + s.pad_top > s.oh ? s.h + s.pad_top - s.oh : 0;
+    // The rows a block of 4 (or 1) input rows reads: from (its last padded row) / stride down, k rows at stride
+    // 1; at stride 2 (k + 4) / 2 at most.
+    const int last = (s.pad_top + s.h - 1) / s.stride;
+    b.above = s.stride == 1 ? (s.k - 1 > s.pad_top ? s.k - 1 - s.pad_top : 0) : (s.k + 4) / 2;
+    b.below = last > s.oh - 1 ? last - (s.oh - 1) : 0;
     b.gw = b.lead + b.l.ws;
     return b;
 }
@@ -464,22 +467,22 @@ AVX512 INLINE void input_gradient_block_rows(const float *g, const float *wt, st
 // Stride 2: dL/dx rows iy0 ..< iy0 + rows, input columns x0 ..< x0 + 32 (`m0`, `m1`: those inside the row) straight
 // into dx. Padded column X = x + pad_left is phase X % 2, phase column X / 2: the even columns of the block are one
 // phase's vector from phase column ja, the odd ones the other phase's from jb, interleaved before the store. Each
-// sum runs over ky, then kx of its phase, from zero (t descending), as the portable kernel sums.
+// sum runs over ky, then kx of its phase, from zero (gradient rows t = top - dt descending), as the portable kernel
+// sums. With q, the parity of the block's last padded row, a constant, so are the rows each gradient row reaches
+// (ky = q + i - (rows - 1) + 2 dt): the zero rows around dy stand for those past its ends.
 AVX512 INLINE void input_gradient_rows2(const float *g, const float *wt, stpm_depthwise_shape s, backward_layout b, int k,
-                                        int iy0, int rows, int x0, __mmask16 m0, __mmask16 m1, float *dx) {
+                                        int iy0, int rows, int x0, __mmask16 m0, __mmask16 m1, float *dx, int q) {
     __m512 acc[4][2];
     for (int i = 0; i < rows; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
     const int pe = (x0 + s.pad_left) % 2, ja = (x0 + s.pad_left) / 2, jb = (x0 + s.pad_left + 1) / 2;
-    const int r0 = iy0 + s.pad_top;
-    int top = (r0 + rows - 1) / 2, bottom = r0 - (k - 1) <= 0 ? 0 : (r0 - (k - 1) + 1) / 2;
-    if (top > s.oh - 1) top = s.oh - 1;
-    for (int t = top; t >= bottom; t--) {
-        const float *grow = g + (long)t * b.gw + b.lead;
+    const float *top = g + (long)((iy0 + s.pad_top + rows - 1) / 2) * b.gw + b.lead;
+    for (int dt = 0; dt < (k + rows - q) / 2; dt++) {
+        const float *grow = top - (long)dt * b.gw;
         for (int kx = 0; kx < k; kx++) {
             const int odd = kx % 2 != pe;
             const __m512 d = _mm512_loadu_ps(grow + (odd ? jb : ja) - kx / 2);
             for (int i = 0; i < rows; i++) {
-                const int ky = r0 + i - 2 * t;
+                const int ky = q + i - (rows - 1) + 2 * dt;
                 if (ky < 0 || ky >= k) continue;
                 acc[i][odd] = _mm512_fmadd_ps(_mm512_set1_ps(wt[ky * k + kx]), d, acc[i][odd]);
             }
@@ -500,9 +503,13 @@ AVX512 INLINE void input_gradient_rows2(const float *g, const float *wt, stpm_de
 AVX512 INLINE void input_gradient_block_rows2(const float *g, const float *wt, stpm_depthwise_shape s, backward_layout b,
                                               int k, int iy0, int rows, float *dx) {
     int x0 = 0;
-    for (; x0 + 32 <= s.w; x0 += 32) input_gradient_rows2(g, wt, s, b, k, iy0, rows, x0, 0xffff, 0xffff, dx);
+    const int q = (iy0 + s.pad_top + rows - 1) % 2;
+    for (; x0 + 32 <= s.w; x0 += 32) {
+        if (q) input_gradient_rows2(g, wt, s, b, k, iy0, rows, x0, 0xffff, 0xffff, dx, 1);
+        else input_gradient_rows2(g, wt, s, b, k, iy0, rows, x0, 0xffff, 0xffff, dx, 0);
+    }
     if (x0 < s.w)
-        input_gradient_rows2(g, wt, s, b, k, iy0, rows, x0, tail_mask(s.w - x0), s.w - x0 > 16 ? tail_mask(s.w - x0 - 16) : 0, dx);
+        input_gradient_rows2(g, wt, s, b, k, iy0, rows, x0, tail_mask(s.w - x0), s.w - x0 > 16 ? tail_mask(s.w - x0 - 16) : 0, dx, q);
 }
 
 AVX512 INLINE void input_gradient(const float *g, const float *wt, stpm_depthwise_shape s, backward_layout b, int stride,
