@@ -207,9 +207,21 @@ private func winogradInputTransform(_ padded: UnsafePointer<Float>, _ g: Winogra
         stpm_winograd_input_avx512(padded, Int32(g.c), g.block(first: table.first, count: count, stride: tb), v)
         return
     }
+    portableTransform(padded, size: 6, offset: 0, g, table, count, stride: tb, v, t) { d in
+        inputPass(d(0), d(1), d(2), d(3), d(4), d(5))
+    }
+}
+
+/// The portable input and gradient transforms, eight tiles per vector: for each channel the `size` x `size` tile
+/// `offset` floats into each tile's window of `padded`, `pass` (which reads its inputs by index) down its columns,
+/// then along each of the six rows that gives, into out [C][36][stride].
+@inline(__always)
+private func portableTransform(_ padded: UnsafePointer<Float>, size: Int, offset: Int, _ g: WinogradGeometry, _ table: TileTable,
+                               _ count: Int, stride tb: Int, _ out: UnsafeMutablePointer<Float>, _ t: UnsafeMutablePointer<F8>,
+                               _ pass: ((Int) -> F8) -> (F8, F8, F8, F8, F8, F8)) {
     let pw = g.paddedW, pplane = g.paddedH * pw, step = tb * 4
     for c in 0..<g.c {
-        let pad = padded + c * g.n * pplane
+        let pad = padded + c * g.n * pplane + offset
         for l0 in Swift.stride(from: 0, to: count, by: 8) {
             let at = table.input + l0
             let p0 = pad + at[0], p1 = pad + at[1], p2 = pad + at[2], p3 = pad + at[3]
@@ -220,20 +232,20 @@ private func winogradInputTransform(_ padded: UnsafePointer<Float>, _ g: Winogra
                 let k = i * pw + j
                 return F8(p0[k], p1[k], p2[k], p3[k], p4[k], p5[k], p6[k], p7[k])
             }
-            for j in 0..<6 {
-                (t[j], t[6 + j], t[12 + j], t[18 + j], t[24 + j], t[30 + j]) = inputPass(d(0, j), d(1, j), d(2, j), d(3, j), d(4, j), d(5, j))
+            for j in 0..<size {
+                (t[j], t[6 + j], t[12 + j], t[18 + j], t[24 + j], t[30 + j]) = pass { d($0, j) }
             }
-            let dst = UnsafeMutableRawPointer(v + c * 36 * tb + l0)
+            let dst = UnsafeMutableRawPointer(out + c * 36 * tb + l0)
             for i in 0..<6 {
                 let r = t + i * 6
-                let row = inputPass(r[0], r[1], r[2], r[3], r[4], r[5])
-                let out = dst + i * 6 * step
-                out.storeBytes(of: row.0, as: F8.self)
-                out.storeBytes(of: row.1, toByteOffset: step, as: F8.self)
-                out.storeBytes(of: row.2, toByteOffset: 2 * step, as: F8.self)
-                out.storeBytes(of: row.3, toByteOffset: 3 * step, as: F8.self)
-                out.storeBytes(of: row.4, toByteOffset: 4 * step, as: F8.self)
-                out.storeBytes(of: row.5, toByteOffset: 5 * step, as: F8.self)
+                let row = pass { r[$0] }
+                let to = dst + i * 6 * step
+                to.storeBytes(of: row.0, as: F8.self)
+                to.storeBytes(of: row.1, toByteOffset: step, as: F8.self)
+                to.storeBytes(of: row.2, toByteOffset: 2 * step, as: F8.self)
+                to.storeBytes(of: row.3, toByteOffset: 3 * step, as: F8.self)
+                to.storeBytes(of: row.4, toByteOffset: 4 * step, as: F8.self)
+                to.storeBytes(of: row.5, toByteOffset: 5 * step, as: F8.self)
             }
         }
     }
@@ -293,33 +305,8 @@ private func winogradGradientTransform(_ padded: UnsafePointer<Float>, _ g: Wino
         stpm_winograd_gradient_avx512(padded, Int32(g.c), g.block(first: table.first, count: count, stride: tb), w)
         return
     }
-    let pw = g.paddedW, pplane = g.paddedH * pw, step = tb * 4
-    for c in 0..<g.c {
-        let pad = padded + c * g.n * pplane + pw + 1
-        for l0 in Swift.stride(from: 0, to: count, by: 8) {
-            let at = table.input + l0
-            let p0 = pad + at[0], p1 = pad + at[1], p2 = pad + at[2], p3 = pad + at[3]
-            let p4 = pad + at[4], p5 = pad + at[5], p6 = pad + at[6], p7 = pad + at[7]
-            @inline(__always) func d(_ i: Int, _ j: Int) -> F8 {
-                let k = i * pw + j
-                return F8(p0[k], p1[k], p2[k], p3[k], p4[k], p5[k], p6[k], p7[k])
-            }
-            for j in 0..<4 {
-                (t[j], t[6 + j], t[12 + j], t[18 + j], t[24 + j], t[30 + j]) = gradientPass(d(0, j), d(1, j), d(2, j), d(3, j))
-            }
-            let dst = UnsafeMutableRawPointer(w + c * 36 * tb + l0)
-            for i in 0..<6 {
-                let r = t + i * 6
-                let row = gradientPass(r[0], r[1], r[2], r[3])
-                let out = dst + i * 6 * step
-                out.storeBytes(of: row.0, as: F8.self)
-                out.storeBytes(of: row.1, toByteOffset: step, as: F8.self)
-                out.storeBytes(of: row.2, toByteOffset: 2 * step, as: F8.self)
-                out.storeBytes(of: row.3, toByteOffset: 3 * step, as: F8.self)
-                out.storeBytes(of: row.4, toByteOffset: 4 * step, as: F8.self)
-                out.storeBytes(of: row.5, toByteOffset: 5 * step, as: F8.self)
-            }
-        }
+    portableTransform(padded, size: 4, offset: g.paddedW + 1, g, table, count, stride: tb, w, t) { y in
+        gradientPass(y(0), y(1), y(2), y(3))
     }
 }
 
