@@ -61,6 +61,39 @@ final class InspectionTests: XCTestCase {
         XCTAssertEqual(seen, SyntheticSet.size)
     }
 
+    /// The weights are hashed on one thread while the other parses them, but the errors come as a serial load
+    /// gives them: a teacher that differs from the trained one is refused by its digest even when it is also
+    /// unparsable and the student is missing; a parsable but different student by its own digest.
+    func testWeightErrorsComeInTheOrderOfASerialLoad() throws {
+        let dir = try TemporaryDirectory("stpm-loading-order")
+        let model = dir.file("model")
+        try FileManager.default.copyItem(atPath: try SyntheticSet.trainedModel(), toPath: model)
+        let configPath = model + "/config.json"
+        let original = try Data(contentsOf: URL(fileURLWithPath: configPath))
+        var config = try JSONSerialization.jsonObject(with: original) as! [String: Any]
+        let teacher = dir.file("teacher.safetensors")
+        try Data("not a safetensors file".utf8).write(to: URL(fileURLWithPath: teacher))
+        config["teacherWeights"] = teacher
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: configPath))
+        let student = try Data(contentsOf: URL(fileURLWithPath: model + "/student.safetensors"))
+        try FileManager.default.removeItem(atPath: model + "/student.safetensors")
+        XCTAssertThrowsError(try AnomalyModel(path: model)) {
+            XCTAssertTrue("\($0)".contains("teacher.safetensors is damaged: its sha256"), "\($0)")
+        }
+        // The right teacher again: now the missing student is what is wrong.
+        try original.write(to: URL(fileURLWithPath: configPath))
+        XCTAssertThrowsError(try AnomalyModel(path: model)) { XCTAssertTrue("\($0)".contains("has no trained student yet"), "\($0)") }
+        // A student whose last tensor value differs still parses, and is refused by its digest.
+        var changed = student
+        changed[changed.count - 1] ^= 0x01
+        try changed.write(to: URL(fileURLWithPath: model + "/student.safetensors"))
+        XCTAssertThrowsError(try AnomalyModel(path: model)) {
+            XCTAssertTrue("\($0)".contains("student.safetensors does not match the sha256"), "\($0)")
+        }
+        try student.write(to: URL(fileURLWithPath: model + "/student.safetensors"))
+        XCTAssertNoThrow(try AnomalyModel(path: model))
+    }
+
     /// saveThreshold is the one writer of config.json's threshold; a reopened model reads it back.
     func testSavedThresholdRoundTripsThroughConfig() throws {
         let dir = try TemporaryDirectory("stpm-inspection")

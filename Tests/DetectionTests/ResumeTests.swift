@@ -178,7 +178,7 @@ final class ResumeTests: XCTestCase {
         encoder.outputFormatting = .sortedKeys
         XCTAssertEqual(try encoder.encode(loaded), try encoder.encode(JSONDecoder().decode(ModelConfig.self, from: config)))
         XCTAssertNotNil(loaded.threshold)
-        XCTAssertNoThrow(try store.loadStudent(loaded))
+        XCTAssertNoThrow(try store.frozenStudent(from: store.mappedStudent(), loaded))
         // The next atomic write replaces config.json and leaves the stale temporary harmless.
         try store.save(loaded)
         XCTAssertEqual(try encoder.encode(store.loadConfig()), try encoder.encode(loaded))

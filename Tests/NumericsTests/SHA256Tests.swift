@@ -28,4 +28,21 @@ final class SHA256Tests: XCTestCase {
         // sha256sum of: python3 -c 'import sys; sys.stdout.buffer.write(bytes(3 * i % 256 for i in range(3 << 20)))'
         XCTAssertEqual(try SHA256.hex(ofFile: path), "3305c08a9638da1e80e919424484e4297ccb3bd710167dbbfd2dc90dccf61054")
     }
+
+    /// The loading hashes the weights from the mapping it parses (`MappedFile`): the same digest as reading the
+    /// file, at sizes around SHA-256's 64-byte blocks and pages, empty included.
+    func testMappedFileDigestEqualsTheReadFilesDigest() throws {
+        let dir = try TemporaryDirectory("stpm-sha-mapped")
+        for size in [0, 1, 55, 63, 64, 65, 4095, 4096, 4097, (1 << 20) + 13] {
+            let path = dir.file("data\(size)")
+            try Data((0..<size).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 9) }).write(to: URL(fileURLWithPath: path))
+            XCTAssertEqual(try MappedFile(path: path).sha256Hex(), try SHA256.hex(ofFile: path), "\(size) bytes")
+        }
+        let path = dir.file("sha256sum")
+        try Data((0..<(3 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 3) }).write(to: URL(fileURLWithPath: path))
+        XCTAssertEqual(try MappedFile(path: path).sha256Hex(), "3305c08a9638da1e80e919424484e4297ccb3bd710167dbbfd2dc90dccf61054")
+        // What cannot be mapped is refused by name.
+        XCTAssertThrowsError(try MappedFile(path: dir.path)) { XCTAssertTrue("\($0)".contains(dir.path) && "\($0)".contains("not a regular file"), "\($0)") }
+        XCTAssertThrowsError(try MappedFile(path: dir.file("gone"))) { XCTAssertTrue("\($0)".contains(dir.file("gone")), "\($0)") }
+    }
 }

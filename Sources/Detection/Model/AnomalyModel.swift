@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import Numerics
 import Backbones
@@ -16,7 +15,7 @@ public final class AnomalyModel {
     public var size: Int { config.size }
 
     /// `whileLoading` runs once the configuration is read and checked, before the weights are hashed and parsed
-    /// (40-60 ms): work it starts on other threads, such as reading the first images, overlaps the loading.
+    /// (30-60 ms): work it starts on other threads, such as reading the first images, overlaps the loading.
     public init(path: String, batchSize: Int = defaultBatchSize, whileLoading: (ModelConfig) -> Void = { _ in }) throws {
         let store = ModelStore(path: path), config = try store.loadConfig()
         self.store = store
@@ -30,23 +29,32 @@ public final class AnomalyModel {
             throw TeacherWeightsError.missingFile(weights)
         }
         whileLoading(config)
-        // The teacher's file is hashed beside the parsing of both networks: its sha256 (10-12 ms for EfficientNet-Lite0's
-        // 18.8 MB) was a third of the loading, which `eval` and `score` wait for. A file that differs from the one the model
-        // was trained with is still refused before anything uses it, and its error comes first.
-        var hash: Result<String, Error>?, networks: Result<(FeatureExtractor, FeatureExtractor), Error>?
-        concurrently({ hash = Result { try SHA256.hex(ofFile: weights) } }, {
-            networks = Result {
-                let teacher = config.backbone.make(role: .teacher)
-                try teacher.load(from: SafetensorsFile(path: weights))
-                return (teacher, try store.loadStudent(config))
+        // Both weight files are mapped once, hashed on one thread and parsed on the other: the sha256 (10-12 ms for
+        // EfficientNet-Lite0's 18.8 MB teacher) is a third of the loading, which `eval` and `score` wait for. Nothing
+        // parsed is used before its file's digest matches the one the model was trained with, and the errors come in
+        // the order of a serial load: the teacher's file, its digest, its tensors, then the student's.
+        let teacherFile = Result { try MappedFile(path: weights) }, studentFile = Result { try store.mappedStudent() }
+        var teacherDigest: String?, studentDigest: String?
+        var teacher: Result<FeatureExtractor, Error>?, student: Result<FeatureExtractor, Error>?
+        concurrently({
+            teacherDigest = try? teacherFile.get().sha256Hex()
+            if config.studentSHA256 != nil { studentDigest = try? studentFile.get().sha256Hex() }
+        }, {
+            teacher = Result {
+                let network = config.backbone.make(role: .teacher)
+                try network.load(from: SafetensorsFile(try teacherFile.get()))
+                return network
             }
+            student = Result { try store.frozenStudent(from: try studentFile.get(), config) }
         })
-        let digest = try hash!.get()
-        guard digest == config.teacherWeightsSHA256 else {
-            throw ModelStoreError.corrupt(weights, "its sha256 \(digest) differs from the one this model was trained with (\(config.teacherWeightsSHA256))")
+        _ = try teacherFile.get()
+        guard teacherDigest == config.teacherWeightsSHA256 else {
+            throw ModelStoreError.corrupt(weights, "its sha256 \(teacherDigest!) differs from the one this model was trained with (\(config.teacherWeightsSHA256))")
         }
-        let (teacher, student) = try networks!.get()
-        inference = MapInference(teacher: teacher, student: student, size: config.size)
+        let frozenTeacher = try teacher!.get()
+        _ = try studentFile.get()
+        try store.checkStudent(sha256: studentDigest, config)
+        inference = MapInference(teacher: frozenTeacher, student: try student!.get(), size: config.size)
         self.batchSize = batchSize
     }
 

@@ -97,15 +97,23 @@ public struct ModelStore: Sendable {
         return try SHA256.hex(ofFile: studentFile)
     }
 
-    /// A trained student, frozen for inference (BatchNorm folded with its running statistics), after
-    /// checking the file against the sha256 in `config`.
-    public func loadStudent(_ config: ModelConfig) throws -> FeatureExtractor {
+    /// student.safetensors mapped once, for `checkStudent` (its sha256) and `frozenStudent` (its tensors) to read.
+    public func mappedStudent() throws -> MappedFile {
         guard FileManager.default.fileExists(atPath: studentFile) else { throw ModelStoreError.noStudent(path) }
-        if let expected = config.studentSHA256 {
-            guard try SHA256.hex(ofFile: studentFile) == expected else { throw ModelStoreError.studentMismatch(path) }
-        }
+        return try MappedFile(path: studentFile)
+    }
+
+    /// Refuses a student whose sha256 (`digest`, nil when not computed) differs from the one in `config`;
+    /// models written before it was recorded have none to compare.
+    public func checkStudent(sha256 digest: String?, _ config: ModelConfig) throws {
+        if let expected = config.studentSHA256, digest != expected { throw ModelStoreError.studentMismatch(path) }
+    }
+
+    /// A trained student, frozen for inference (BatchNorm folded with its running statistics). Its contents count
+    /// only once `checkStudent` has passed: the caller hashes the same file meanwhile.
+    public func frozenStudent(from file: MappedFile, _ config: ModelConfig) throws -> FeatureExtractor {
         let student = config.backbone.make(role: .frozenStudent)
-        try student.load(from: SafetensorsFile(path: studentFile))
+        try student.load(from: SafetensorsFile(file))
         return student
     }
 }

@@ -54,47 +54,28 @@ public final class SafetensorsFile {
     }
 
     private let entries: [String: Entry]
-    private let base: UnsafeRawPointer
-    private let mappedLength: Int
+    /// The mapping `base` points into, kept as long as the entries are read.
+    private let file: MappedFile
+    private var base: UnsafeRawPointer { file.bytes.baseAddress! }
     /// Offset of the data area (8 + header length) from `base`.
     private let dataStart: Int
 
-    public init(path: String) throws {
-        self.path = path
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw SafetensorsError.cannotOpen(path: path, reason: String(cString: strerror(errno))) }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else {
-            throw SafetensorsError.cannotOpen(path: path, reason: String(cString: strerror(errno)))
-        }
-        guard (st.st_mode & S_IFMT) == S_IFREG else {
-            throw SafetensorsError.cannotOpen(path: path, reason: "not a regular file")
-        }
-        let size = Int(st.st_size)
-        guard size >= 8 else {
+    public convenience init(path: String) throws { try self.init(try MappedFile(path: path)) }
+
+    /// The header of an already mapped file (whose bytes another thread may be hashing meanwhile).
+    public init(_ file: MappedFile) throws {
+        path = file.path
+        let size = file.bytes.count
+        guard size >= 8, let mapped = file.bytes.baseAddress else {
             throw SafetensorsError.truncated(path: path, reason: "\(size) bytes, shorter than the 8-byte header length")
         }
-        guard let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED else {
-            throw SafetensorsError.cannotOpen(path: path, reason: "mmap: \(String(cString: strerror(errno)))")
-        }
-        let mapped = UnsafeRawPointer(p)
-        // From here on a throw must unmap; the class owns the mapping only once init succeeds.
-        do {
-            let parsed = try Self.parse(path: path, base: mapped, size: size)
-            base = mapped
-            mappedLength = size
-            dataStart = parsed.dataStart
-            entries = parsed.entries
-            names = parsed.names
-            metadata = parsed.metadata
-        } catch {
-            munmap(p, size)
-            throw error
-        }
+        let parsed = try Self.parse(path: path, base: mapped, size: size)
+        self.file = file
+        dataStart = parsed.dataStart
+        entries = parsed.entries
+        names = parsed.names
+        metadata = parsed.metadata
     }
-
-    deinit { munmap(UnsafeMutableRawPointer(mutating: base), mappedLength) }
 
     /// The element count of `shape`, or why it is no valid tensor shape (rank, sign, overflow); the
     /// reader and the writer both bound shapes this way.
