@@ -69,6 +69,7 @@ final class MapInferenceTests: XCTestCase {
                     }
                 }
                 XCTAssertEqual(prepared.sorted, Array(0..<count), "\(kind) \(threads) threads: each image prepared once")
+                XCTAssertEqual(inference.laneCount, 2, "\(kind) \(threads) threads: the second lane, built by its thread, is kept")
                 XCTAssertNil(results[1], "\(kind): a declined image has no map")
                 for i in 0..<count where i != 1 {
                     XCTAssertTrue(results[i]?.map == expected[i].map, "\(kind) \(threads) threads, image \(i): another map")
