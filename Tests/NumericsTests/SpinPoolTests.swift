@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 import XCTest
 @testable import Numerics
 
@@ -57,4 +58,49 @@ final class SpinPoolTests: XCTestCase {
         }
         XCTAssertEqual(runs, [Int](repeating: 1, count: callers * calls * parts))
     }
+    /// `Parallelism.split` (teacher and student side by side, the lanes) runs its parts on the pool, or on Dispatch
+    /// when the pool is taken (a split inside another's part): either way every part runs once, beside the others,
+    /// seeing its share of the threads, and its own loops still run every index.
+    func testSplitRunsEachPartOnceBesideTheOthersWithItsShare() {
+        let saved = Parallelism.threads
+        defer { Parallelism.set(saved) }
+        for total in 2...5 {
+            Parallelism.set(total)
+            for nested in [false, true] {
+                let ways = 2, loop = 6
+                let arrived = Arrivals()
+                var seen = [Int](repeating: 0, count: ways), together = [Bool](repeating: false, count: ways)
+                let runs = counted(ways + ways * loop) { c in
+                    nonisolated(unsafe) let c = c
+                    seen.withUnsafeMutableBufferPointer { seen in
+                        together.withUnsafeMutableBufferPointer { together in
+                            nonisolated(unsafe) let (seen, together) = (seen, together)
+                            let split = {
+                                Parallelism.split(ways: ways) { k in
+                                    c[k] += 1
+                                    seen[k] = Parallelism.threads
+                                    parallelChunks(loop, work: Int.max) { _, range in for i in range { c[ways + k * loop + i] += 1 } }
+                                    // Each part waits (1 s at most) for the others to start: they run side by side.
+                                    arrived.count.add(1, ordering: .sequentiallyConsistent)
+                                    let end = DispatchTime.now().uptimeNanoseconds + 1_000_000_000
+                                    while arrived.count.load(ordering: .sequentiallyConsistent) < ways,
+                                          DispatchTime.now().uptimeNanoseconds < end {}
+                                    together[k] = arrived.count.load(ordering: .sequentiallyConsistent) == ways
+                                }
+                            }
+                            if nested { XCTAssertTrue(SpinPool.run(1) { _ in split() }) } else { split() }
+                        }
+                    }
+                }
+                let context = "\(total) threads, nested \(nested)"
+                XCTAssertEqual(runs, [Int](repeating: 1, count: ways + ways * loop), context)
+                XCTAssertEqual(seen, [total / 2, total - total / 2], context)
+                XCTAssertEqual(together, [true, true], context)
+            }
+        }
+    }
+}
+
+private final class Arrivals: Sendable {
+    let count = Atomic<Int>(0)
 }

@@ -72,12 +72,15 @@ public enum Parallelism {
 
     /// Runs `body(0)`..<`body(ways - 1)` at once, splitting the threads between them: every loop and GEMM
     /// inside `body(k)` sees its share (together they add up to `threads`, each at least one).
+    ///
+    /// The parts run on `SpinPool`'s workers, which the loops of the parts' passes (the anomaly map's after the
+    /// networks) keep awake: on Dispatch's, at one image a time, every image waited for a sleeping thread's wake-up
+    /// at the split, and the pool's worker, still spinning after the previous map, took a core from the networks.
     public static func split(ways: Int, _ body: (Int) -> Void) {
         let total = threads
         configureBLAS()
-        DispatchQueue.concurrentPerform(iterations: ways) { k in
-            withThreads(total * (k + 1) / ways - total * k / ways) { body(k) }
-        }
+        let part = { (k: Int) in withThreads(total * (k + 1) / ways - total * k / ways) { body(k) } }
+        if !SpinPool.run(ways, part) { DispatchQueue.concurrentPerform(iterations: ways, execute: part) }
     }
 
     /// `body(i)` for i in 0..<count, at most `threads` at a time, each task taken by whichever worker is free:
