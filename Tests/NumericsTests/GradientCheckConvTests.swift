@@ -149,4 +149,72 @@ final class GradientCheckConvTests: XCTestCase {
         conv.backward(x, dy, ws, needInputGrad: false)
         XCTAssertEqual(conv.weight.gradients, full)
     }
+
+    /// The 7x7 stems' weight gradient by bands of output rows (`rowBandWeightGradient`, taken without dL/dx) against
+    /// the image bands' (with dL/dx): ragged bands of rows (12 rows in bands of 5), one and two threads (9 bands split
+    /// 4/5), AVX-512 and portable, both against a sum in Double, within 1e-6 of the sum of the terms' magnitudes
+    /// (float reordering: the two paths add the terms in different orders).
+    func testStemWeightGradientByRowBandsEqualsImageBands() {
+        var rng = SplitMix64(label: "stem-row-bands")
+        let conv = Conv2d(name: "stem", inChannels: 3, outChannels: 8, kernel: 7, stride: 2, padding: .fixed(.symmetric(3)))
+        conv.weight.randomize(&rng)
+        let x = Tensor.random(c: 3, n: 3, h: 23, w: 301, &rng)
+        let g = conv.geometry(x)
+        XCTAssertTrue(conv.weightGradientByRowBands)
+        XCTAssertEqual(max(1, Conv2d.bandFloats / (g.colRows * g.ow)), 5, "bands of 5 rows, the last of 2")
+        let dy = Tensor.random(c: 8, n: 3, h: g.oh, w: g.ow, &rng)
+        // dW in Double, and the sum of its terms' magnitudes (what float reordering can move it by, times the precision).
+        var exact = (dw: [Double](repeating: 0, count: conv.weight.count), scale: [Double](repeating: 0, count: conv.weight.count))
+        for o in 0..<8 {
+            for c in 0..<3 {
+                for ky in 0..<7 {
+                    for kx in 0..<7 {
+                        let i = ((o * 3 + c) * 7 + ky) * 7 + kx
+                        for n in 0..<3 {
+                            for oy in 0..<g.oh {
+                                let iy = 2 * oy - 3 + ky
+                                guard iy >= 0 && iy < x.h else { continue }
+                                for ox in 0..<g.ow {
+                                    let ix = 2 * ox - 3 + kx
+                                    guard ix >= 0 && ix < x.w else { continue }
+                                    let term = Double(dy[o, n, oy, ox]) * Double(x[c, n, iy, ix])
+                                    exact.dw[i] += term
+                                    exact.scale[i] += abs(term)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let saved = Parallelism.threads
+        defer { Parallelism.set(saved) }
+        for avx512 in [true, false] {
+            for threads in [1, 2] {
+                Parallelism.set(threads)
+                let ws = Workspace()
+                let (rows, images) = InstructionSet.with(avx512: avx512) { () -> ([Float], [Float]) in
+                    conv.backward(x, dy, ws, needInputGrad: false)
+                    let rows = conv.weight.gradients
+                    conv.backward(x, dy, ws, needInputGrad: true)
+                    return (rows, conv.weight.gradients)
+                }
+                for i in rows.indices {
+                    XCTAssertEqual(Double(rows[i]), exact.dw[i], accuracy: 1e-6 * exact.scale[i], "avx512 \(avx512), \(threads) threads, dW[\(i)]")
+                    XCTAssertEqual(Double(images[i]), exact.dw[i], accuracy: 1e-6 * exact.scale[i], "image bands, dW[\(i)]")
+                }
+            }
+        }
+    }
+
+    /// The row bands' weight gradient against finite differences, with more than one band per image.
+    func testStemWeightGradientByRowBandsFiniteDifferences() {
+        var rng = SplitMix64(label: "stem-row-bands-fd")
+        let conv = Conv2d(name: "stem", inChannels: 2, outChannels: 3, kernel: 7, stride: 2, padding: .fixed(.symmetric(3)))
+        conv.weight.randomize(&rng)
+        let x = Tensor.random(c: 2, n: 2, h: 9, w: 1000, &rng)
+        let ws = Workspace()
+        check.assertMatches("stem-row-bands", forward: { conv.forward(x, ws) },
+                            backward: { conv.backward(x, $0, ws, needInputGrad: false) }, probes: [Probe(conv.weight)])
+    }
 }

@@ -33,6 +33,10 @@ extension Conv2d {
             pointwiseBackward(x, rows: nil, dy, g, needInputGrad: needInputGrad, into: inputGrad, adding: adding)
             return inputGrad
         }
+        if !needInputGrad && weightGradientByRowBands {
+            rowBandWeightGradient(x, dy, g, ws)
+            return inputGrad
+        }
         let winograd = needInputGrad && admitsWinograd(g) && (algorithm ?? preferredAlgorithm(g)) == .winograd
         let weightWinograd = admitsWinograd(g) && (weightAlgorithm ?? preferredWeightGradientAlgorithm(g)) == .winograd
         precondition(!(adding && winograd), "\(weight.name): Winograd's dL/dx does not add")
@@ -58,6 +62,39 @@ extension Conv2d {
             col2imAdd(cols, g, images: band, inputGrad.data)
         }
         return winograd ? winogradInputGradient(dy, ws, into: inputGrad) : inputGrad
+    }
+
+    /// Whether a weight gradient without dL/dx (the first layer) runs by bands of output rows
+    /// (`rowBandWeightGradient`): the ResNets' 7x7 stems, whose 147 column rows over a band of whole images (three at
+    /// 256 px, 29 MB) were written to memory and read back by the GEMM. EfficientNet-Lite0's 3x3 stem keeps the image
+    /// bands: not measured.
+    var weightGradientByRowBands: Bool { !isDepthwise && kernel == 7 }
+
+    /// dW = dy * colsᵀ by bands of output rows of one image, as `bandedIm2colForward` runs the forward: each band's
+    /// columns are written and read by the GEMM while they are in the cache. Each thread sums its bands into its own
+    /// partial dW (zeroed first, so a thread with no band adds zeros), and the partials are added in thread order:
+    /// the result depends on the thread count only.
+    private func rowBandWeightGradient(_ x: Tensor, _ dy: Tensor, _ g: ConvGeometry, _ ws: Workspace) {
+        let oh = g.oh, ow = g.ow, plane = oh * ow, k = g.colRows, o = outChannels
+        let rows = max(1, min(oh, Self.bandFloats / (k * ow))), perImage = (oh + rows - 1) / rows
+        let colFloats = k * rows * ow, scratch = ws.threadScratch(colFloats + o * k)
+        for t in 0..<Parallelism.threads { (scratch[t] + colFloats).update(repeating: 0, count: o * k) }
+        parallelChunks(g.n * perImage, work: o * k * g.colCols / 64) { chunk, bands in
+            let cols = scratch[chunk], partial = cols + colFloats
+            for band in bands {
+                let ni = band / perImage, oy0 = band % perImage * rows, oys = oy0..<min(oy0 + rows, oh)
+                let width = oys.count * ow
+                im2colRows(x.data, g, image: ni, rows: oys, cols)
+                serialGemm(transB: true, m: o, n: k, k: width, a: dy.data + ni * plane + oy0 * ow, lda: g.colCols,
+                           b: cols, ldb: width, beta: 1, c: partial, ldc: k)
+            }
+        }
+        let dw = weight.grad!
+        dw.update(from: scratch[0] + colFloats, count: o * k)
+        for t in 1..<Parallelism.threads {
+            let partial = scratch[t] + colFloats
+            for i in 0..<(o * k) { dw[i] += partial[i] }
+        }
     }
 
     /// dL/dx is the same kind of convolution (3x3, stride 1, padded by 1) of dL/dy, with each kernel turned by
