@@ -148,18 +148,23 @@ public final class MaxPool2d {
         let inputGrad = target ?? self.inputGrad
         inputGrad.resize(c: c, n: n, h: h, w: w)
         inputGrad.zero()
-        let planes = c * n, inPlane = h * w, at = UnsafePointer(argmax)
-        parallelFor(planes, work: inputGrad.count) { range in
-        for p in range {
-            let g = dy.data + p * dy.plane, d = inputGrad.data + p * inPlane, record = at + p * dy.plane
-            for oy in 0..<dy.h {
-                let top = window(oy, pad: padding.top, limit: h).lowerBound
-                for ox in 0..<dy.w {
-                    let left = window(ox, pad: padding.left, limit: w).lowerBound, offset = Int(record[oy * dy.w + ox])
-                    d[(top + offset / kernel) * w + left + offset % kernel] += g[oy * dy.w + ox]
+        let planes = c * n, inPlane = h * w, at = UnsafePointer(argmax), k = kernel
+        // Each recorded offset's distance from its window's corner in the plane, looked up: dividing by the kernel
+        // for every output cost as much as the rest of the scatter.
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: k * k) { taps in
+            for t in 0..<k * k { taps[t] = t / k * w + t % k }
+            let tap = UnsafePointer(taps.baseAddress!)
+            parallelFor(planes, work: inputGrad.count) { range in
+                for p in range {
+                    let g = dy.data + p * dy.plane, d = inputGrad.data + p * inPlane, record = at + p * dy.plane
+                    for oy in 0..<dy.h {
+                        let corner = d + window(oy, pad: padding.top, limit: h).lowerBound * w, row = oy * dy.w
+                        for ox in 0..<dy.w {
+                            corner[window(ox, pad: padding.left, limit: w).lowerBound + tap[Int(record[row + ox])]] += g[row + ox]
+                        }
+                    }
                 }
             }
-        }
         }
         return inputGrad
     }
