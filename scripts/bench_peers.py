@@ -9,7 +9,10 @@ printed). PyTorch's training step (teacher features computed under no_grad, as b
 same step on teacher features computed once (as stpm's, which reads them from its cache), are timed in
 both memory layouts and the faster of each is kept. All figures are images/s, best of --repeats after
 one warm-up; GFLOP/s and % of the sgemm peak use the FLOPs per image stpm counts from its layer shapes
-and the sgemm rate stpm measures in the same run.
+and the sgemm rate stpm measures in the same run. A second table bounds training from above: the student's
+training FLOPs (counted here with forward hooks, next to stpm's own count) with every 3x3 stride-1 convolution
+as Winograd, only the products counted, at that sgemm rate; stpm's step and three times PyTorch's are shown as
+shares of that ceiling.
 
 Not part of stpm: the product and its tests never import these packages. A venv outside the repo:
   python3 -m venv /work/venv-peers
@@ -52,6 +55,32 @@ def stpm_bench(binary, name, args):
     env = dict(os.environ, **({"STPM_ISA": "avx2"} if args.isa == "avx2" else {}))
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
     return json.loads(out.strip().splitlines()[-1])
+
+
+def training_floor(name, size):
+    """The student's training FLOPs per image, counted with forward hooks as stpm counts them (forward, weight
+    gradient, and input gradient for every convolution but the first, whose input is the image), and the least
+    of them any kernel must still multiply when every 3x3 stride-1 convolution runs as Winograd F(m x m, 3x3)
+    in all three passes: (m + 2)^2 products per m x m outputs instead of 9 m^2, nothing else counted (no
+    transforms, BatchNorm, pooling, loss or update). At the sgemm peak that floor gives the fastest training
+    step any implementation of these FLOPs could reach."""
+    model = bt.make(name, student=True)
+    convs = []
+    hooks = [m.register_forward_hook(lambda m, i, o: convs.append((m, o.shape[2] * o.shape[3])))
+             for m in model.modules() if isinstance(m, nn.Conv2d)]
+    with torch.no_grad():
+        model(torch.zeros(1, 3, size, size))
+    for h in hooks:
+        h.remove()
+    plain, winograd = 0.0, 0.0
+    for index, (m, positions) in enumerate(convs):
+        flops = 2.0 * m.out_channels * m.in_channels // m.groups * m.kernel_size[0] * m.kernel_size[1] * positions
+        passes = 2 if index == 0 else 3
+        plain += passes * flops
+        if m.kernel_size == (3, 3) and m.stride == (1, 1) and m.groups == 1 and m.dilation == (1, 1):
+            winograd += passes * flops
+    floors = {t: (plain - winograd + winograd * (t + 2) ** 2 / (9 * t * t)) / 1e9 for t in (4, 6)}
+    return plain / 1e9, floors
 
 
 def relative_error(a, ref):
@@ -159,6 +188,22 @@ def main():
             gflop = v * sum(s["gflopPerImage"][w] for w in work)
             cells.append(f"{v:.1f} ({gflop:.0f}, {100 * gflop / s['sgemmGFLOPS']:.0f} %)")
         print(f"| {name} | {s['sgemmGFLOPS']:.0f} | " + " | ".join(cells) + " |")
+    if args.no_train:
+        return
+    print()
+    print("Training's ceiling: the student's training FLOPs per image with every 3x3 stride-1 convolution as Winograd "
+          "F(4x4,3x3) (stpm's) or F(6x6,3x3), nothing but those products counted, at the sgemm peak of the same run; "
+          "what stpm reaches and what 3x PyTorch would need, as % of that ceiling")
+    print("| backbone | train GFLOP/img (counted here / by stpm) | floor F(4x4) / F(6x6) GFLOP | ceiling images/s F(4x4) / F(6x6) "
+          "| stpm train b8 | 3x torch train b8 | 3x torch, teacher cached |")
+    print("|---" * 7 + "|")
+    for name, s, r in rows:
+        plain, floors = training_floor(name, args.size)
+        ceilings = {t: s["sgemmGFLOPS"] / f for t, f in floors.items()}
+        share = lambda v: f"{v:.1f} ({100 * v / ceilings[4]:.0f} % / {100 * v / ceilings[6]:.0f} %)"
+        print(f"| {name} | {plain:.2f} / {s['gflopPerImage']['train']:.2f} | {floors[4]:.2f} / {floors[6]:.2f} "
+              f"| {ceilings[4]:.1f} / {ceilings[6]:.1f} | {share(s['trainBatch8'])} | {share(3 * r['torch_train_b8'])} "
+              f"| {share(3 * r['torch_train_cached_b8'])} |")
 
 
 if __name__ == "__main__":
