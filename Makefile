@@ -13,7 +13,7 @@ STPM_HOME ?= $(HOME)/.cache/stpm
 DEMO_DATA := $(STPM_HOME)/demo/brick
 DEMO_MODEL := $(STPM_HOME)/demo/model
 
-.PHONY: demo setup packages weights textures pillow build test fuzz asan tsan tsan-threads gemm-shapes
+.PHONY: demo setup packages weights textures pillow build test fuzz asan tsan tsan-threads gemm-shapes fma-peak
 
 setup: packages weights textures build
 
@@ -47,6 +47,12 @@ gemm-shapes: packages
 	mkdir -p .build
 	clang -O2 -o .build/gemm_shapes scripts/gemm_shapes.c Sources/CKernels/gemm_avx512.c -ISources/CKernels/include -lopenblas -lpthread -lm
 	.build/gemm_shapes 1 2 $(GEMM_SHAPES_ARGS)
+
+# The processor's AVX-512 FMA peak on 1 and 2 threads: the machine's ceiling for stpm bench's sgemm rate.
+fma-peak:
+	mkdir -p .build
+	clang -O2 -o .build/fma_peak scripts/fma_peak.c -lpthread
+	.build/fma_peak 2
 
 # The console's end-to-end checks and the XCTest suite both run whatever the other does; the run
 # fails when either fails. The last line counts the XCTest cases.
