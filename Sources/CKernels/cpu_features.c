@@ -19,3 +19,14 @@ int stpm_cpu_has_avx512(void) {
     const unsigned int f = 1u << 16, dq = 1u << 17, bw = 1u << 30, vl = 1u << 31;
     return (ebx & f) && (ebx & dq) && (ebx & bw) && (ebx & vl);
 }
+
+int stpm_cpu_has_avx2_fma(void) {
+    unsigned int eax, ebx, ecx, edx;
+    if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return 0;
+    const unsigned int osxsave = 1u << 27, fma = 1u << 12, avx = 1u << 28;
+    if (!(ecx & osxsave) || !(ecx & fma) || !(ecx & avx)) return 0;
+    // The OS saves the SSE and AVX state (XCR0 bits 1 and 2).
+    if ((xgetbv0() & 0x6) != 0x6) return 0;
+    if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return 0;
+    return (ebx & (1u << 5)) != 0;
+}

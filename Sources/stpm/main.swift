@@ -22,6 +22,7 @@ func emptyArgument(_ arguments: [String]) -> String? {
     return nil
 }
 
+BLASCore.restartWithReplacement()
 Parallelism.configureBLAS()
 do {
     if let empty = emptyArgument(Array(CommandLine.arguments.dropFirst())) {

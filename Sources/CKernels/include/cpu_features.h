@@ -5,4 +5,7 @@
 /// module that carry `target("avx512...")` may run), else 0. Asked once by the Swift side.
 int stpm_cpu_has_avx512(void);
 
+/// 1 when the processor and the operating system both support AVX2 and FMA, else 0.
+int stpm_cpu_has_avx2_fma(void);
+
 #endif
