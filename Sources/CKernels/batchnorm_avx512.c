@@ -189,3 +189,32 @@ AVX512 void stpm_bn_norm_gradient_avx512(const float *g, const float *x, float *
     else if (act == STPM_ACT_RELU) norm_gradient(g, x, dx, count, scale, shift, STPM_ACT_RELU, mean, inv, k, a, b);
     else norm_gradient(g, x, dx, count, scale, shift, STPM_ACT_NONE, mean, inv, k, a, b);
 }
+
+// A side of a residual join: x as it lies, or normalised as it is read (x * scale + shift, rounded twice).
+INLINE __m512 side(__m512 x, int normalized, __m512 scale, __m512 shift) {
+    return normalized ? _mm512_add_ps(_mm512_mul_ps(x, scale), shift) : x;
+}
+
+static inline float side1(float x, int normalized, float scale, float shift) {
+    if (!normalized) return x;
+    float y = x * scale;
+    return y + shift;
+}
+
+INLINE void join(const float *a, int na, float sa, float ta, const float *b, int nb, float sb, float tb, float *dst, long count,
+                 int act) {
+    const __m512 sav = _mm512_set1_ps(sa), tav = _mm512_set1_ps(ta), sbv = _mm512_set1_ps(sb), tbv = _mm512_set1_ps(tb);
+    long i = 0;
+    for (; i + 16 <= count; i += 16) {
+        const __m512 u = side(_mm512_loadu_ps(a + i), na, sav, tav), v = side(_mm512_loadu_ps(b + i), nb, sbv, tbv);
+        _mm512_storeu_ps(dst + i, activate(_mm512_add_ps(u, v), act));
+    }
+    for (; i < count; i++) dst[i] = activate1(side1(a[i], na, sa, ta) + side1(b[i], nb, sb, tb), act);
+}
+
+AVX512 void stpm_bn_join_avx512(const float *a, int normalize_a, float scale_a, float shift_a, const float *b, int normalize_b,
+                                float scale_b, float shift_b, float *dst, long count, int act) {
+    if (act == STPM_ACT_RELU6) join(a, normalize_a, scale_a, shift_a, b, normalize_b, scale_b, shift_b, dst, count, STPM_ACT_RELU6);
+    else if (act == STPM_ACT_RELU) join(a, normalize_a, scale_a, shift_a, b, normalize_b, scale_b, shift_b, dst, count, STPM_ACT_RELU);
+    else join(a, normalize_a, scale_a, shift_a, b, normalize_b, scale_b, shift_b, dst, count, STPM_ACT_NONE);
+}

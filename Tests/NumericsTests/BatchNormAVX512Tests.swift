@@ -97,4 +97,37 @@ final class BatchNormAVX512Tests: XCTestCase {
         }
         XCTAssertEqual(gradients.fast.map(\.bitPattern), gradients.portable.map(\.bitPattern))
     }
+
+    /// A residual join (`ResidualAdd.forward`: either side read through its train-mode BatchNorm or as it lies), rows of
+    /// 70 and 1093 values (tails past the 16-value steps).
+    func testJoinAgreesWithPortablePasses() throws {
+        guard InstructionSet.available else { throw XCTSkip("no AVX-512 on this machine") }
+        for (h, w) in [(5, 7), (1, 1093)] {
+            func tensor(_ label: String) -> Tensor {
+                let t = Tensor(c: 3, n: 2, h: h, w: w)
+                t.data.update(from: row(t.count, label), count: t.count)
+                return t
+            }
+            let a = tensor("join a \(w)"), b = tensor("join b \(w)")
+            func normalizer(_ label: String) -> BatchNorm2d {
+                var rng = SplitMix64(label: label)
+                let bn = BatchNorm2d(name: label, channels: 3)
+                for c in 0..<3 { bn.weight.value[c] = 2 * rng.nextUnit() - 0.5; bn.bias.value[c] = 2 * rng.nextUnit() - 1 }
+                bn.training = true
+                bn.forward(label == "bn a" ? a : b)
+                return bn
+            }
+            let bnA = normalizer("bn a"), bnB = normalizer("bn b")
+            for activation in activations {
+                for (na, nb) in [(true, true), (true, false), (false, true), (false, false)] {
+                    let joined = bothWays { () -> [Float] in
+                        let join = ResidualAdd(activation: activation)
+                        return join.forward(.init(a, normalizedBy: na ? bnA : nil), .init(b, normalizedBy: nb ? bnB : nil)).array
+                    }
+                    XCTAssertEqual(joined.fast.map(\.bitPattern), joined.portable.map(\.bitPattern), "join \(w) \(activation) \(na) \(nb)")
+                }
+            }
+        }
+    }
 }
+

@@ -25,4 +25,9 @@ void stpm_bn_apply_avx512(const float *src, float *dst, long count, float scale,
 void stpm_bn_norm_gradient_avx512(const float *g, const float *x, float *dx, long count, float scale, float shift, int act,
                                   float mean, float inv, float k, float a, float b);
 
+/// dst[i] = act(a'[i] + b'[i]), a' = a[i] * scale_a + shift_a where normalize_a (else a[i]), b' likewise: a residual
+/// join whose sides may be read through their train-mode BatchNorms. dst may be a or b.
+void stpm_bn_join_avx512(const float *a, int normalize_a, float scale_a, float shift_a, const float *b, int normalize_b,
+                         float scale_b, float shift_b, float *dst, long count, int act);
+
 #endif
