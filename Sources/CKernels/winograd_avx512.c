@@ -2,7 +2,8 @@
 //
 // The tiles of a block go through in runs: up to 16 horizontally neighbouring tiles of one tile row.
 // A run's six input rows are 4 len + 2 contiguous floats each (neighbouring tiles overlap by two
-// columns), read with plain vector loads; Bᵀ combines the rows, then the columns of every fourth float
+// columns), read straight from the unpadded planes with masked vector loads that leave the convolution's zero
+// border (and anything past the image) zero, so no padded copy of the input is ever written; Bᵀ combines the rows, then the columns of every fourth float
 // are pulled apart in registers (two rounds of permutes) so that each tile sits in its own lane, as V
 // wants it. The output transform does the reverse: tiles in lanes from M, Aᵀ on both sides, bias and
 // activation, then the four output columns of each tile interleaved back into whole rows of y. The gradient
@@ -92,6 +93,30 @@ AVX512 INLINE void store_run(float *row, int p0, int len, int stride, __m512 v) 
     else _mm512_mask_storeu_ps(row + p0, tail_mask(len), v);
 }
 
+// The plane of channel c, image n of the block's batch.
+static const float *plane_at(const float *x, int c, int n, stpm_winograd_block b) {
+    return x + (long)c * b.channel_stride + (long)n * b.h * b.w;
+}
+
+// Lanes 0 ..< len of row y from column x0 of a plane, zeros where the row or a column falls outside the image (the
+// convolution's zero border, never stored): masked lanes are not read, so x0 may be -1 and y -1 or h.
+AVX512 INLINE __m512 load_row(const float *plane, stpm_winograd_block b, int y, int x0, int len) {
+    if (y < 0 || y >= b.h) return _mm512_setzero_ps();
+    int lo = x0 < 0 ? -x0 : 0, hi = b.w - x0 < len ? b.w - x0 : len;
+    if (hi > 16) hi = 16;
+    if (hi <= lo) return _mm512_setzero_ps();
+    return _mm512_maskz_loadu_ps(tail_mask(hi) & (__mmask16)~tail_mask(lo), plane + (long)y * b.w + x0);
+}
+
+static float value_at(const float *plane, stpm_winograd_block b, int y, int x) {
+    return y >= 0 && y < b.h && x >= 0 && x < b.w ? plane[(long)y * b.w + x] : 0;
+}
+
+// Prefetches `len` columns from x0 of row y of a plane (a prefetch never faults: rows past the image are harmless).
+INLINE void prefetch_row(const float *plane, stpm_winograd_block b, int y, int x0, int len) {
+    for (int x = 0; x < len; x += 16) _mm_prefetch((const char *)(plane + (long)y * b.w + x0 + x), _MM_HINT_T0);
+}
+
 // Tile rows of 4 or 8 tiles (16x16 and 32x32 images) fill a vector with 4 or 2 whole rows: a block starts
 // on a tile row (its first tile is a multiple of 8) and holds whole rows. One run per row left 3/4 or 1/2
 // of every vector idle.
@@ -99,45 +124,39 @@ static int packs_rows(stpm_winograd_block b) {
     return (b.tiles_w == 4 || b.tiles_w == 8) && b.first % b.tiles_w == 0 && b.count % b.tiles_w == 0;
 }
 
-// The first row of padded plane (c, image of tile t) for tile t's tile row, in a packed block.
-static const float *row_start(const float *base, int c, stpm_winograd_block b, int t) {
-    int per = b.tiles_h * b.tiles_w, pw = 4 * b.tiles_w + 2, ph = 4 * b.tiles_h + 2;
-    return base + ((long)(c * b.n + t / per) * ph + 4 * (t % per / b.tiles_w)) * pw;
-}
-
 // Channel c of the 16 / tiles_w tile rows from lane p0: each row's 4 tiles_w columns go to their lanes'
 // places in one 64-float strip, pulled apart as for a run; the columns 4 and 5 of a row's last tile (the
 // first two of the next row's strip there) are put in from the row's own two extra columns.
-AVX512 static void input_packed(const float *padded, int c, stpm_winograd_block b, int p0, float *dst) {
-    const int L = b.tiles_w, pw = 4 * L + 2, rows_per = 16 / L;
-    const long next_channel = (long)b.n * (4 * b.tiles_h + 2) * pw;
+AVX512 static void input_packed(const float *x, int c, stpm_winograd_block b, int p0, float *dst) {
+    const int L = b.tiles_w, rows_per = 16 / L, per = b.tiles_h * b.tiles_w;
     int segs = (b.count - p0) / L;
     if (segs > rows_per) segs = rows_per;
+    // Each segment's plane and the image row one above its tile row (the window's first, in the zero border for 0).
     const float *seg[4];
+    int top[4];
     for (int k = 0; k < segs; k++) {
-        seg[k] = row_start(padded, c, b, b.first + p0 + k * L);
-        for (int i = 0; i < 6; i++)
-            for (int x = 0; x < pw; x += 16) _mm_prefetch((const char *)(seg[k] + next_channel + (long)i * pw + x), _MM_HINT_T0);
+        const int t = b.first + p0 + k * L;
+        seg[k] = plane_at(x, c, t / per, b);
+        top[k] = 4 * (t % per / L) - 1;
+        for (int i = 0; i < 6; i++) prefetch_row(seg[k] + b.channel_stride, b, top[k] + i, -1, 4 * L + 2);
     }
     __m512 d[6][6];
     for (int i = 0; i < 6; i++) {
         __m512 a[5];
         for (int q = 0; q < 5; q++) a[q] = _mm512_setzero_ps();
         for (int k = 0; k < segs; k++) {
-            const float *row = seg[k] + (long)i * pw;
             if (L == 8) {
-                a[2 * k] = _mm512_loadu_ps(row);
-                a[2 * k + 1] = _mm512_loadu_ps(row + 16);
+                a[2 * k] = load_row(seg[k], b, top[k] + i, -1, 16);
+                a[2 * k + 1] = load_row(seg[k], b, top[k] + i, 15, 16);
             } else {
-                a[k] = _mm512_loadu_ps(row);
+                a[k] = load_row(seg[k], b, top[k] + i, -1, 16);
             }
         }
         deinterleave(a, d[i]);
         for (int k = 0; k < segs; k++) {
-            const float *row = seg[k] + (long)i * pw;
             __mmask16 last = (__mmask16)(1u << (k * L + L - 1));
-            d[i][4] = _mm512_mask_mov_ps(d[i][4], last, _mm512_set1_ps(row[4 * L]));
-            d[i][5] = _mm512_mask_mov_ps(d[i][5], last, _mm512_set1_ps(row[4 * L + 1]));
+            d[i][4] = _mm512_mask_mov_ps(d[i][4], last, _mm512_set1_ps(value_at(seg[k], b, top[k] + i, 4 * L - 1)));
+            d[i][5] = _mm512_mask_mov_ps(d[i][5], last, _mm512_set1_ps(value_at(seg[k], b, top[k] + i, 4 * L)));
         }
     }
     // Bᵀ down the rows (column by column), then across the columns, as the portable path.
@@ -155,30 +174,27 @@ AVX512 static void input_packed(const float *padded, int c, stpm_winograd_block 
     }
 }
 
-AVX512 void stpm_winograd_input_avx512(const float *padded, int channels, stpm_winograd_block b, float *v) {
-    const int pw = 4 * b.tiles_w + 2, ph = 4 * b.tiles_h + 2;
+AVX512 void stpm_winograd_input_avx512(const float *x, int channels, stpm_winograd_block b, float *v) {
     if (packs_rows(b)) {
         for (int c = 0; c < channels; c++)
-            for (int p0 = 0; p0 < b.count; p0 += 16) input_packed(padded, c, b, p0, v + (long)c * 36 * b.stride);
+            for (int p0 = 0; p0 < b.count; p0 += 16) input_packed(x, c, b, p0, v + (long)c * 36 * b.stride);
         return;
     }
     for (int c = 0; c < channels; c++) {
         for (int t = b.first; t < b.first + b.count;) {
             run r = run_at(b, t);
             t += r.len;
-            const float *base = padded + ((long)(c * b.n + r.n) * ph + 4 * r.ty) * pw + 4 * r.tx;
-            const int width = 4 * r.len + 2;
+            // The tiles' 6x6 windows start a row above and a column left of their 4x4 outputs.
+            const float *plane = plane_at(x, c, r.n, b);
+            const int y0 = 4 * r.ty - 1, x0 = 4 * r.tx - 1, width = 4 * r.len + 2;
             // The same rows of the next channel, another plane: with 6 rows per channel over all channels
             // the hardware prefetcher loses track, and a batch of 8 at 64x64 ran 5x slower from memory.
-            const float *ahead = base + (long)b.n * ph * pw;
-            for (int i = 0; i < 6; i++)
-                for (int x = 0; x < width; x += 16) _mm_prefetch((const char *)(ahead + (long)i * pw + x), _MM_HINT_T0);
+            for (int i = 0; i < 6; i++) prefetch_row(plane + b.channel_stride, b, y0 + i, x0, width);
             // Bᵀ down the six rows, 16 columns at a time.
             __m512 rows[6][5];
             for (int q = 0; q < 5; q++) {
-                __mmask16 m = tail_mask(width - 16 * q);
                 __m512 d[6], out[6];
-                for (int i = 0; i < 6; i++) d[i] = _mm512_maskz_loadu_ps(m, base + (long)i * pw + 16 * q);
+                for (int i = 0; i < 6; i++) d[i] = load_row(plane, b, y0 + i, x0 + 16 * q, width - 16 * q);
                 input_pass(d, out);
                 for (int i = 0; i < 6; i++) rows[i][q] = out[i];
             }
@@ -206,24 +222,20 @@ AVX512 INLINE void gradient_pass(const __m512 y[4], __m512 out[6]) {
     out[5] = y[3];
 }
 
-AVX512 void stpm_winograd_gradient_avx512(const float *padded, int channels, stpm_winograd_block b, float *w) {
-    const int pw = 4 * b.tiles_w + 2, ph = 4 * b.tiles_h + 2;
+AVX512 void stpm_winograd_gradient_avx512(const float *dy, int channels, stpm_winograd_block b, float *w) {
     for (int c = 0; c < channels; c++) {
         for (int t = b.first; t < b.first + b.count;) {
             run r = run_at(b, t);
             t += r.len;
-            // The tile's 4x4 gradient starts one row and one column into its padded 6x6 input tile.
-            const float *base = padded + ((long)(c * b.n + r.n) * ph + 4 * r.ty + 1) * pw + 4 * r.tx + 1;
-            const int width = 4 * r.len;
-            const float *ahead = base + (long)b.n * ph * pw;
-            for (int i = 0; i < 4; i++)
-                for (int x = 0; x < width; x += 16) _mm_prefetch((const char *)(ahead + (long)i * pw + x), _MM_HINT_T0);
+            // The tiles' 4x4 gradients, zeros past the image.
+            const float *plane = plane_at(dy, c, r.n, b);
+            const int y0 = 4 * r.ty, x0 = 4 * r.tx, width = 4 * r.len;
+            for (int i = 0; i < 4; i++) prefetch_row(plane + b.channel_stride, b, y0 + i, x0, width);
             // A down the four rows, 16 columns at a time.
             __m512 rows[6][5];
             for (int q = 0; q < 4; q++) {
-                __mmask16 m = tail_mask(width - 16 * q);
                 __m512 d[4], out[6];
-                for (int i = 0; i < 4; i++) d[i] = _mm512_maskz_loadu_ps(m, base + (long)i * pw + 16 * q);
+                for (int i = 0; i < 4; i++) d[i] = load_row(plane, b, y0 + i, x0 + 16 * q, width - 16 * q);
                 gradient_pass(d, out);
                 for (int i = 0; i < 6; i++) rows[i][q] = out[i];
             }

@@ -20,9 +20,15 @@ import CKernels
 /// positions of one channel's tiles in one contiguous run. As [36][C][Tb] those 36 rows were C Tb floats
 /// apart, a multiple of 4 KiB for C = 64 and Tb = 64, all in one L1 set: the input transform of 64
 /// channels at 64x64 took 4.7x as long (7x at 256 channels).
-/// With `InstructionSet.avx512` both transforms run in CKernels (winograd_avx512.c) on the same layouts.
+/// With `InstructionSet.avx512` both transforms run in CKernels (winograd_avx512.c) on the same layouts, and the
+/// input (and the weight gradient's dy) is read where it lies, its zero border made by masked loads; the portable
+/// transforms read a padded copy (`winogradSource`). Copying every input into its padded layout first (4 copies per
+/// layer and training step: the forward's x, the input gradient's dy, and x and dy again for the weight gradient)
+/// took 5-6 % of a ResNet-18 training step.
 struct WinogradGeometry {
     let c: Int, o: Int, n: Int, h: Int, w: Int
+    /// Images per channel in the tensor the transforms read (more than n for a band of a batch).
+    var batch: Int? = nil
     var tilesH: Int { (h + 3) / 4 }
     var tilesW: Int { (w + 3) / 4 }
     var tiles: Int { n * tilesH * tilesW }
@@ -47,7 +53,7 @@ struct WinogradGeometry {
     /// The block of `count` tiles from `first`, V and M rows `stride` apart, as winograd_avx512.h takes it.
     func block(first: Int, count: Int, stride tb: Int) -> stpm_winograd_block {
         stpm_winograd_block(n: Int32(n), h: Int32(h), w: Int32(w), tiles_h: Int32(tilesH), tiles_w: Int32(tilesW),
-                            first: Int32(first), count: Int32(count), stride: Int32(tb))
+                            first: Int32(first), count: Int32(count), stride: Int32(tb), channel_stride: (batch ?? n) * h * w)
     }
 }
 
@@ -153,10 +159,20 @@ private struct TileTable {
     }
 }
 
-/// Copies x [C][N][H][W] into `padded` [C][N][PH][PW] with its zero border; with `batch`, x holds `batch` images
-/// per channel (from the pointer given, the first of g.n taken) instead of g.n.
-func winogradPad(_ x: UnsafePointer<Float>, _ g: WinogradGeometry, _ padded: UnsafeMutablePointer<Float>, batch: Int? = nil) {
-    let pw = g.paddedW, pplane = g.paddedH * pw, plane = g.h * g.w, batch = batch ?? g.n
+/// What the transforms read for x [C][g.batch][H][W] (the first g.n images of each channel from the pointer given): x
+/// itself for the AVX-512 kernels, which read it unpadded, else its copy with the zero border in `padded` [C][N][PH][PW]
+/// (`winogradPad`), called only then.
+func winogradSource(_ x: UnsafePointer<Float>, _ g: WinogradGeometry,
+                    padded: () -> UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
+    if InstructionSet.avx512 { return x }
+    let p = padded()
+    winogradPad(x, g, p)
+    return UnsafePointer(p)
+}
+
+/// Copies x [C][g.batch][H][W] (the first g.n images of each channel) into `padded` [C][N][PH][PW] with its zero border.
+private func winogradPad(_ x: UnsafePointer<Float>, _ g: WinogradGeometry, _ padded: UnsafeMutablePointer<Float>) {
+    let pw = g.paddedW, pplane = g.paddedH * pw, plane = g.h * g.w, batch = g.batch ?? g.n
     parallelFor(g.c * g.n, work: g.paddedCount) { planes in
         for p in planes {
             let dst = padded + p * pplane, src = x + (p / g.n * batch + p % g.n) * plane
@@ -172,12 +188,13 @@ func winogradPad(_ x: UnsafePointer<Float>, _ g: WinogradGeometry, _ padded: Uns
     }
 }
 
-/// The whole convolution, block by block: y = activation(conv(x) + bias), x given padded; `packedU` is
-/// U packed for the AVX-512 GEMM (`PackedOperand`), nil on the portable path.
-func winogradConvolution(_ padded: UnsafePointer<Float>, _ u: UnsafePointer<Float>, _ packedU: UnsafePointer<Float>?,
+/// The whole convolution, block by block: y = activation(conv(x) + bias); `packedU` is U packed for the AVX-512
+/// GEMM (`PackedOperand`), nil on the portable path.
+func winogradConvolution(_ x: UnsafePointer<Float>, _ u: UnsafePointer<Float>, _ packedU: UnsafePointer<Float>?,
                          _ g: WinogradGeometry,
                          bias: UnsafePointer<Float>?, _ activation: Activation, _ y: UnsafeMutablePointer<Float>,
                          _ ws: Workspace) {
+    let source = winogradSource(x, g) { ws.scratch(g.paddedCount) }
     let tb = g.blockTiles(threads: Parallelism.threads)
     let blocks = (g.tiles + tb - 1) / tb
     let scratch = ws.threadScratch(g.blockScratch(tb))
@@ -188,7 +205,7 @@ func winogradConvolution(_ padded: UnsafePointer<Float>, _ u: UnsafePointer<Floa
                 for b in range {
                     let t0 = b * tb, count = min(tb, g.tiles - t0)
                     let table = TileTable(storage.baseAddress!, g, tiles: t0, stride: tb)
-                    winogradInputTransform(padded, g, table, count, stride: tb, v, t.baseAddress!)
+                    winogradInputTransform(source, g, table, count, stride: tb, v, t.baseAddress!)
                     for e in 0..<36 {
                         serialGemm(m: g.o, n: count, k: g.c, a: u + e * g.o * g.c, lda: g.c,
                                    packedA: packedU.map { $0 + e * g.o * g.c }, b: v + e * tb, ldb: 36 * tb, c: m + e * tb, ldc: 36 * tb)
@@ -200,7 +217,8 @@ func winogradConvolution(_ padded: UnsafePointer<Float>, _ u: UnsafePointer<Floa
     }
 }
 
-/// V_e[c, t] = (Bᵀ d_t B)_e for the 6x6 input tile d_t of the block's `count` tiles (V [C][36][stride]).
+/// V_e[c, t] = (Bᵀ d_t B)_e for the 6x6 input tile d_t of the block's `count` tiles (V [C][36][stride]), from what
+/// `winogradSource` gave.
 private func winogradInputTransform(_ padded: UnsafePointer<Float>, _ g: WinogradGeometry, _ table: TileTable, _ count: Int,
                                     stride tb: Int, _ v: UnsafeMutablePointer<Float>, _ t: UnsafeMutablePointer<F8>) {
     if InstructionSet.avx512 {
@@ -297,8 +315,8 @@ private func gradientPass(_ y0: F8, _ y1: F8, _ y2: F8, _ y3: F8) -> (F8, F8, F8
     return (y0, a + b, a - b, c + d, c - d, y3)
 }
 
-/// W_e[o, t] = (A dy_t Aᵀ)_e for the block's `count` tiles (W [O][36][stride]), dy given padded as an input
-/// (its 4x4 tile one row and one column into the tile's window, zeros past the image).
+/// W_e[o, t] = (A dy_t Aᵀ)_e for the block's `count` tiles (W [O][36][stride]), dy as `winogradSource` gave it (padded
+/// as an input: its 4x4 tile one row and one column into the tile's window, zeros past the image).
 private func winogradGradientTransform(_ padded: UnsafePointer<Float>, _ g: WinogradGeometry, _ table: TileTable, _ count: Int,
                                        stride tb: Int, _ w: UnsafeMutablePointer<Float>, _ t: UnsafeMutablePointer<F8>) {
     if InstructionSet.avx512 {
@@ -318,7 +336,8 @@ extension WinogradGeometry {
         return 16 * (vectors | 1)
     }
 
-    /// Floats of `winogradWeightGradient`'s band scratch for bands of `images` images: both padded tensors, V and W.
+    /// Floats of `winogradWeightGradient`'s band scratch for bands of `images` images: both padded tensors, V and W. The
+    /// AVX-512 path writes no padded tensor, but the bands are sized the same, so that both paths sum the same bands.
     func weightGradientBand(_ images: Int) -> Int {
         (c + o) * images * paddedH * paddedW + 36 * (c + o) * weightGradientStride(images * tilesH * tilesW)
     }
@@ -355,24 +374,26 @@ func winogradWeightGradient(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float
     let paddedX = z + 36 * zs, paddedDy = paddedX + g.c * images * pplane, v = paddedDy + g.o * images * pplane
     withUnsafeTemporaryAllocation(of: Int.self, capacity: 4 * g.weightGradientStride(images * g.tilesH * g.tilesW)) { storage in
         for n0 in stride(from: 0, to: g.n, by: images) {
-            let band = WinogradGeometry(c: g.c, o: g.o, n: min(images, g.n - n0), h: g.h, w: g.w)
-            let gradient = WinogradGeometry(c: g.o, o: g.c, n: band.n, h: g.h, w: g.w)
+            let band = WinogradGeometry(c: g.c, o: g.o, n: min(images, g.n - n0), h: g.h, w: g.w, batch: g.n)
+            let gradient = WinogradGeometry(c: g.o, o: g.c, n: band.n, h: g.h, w: g.w, batch: g.n)
             let tiles = band.tiles, tb = g.weightGradientStride(tiles), w = v + 36 * g.c * tb
-            winogradPad(x + n0 * g.h * g.w, band, paddedX, batch: g.n)
-            winogradPad(dy + n0 * g.h * g.w, gradient, paddedDy, batch: g.n)
+            let sourceX = winogradSource(x + n0 * g.h * g.w, band) { paddedX }
+            let sourceDy = winogradSource(dy + n0 * g.h * g.w, gradient) { paddedDy }
+            // A part's channels start this many floats into the source.
+            let channelFloats = InstructionSet.avx512 ? g.n * g.h * g.w : band.n * pplane
             let table = TileTable(storage.baseAddress!, band, tiles: 0, stride: tb)
             parallelFor(g.c + g.o, work: 36 * (g.c + g.o) * tb) { channels in
                 withUnsafeTemporaryAllocation(of: F8.self, capacity: 36) { t in
                     let inputs = channels.clamped(to: 0..<g.c), outputs = channels.clamped(to: g.c..<(g.c + g.o))
                     if !inputs.isEmpty {
-                        let part = WinogradGeometry(c: inputs.count, o: g.o, n: band.n, h: g.h, w: g.w)
-                        winogradInputTransform(paddedX + inputs.lowerBound * band.n * pplane, part, table, tiles, stride: tb,
+                        let part = WinogradGeometry(c: inputs.count, o: g.o, n: band.n, h: g.h, w: g.w, batch: g.n)
+                        winogradInputTransform(sourceX + inputs.lowerBound * channelFloats, part, table, tiles, stride: tb,
                                                v + inputs.lowerBound * 36 * tb, t.baseAddress!)
                     }
                     if !outputs.isEmpty {
                         let o0 = outputs.lowerBound - g.c
-                        let part = WinogradGeometry(c: outputs.count, o: g.c, n: band.n, h: g.h, w: g.w)
-                        winogradGradientTransform(paddedDy + o0 * band.n * pplane, part, table, tiles, stride: tb,
+                        let part = WinogradGeometry(c: outputs.count, o: g.c, n: band.n, h: g.h, w: g.w, batch: g.n)
+                        winogradGradientTransform(sourceDy + o0 * channelFloats, part, table, tiles, stride: tb,
                                                   w + o0 * 36 * tb, t.baseAddress!)
                     }
                 }

@@ -195,9 +195,7 @@ public final class Conv2d {
             let wg = WinogradGeometry(c: x.c, o: outChannels, n: x.n, h: x.h, w: x.w)
             let u = winogradFilter.transform(of: weight, wg)
             let packedU = packedWeight.packed(u, m: outChannels, k: inChannels, matrices: 36, version: weight.version)
-            let padded = ws.scratch(wg.paddedCount)
-            winogradPad(x.data, wg, padded)
-            winogradConvolution(padded, u, packedU, wg, bias: fused.bias, fused.activation, output.data, ws)
+            winogradConvolution(x.data, u, packedU, wg, bias: fused.bias, fused.activation, output.data, ws)
         } else {
             let packed = packedWeight.packed(weight.value, m: outChannels, k: g.colRows, version: weight.version)
             if isPointwise {

@@ -104,9 +104,7 @@ extension Conv2d {
         let wg = WinogradGeometry(c: outChannels, o: inChannels, n: dy.n, h: dy.h, w: dy.w)
         let u = winogradInputGradientFilter.transform(of: weight, wg)
         let packedU = packedInputGradientFilter.packed(u, m: wg.o, k: wg.c, matrices: 36, version: weight.version)
-        let padded = ws.scratch(wg.paddedCount)
-        winogradPad(dy.data, wg, padded)
-        winogradConvolution(padded, u, packedU, wg, bias: nil, .identity, inputGrad.data, ws)
+        winogradConvolution(dy.data, u, packedU, wg, bias: nil, .identity, inputGrad.data, ws)
         return inputGrad
     }
 
