@@ -1,3 +1,7 @@
+#if os(Linux)
+import Glibc
+#endif
+
 extension PixelMetrics {
     /// The anomaly maps the pixel metrics read, one per image in the images' order (row-major, each of its
     /// regions' `pixelCount`): the arrays of scored samples, or an evaluation's `MapStore`.
@@ -52,4 +56,14 @@ final class MapStore {
         precondition(i >= 0 && i < count && map.count == pixels, "map \(i) of \(count) with \(map.count) pixels, expected \(pixels)")
         map.withUnsafeBufferPointer { (base + i * pixels).update(from: $0.baseAddress!, count: pixels) }
     }
+}
+
+/// Asks for 2 MB pages for the untouched memory of `buffer` (Linux's transparent huge pages are given on request
+/// here).
+func adviseHugePages<T>(_ buffer: UnsafeMutableBufferPointer<T>) {
+    #if os(Linux)
+    let huge = 2 << 20, base = Int(bitPattern: buffer.baseAddress)
+    let start = (base + huge - 1) / huge * huge, end = (base + buffer.count * MemoryLayout<T>.stride) / huge * huge
+    if end > start { _ = madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, MADV_HUGEPAGE) }
+    #endif
 }
