@@ -1,7 +1,3 @@
-#if os(Linux)
-import Glibc
-#endif
-
 extension PixelMetrics {
     /// The anomaly maps the pixel metrics read, one per image in the images' order (row-major, each of its
     /// regions' `pixelCount`): the arrays of scored samples, or an evaluation's `MapStore`.
@@ -25,9 +21,10 @@ extension PixelMetrics {
     }
 }
 
-/// The maps of a test set in one allocation of 2 MB pages, which an evaluation keeps from scoring to the pixel
-/// metrics. Kept as arrays, tire's 112 maps of 256 KB took 7,200 page faults where they were first written, and
-/// the arrays of later images left the holes that the images read next then missed, faulting in fresh pages too.
+/// The maps of a test set in one allocation, which an evaluation keeps from scoring to the pixel metrics. Kept as
+/// arrays, tire's 112 maps of 256 KB took 7,200 page faults where they were first written, and the arrays of later
+/// images left the holes that the images read next then missed, faulting in fresh pages too. Small pages, as the
+/// sort keys' (`PixelMetrics.sortedKeys`): in 2 MB pages tire's stores took 20-89 ms of CPU, 16-19 ms without.
 final class MapStore {
     let count: Int
     let pixels: Int
@@ -37,11 +34,7 @@ final class MapStore {
         precondition(count >= 0 && pixels > 0, "\(count) maps of \(pixels) pixels")
         self.count = count
         self.pixels = pixels
-        let page = 2 << 20, bytes = max(count * pixels * MemoryLayout<Float>.stride, 1)
-        let whole = (bytes + page - 1) / page * page
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: whole, alignment: page)
-        adviseHugePages(UnsafeMutableRawBufferPointer(start: raw, count: whole).bindMemory(to: UInt8.self))
-        base = raw.bindMemory(to: Float.self, capacity: count * pixels)
+        base = .allocate(capacity: max(count * pixels, 1))
     }
 
     deinit { base.deallocate() }
@@ -58,12 +51,3 @@ final class MapStore {
     }
 }
 
-/// Asks for 2 MB pages for the untouched memory of `buffer` (Linux's transparent huge pages are given on request
-/// here).
-func adviseHugePages<T>(_ buffer: UnsafeMutableBufferPointer<T>) {
-    #if os(Linux)
-    let huge = 2 << 20, base = Int(bitPattern: buffer.baseAddress)
-    let start = (base + huge - 1) / huge * huge, end = (base + buffer.count * MemoryLayout<T>.stride) / huge * huge
-    if end > start { _ = madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, MADV_HUGEPAGE) }
-    #endif
-}

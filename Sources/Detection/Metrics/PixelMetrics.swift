@@ -1,9 +1,6 @@
 import CKernels
 import Foundation
 import Numerics
-#if os(Linux)
-import Glibc
-#endif
 
 /// Pixel AUROC and AU-PRO of several groups of the same images (an evaluation's "all" row and its per-type
 /// rows, which share every good image) from one sort of all their pixels. Sorting each group by itself
