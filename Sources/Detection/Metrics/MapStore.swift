@@ -50,4 +50,3 @@ final class MapStore {
         map.withUnsafeBufferPointer { (base + i * pixels).update(from: $0.baseAddress!, count: pixels) }
     }
 }
-
