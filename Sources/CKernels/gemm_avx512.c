@@ -24,7 +24,7 @@
 // B strips packed at once (192 KiB, in L2): 4 measured 6 % faster over the shapes than 1, 2 or 8.
 #define STRIPS 4
 // Floats of a packed A panel fetched ahead of the kernel's broadcasts (4 KiB). A Winograd layer at 16 tiles
-// (ResNet-50-1by2's 16x16 stage, batch 1 per network) reads each of its 36 U_e (2.3 MiB in all, evicted by
+// (ResNet-50-1by2's 16x16 stage, batch 1 per network) reads each of its 36 U_e (2.25 MiB in all, evicted by
 // the rest of the network since the image before) once per 16 columns, faster than the hardware prefetchers
 // fetch it from memory. On an Emerald Rapids core, those 36 GEMMs of 24 such layers in turn: 413 -> 245 us
 // per layer; 256 floats ahead gave 0.71 of the time without, 512 0.86 of 256's, 2048 the same as 1024.
