@@ -45,7 +45,8 @@ build:
 # threads; GEMM_SHAPES_ARGS=-v adds one line per shape. A benchmark, not a test: run it on a quiet machine.
 gemm-shapes: packages
 	mkdir -p .build
-	clang -O2 -o .build/gemm_shapes scripts/gemm_shapes.c Sources/CKernels/gemm_avx512.c -ISources/CKernels/include -lopenblas -lpthread -lm
+	clang -O2 -o .build/gemm_shapes scripts/gemm_shapes.c Sources/CKernels/gemm_avx512.c Sources/CKernels/gemm_nt_avx512.c \
+		Sources/CKernels/batchnorm_avx512.c -ISources/CKernels/include -lopenblas -lpthread -lm
 	.build/gemm_shapes 1 2 $(GEMM_SHAPES_ARGS)
 
 # The processor's AVX-512 FMA peak on 1 and 2 threads: the machine's ceiling for stpm bench's sgemm rate.
