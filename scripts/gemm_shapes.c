@@ -4,7 +4,8 @@
 // of tiles (winogradConvolution's), batch 1 and 8, on 1 and 2 threads split as BLAS.swift and
 // Winograd.swift split them. Each class's rate is also given as a percentage of the FMA peak measured
 // in the same process (fma_peak.c's loop), so that a loaded machine's figures still compare. `make gemm-shapes`.
-// Usage: gemm_shapes [threads...] [-v]   (-v: one line per shape)
+// Usage: gemm_shapes [threads...] [-v] [-p PASS]   (-v: one line per shape; -p: only the passes whose name starts
+// with PASS: fwd, wgrad, igrad, winograd)
 #include <cblas.h>
 #include <math.h>
 #include <pthread.h>
@@ -281,8 +282,10 @@ static double fma_peak(int threads) {
 
 int main(int argc, char **argv) {
     int threads[4], nthreads = 0, verbose = 0;
+    const char *only = "";
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-v")) verbose = 1;
+        else if (!strcmp(argv[i], "-p") && i + 1 < argc) only = argv[++i];
         else if (nthreads < 4) threads[nthreads++] = atoi(argv[i]);
     }
     if (!nthreads) threads[nthreads++] = 1;
@@ -291,6 +294,7 @@ int main(int argc, char **argv) {
         for (unsigned net = (threads_now = threads[t], 0); net < sizeof nets / sizeof *nets; net++)
             for (int batch = 1; batch <= 8; batch += 7)
                 for (int pass = FWD; pass <= WINOGRAD; pass++) {
+                    if (strncmp(pass_names[pass], only, strlen(only))) continue;
                     double flops = 0, ts = 0, tb = 0;
                     for (int l = 0; l < nets[net].count; l++) {
                         const conv cv = nets[net].layers[l];
