@@ -16,12 +16,18 @@
 // Depth of one pass: a packed B strip (KC x NR, 48 KiB) fills L1 (48 KiB here) while every A panel
 // of the block (MC x KC, 504 KiB) streams from L2 (1 MiB). Measured (make gemm-shapes and an A/B of
 // the same shapes in one process): 384 beats 256 by 5-10 % where k >= 1152 (fewer passes over C),
-// and 512 gains nothing more.
+// and 512 gains nothing more. On an Emerald Rapids core (48 KiB L1d, 2 MiB L2) the kernel runs alike at
+// 128-384 (155 GFLOP/s, 90 % of its FMA peak, on 24 panels of A from L2 against one strip), and the
+// shapes' A B B A at 256 and 192 measured alike or slower (1536^3: 0.93-0.96): a strip that overflows L1
+// streams from L2 unharmed.
 #define KC STPM_SGEMM_KC
+// Rows of A packed per block. 48 panels (a 1 MiB block, B repacked half as often where m > MC) measured alike
+// on the Emerald Rapids core's 2 MiB L2: repacking B is not what its larger products lose.
 #define MC (MR * 24)
 // Rows of B ahead that packing prefetches: 16, 32 and 64 measured alike.
 #define PF_ROWS 16
-// B strips packed at once (192 KiB, in L2): 4 measured 6 % faster over the shapes than 1, 2 or 8.
+// B strips packed at once (192 KiB, in L2): 4 measured 6 % faster over the shapes than 1, 2 or 8 (8 no better
+// on Emerald Rapids either).
 #define STRIPS 4
 // Floats of a packed A panel fetched ahead of the kernel's broadcasts (4 KiB). A Winograd layer at 16 tiles
 // (ResNet-50-1by2's 16x16 stage, batch 1 per network) reads each of its 36 U_e (2.25 MiB in all, evicted by
