@@ -15,7 +15,7 @@
 #include <time.h>
 #include "../Sources/CKernels/include/gemm_avx512.h"
 #include "../Sources/CKernels/include/gemm_nt_avx512.h"
-#include <immintrin.h>
+#include "fma_chains.h"
 
 extern void openblas_set_num_threads(int);
 
@@ -243,23 +243,9 @@ static double time_shape(int pass, long m, long n, long k, int threads, int blas
 
 static double peak_rates[8];
 
-// fma_peak.c's loop on one thread for a few milliseconds: GFLOP/s in the clock `now` reads.
-__attribute__((target("avx512f"))) static void *fma_chains(void *slot) {
-    enum { CHAINS = 16, STEPS = 2000000 };
-    __m512 acc[CHAINS];
-    for (int i = 0; i < CHAINS; i++) acc[i] = _mm512_set1_ps((float)i);
-    const __m512 x = _mm512_set1_ps(1.0000001f), y = _mm512_set1_ps(0.999999f);
-    const double t0 = now();
-    for (long s = 0; s < STEPS; s++) {
-#pragma clang loop unroll(full)
-        for (int i = 0; i < CHAINS; i++) acc[i] = _mm512_fmadd_ps(acc[i], x, y);
-    }
-    const double seconds = now() - t0;
-    __m512 sum = acc[0];
-    for (int i = 1; i < CHAINS; i++) sum = _mm512_add_ps(sum, acc[i]);
-    volatile float sink = _mm512_reduce_add_ps(sum);
-    (void)sink;
-    *(double *)slot = (double)STEPS * CHAINS * 32 / seconds * 1e-9;
+// fma_chains.h's loop on one thread for a few milliseconds, in the clock `now` reads.
+static void *fma_chains_now(void *slot) {
+    *(double *)slot = fma_chains(2000000, now);
     return 0;
 }
 
@@ -268,8 +254,8 @@ static double fma_peak(int threads) {
     double best = 0;
     for (int r = 0; r < 5; r++) {
         pthread_t th[8];
-        for (int t = 1; t < threads; t++) pthread_create(&th[t], 0, fma_chains, &peak_rates[t]);
-        fma_chains(&peak_rates[0]);
+        for (int t = 1; t < threads; t++) pthread_create(&th[t], 0, fma_chains_now, &peak_rates[t]);
+        fma_chains_now(&peak_rates[0]);
         double total = peak_rates[0];
         for (int t = 1; t < threads; t++) {
             pthread_join(th[t], 0);
