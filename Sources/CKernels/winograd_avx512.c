@@ -222,7 +222,55 @@ AVX512 INLINE void gradient_pass(const __m512 y[4], __m512 out[6]) {
     out[5] = y[3];
 }
 
+// The gradient transform's `input_packed`: channel c of the 16 / tiles_w tile rows from lane p0, each row's 4 tiles_w
+// columns pulled apart into their lanes. One run per tile row left 3/4 (16x16) or 1/2 (32x32) of every vector idle.
+AVX512 static void gradient_packed(const float *dy, int c, stpm_winograd_block b, int p0, float *dst) {
+    const int L = b.tiles_w, rows_per = 16 / L, per = b.tiles_h * b.tiles_w;
+    int segs = (b.count - p0) / L;
+    if (segs > rows_per) segs = rows_per;
+    const float *seg[4];
+    int top[4];
+    for (int k = 0; k < segs; k++) {
+        const int t = b.first + p0 + k * L;
+        seg[k] = plane_at(dy, c, t / per, b);
+        top[k] = 4 * (t % per / L);
+        for (int i = 0; i < 4; i++) prefetch_row(seg[k] + b.channel_stride, b, top[k] + i, 0, 4 * L);
+    }
+    __m512 d[4][6];
+    for (int i = 0; i < 4; i++) {
+        __m512 a[5];
+        for (int q = 0; q < 5; q++) a[q] = _mm512_setzero_ps();
+        for (int k = 0; k < segs; k++) {
+            if (L == 8) {
+                a[2 * k] = load_row(seg[k], b, top[k] + i, 0, 16);
+                a[2 * k + 1] = load_row(seg[k], b, top[k] + i, 16, 16);
+            } else {
+                a[k] = load_row(seg[k], b, top[k] + i, 0, 16);
+            }
+        }
+        deinterleave(a, d[i]);
+    }
+    // A down the rows (column by column), then across the columns, as the runs.
+    __m512 t[6][4];
+    for (int j = 0; j < 4; j++) {
+        __m512 col[4], out[6];
+        for (int i = 0; i < 4; i++) col[i] = d[i][j];
+        gradient_pass(col, out);
+        for (int i = 0; i < 6; i++) t[i][j] = out[i];
+    }
+    for (int i = 0; i < 6; i++) {
+        __m512 out[6];
+        gradient_pass(t[i], out);
+        for (int j = 0; j < 6; j++) store_run(dst + (long)(i * 6 + j) * b.stride, p0, segs * L, b.stride, out[j]);
+    }
+}
+
 AVX512 void stpm_winograd_gradient_avx512(const float *dy, int channels, stpm_winograd_block b, float *w) {
+    if (packs_rows(b)) {
+        for (int c = 0; c < channels; c++)
+            for (int p0 = 0; p0 < b.count; p0 += 16) gradient_packed(dy, c, b, p0, w + (long)c * 36 * b.stride);
+        return;
+    }
     for (int c = 0; c < channels; c++) {
         for (int t = b.first; t < b.first + b.count;) {
             run r = run_at(b, t);

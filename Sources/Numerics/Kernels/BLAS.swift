@@ -278,8 +278,16 @@ final class PackedOperand {
     func packed(_ a: UnsafePointer<Float>, m: Int, k: Int, matrices: Int = 1, version v: Int) -> UnsafePointer<Float>? {
         guard InstructionSet.avx512 else { return nil }
         let size = m * k
+        // Each matrix's depth blocks (STPM_SGEMM_KC deep, at pc * m in its packing) are packed on their own, split between
+        // the threads: a Winograd filter's 36 matrices were packed on one thread after every weight update.
+        let kc = Int(STPM_SGEMM_KC), blocks = (k + kc - 1) / kc
         return kept(count: matrices * size, version: v) { buffer in
-            for e in 0..<matrices { stpm_sgemm_pack_a(0, m, k, a + e * size, k, buffer + e * size) }
+            parallelFor(matrices * blocks, work: matrices * size) { units in
+                for unit in units {
+                    let e = unit / blocks, pc = unit % blocks * kc
+                    stpm_sgemm_pack_a(0, m, min(kc, k - pc), a + e * size + pc, k, buffer + e * size + pc * m)
+                }
+            }
         }
     }
 

@@ -105,13 +105,17 @@ private func im2colRow(_ src: UnsafePointer<Float>, _ g: ConvGeometry, ky: Int, 
     }
 }
 
-/// Adds the columns back onto the input positions they were copied from (the adjoint of im2col).
-func col2imAdd(_ cols: UnsafePointer<Float>, _ g: ConvGeometry, images band: Range<Int>, _ dx: UnsafeMutablePointer<Float>) {
+/// Adds the columns back onto the input positions they were copied from (the adjoint of im2col). With `zeroing`, each
+/// of the band's planes is zeroed first by the thread that adds onto it, just before its first add: a zero() of the
+/// whole gradient before the bands ran on one thread and left the planes out of cache.
+func col2imAdd(_ cols: UnsafePointer<Float>, _ g: ConvGeometry, images band: Range<Int>, _ dx: UnsafeMutablePointer<Float>,
+               zeroing: Bool = false) {
     let ow = g.ow, s = g.stride
     let inPlane = g.h * g.w, outPlane = g.oh * ow
     forEachColumnRow(g, columns: band.count * outPlane) { ci, ky, kx, rowOffset, ys, xs in
         for ni in band {
             let dst = dx + (ci * g.n + ni) * inPlane
+            if zeroing && ky == 0 && kx == 0 { dst.update(repeating: 0, count: inPlane) }
             let src = cols + rowOffset + (ni - band.lowerBound) * outPlane
             for oy in ys {
                 let drow = dst + (oy * s - g.pad.top + ky) * g.w - g.pad.left + kx

@@ -74,11 +74,14 @@ private func filterPass(_ g0: Double, _ g1: Double, _ g2: Double) -> (Double, Do
 
 /// U_e[o, c] = (G g[o, c] Gᵀ)_e for weights [O][C][3][3], in Double so the cached transform is exact to
 /// Float rounding. A trained student's weights change every step, so this runs once per training forward.
+/// With `turned`, the weights are [C][O][3][3] and g[o, c] is the kernel at [c][o] turned by 180° (the input
+/// gradient's filter), read in place: a turned copy, written first, took one thread while the other waited.
 ///
 /// Sixteen input channels at a time go through a small buffer and out as 36 runs of 16 floats: storing
 /// each filter's 36 values straight into U, 4 O C bytes apart (a power of two), hit the same cache sets
 /// over and over and took 20 ms for a 256x256 layer.
-func winogradFilterTransform(_ weights: UnsafePointer<Float>, _ g: WinogradGeometry, _ u: UnsafeMutablePointer<Float>) {
+func winogradFilterTransform(_ weights: UnsafePointer<Float>, _ g: WinogradGeometry, turned: Bool = false,
+                             _ u: UnsafeMutablePointer<Float>) {
     let oc = g.o * g.c, run = 16
     parallelFor(g.o, work: g.filterCount) { outs in
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 36 * run) { buffer in
@@ -87,9 +90,10 @@ func winogradFilterTransform(_ weights: UnsafePointer<Float>, _ g: WinogradGeome
                 for c0 in stride(from: 0, to: g.c, by: run) {
                     let width = min(run, g.c - c0)
                     for c in c0..<(c0 + width) {
-                        let k = weights + (o * g.c + c) * 9, dst = tmp + (c - c0)
+                        let k = weights + (turned ? c * g.o + o : o * g.c + c) * 9, dst = tmp + (c - c0)
+                        @inline(__always) func tap(_ t: Int) -> Double { Double(k[turned ? 8 - t : t]) }
                         @inline(__always) func column(_ j: Int) -> (Double, Double, Double, Double, Double, Double) {
-                            filterPass(Double(k[j]), Double(k[3 + j]), Double(k[6 + j]))
+                            filterPass(tap(j), tap(3 + j), tap(6 + j))
                         }
                         // G g, one column of the kernel at a time, then G along each of its six rows.
                         let a = column(0), b = column(1), d = column(2)
@@ -382,9 +386,13 @@ func winogradWeightGradient(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float
             // A part's channels start this many floats into the source.
             let channelFloats = InstructionSet.avx512 ? g.n * g.h * g.w : band.n * pplane
             let table = TileTable(storage.baseAddress!, band, tiles: 0, stride: tb)
-            parallelFor(g.c + g.o, work: 36 * (g.c + g.o) * tb) { channels in
+            // Each part takes the same share of the inputs and of the outputs: split as one run of c + o channels, the
+            // first thread took all the input transforms (six rows read per tile) and the second the cheaper gradient ones.
+            let total = g.c + g.o
+            parallelFor(total, work: 36 * total * tb) { share in
                 withUnsafeTemporaryAllocation(of: F8.self, capacity: 36) { t in
-                    let inputs = channels.clamped(to: 0..<g.c), outputs = channels.clamped(to: g.c..<(g.c + g.o))
+                    let inputs = g.c * share.lowerBound / total..<g.c * share.upperBound / total
+                    let outputs = g.c + g.o * share.lowerBound / total..<g.c + g.o * share.upperBound / total
                     if !inputs.isEmpty {
                         let part = WinogradGeometry(c: inputs.count, o: g.o, n: band.n, h: g.h, w: g.w, batch: g.n)
                         winogradInputTransform(sourceX + inputs.lowerBound * channelFloats, part, table, tiles, stride: tb,

@@ -342,37 +342,22 @@ final class WinogradFilter {
     /// (`g` then has the forward's output channels as its inputs).
     private let forInputGradient: Bool
     private var u: UnsafeMutablePointer<Float>?
-    private var turned: UnsafeMutablePointer<Float>?
     private var count = 0
     private var version = -1
 
     init(forInputGradient: Bool = false) { self.forInputGradient = forInputGradient }
 
-    deinit { u?.deallocate(); turned?.deallocate() }
+    deinit { u?.deallocate() }
 
     func transform(of weight: Parameter, _ g: WinogradGeometry) -> UnsafePointer<Float> {
         if u == nil || count != g.filterCount {
             u?.deallocate()
-            turned?.deallocate()
             count = g.filterCount
             u = .allocate(capacity: count)
-            turned = forInputGradient ? .allocate(capacity: g.o * g.c * 9) : nil
             version = -1
         }
         if version != weight.version {
-            if let turned {
-                // weight [g.c][g.o][3][3] (the forward's outputs first) into [g.o][g.c][3][3], each kernel reversed.
-                let w = weight.value
-                for co in 0..<g.c {
-                    for ci in 0..<g.o {
-                        let src = w + (co * g.o + ci) * 9, dst = turned + (ci * g.c + co) * 9
-                        for t in 0..<9 { dst[t] = src[8 - t] }
-                    }
-                }
-                winogradFilterTransform(turned, g, u!)
-            } else {
-                winogradFilterTransform(weight.value, g, u!)
-            }
+            winogradFilterTransform(weight.value, g, turned: forInputGradient, u!)
             version = weight.version
         }
         return UnsafePointer(u!)

@@ -47,7 +47,6 @@ extension Conv2d {
         // Band by band: the weight gradient (unless Winograd computed it above) accumulates each band's product,
         // and dL/dx (unless Winograd computes it below) goes back through the band's columns to the band's own images.
         let columnGrad = needInputGrad && !winograd
-        if columnGrad && !adding { inputGrad.zero() }
         if weightWinograd && !columnGrad { return winograd ? winogradInputGradient(dy, ws, into: inputGrad) : inputGrad }
         ws.forEachColumnBand(g) { band, cols in
             let plane = g.oh * g.ow, columns = band.count * plane, dyBand = dy.data + band.lowerBound * plane
@@ -59,7 +58,7 @@ extension Conv2d {
             guard columnGrad else { return }
             gemm(transA: true, m: g.colRows, n: columns, k: outChannels, a: weight.value, lda: g.colRows,
                  b: dyBand, ldb: g.colCols, c: cols, ldc: columns)
-            col2imAdd(cols, g, images: band, inputGrad.data)
+            col2imAdd(cols, g, images: band, inputGrad.data, zeroing: !adding)
         }
         return winograd ? winogradInputGradient(dy, ws, into: inputGrad) : inputGrad
     }
