@@ -40,9 +40,8 @@ final class BasicBlock: Layer {
     func backward(_ x: Tensor, _ dy: Tensor, _ ws: Workspace, into target: Tensor?) {
         precondition(!inferred, "backward after an inference forward")
         conv1.recomputeOutput()
-        join.backward(dy)
         let d1 = conv2.backward(conv1.output, dy, ws, needInputGrad: true, into: ws.innerGradient,
-                                keepingDy: target ?? ws.branchGradient)
+                                keepingDy: target ?? ws.branchGradient, masking: join.pendingMask(dy))
         conv1.backward(x, d1, ws, needInputGrad: target != nil, into: target)
         join.backwardShortcut(downsample, of: x, dy, ws, into: target)
     }

@@ -74,9 +74,8 @@ final class Bottleneck: Layer {
         branch2c.recomputeConvolution(from: branch2b.output, ws)
         let identity = projection == nil && target != nil
         let masked = identity ? target! : dy
-        join.backward(dy, into: masked)
         let dc = branch2c.backward(branch2b.output, masked, ws, needInputGrad: true, into: ws.innerGradient,
-                                   keepingDy: branch2c.convolved)
+                                   keepingDy: branch2c.convolved, masking: join.pendingMask(dy))
         let db = branch2b.backward(branch2a.output, dc, ws, needInputGrad: true, into: ws.branchGradient)
         branch2a.backward(x, db, ws, needInputGrad: target != nil, into: target, adding: identity)
         if let projection { join.backwardShortcut(projection, of: x, dy, ws, into: target) }

@@ -54,6 +54,39 @@ final class GradientCheckConvUnitTests: XCTestCase {
         checkUnit("unit-dw3x3s2", channels: (4, 4), kernel: 3, stride: 2, padding: .tfSame, depthwise: true)
     }
 
+    /// A unit whose output only a ReLU join reads (a residual block's last, `forwardIntoJoin`), its backward pass
+    /// masking the join's gradient channel by channel as its BatchNorm reads it (`masking`): into a tensor of its own
+    /// (a bottleneck with an identity shortcut) and in place (a basic block). The shortcut's gradient is the masked
+    /// gradient the unit leaves.
+    func testUnitMaskingItsJoinsGradient() {
+        for inPlace in [false, true] {
+            let label = "unit-join-mask-\(inPlace)"
+            var rng = SplitMix64(label: label)
+            let unit = ConvUnit(name: "conv", bnName: "bn", trainable: true, inChannels: 3, outChannels: 4, kernel: 3,
+                                padding: .fixed(.symmetric(1)), activation: .identity)
+            unit.setTraining(true)
+            unit.conv.weight.randomize(&rng)
+            unit.bn!.weight.randomize(&rng) { $0.uniform(1, 3) }
+            unit.bn!.bias.randomize(&rng)
+            let ws = Workspace(), join = ResidualAdd(activation: .relu)
+            let own = Tensor(c: 0, n: 0, h: 0, w: 0), kept = Tensor(c: 0, n: 0, h: 0, w: 0)
+            let x = Tensor.random(c: 3, n: 2, h: 4, w: 4, &rng)
+            // The shortcut puts every sum 0.1 to 2 from the ReLU's kink, on either side: a difference straddling it is meaningless.
+            let normalized = unit.bn!.forward(unit.conv.forward(x, ws)).array
+            let shortcut = Tensor.random(c: 4, n: 2, h: 4, w: 4, &rng) { $0.awayFromZero(0.1, 2) }
+            for i in 0..<shortcut.count { shortcut.data[i] -= normalized[i] }
+            var masked: Tensor?
+            GradientCheck(h: 3e-3, tolerance: 1e-3).assertMatches(
+                label, forward: { join.forward(unit.forwardIntoJoin(x, ws, into: own), .init(shortcut)) },
+                backward: { dy in
+                    masked = inPlace ? dy : own
+                    unit.backward(x, masked!, ws, needInputGrad: true, keepingDy: kept, masking: join.pendingMask(dy))
+                },
+                probes: [Probe("input", input: x) { unit.conv.inputGrad }, Probe(unit.conv.weight), Probe(unit.bn!.weight),
+                         Probe(unit.bn!.bias), Probe("shortcut", input: shortcut) { masked! }])
+        }
+    }
+
     /// An inverted residual's expansion (1x1, BatchNorm, ReLU6) and depthwise unit (3x3 stride 2, BatchNorm,
     /// ReLU6) as a training block runs them: the depthwise unit normalises and activates the expansion's
     /// convolution output as it reads it (`ConvUnit.forwardUnnormalized`), and its backward pass reads dy as

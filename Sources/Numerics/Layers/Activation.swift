@@ -43,17 +43,23 @@ public enum Activation: Sendable {
         let out = target ?? grad
         out.resize(c: grad.c, n: grad.n, h: grad.h, w: grad.w)
         guard self != .identity || out !== grad else { return }
-        let yp = UnsafePointer(y.data), g = UnsafePointer(grad.data), o = out.data, n = y.count
-        parallelFor(n, work: n) { r in
-            var i = r.lowerBound
-            while i + 8 <= r.upperBound {
-                UnsafeMutableRawPointer(o + i).storeBytes(of: masked(load8(g + i), load8(yp + i), 1, 0), as: SIMD8<Float>.self)
-                i += 8
-            }
-            while i < r.upperBound {
-                o[i] = masked(g[i], yp[i], 1, 0)
-                i += 1
-            }
+        let n = y.count
+        parallelFor(n, work: n) { r in backward(output: y, grad: grad, into: out, elements: r) }
+    }
+
+    /// `backward` of elements `r` alone, into `out` (already resized; it may be `grad`): for a pass that reads them next
+    /// (`ResidualAdd.PendingMask`).
+    @inline(__always)
+    func backward(output y: Tensor, grad: Tensor, into out: Tensor, elements r: Range<Int>) {
+        let yp = UnsafePointer(y.data), g = UnsafePointer(grad.data), o = out.data
+        var i = r.lowerBound
+        while i + 8 <= r.upperBound {
+            UnsafeMutableRawPointer(o + i).storeBytes(of: masked(load8(g + i), load8(yp + i), 1, 0), as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < r.upperBound {
+            o[i] = masked(g[i], yp[i], 1, 0)
+            i += 1
         }
     }
 }

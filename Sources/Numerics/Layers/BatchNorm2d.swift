@@ -157,15 +157,22 @@ public final class BatchNorm2d {
     /// dL/dx from dL/d(activation(y)) for the last train-mode forward on `x`, into `inputGrad` or `into`,
     /// which may be `dy` or `x` itself (each channel reads its rows before writing them); writes weight and
     /// bias gradients. The activation's mask comes from y recomputed from `x`, so that neither the
-    /// activated output nor a masked copy of `dy` has to exist.
+    /// activated output nor a masked copy of `dy` has to exist. `preparing(c)`, where given, runs just before
+    /// channel c is read, on the same thread (a residual join masking that channel of dy).
     @discardableResult
-    public func backward(_ x: Tensor, _ dy: Tensor, into target: Tensor? = nil, activation: Activation = .identity) -> Tensor {
+    public func backward(_ x: Tensor, _ dy: Tensor, into target: Tensor? = nil, activation: Activation = .identity,
+                         preparing: ((Int) -> Void)? = nil) -> Tensor {
         precondition(training, "\(weight.name): backward needs a train-mode forward")
         precondition(dy.sameShape(x), "\(weight.name): gradient shape mismatch")
         weight.enableGrad(); bias.enableGrad()
         let inputGrad = target ?? self.inputGrad
         inputGrad.resize(c: x.c, n: x.n, h: x.h, w: x.w)
-        parallelFor(channels, work: x.count) { range in for c in range { backward(channel: c, x, dy, into: inputGrad, activation: activation) } }
+        parallelFor(channels, work: x.count) { range in
+            for c in range {
+                preparing?(c)
+                backward(channel: c, x, dy, into: inputGrad, activation: activation)
+            }
+        }
         return inputGrad
     }
 

@@ -216,21 +216,26 @@ public final class ConvUnit: Layer {
     /// `Conv2d.backward`). A trainable unit's BatchNorm writes its dL/dx over `dy` (the activation's mask
     /// folded in, see `BatchNorm2d.backward`), or into `keepingDy` for a `dy` that the other branch of a
     /// residual block still reads: that may be `convolved`, BatchNorm's input, when the block recomputed it
-    /// for this pass alone. A frozen unit masks `dy` in place.
+    /// for this pass alone. A frozen unit masks `dy` in place. With `masking` (a dense unit with BatchNorm), `dy` is
+    /// filled (resized) from a residual join's gradient through its mask channel by channel, each just before
+    /// BatchNorm reads it; `dy` may be that gradient itself.
     @discardableResult
     public func backward(_ x: Tensor, _ dy: Tensor, _ ws: Workspace, needInputGrad: Bool, into target: Tensor? = nil,
-                         adding: Bool = false, keepingDy spare: Tensor? = nil) -> Tensor {
+                         adding: Bool = false, keepingDy spare: Tensor? = nil, masking: ResidualAdd.PendingMask? = nil) -> Tensor {
         precondition(target !== dy, "\(conv.weight.name): the input gradient cannot overwrite dy")
         guard let bn else {
-            precondition(spare == nil, "\(conv.weight.name): a frozen unit masks dy in place")
+            precondition(spare == nil && masking == nil, "\(conv.weight.name): a frozen unit masks dy in place")
             activation.backward(output: output, grad: dy)
             return conv.backward(x, dy, ws, needInputGrad: needInputGrad, into: target, adding: adding)
         }
         precondition(spare !== dy, "\(conv.weight.name): keeping dy needs another tensor")
         if conv.isDepthwise && !adding && bn.training {
+            precondition(masking == nil, "\(conv.weight.name): a depthwise unit reads dy masked already")
             return depthwiseBackward(x, normalized: nil, dy, ws, needInputGrad: needInputGrad, into: target)
         }
-        let dz = bn.backward(convolved, dy, into: spare ?? dy, activation: activation)
+        if let g = masking?.dy { dy.resize(c: g.c, n: g.n, h: g.h, w: g.w) }
+        let dz = bn.backward(convolved, dy, into: spare ?? dy, activation: activation,
+                             preparing: masking.map { m in { m.apply(channel: $0, into: dy) } })
         precondition(target !== dz, "\(conv.weight.name): the input gradient cannot overwrite BatchNorm's")
         return conv.backward(x, dz, ws, needInputGrad: needInputGrad, into: target, adding: adding)
     }

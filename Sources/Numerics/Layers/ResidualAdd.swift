@@ -47,6 +47,22 @@ public final class ResidualAdd {
 
     /// Masks `dy` in place, or into `target`; both branches then read the masked gradient.
     public func backward(_ dy: Tensor, into target: Tensor? = nil) { activation.backward(output: output, grad: dy, into: target) }
+
+    /// `dy` on its way through this join's mask into the tensor a branch's backward pass reads, masked there channel by
+    /// channel just before the branch's BatchNorm reads each (`ConvUnit.backward`'s `masking`), which then finds it in
+    /// cache: masked whole first, the gradient was written to memory and read back.
+    public struct PendingMask {
+        public let join: ResidualAdd
+        public let dy: Tensor
+
+        /// Channel `c` of `dy` masked into `target` (shaped as `dy`; it may be `dy`).
+        func apply(channel c: Int, into target: Tensor) {
+            let m = dy.rowLength
+            join.activation.backward(output: join.output, grad: dy, into: target, elements: c * m..<(c + 1) * m)
+        }
+    }
+
+    public func pendingMask(_ dy: Tensor) -> PendingMask { PendingMask(join: self, dy: dy) }
 }
 
 /// dst += src, for summing the gradients of two branches that read the same tensor.
