@@ -1,5 +1,3 @@
-import CKernels
-
 /// im2col / col2im over channel-major tensors.
 ///
 /// The column matrix has one row per (channel, ky, kx) and one column per (image, oy, ox), so a
@@ -94,10 +92,7 @@ private func im2colRow(_ src: UnsafePointer<Float>, _ g: ConvGeometry, ky: Int, 
             // 32 loaded values give 16 outputs. A run ends a column early, so its last odd lane (2 ox + 31 at most)
             // stays before the row's last tap read (2 (xs.upperBound - 1)).
             var ox = xs.lowerBound
-            if s == 2 && InstructionSet.avx512 {
-                stpm_even_lanes_avx512(srow + 2 * ox, xs.count, d + ox)
-                ox = xs.upperBound
-            } else if s == 2 {
+            if s == 2 {
                 while ox + 17 <= xs.upperBound {
                     let pair = UnsafeRawPointer(srow + 2 * ox).loadUnaligned(as: SIMD32<Float>.self)
                     UnsafeMutableRawPointer(d + ox).storeBytes(of: pair.evenHalf, as: SIMD16<Float>.self)
