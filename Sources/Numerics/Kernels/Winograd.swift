@@ -74,14 +74,11 @@ private func filterPass(_ g0: Double, _ g1: Double, _ g2: Double) -> (Double, Do
 
 /// U_e[o, c] = (G g[o, c] Gᵀ)_e for weights [O][C][3][3], in Double so the cached transform is exact to
 /// Float rounding. A trained student's weights change every step, so this runs once per training forward.
-/// With `turned`, the weights are [C][O][3][3] and g[o, c] is the kernel at [c][o] turned by 180° (the input
-/// gradient's filter), read in place: a turned copy, written first, took one thread while the other waited.
 ///
 /// Sixteen input channels at a time go through a small buffer and out as 36 runs of 16 floats: storing
 /// each filter's 36 values straight into U, 4 O C bytes apart (a power of two), hit the same cache sets
 /// over and over and took 20 ms for a 256x256 layer.
-func winogradFilterTransform(_ weights: UnsafePointer<Float>, _ g: WinogradGeometry, turned: Bool = false,
-                             _ u: UnsafeMutablePointer<Float>) {
+func winogradFilterTransform(_ weights: UnsafePointer<Float>, _ g: WinogradGeometry, _ u: UnsafeMutablePointer<Float>) {
     let oc = g.o * g.c, run = 16
     parallelFor(g.o, work: g.filterCount) { outs in
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 36 * run) { buffer in
@@ -90,10 +87,9 @@ func winogradFilterTransform(_ weights: UnsafePointer<Float>, _ g: WinogradGeome
                 for c0 in stride(from: 0, to: g.c, by: run) {
                     let width = min(run, g.c - c0)
                     for c in c0..<(c0 + width) {
-                        let k = weights + (turned ? c * g.o + o : o * g.c + c) * 9, dst = tmp + (c - c0)
-                        @inline(__always) func tap(_ t: Int) -> Double { Double(k[turned ? 8 - t : t]) }
+                        let k = weights + (o * g.c + c) * 9, dst = tmp + (c - c0)
                         @inline(__always) func column(_ j: Int) -> (Double, Double, Double, Double, Double, Double) {
-                            filterPass(tap(j), tap(3 + j), tap(6 + j))
+                            filterPass(Double(k[j]), Double(k[3 + j]), Double(k[6 + j]))
                         }
                         // G g, one column of the kernel at a time, then G along each of its six rows.
                         let a = column(0), b = column(1), d = column(2)
