@@ -124,34 +124,49 @@ static int packs_rows(stpm_winograd_block b) {
     return (b.tiles_w == 4 || b.tiles_w == 8) && b.first % b.tiles_w == 0 && b.count % b.tiles_w == 0;
 }
 
+// The tile rows of a packed vector from lane p0 (at most 16 / tiles_w): each one's plane of channel c and its window's
+// first image row (`above` rows above the tile row), with the next channel's `rows` window rows from column x0 prefetched.
+static int packed_rows(const float *x, int c, stpm_winograd_block b, int p0, int above, int rows, int x0, const float *seg[4],
+                       int top[4]) {
+    const int L = b.tiles_w, per = b.tiles_h * b.tiles_w;
+    int segs = (b.count - p0) / L;
+    if (segs > 16 / L) segs = 16 / L;
+    for (int k = 0; k < segs; k++) {
+        const int t = b.first + p0 + k * L;
+        seg[k] = plane_at(x, c, t / per, b);
+        top[k] = 4 * (t % per / L) - above;
+        for (int i = 0; i < rows; i++) prefetch_row(seg[k] + b.channel_stride, b, top[k] + i, x0, 4 * L - 2 * x0);
+    }
+    return segs;
+}
+
+// Window row i of each of the `segs` tile rows from column x0, 64 floats a tile row in a[] (zeros past them).
+AVX512 INLINE void load_packed_row(const float *seg[4], const int top[4], int segs, stpm_winograd_block b, int i, int x0,
+                                   __m512 a[5]) {
+    for (int q = 0; q < 5; q++) a[q] = _mm512_setzero_ps();
+    for (int k = 0; k < segs; k++) {
+        if (b.tiles_w == 8) {
+            a[2 * k] = load_row(seg[k], b, top[k] + i, x0, 16);
+            a[2 * k + 1] = load_row(seg[k], b, top[k] + i, x0 + 16, 16);
+        } else {
+            a[k] = load_row(seg[k], b, top[k] + i, x0, 16);
+        }
+    }
+}
+
 // Channel c of the 16 / tiles_w tile rows from lane p0: each row's 4 tiles_w columns go to their lanes'
 // places in one 64-float strip, pulled apart as for a run; the columns 4 and 5 of a row's last tile (the
 // first two of the next row's strip there) are put in from the row's own two extra columns.
 AVX512 static void input_packed(const float *x, int c, stpm_winograd_block b, int p0, float *dst) {
-    const int L = b.tiles_w, rows_per = 16 / L, per = b.tiles_h * b.tiles_w;
-    int segs = (b.count - p0) / L;
-    if (segs > rows_per) segs = rows_per;
-    // Each segment's plane and the image row one above its tile row (the window's first, in the zero border for 0).
+    const int L = b.tiles_w;
+    // Each tile row's plane and the image row one above it (the window's first, in the zero border for 0).
     const float *seg[4];
     int top[4];
-    for (int k = 0; k < segs; k++) {
-        const int t = b.first + p0 + k * L;
-        seg[k] = plane_at(x, c, t / per, b);
-        top[k] = 4 * (t % per / L) - 1;
-        for (int i = 0; i < 6; i++) prefetch_row(seg[k] + b.channel_stride, b, top[k] + i, -1, 4 * L + 2);
-    }
+    const int segs = packed_rows(x, c, b, p0, 1, 6, -1, seg, top);
     __m512 d[6][6];
     for (int i = 0; i < 6; i++) {
         __m512 a[5];
-        for (int q = 0; q < 5; q++) a[q] = _mm512_setzero_ps();
-        for (int k = 0; k < segs; k++) {
-            if (L == 8) {
-                a[2 * k] = load_row(seg[k], b, top[k] + i, -1, 16);
-                a[2 * k + 1] = load_row(seg[k], b, top[k] + i, 15, 16);
-            } else {
-                a[k] = load_row(seg[k], b, top[k] + i, -1, 16);
-            }
-        }
+        load_packed_row(seg, top, segs, b, i, -1, a);
         deinterleave(a, d[i]);
         for (int k = 0; k < segs; k++) {
             __mmask16 last = (__mmask16)(1u << (k * L + L - 1));
@@ -225,29 +240,14 @@ AVX512 INLINE void gradient_pass(const __m512 y[4], __m512 out[6]) {
 // The gradient transform's `input_packed`: channel c of the 16 / tiles_w tile rows from lane p0, each row's 4 tiles_w
 // columns pulled apart into their lanes. One run per tile row left 3/4 (16x16) or 1/2 (32x32) of every vector idle.
 AVX512 static void gradient_packed(const float *dy, int c, stpm_winograd_block b, int p0, float *dst) {
-    const int L = b.tiles_w, rows_per = 16 / L, per = b.tiles_h * b.tiles_w;
-    int segs = (b.count - p0) / L;
-    if (segs > rows_per) segs = rows_per;
+    const int L = b.tiles_w;
     const float *seg[4];
     int top[4];
-    for (int k = 0; k < segs; k++) {
-        const int t = b.first + p0 + k * L;
-        seg[k] = plane_at(dy, c, t / per, b);
-        top[k] = 4 * (t % per / L);
-        for (int i = 0; i < 4; i++) prefetch_row(seg[k] + b.channel_stride, b, top[k] + i, 0, 4 * L);
-    }
+    const int segs = packed_rows(dy, c, b, p0, 0, 4, 0, seg, top);
     __m512 d[4][6];
     for (int i = 0; i < 4; i++) {
         __m512 a[5];
-        for (int q = 0; q < 5; q++) a[q] = _mm512_setzero_ps();
-        for (int k = 0; k < segs; k++) {
-            if (L == 8) {
-                a[2 * k] = load_row(seg[k], b, top[k] + i, 0, 16);
-                a[2 * k + 1] = load_row(seg[k], b, top[k] + i, 16, 16);
-            } else {
-                a[k] = load_row(seg[k], b, top[k] + i, 0, 16);
-            }
-        }
+        load_packed_row(seg, top, segs, b, i, 0, a);
         deinterleave(a, d[i]);
     }
     // A down the rows (column by column), then across the columns, as the runs.
