@@ -51,18 +51,21 @@ public enum Evaluation {
         // The model calls `whileLoading` before it loads its weights; reading starts here should it ever not.
         let startedReads = reads ?? LabelledScoring.reads(of: dataset.test, size: model.size, batchSize: AnomalyModel.defaultBatchSize)
         reads = startedReads
-        // Each map goes into the store and each mask becomes its regions as they arrive: neither array is kept.
+        // Each map goes into the store and each mask becomes its regions as they arrive, on the lane that scored the
+        // image: neither array is kept, and the lanes meet only after the last image.
         let size = model.size, maps = MapStore(count: dataset.test.count, pixels: size * size)
-        var images: [Image] = []
-        images.reserveCapacity(dataset.test.count)
-        try LabelledScoring.forEach(model: model, samples: dataset.test, reads: startedReads, warn: warn, progress: {
-            progress($0, dataset.test.count)
-        }) { sample, scored, truth in
-            maps.store(scored.map, at: images.count)
-            images.append(Image(sample: sample, score: scored.score, isDefective: truth.isDefective,
-                                regions: truth.mask.map { DefectRegions(mask: $0, width: size, height: size) }))
+        var images = [Image?](repeating: nil, count: dataset.test.count)
+        try images.withUnsafeMutableBufferPointer { images in
+            nonisolated(unsafe) let images = images
+            try LabelledScoring.forEachUnordered(model: model, samples: dataset.test, reads: startedReads, warn: warn, progress: {
+                progress($0, dataset.test.count)
+            }) { i, sample, scored, truth in
+                maps.store(scored.map, at: i)
+                images[i] = Image(sample: sample, score: scored.score, isDefective: truth.isDefective,
+                                  regions: truth.mask.map { DefectRegions(mask: $0, width: size, height: size) })
+            }
         }
-        var result = report(images, maps: .store(maps))
+        var result = report(images.map { $0! }, maps: .store(maps))
         result.seconds = Date().timeIntervalSince(started)
         return (model, result)
     }

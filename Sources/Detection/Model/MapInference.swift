@@ -55,31 +55,45 @@ final class MapInference {
     /// tensor (normalised) just before it runs; nil for an image `prepare` declined (false). Calls to `prepare`
     /// come from several threads at once, each for a different image.
     func maps(count: Int, prepare: (Int, Tensor) -> Bool) -> [(map: [Float], score: Float)?] {
+        var results = [(map: [Float], score: Float)?](repeating: nil, count: count)
+        results.withUnsafeMutableBufferPointer { slots in
+            // Each index is done once, so the threads write disjoint slots.
+            nonisolated(unsafe) let slots = slots
+            forEachMap(count: count, prepare: prepare) { i, map, score in slots[i] = (map, score) }
+        }
+        return results
+    }
+
+    /// `maps(count:prepare:)`, handing each image's map and score to `done(i, map, score)` on the thread that ran it
+    /// instead of keeping them: calls come from several threads at once, each for a different image, in no set order.
+    func forEachMap(count: Int, prepare: (Int, Tensor) -> Bool, done: (Int, [Float], Float) -> Void) {
         let laneCount = min(count, Parallelism.threads, Self.maxLanes)
         guard laneCount > 1 else {
-            return (0..<count).map { i in prepare(i, lanes[0].image) ? lanes[0].run(lanes[0].image) : nil }
+            for i in 0..<count where prepare(i, lanes[0].image) {
+                let (map, score) = lanes[0].run(lanes[0].image)
+                done(i, map, score)
+            }
+            return
         }
         // A lane missing yet is built by its own thread from lane 0's networks (whose weights no lane writes), while
         // lane 0 already runs the first image: `eval` and `score` would wait for the copy (2.5 ms) before any image.
         let existing = lanes, first = lanes[0]
         var built = [Lane?](repeating: nil, count: laneCount)
-        var results = [(map: [Float], score: Float)?](repeating: nil, count: count)
         let next = Counter()
-        results.withUnsafeMutableBufferPointer { slots in
-            built.withUnsafeMutableBufferPointer { built in
-                // Each index is claimed once and each lane is its own thread's, so the threads write disjoint slots.
-                nonisolated(unsafe) let (slots, built) = (slots, built)
-                Parallelism.split(ways: laneCount) { k in
-                    let lane = k < existing.count ? existing[k] : first.replica()
-                    built[k] = lane
-                    while let i = next.claim(below: count) {
-                        if prepare(i, lane.image) { slots[i] = lane.run(lane.image) }
-                    }
+        built.withUnsafeMutableBufferPointer { built in
+            // Each lane is its own thread's, so the threads write disjoint slots.
+            nonisolated(unsafe) let built = built
+            Parallelism.split(ways: laneCount) { k in
+                let lane = k < existing.count ? existing[k] : first.replica()
+                built[k] = lane
+                while let i = next.claim(below: count) {
+                    guard prepare(i, lane.image) else { continue }
+                    let (map, score) = lane.run(lane.image)
+                    done(i, map, score)
                 }
             }
         }
         lanes += built.dropFirst(existing.count).map { $0! }
-        return results
     }
 }
 

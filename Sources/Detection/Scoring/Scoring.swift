@@ -71,6 +71,41 @@ extension AnomalyModel {
     }
 }
 
+extension AnomalyModel {
+    /// Every file of `reads` through the lanes at once (`MapInference.forEachMap`), with no meeting before the last:
+    /// `scoreFiles` meets at the end of every chunk, then hands the chunk's results on in order from one thread while
+    /// the other cores wait. Here `each` runs on the thread that scored the file, for several files at once and in no set
+    /// order; a file that could not be read comes with its error. A file for which `skip` is true when its turn comes is
+    /// neither read nor scored.
+    func scoreUnordered<Extra>(_ reads: FileReads<Extra>, skip: (Int) -> Bool,
+                               each: (_ index: Int, _ result: Result<ImageScore, Error>, _ extra: Extra?) -> Void) {
+        precondition(reads.size == size, "files read at \(reads.size) px for a model of \(size) px")
+        let paths = reads.paths, files = reads.files
+        // A file's source image and extra, from its `prepare` to its `done`, both on the thread that scores it.
+        var held = [(SourceImage, Extra)?](repeating: nil, count: paths.count)
+        held.withUnsafeMutableBufferPointer { held in
+            nonisolated(unsafe) let held = held
+            inference.forEachMap(count: paths.count, prepare: { i, tensor in
+                guard !skip(i) else { return false }
+                switch files.take(i) {
+                case .failure(let error):
+                    each(i, .failure(error), nil)
+                    return false
+                case .success(let (source, extra)):
+                    ImagePreparation.fill(tensor, with: [source.image], kind: config.backbone)
+                    held[i] = (source, extra)
+                    return true
+                }
+            }, done: { i, map, score in
+                let (source, extra) = held[i]!
+                held[i] = nil
+                let scored = ImageScore(image: source.image, map: map, score: score, sourceWidth: source.width, sourceHeight: source.height)
+                each(i, score.isFinite ? .success(scored) : .failure(ScoringError.nonFiniteScore(paths[i], scored)), extra)
+            })
+        }
+    }
+}
+
 /// Files read ahead of scoring at a model's size, on lowest-priority threads (`ReadAhead`), at most two batches
 /// beyond the one being scored, each with `alongside` (run by the same thread on the file's index and its own
 /// dimensions). Started before the model's weights load (`AnomalyModel(path:whileLoading:)`), they read the first
@@ -173,6 +208,30 @@ public enum LabelledScoring {
         return result
     }
 
+    /// `forEach` in lanes that never meet before the last sample (`AnomalyModel.scoreUnordered`): `each` runs on the
+    /// thread that scored the sample, for several at once and in no set order, with the sample's index. The warnings and
+    /// the failure (the first in the samples' order) come afterwards, as `forEach` gives them up to that failure; samples
+    /// after a failed one are left unscored.
+    static func forEachUnordered(model: AnomalyModel, samples: [DatasetSample], reads: FileReads<Result<GroundTruth.Truth, Error>>,
+                                 warn: (String) -> Void = { _ in }, progress: (Int) -> Void = { _ in },
+                                 each: (Int, DatasetSample, ImageScore, GroundTruth.Truth) -> Void) throws {
+        let outcomes = UnorderedOutcomes(count: samples.count)
+        model.scoreUnordered(reads, skip: outcomes.isAfterFailure) { i, outcome, truth in
+            let sample = samples[i]
+            do {
+                let scored = try outcome.get(), truth = try truth!.get()
+                if truth.nonBinary, let mask = sample.maskPath {
+                    outcomes.warn(i, "\(mask) is not a pure 0/255 mask; pixels above 127 count as defect (as MVTec AD)")
+                }
+                each(i, sample, scored, truth)
+                outcomes.done(progress)
+            } catch {
+                outcomes.fail(i, error)
+            }
+        }
+        try outcomes.replay(warn: warn)
+    }
+
     /// `score`, handing each sample, in order, with its scored image and its ground truth to `each` instead of
     /// keeping them (an evaluation keeps its maps in one `MapStore`).
     static func forEach(model: AnomalyModel, samples: [DatasetSample], reads: FileReads<Result<GroundTruth.Truth, Error>>,
@@ -191,6 +250,57 @@ public enum LabelledScoring {
                 warn("\(mask) is not a pure 0/255 mask; pixels above 127 count as defect (as MVTec AD)")
             }
             try each(sample, scored, truth)
+        }
+    }
+}
+
+/// What `LabelledScoring.forEachUnordered` keeps of its samples for afterwards, written from several threads: each
+/// sample's warning or error, the lowest failed index, the count done.
+private final class UnorderedOutcomes: @unchecked Sendable {
+    private let lock = NSLock()
+    private var warnings: [String?]
+    private var errors: [Error?]
+    private var firstFailure = Int.max
+    private var doneCount = 0
+
+    init(count: Int) {
+        warnings = Array(repeating: nil, count: count)
+        errors = Array(repeating: nil, count: count)
+    }
+
+    /// Samples claimed after a failed one need not run; those before it must, as the first failure is reported.
+    func isAfterFailure(_ i: Int) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return i > firstFailure
+    }
+
+    func warn(_ i: Int, _ text: String) {
+        lock.lock()
+        warnings[i] = text
+        lock.unlock()
+    }
+
+    func fail(_ i: Int, _ error: Error) {
+        lock.lock()
+        errors[i] = error
+        firstFailure = min(firstFailure, i)
+        lock.unlock()
+    }
+
+    /// One more sample done; `progress` gets the count, one call at a time.
+    func done(_ progress: (Int) -> Void) {
+        lock.lock()
+        doneCount += 1
+        progress(doneCount)
+        lock.unlock()
+    }
+
+    /// The warnings in the samples' order up to the first failure, which is then thrown.
+    func replay(warn: (String) -> Void) throws {
+        for i in warnings.indices {
+            if let warning = warnings[i] { warn(warning) }
+            if let error = errors[i] { throw error }
         }
     }
 }
