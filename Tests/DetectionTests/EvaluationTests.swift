@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import Numerics
+import ImageIO
 @testable import Detection
 import TestSupport
 
@@ -50,6 +51,51 @@ final class EvaluationTests: XCTestCase {
                                                     height: loaded.size), accuracy: 1e-12)
         }
         XCTAssertEqual(try Evaluation.run(modelPath: model, dataset: MVTecDataset(root: partial)).1.withoutMask.count, 1)
+    }
+
+    /// `run` scores in lanes that never meet and hand on their samples in no set order; what it reports still comes in the
+    /// samples' order, as `LabelledScoring.score` (in order) gives it: the warnings of the samples before the first failure,
+    /// then that failure, even when a later sample fails too; and progress counts up to the test set once.
+    func testRunWarnsAndFailsInTheSamplesOrder() throws {
+        let model = try SyntheticSet.trainedModel()
+        let size = SyntheticSet.size
+        let halfBright = Image8(width: size, height: size, channels: 1, pixels: SyntheticSet.scratch(1).map { $0 ? 200 : 0 })
+        // Test samples in order: good/000, good/001, scratch/000, scratch/001.
+        let variants: [(name: String, change: (String) throws -> Void)] = [
+            ("two masks not 0/255", { data in
+                for i in 0...1 {
+                    try PNGFile.write(halfBright, path: data + "/ground_truth/scratch/00\(i)_mask.png")
+                }
+            }),
+            ("a warning, then an unreadable image", { data in
+                try PNGFile.write(halfBright, path: data + "/ground_truth/scratch/000_mask.png")
+                try Data("not a PNG".utf8).write(to: URL(fileURLWithPath: data + "/test/scratch/001.png"))
+            }),
+            ("two unreadable images before a warning", { data in
+                try Data("not a PNG".utf8).write(to: URL(fileURLWithPath: data + "/test/good/001.png"))
+                try PNGFile.write(halfBright, path: data + "/ground_truth/scratch/000_mask.png")
+                try Data("not a PNG".utf8).write(to: URL(fileURLWithPath: data + "/test/scratch/001.png"))
+            }),
+        ]
+        let loaded = try AnomalyModel(path: model)
+        for variant in variants {
+            let owner = try TemporaryDirectory()
+            let data = owner.file("data")
+            try FileManager.default.copyItem(atPath: SyntheticSet.data, toPath: data)
+            try variant.change(data)
+            let dataset = try MVTecDataset(root: data)
+            var inOrder: [String] = [], unordered: [String] = [], counts: [Int] = []
+            do {
+                _ = try LabelledScoring.score(model: loaded, samples: dataset.test, warn: { inOrder.append($0) })
+            } catch { inOrder.append("error: \(error)") }
+            do {
+                _ = try Evaluation.run(modelPath: model, dataset: dataset, warn: { unordered.append($0) },
+                                       progress: { done, total in counts.append(done); XCTAssertEqual(total, dataset.test.count) })
+                XCTAssertEqual(counts, Array(1...dataset.test.count), variant.name)
+            } catch { unordered.append("error: \(error)") }
+            XCTAssertEqual(unordered, inOrder, variant.name)
+            XCTAssertEqual(inOrder.filter { $0.hasPrefix("error: ") }.count, variant.name.contains("unreadable") ? 1 : 0, variant.name)
+        }
     }
 
     func sample(_ type: String, score: Float, map: [Float], mask: [Bool]?) -> ScoredSample {
