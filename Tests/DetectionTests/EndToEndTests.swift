@@ -211,6 +211,11 @@ final class EndToEndTests: XCTestCase {
         XCTAssertEqual(try XCTUnwrap(try outcomes[2]?.get().score), alone[1], accuracy: alone[1] * 1e-5)
         XCTAssertGreaterThan(alone[1], alone[0] * 1.5)
         XCTAssertThrowsError(try outcomes[1]!.get()) { XCTAssertTrue("\($0)".contains(bad), "\($0)") }
+        // Unreadable files first, one for each lane: a lane that finds one goes on to the next file.
+        outcomes = [:]
+        model.scoreFiles([bad, bad, good, scratch]) { outcomes[$0] = $1 }
+        XCTAssertEqual(try XCTUnwrap(try outcomes[2]?.get().score), alone[0], accuracy: alone[0] * 1e-5)
+        XCTAssertEqual(try XCTUnwrap(try outcomes[3]?.get().score), alone[1], accuracy: alone[1] * 1e-5)
         // Labelled scoring needs every image, so it stops, naming the file.
         let sample = DatasetSample(path: bad, split: .test, defectType: "good", maskPath: nil)
         XCTAssertThrowsError(try LabelledScoring.score(model: model, samples: [sample])) { XCTAssertTrue("\($0)".contains(bad)) }
