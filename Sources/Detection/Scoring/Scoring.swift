@@ -106,6 +106,95 @@ extension AnomalyModel {
     }
 }
 
+extension AnomalyModel {
+    /// `scoreFiles` in lanes that never meet before the last file (`scoreUnordered`), for callers whose `each` may run on
+    /// any thread: it is called in the files' order, one call at a time, by whichever lane finds the next file's result
+    /// ready, while the other lane goes on scoring, at most four batches beyond the last file handed on. `each` throwing
+    /// stops the scoring, and its error is thrown.
+    public func scoreFilesInOrder(_ paths: [String], each: (_ index: Int, _ result: Result<ImageScore, Error>) throws -> Void) throws {
+        let reads = FileReads(paths, size: size, batchSize: batchSize) { _, _, _ in () }
+        defer { reads.stop() }
+        let order = InOrder<ImageScore>(count: paths.count, window: 4 * batchSize)
+        scoreUnordered(reads, skip: { order.waitForRoom($0, deliver: each) }) { i, result, _ in
+            order.put(i, result, deliver: each)
+        }
+        try order.finish(deliver: each)
+    }
+}
+
+/// Results that arrive in any order, handed on in order (`AnomalyModel.scoreFilesInOrder`): whichever thread finds the
+/// next one ready delivers it and those after it, one thread at a time; the others carry on.
+private final class InOrder<Value>: @unchecked Sendable {
+    private let lock = NSCondition()
+    private var slots: [Result<Value, Error>?]
+    private let window: Int
+    /// The first index not yet delivered.
+    private var next = 0
+    private var delivering = false
+    private var failure: Error?
+
+    init(count: Int, window: Int) {
+        slots = Array(repeating: nil, count: count)
+        self.window = max(1, window)
+    }
+
+    func put(_ i: Int, _ result: Result<Value, Error>, deliver: (Int, Result<Value, Error>) throws -> Void) {
+        lock.lock()
+        slots[i] = result
+        lock.unlock()
+        drain(deliver)
+    }
+
+    /// Waits until `i` lies within the window beyond the last delivered result (delivering what is ready meanwhile);
+    /// true when a delivery failed, so that `i` need not run.
+    func waitForRoom(_ i: Int, deliver: (Int, Result<Value, Error>) throws -> Void) -> Bool {
+        lock.lock()
+        while failure == nil && i >= next + window {
+            if !delivering, slots[next] != nil {
+                lock.unlock()
+                drain(deliver)
+                lock.lock()
+            } else {
+                // Whoever holds `next` puts it, and delivers it, then wakes this thread.
+                lock.wait()
+            }
+        }
+        let failed = failure != nil
+        lock.unlock()
+        return failed
+    }
+
+    /// Delivers the rest, once every result has arrived; throws the error a delivery threw.
+    func finish(deliver: (Int, Result<Value, Error>) throws -> Void) throws {
+        drain(deliver)
+        lock.lock()
+        defer { lock.unlock() }
+        if let failure { throw failure }
+        precondition(next == slots.count, "\(slots.count - next) results never arrived")
+    }
+
+    private func drain(_ deliver: (Int, Result<Value, Error>) throws -> Void) {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !delivering else { return }
+        delivering = true
+        while failure == nil, next < slots.count, let result = slots[next] {
+            slots[next] = nil
+            lock.unlock()
+            do { try deliver(next, result) } catch {
+                lock.lock()
+                failure = error
+                break
+            }
+            lock.lock()
+            next += 1
+            lock.broadcast()
+        }
+        delivering = false
+        lock.broadcast()
+    }
+}
+
 /// Files read ahead of scoring at a model's size, on lowest-priority threads (`ReadAhead`), at most two batches
 /// beyond the one being scored, each with `alongside` (run by the same thread on the file's index and its own
 /// dimensions). Started before the model's weights load (`AnomalyModel(path:whileLoading:)`), they read the first
