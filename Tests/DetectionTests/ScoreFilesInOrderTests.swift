@@ -40,16 +40,25 @@ final class ScoreFilesInOrderTests: XCTestCase {
         }
     }
 
-    /// `each` throwing stops the scoring: no later file reaches it, and its error is thrown.
+    /// `each` throwing stops the scoring: no later file reaches it, its error is thrown, and the lane waiting for room
+    /// beyond it gives up (on a thread of its own here, so that a lane left waiting fails the test rather than hangs it).
     func testEachThrowingStopsAndIsThrown() throws {
         let model = try AnomalyModel(path: SyntheticSet.trainedModel(), batchSize: 2)
         let files = (0..<12).map { SyntheticSet.data + "/test/good/00\($0 % 2).png" }
         struct Stop: Error {}
-        var order: [Int] = []
-        XCTAssertThrowsError(try model.scoreFilesInOrder(files) { index, _ in
-            order.append(index)
-            if index == 3 { throw Stop() }
-        }) { XCTAssertTrue($0 is Stop, "\($0)") }
+        nonisolated(unsafe) var order: [Int] = [], thrown: Error?
+        let finished = DispatchSemaphore(value: 0)
+        Thread {
+            do {
+                try model.scoreFilesInOrder(files) { index, _ in
+                    order.append(index)
+                    if index == 3 { throw Stop() }
+                }
+            } catch { thrown = error }
+            finished.signal()
+        }.start()
+        guard finished.wait(timeout: .now() + 120) == .success else { return XCTFail("scoring never returned") }
+        XCTAssertTrue(thrown is Stop, "\(String(describing: thrown))")
         XCTAssertEqual(order, [0, 1, 2, 3])
     }
 }
