@@ -89,9 +89,10 @@ fuzz: packages
 # The whole suite (the CLI tests run the sanitized stpm built beside the tests) under each sanitizer;
 # a sanitizer report fails the run (Tests/sanitizers/lsan.supp: leaks shown not to be ours).
 # `make tsan` is slow on cores shared with other jobs: `make tsan-threads` runs the suites that start
-# threads (training and its event stream, teacher and student scoring side by side and in lanes, the
+# threads (training and its event stream, teacher and student scoring side by side and in lanes, evaluation and
+# `stpm score` in lanes handing results on from either thread, the
 # console's event queue, scoring worker and live view, watch).
-TSAN_THREAD_SUITES := TrainingSessionTests|ResumeTests|EndToEndTests|InspectionTests|MapInferenceTests|ConsoleAgreementTests|ConsoleAppPartsTests|ScoringWorkerQuitTests|LiveWatchTests|WatchSessionTests
+TSAN_THREAD_SUITES := TrainingSessionTests|ResumeTests|EndToEndTests|EvaluationTests|ScoreFilesInOrderTests|InspectionTests|MapInferenceTests|ConsoleAgreementTests|ConsoleAppPartsTests|ScoringWorkerQuitTests|LiveWatchTests|WatchSessionTests
 asan tsan tsan-threads: packages weights textures
 	swift build --build-tests -Xswiftc -sanitize=$(if $(filter asan,$@),address,thread) --scratch-path .build-$(firstword $(subst -, ,$@))
 	LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/sanitizers/lsan.supp \
