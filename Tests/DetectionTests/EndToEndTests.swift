@@ -204,7 +204,7 @@ final class EndToEndTests: XCTestCase {
         try Data("not a png".utf8).write(to: URL(fileURLWithPath: bad))
         let good = SyntheticSet.data + "/test/good/000.png", scratch = SyntheticSet.data + "/test/scratch/001.png"
         var outcomes: [Int: Result<ImageScore, Error>] = [:]
-        model.scoreFiles([good, bad, scratch]) { outcomes[$0] = $1 }
+        try model.scoreFiles([good, bad, scratch]) { outcomes[$0] = $1 }
         // The readable ones get their own results: the same as scoring each file alone.
         let alone = try [good, scratch].map(model.score)
         XCTAssertEqual(try XCTUnwrap(try outcomes[0]?.get().score), alone[0], accuracy: alone[0] * 1e-5)
@@ -213,7 +213,7 @@ final class EndToEndTests: XCTestCase {
         XCTAssertThrowsError(try outcomes[1]!.get()) { XCTAssertTrue("\($0)".contains(bad), "\($0)") }
         // Unreadable files first, one for each lane: a lane that finds one goes on to the next file.
         outcomes = [:]
-        model.scoreFiles([bad, bad, good, scratch]) { outcomes[$0] = $1 }
+        try model.scoreFiles([bad, bad, good, scratch]) { outcomes[$0] = $1 }
         XCTAssertEqual(try XCTUnwrap(try outcomes[2]?.get().score), alone[0], accuracy: alone[0] * 1e-5)
         XCTAssertEqual(try XCTUnwrap(try outcomes[3]?.get().score), alone[1], accuracy: alone[1] * 1e-5)
         // Labelled scoring needs every image, so it stops, naming the file.

@@ -2,12 +2,13 @@ import Foundation
 import XCTest
 @testable import Detection
 
-/// `scoreFilesInOrder` (`stpm score`): lanes that never meet before the last file, and an `each` called by whichever lane
-/// finds the next result ready.
+/// `scoreFiles` (`stpm score`, the console, `watch`, labelled scoring): lanes that never meet before the last file, and
+/// an `each` called by whichever lane finds the next result ready.
 final class ScoreFilesInOrderTests: XCTestCase {
     /// Eight batches of two and an unreadable file: `each` gets every file in order, one call at a time, with the result
-    /// `scoreFiles` gives it, bit for bit, also when a slow `each` lets the other lane run up to its window ahead.
-    func testEveryFileInOrderOneCallAtATimeWithScoreFilesResult() throws {
+    /// the file scored alone gives (one lane), bit for bit, also when a slow `each` lets the other lane run up to its
+    /// window ahead.
+    func testEveryFileInOrderOneCallAtATimeWithTheFileAlonesResult() throws {
         let model = try AnomalyModel(path: SyntheticSet.trainedModel(), batchSize: 2)
         let bad = SyntheticSet.root + "/broken-in-order.png"
         try Data("not a png".utf8).write(to: URL(fileURLWithPath: bad))
@@ -16,11 +17,11 @@ final class ScoreFilesInOrderTests: XCTestCase {
         var files = (0..<16).map { images[$0 % images.count] }
         files[5] = bad
         var expected: [Int: Result<ImageScore, Error>] = [:]
-        model.scoreFiles(files) { expected[$0] = $1 }
+        for (i, file) in files.enumerated() { try model.scoreFiles([file]) { expected[i] = $1 } }
         for slow in [false, true] {
             let calls = CallCheck()
             var order: [Int] = []
-            try model.scoreFilesInOrder(files) { index, result in
+            try model.scoreFiles(files) { index, result in
                 calls.enter()
                 defer { calls.leave() }
                 if slow { usleep(20_000) }
@@ -32,7 +33,7 @@ final class ScoreFilesInOrderTests: XCTestCase {
                 case (.failure(let error), .failure):
                     XCTAssertTrue("\(error)".contains(bad), "\(error)")
                 default:
-                    XCTFail("\(files[index]): \(result) where scoreFiles gave \(expected[index]!)")
+                    XCTFail("\(files[index]): \(result) where it alone gave \(expected[index]!)")
                 }
             }
             XCTAssertEqual(order, Array(files.indices), "slow: \(slow)")
@@ -50,7 +51,7 @@ final class ScoreFilesInOrderTests: XCTestCase {
         let finished = DispatchSemaphore(value: 0)
         Thread {
             do {
-                try model.scoreFilesInOrder(files) { index, _ in
+                try model.scoreFiles(files) { index, _ in
                     order.append(index)
                     if index == 3 { throw Stop() }
                 }

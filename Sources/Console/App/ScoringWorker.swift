@@ -90,7 +90,8 @@ final class ScoringWorker: @unchecked Sendable {
             }
             // Each image is read in the lane that scores it (`scoreFiles`); an unreadable one is reported and
             // the rest of its batch still scored. A NaN score goes to the list as it is (the state flags it).
-            model.scoreFiles(batch.map(\.path)) { k, result in
+            // `each` never throws here (a failure is an event), so neither does `scoreFiles`.
+            try? model.scoreFiles(batch.map(\.path)) { k, result in
                 let scored: ImageScore
                 switch result {
                 case .success(let s): scored = s

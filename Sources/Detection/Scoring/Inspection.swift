@@ -29,9 +29,9 @@ public final class Inspection {
     }
 
     /// Unlabelled files (`stpm score`): an unreadable file is reported through `each` and the others are scored.
-    /// `each` runs in the files' order, one call at a time, on any thread (`AnomalyModel.scoreFilesInOrder`).
+    /// `each` runs in the files' order, one call at a time, on any thread (`AnomalyModel.scoreFiles`).
     public func scoreFiles(_ paths: [String], each: (_ index: Int, _ result: Result<ImageScore, Error>) throws -> Void) throws {
-        try model.scoreFilesInOrder(paths, each: each)
+        try model.scoreFiles(paths, each: each)
     }
 
     /// Image AUROC, pixel AUROC and AU-PRO of `dataset`'s test images, overall and per defect type, with the model

@@ -14,13 +14,14 @@ public struct ImageScore {
 }
 
 extension AnomalyModel {
-    /// Scores files four batches at a time, in lanes (`MapInference`). A file that cannot be read, or whose score is NaN or infinite,
+    /// Scores files in lanes (`MapInference`), each result handed to `each` in the files' order, one call at a time, on any
+    /// thread (see the `FileReads` variant). A file that cannot be read, or whose score is NaN or infinite,
     /// is handed to `each` as a failure (the error names the file) and the others are still scored, so one bad PNG in a folder of
     /// thousands does not lose the rest; callers that need every image rethrow it. Files are read ahead on
     /// lowest-priority threads (`ReadAhead`), at most two batches beyond the last one taken; a lane reads
     /// an image no reader has read yet itself.
     public func scoreFiles(_ paths: [String], progress: (Int) -> Void = { _ in },
-                           each: (_ index: Int, _ result: Result<ImageScore, Error>) throws -> Void) rethrows {
+                           each: (_ index: Int, _ result: Result<ImageScore, Error>) throws -> Void) throws {
         try scoreFiles(paths, alongside: { _, _, _ in () }, progress: progress) { index, result, _ in try each(index, result) }
     }
 
@@ -29,52 +30,34 @@ extension AnomalyModel {
     /// result with the file's, nil when the file could not be read.
     func scoreFiles<Extra>(_ paths: [String], alongside: @escaping (_ index: Int, _ width: Int, _ height: Int) -> Extra,
                            progress: (Int) -> Void = { _ in },
-                           each: (_ index: Int, _ result: Result<ImageScore, Error>, _ extra: Extra?) throws -> Void) rethrows {
+                           each: (_ index: Int, _ result: Result<ImageScore, Error>, _ extra: Extra?) throws -> Void) throws {
         let reads = FileReads(paths, size: size, batchSize: batchSize, alongside: alongside)
         defer { reads.stop() }
         try scoreFiles(reads, progress: progress, each: each)
     }
 
-    /// `scoreFiles` of files whose reading started already (`FileReads`).
+    /// `scoreFiles` of files whose reading started already (`FileReads`). The lanes never meet before the last file
+    /// (`scoreUnordered`): `each` is called in the files' order, one call at a time, by whichever lane finds the next
+    /// result ready, while the other lane scores on, at most four batches beyond the last file handed on (meeting at
+    /// the end of every chunk instead, the lane done first waited for the other, then both for the chunk's results to
+    /// be handed on from one thread). `each` throwing stops the scoring, and its error is thrown.
     func scoreFiles<Extra>(_ reads: FileReads<Extra>, progress: (Int) -> Void = { _ in },
-                           each: (_ index: Int, _ result: Result<ImageScore, Error>, _ extra: Extra?) throws -> Void) rethrows {
-        precondition(reads.size == size, "files read at \(reads.size) px for a model of \(size) px")
-        let paths = reads.paths, files = reads.files
-        // The lanes meet at the end of each chunk of four batches: a quarter as often as at every batch.
-        let chunk = 4 * batchSize
-        for start in stride(from: 0, to: paths.count, by: chunk) {
-            let indices = start..<min(start + chunk, paths.count)
-            // Each image is taken (read here if no reader has it yet) by the lane that runs it.
-            var taken = [Result<(SourceImage, Extra), Error>?](repeating: nil, count: indices.count)
-            let outputs = taken.withUnsafeMutableBufferPointer { taken in
-                nonisolated(unsafe) let taken = taken
-                return inference.maps(count: indices.count) { k, tensor in
-                    let result = files.take(indices.lowerBound + k)
-                    taken[k] = result
-                    guard case .success(let (source, _)) = result else { return false }
-                    ImagePreparation.fill(tensor, with: [source.image], kind: config.backbone)
-                    return true
-                }
-            }
-            for (k, i) in indices.enumerated() {
-                switch taken[k]! {
-                case .failure(let error): try each(i, .failure(error), nil)
-                case .success(let (source, extra)):
-                    let output = outputs[k]!
-                    let scored = ImageScore(image: source.image, map: output.map, score: output.score,
-                                            sourceWidth: source.width, sourceHeight: source.height)
-                    try each(i, output.score.isFinite ? .success(scored) : .failure(ScoringError.nonFiniteScore(paths[i], scored)), extra)
-                }
-            }
-            progress(indices.last! + 1)
+                           each: (_ index: Int, _ result: Result<ImageScore, Error>, _ extra: Extra?) throws -> Void) throws {
+        let order = InOrder<(Result<ImageScore, Error>, Extra?)>(count: reads.paths.count, window: 4 * batchSize)
+        func deliver(_ i: Int, _ outcome: (Result<ImageScore, Error>, Extra?)) throws {
+            try each(i, outcome.0, outcome.1)
+            progress(i + 1)
         }
+        scoreUnordered(reads, skip: { order.waitForRoom($0, deliver: deliver) }) { i, result, extra in
+            order.put(i, (result, extra), deliver: deliver)
+        }
+        try order.finish(deliver: deliver)
     }
 }
 
 extension AnomalyModel {
     /// Every file of `reads` through the lanes at once (`MapInference.forEachMap`), with no meeting before the last:
-    /// `scoreFiles` meets at the end of every chunk, then hands the chunk's results on in order from one thread while
-    /// the other cores wait. Here `each` runs on the thread that scored the file, for several files at once and in no set
+    /// `each` runs on the thread that scored the file, for several files at once and in no set
     /// order; a file that could not be read comes with its error. A file for which `skip` is true when its turn comes is
     /// neither read nor scored.
     func scoreUnordered<Extra>(_ reads: FileReads<Extra>, skip: (Int) -> Bool,
@@ -106,27 +89,11 @@ extension AnomalyModel {
     }
 }
 
-extension AnomalyModel {
-    /// `scoreFiles` in lanes that never meet before the last file (`scoreUnordered`), for callers whose `each` may run on
-    /// any thread: it is called in the files' order, one call at a time, by whichever lane finds the next file's result
-    /// ready, while the other lane goes on scoring, at most four batches beyond the last file handed on. `each` throwing
-    /// stops the scoring, and its error is thrown.
-    public func scoreFilesInOrder(_ paths: [String], each: (_ index: Int, _ result: Result<ImageScore, Error>) throws -> Void) throws {
-        let reads = FileReads(paths, size: size, batchSize: batchSize) { _, _, _ in () }
-        defer { reads.stop() }
-        let order = InOrder<ImageScore>(count: paths.count, window: 4 * batchSize)
-        scoreUnordered(reads, skip: { order.waitForRoom($0, deliver: each) }) { i, result, _ in
-            order.put(i, result, deliver: each)
-        }
-        try order.finish(deliver: each)
-    }
-}
-
-/// Results that arrive in any order, handed on in order (`AnomalyModel.scoreFilesInOrder`): whichever thread finds the
+/// Results that arrive in any order, handed on in order (`AnomalyModel.scoreFiles`): whichever thread finds the
 /// next one ready delivers it and those after it, one thread at a time; the others carry on.
 private final class InOrder<Value>: @unchecked Sendable {
     private let lock = NSCondition()
-    private var slots: [Result<Value, Error>?]
+    private var slots: [Value?]
     private let window: Int
     /// The first index not yet delivered.
     private var next = 0
@@ -138,7 +105,7 @@ private final class InOrder<Value>: @unchecked Sendable {
         self.window = max(1, window)
     }
 
-    func put(_ i: Int, _ result: Result<Value, Error>, deliver: (Int, Result<Value, Error>) throws -> Void) {
+    func put(_ i: Int, _ result: Value, deliver: (Int, Value) throws -> Void) {
         lock.lock()
         slots[i] = result
         lock.unlock()
@@ -147,7 +114,7 @@ private final class InOrder<Value>: @unchecked Sendable {
 
     /// Waits until `i` lies within the window beyond the last delivered result (delivering what is ready meanwhile);
     /// true when a delivery failed, so that `i` need not run.
-    func waitForRoom(_ i: Int, deliver: (Int, Result<Value, Error>) throws -> Void) -> Bool {
+    func waitForRoom(_ i: Int, deliver: (Int, Value) throws -> Void) -> Bool {
         lock.lock()
         while failure == nil && i >= next + window {
             if !delivering, slots[next] != nil {
@@ -165,7 +132,7 @@ private final class InOrder<Value>: @unchecked Sendable {
     }
 
     /// Delivers the rest, once every result has arrived; throws the error a delivery threw.
-    func finish(deliver: (Int, Result<Value, Error>) throws -> Void) throws {
+    func finish(deliver: (Int, Value) throws -> Void) throws {
         drain(deliver)
         lock.lock()
         defer { lock.unlock() }
@@ -173,7 +140,7 @@ private final class InOrder<Value>: @unchecked Sendable {
         precondition(next == slots.count, "\(slots.count - next) results never arrived")
     }
 
-    private func drain(_ deliver: (Int, Result<Value, Error>) throws -> Void) {
+    private func drain(_ deliver: (Int, Value) throws -> Void) {
         lock.lock()
         defer { lock.unlock() }
         guard !delivering else { return }
