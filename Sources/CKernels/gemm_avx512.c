@@ -358,6 +358,17 @@ void stpm_sgemm_pack_a(int trans_a, long m, long k, const float *a, long lda, fl
     }
 }
 
+long stpm_sgemm_packed_a_offset(long m, long k, long i, long p, long *rows) {
+    const long pc = p / KC * KC, kc = k - pc < KC ? k - pc : KC, ic = i / MC * MC, mc = m - ic < MC ? m - ic : MC;
+    long ir = 0, mr = panel_rows(mc, 0);
+    while (ir + mr <= i - ic) {
+        ir += mr;
+        mr = panel_rows(mc, ir);
+    }
+    *rows = mr;
+    return pc * m + ic * kc + ir * kc + (p - pc) * mr + (i - ic - ir);
+}
+
 void stpm_sgemm_b_strips(int trans_a, long m, long n, long k, const float *a, long lda, const float *packed_a,
                          const float *b_strips, float *c, long ldc, const float *scale, const float *bias,
                          const float *residual, long ldr, int activation, int by_column) {

@@ -43,6 +43,11 @@ void stpm_sgemm_packed(long m, long n, long k, const float *packed_a,
 /// Packs op(A) (m x k) into the kernel's layout: exactly m * k floats.
 void stpm_sgemm_pack_a(int trans_a, long m, long k, const float *a, long lda, float *packed);
 
+/// Where stpm_sgemm_pack_a (untransposed) puts row i, depth p of an m x k matrix, for a producer that writes that
+/// layout itself (the Winograd filter transform): rows i ..< i + *rows (i the first row of its panel) at depths
+/// p ..< p + d (one depth block, STPM_SGEMM_KC deep) are the *rows * d floats from there, depth by depth.
+long stpm_sgemm_packed_a_offset(long m, long k, long i, long p, long *rows);
+
 /// Columns per strip of the right operand: the kernel's register block (two vectors).
 enum { STPM_SGEMM_NR = 32 };
 

@@ -273,19 +273,16 @@ final class PackedOperand {
 
     deinit { buffer?.deallocate() }
 
-    /// `matrices` row-major m x k matrices, one after another in `a`, packed one after another; nil on
-    /// the portable path, which reads `a` itself.
-    func packed(_ a: UnsafePointer<Float>, m: Int, k: Int, matrices: Int = 1, version v: Int) -> UnsafePointer<Float>? {
+    /// The row-major m x k matrix `a`, packed; nil on the portable path, which reads `a` itself.
+    func packed(_ a: UnsafePointer<Float>, m: Int, k: Int, version v: Int) -> UnsafePointer<Float>? {
         guard InstructionSet.avx512 else { return nil }
-        let size = m * k
-        // Each matrix's depth blocks (STPM_SGEMM_KC deep, at pc * m in its packing) are packed on their own, split between
-        // the threads: a Winograd filter's 36 matrices were packed on one thread after every weight update.
+        // The depth blocks (STPM_SGEMM_KC deep, at pc * m in the packing) are packed on their own, split between the threads.
         let kc = Int(STPM_SGEMM_KC), blocks = (k + kc - 1) / kc
-        return kept(count: matrices * size, version: v) { buffer in
-            parallelFor(matrices * blocks, work: matrices * size) { units in
+        return kept(count: m * k, version: v) { buffer in
+            parallelFor(blocks, work: m * k) { units in
                 for unit in units {
-                    let e = unit / blocks, pc = unit % blocks * kc
-                    stpm_sgemm_pack_a(0, m, min(kc, k - pc), a + e * size + pc, k, buffer + e * size + pc * m)
+                    let pc = unit * kc
+                    stpm_sgemm_pack_a(0, m, min(kc, k - pc), a + pc, k, buffer + pc * m)
                 }
             }
         }

@@ -75,37 +75,66 @@ private func filterPass(_ g0: Double, _ g1: Double, _ g2: Double) -> (Double, Do
 /// U_e[o, c] = (G g[o, c] Gᵀ)_e for weights [O][C][3][3], in Double so the cached transform is exact to
 /// Float rounding. A trained student's weights change every step, so this runs once per training forward.
 ///
-/// Sixteen input channels at a time go through a small buffer and out as 36 runs of 16 floats: storing
-/// each filter's 36 values straight into U, 4 O C bytes apart (a power of two), hit the same cache sets
-/// over and over and took 20 ms for a 256x256 layer.
-func winogradFilterTransform(_ weights: UnsafePointer<Float>, _ g: WinogradGeometry, _ u: UnsafeMutablePointer<Float>) {
+/// U goes out as [36][O][C], or with `packed` as the AVX-512 GEMM reads each U_e (`stpm_sgemm_pack_a`'s layout, 36 O C
+/// floats all the same): packing a row-major U again read and wrote 4x the weights per transform, twice per
+/// training step (the forward's U and the input gradient's), 2-3 % of a ResNet-18 step at batch 8.
+/// The outputs go in groups, a panel of the packed layout or one row of the row-major one, and sixteen input
+/// channels at a time through a small buffer and out as 36 runs of (group rows x 16) floats: storing each filter's
+/// 36 values straight into U, 4 O C bytes apart (a power of two), hit the same cache sets over and over and took
+/// 20 ms for a 256x256 layer.
+func winogradFilterTransform(_ weights: UnsafePointer<Float>, _ g: WinogradGeometry, _ u: UnsafeMutablePointer<Float>,
+                             packed: Bool) {
     let oc = g.o * g.c, run = 16
-    parallelFor(g.o, work: g.filterCount) { outs in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 36 * run) { buffer in
+    // Each group's first output and rows; a run of channels from c0 (a multiple of 16, so inside one depth block of the
+    // packed layout) lies at `place(o0, c0)` in every U_e.
+    let groups: [(first: Int, rows: Int)] = packed ? packedPanels(rows: g.o, depth: g.c) : (0..<g.o).map { ($0, 1) }
+    func place(_ o0: Int, _ c0: Int) -> Int {
+        guard packed else { return o0 * g.c + c0 }
+        var rows = 0
+        return stpm_sgemm_packed_a_offset(g.o, g.c, o0, c0, &rows)
+    }
+    let widest = groups.map(\.rows).max() ?? 1, block = run * widest
+    parallelFor(groups.count, work: g.filterCount) { range in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 36 * block) { buffer in
             let tmp = buffer.baseAddress!
-            for o in outs {
+            for (o0, rows) in groups[range] {
                 for c0 in stride(from: 0, to: g.c, by: run) {
                     let width = min(run, g.c - c0)
-                    for c in c0..<(c0 + width) {
-                        let k = weights + (o * g.c + c) * 9, dst = tmp + (c - c0)
-                        @inline(__always) func column(_ j: Int) -> (Double, Double, Double, Double, Double, Double) {
-                            filterPass(Double(k[j]), Double(k[3 + j]), Double(k[6 + j]))
+                    for o in o0..<(o0 + rows) {
+                        for c in c0..<(c0 + width) {
+                            let k = weights + (o * g.c + c) * 9, dst = tmp + (c - c0) * rows + (o - o0)
+                            @inline(__always) func column(_ j: Int) -> (Double, Double, Double, Double, Double, Double) {
+                                filterPass(Double(k[j]), Double(k[3 + j]), Double(k[6 + j]))
+                            }
+                            // G g, one column of the kernel at a time, then G along each of its six rows.
+                            let a = column(0), b = column(1), d = column(2)
+                            @inline(__always) func row(_ r: Int, _ t0: Double, _ t1: Double, _ t2: Double) {
+                                let v = filterPass(t0, t1, t2), at = dst + r * 6 * block
+                                at[0] = Float(v.0); at[block] = Float(v.1); at[2 * block] = Float(v.2)
+                                at[3 * block] = Float(v.3); at[4 * block] = Float(v.4); at[5 * block] = Float(v.5)
+                            }
+                            row(0, a.0, b.0, d.0); row(1, a.1, b.1, d.1); row(2, a.2, b.2, d.2)
+                            row(3, a.3, b.3, d.3); row(4, a.4, b.4, d.4); row(5, a.5, b.5, d.5)
                         }
-                        // G g, one column of the kernel at a time, then G along each of its six rows.
-                        let a = column(0), b = column(1), d = column(2)
-                        @inline(__always) func row(_ r: Int, _ t0: Double, _ t1: Double, _ t2: Double) {
-                            let v = filterPass(t0, t1, t2), at = dst + r * 6 * run
-                            at[0] = Float(v.0); at[run] = Float(v.1); at[2 * run] = Float(v.2)
-                            at[3 * run] = Float(v.3); at[4 * run] = Float(v.4); at[5 * run] = Float(v.5)
-                        }
-                        row(0, a.0, b.0, d.0); row(1, a.1, b.1, d.1); row(2, a.2, b.2, d.2)
-                        row(3, a.3, b.3, d.3); row(4, a.4, b.4, d.4); row(5, a.5, b.5, d.5)
                     }
-                    for e in 0..<36 { (u + e * oc + o * g.c + c0).update(from: tmp + e * run, count: width) }
+                    let at = place(o0, c0)
+                    for e in 0..<36 { (u + e * oc + at).update(from: tmp + e * block, count: width * rows) }
                 }
             }
         }
     }
+}
+
+/// The row panels (first row, rows) that `stpm_sgemm_pack_a` cuts a rows x depth matrix into.
+private func packedPanels(rows m: Int, depth k: Int) -> [(first: Int, rows: Int)] {
+    var panels: [(first: Int, rows: Int)] = [], i = 0
+    while i < m {
+        var rows = 0
+        _ = stpm_sgemm_packed_a_offset(m, k, i, 0, &rows)
+        panels.append((i, rows))
+        i += rows
+    }
+    return panels
 }
 
 /// Bᵀ applied to six vectors.
@@ -189,7 +218,7 @@ private func winogradPad(_ x: UnsafePointer<Float>, _ g: WinogradGeometry, _ pad
 }
 
 /// The whole convolution, block by block: y = activation(conv(x) + bias); `packedU` is U packed for the AVX-512
-/// GEMM (`PackedOperand`), nil on the portable path.
+/// GEMM (`WinogradFilter`, which writes it so; `u` is then not read), nil on the portable path.
 func winogradConvolution(_ x: UnsafePointer<Float>, _ u: UnsafePointer<Float>, _ packedU: UnsafePointer<Float>?,
                          _ g: WinogradGeometry,
                          bias: UnsafePointer<Float>?, _ activation: Activation, _ y: UnsafeMutablePointer<Float>,

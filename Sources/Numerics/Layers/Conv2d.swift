@@ -38,11 +38,8 @@ public final class Conv2d {
 
     private let winogradFilter = WinogradFilter()
     let winogradInputGradientFilter = WinogradFilter(forInputGradient: true)
-    /// The weights (im2col and 1x1 GEMMs) or their Winograd transform, packed for the AVX-512 GEMM.
+    /// The weights (im2col and 1x1 GEMMs), packed for the AVX-512 GEMM (Winograd's U is written packed).
     private let packedWeight = PackedOperand()
-    /// The input gradient's Winograd filter transform, packed likewise: unpacked, each block of tiles packed all
-    /// 36 of its U_e again (4 % of a ResNet-18 training step).
-    let packedInputGradientFilter = PackedOperand()
     /// The weights as a channels-last convolution's right operand (`InvertedResidualBands`' expansions).
     private let weightStrips = PackedOperand()
     private let tapMajor = TransposedWeights()
@@ -193,8 +190,7 @@ public final class Conv2d {
             depthwiseForward(x.data, g, weight.value, fused.bias, fused.activation, output.data, ws)
         } else if admitsWinograd(g) && (algorithm ?? preferredAlgorithm(g)) == .winograd {
             let wg = WinogradGeometry(c: x.c, o: outChannels, n: x.n, h: x.h, w: x.w)
-            let u = winogradFilter.transform(of: weight, wg)
-            let packedU = packedWeight.packed(u, m: outChannels, k: inChannels, matrices: 36, version: weight.version)
+            let (u, packedU) = winogradFilter.transform(of: weight, wg)
             winogradConvolution(x.data, u, packedU, wg, bias: fused.bias, fused.activation, output.data, ws)
         } else {
             let packed = packedWeight.packed(weight.value, m: outChannels, k: g.colRows, version: weight.version)
@@ -345,12 +341,19 @@ final class WinogradFilter {
     private var turned: UnsafeMutablePointer<Float>?
     private var count = 0
     private var version = -1
+    /// Whether U was last written packed (`InstructionSet.with` switches paths within a process: tests).
+    private var isPacked = false
 
     init(forInputGradient: Bool = false) { self.forInputGradient = forInputGradient }
 
     deinit { u?.deallocate(); turned?.deallocate() }
 
-    func transform(of weight: Parameter, _ g: WinogradGeometry) -> UnsafePointer<Float> {
+    /// U for `winogradConvolution`: on the AVX-512 path written straight in the GEMM's packed layout, returned as both
+    /// `u` and `packed` (the GEMM then reads only `packed`), else [36][O][C] with `packed` nil.
+    func transform(of weight: Parameter, _ g: WinogradGeometry) -> (u: UnsafePointer<Float>, packed: UnsafePointer<Float>?) {
+        let packed = InstructionSet.avx512
+        if packed != isPacked { version = -1 }
+        isPacked = packed
         if u == nil || count != g.filterCount {
             u?.deallocate()
             turned?.deallocate()
@@ -373,13 +376,13 @@ final class WinogradFilter {
                         }
                     }
                 }
-                winogradFilterTransform(turned, g, u!)
+                winogradFilterTransform(turned, g, u!, packed: packed)
             } else {
-                winogradFilterTransform(weight.value, g, u!)
+                winogradFilterTransform(weight.value, g, u!, packed: packed)
             }
             version = weight.version
         }
-        return UnsafePointer(u!)
+        return (UnsafePointer(u!), packed ? UnsafePointer(u!) : nil)
     }
 }
 

@@ -101,8 +101,7 @@ extension Conv2d {
     /// matrix and col2im.
     private func winogradInputGradient(_ dy: Tensor, _ ws: Workspace, into inputGrad: Tensor) -> Tensor {
         let wg = WinogradGeometry(c: outChannels, o: inChannels, n: dy.n, h: dy.h, w: dy.w)
-        let u = winogradInputGradientFilter.transform(of: weight, wg)
-        let packedU = packedInputGradientFilter.packed(u, m: wg.o, k: wg.c, matrices: 36, version: weight.version)
+        let (u, packedU) = winogradInputGradientFilter.transform(of: weight, wg)
         winogradConvolution(dy.data, u, packedU, wg, bias: nil, .identity, inputGrad.data, ws)
         return inputGrad
     }
