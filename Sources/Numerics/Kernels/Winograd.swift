@@ -75,34 +75,35 @@ private func filterPass(_ g0: Double, _ g1: Double, _ g2: Double) -> (Double, Do
 /// U_e[o, c] = (G g[o, c] Gᵀ)_e for weights [O][C][3][3], in Double so the cached transform is exact to
 /// Float rounding. A trained student's weights change every step, so this runs once per training forward.
 ///
-/// U goes out as [36][O][C], or with `packed` as the AVX-512 GEMM reads each U_e (`stpm_sgemm_pack_a`'s layout, 36 O C
-/// floats all the same): packing a row-major U again read and wrote 4x the weights per transform, twice per
-/// training step (the forward's U and the input gradient's), 2-3 % of a ResNet-18 step at batch 8.
-/// The outputs go in groups, a panel of the packed layout or one row of the row-major one, and sixteen input
-/// channels at a time through a small buffer and out as 36 runs of (group rows x 16) floats: storing each filter's
-/// 36 values straight into U, 4 O C bytes apart (a power of two), hit the same cache sets over and over and took
-/// 20 ms for a 256x256 layer.
+/// U goes out as [36][O][C], or with `packed` (AVX-512 only) as the GEMM reads each U_e (`stpm_sgemm_pack_a`'s layout,
+/// 36 O C floats all the same), a panel's outputs at a time in vectors (winograd_filter_avx512.c): packing a row-major U
+/// read and wrote 4x the weights again per transform, twice per training step (the forward's U and the input gradient's).
+/// Sixteen input channels at a time go through a small buffer and out as 36 runs (of 16 floats, or of a panel's rows
+/// times 16): storing each filter's 36 values straight into U, 4 O C bytes apart (a power of two), hit the same cache
+/// sets over and over and took 20 ms for a 256x256 layer.
 func winogradFilterTransform(_ weights: UnsafePointer<Float>, _ g: WinogradGeometry, _ u: UnsafeMutablePointer<Float>,
                              packed: Bool) {
     let oc = g.o * g.c, run = 16
-    // Each group's first output and rows; a run of channels from c0 (a multiple of 16, so inside one depth block of the
-    // packed layout) lies at `place(o0, c0)` in every U_e.
+    // Each group's first output and rows (one row unpacked); a run of channels from c0 (a multiple of 16, so inside one
+    // depth block of the packed layout) lies at `place(o0, c0)` in every U_e.
     let groups: [(first: Int, rows: Int)] = packed ? packedPanels(rows: g.o, depth: g.c) : (0..<g.o).map { ($0, 1) }
     func place(_ o0: Int, _ c0: Int) -> Int {
         guard packed else { return o0 * g.c + c0 }
         var rows = 0
         return stpm_sgemm_packed_a_offset(g.o, g.c, o0, c0, &rows)
     }
-    let widest = groups.map(\.rows).max() ?? 1, block = run * widest
+    let block = run * (groups.map(\.rows).max() ?? 1)
     parallelFor(groups.count, work: g.filterCount) { range in
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 36 * block) { buffer in
             let tmp = buffer.baseAddress!
-            for (o0, rows) in groups[range] {
+            for (o, rows) in groups[range] {
                 for c0 in stride(from: 0, to: g.c, by: run) {
                     let width = min(run, g.c - c0)
-                    for o in o0..<(o0 + rows) {
+                    if packed {
+                        stpm_winograd_filter_group_avx512(weights, g.c, o, Int32(rows), c0, Int32(width), tmp, block)
+                    } else {
                         for c in c0..<(c0 + width) {
-                            let k = weights + (o * g.c + c) * 9, dst = tmp + (c - c0) * rows + (o - o0)
+                            let k = weights + (o * g.c + c) * 9, dst = tmp + (c - c0)
                             @inline(__always) func column(_ j: Int) -> (Double, Double, Double, Double, Double, Double) {
                                 filterPass(Double(k[j]), Double(k[3 + j]), Double(k[6 + j]))
                             }
@@ -117,7 +118,7 @@ func winogradFilterTransform(_ weights: UnsafePointer<Float>, _ g: WinogradGeome
                             row(3, a.3, b.3, d.3); row(4, a.4, b.4, d.4); row(5, a.5, b.5, d.5)
                         }
                     }
-                    let at = place(o0, c0)
+                    let at = place(o, c0)
                     for e in 0..<36 { (u + e * oc + at).update(from: tmp + e * block, count: width * rows) }
                 }
             }
