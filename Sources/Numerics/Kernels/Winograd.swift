@@ -81,8 +81,12 @@ private func filterPass(_ g0: Double, _ g1: Double, _ g2: Double) -> (Double, Do
 /// Sixteen input channels at a time go through a small buffer and out as 36 runs (of 16 floats, or of a panel's rows
 /// times 16): storing each filter's 36 values straight into U, 4 O C bytes apart (a power of two), hit the same cache
 /// sets over and over and took 20 ms for a 256x256 layer.
+///
+/// With `turned` (packed only), `weights` is [C][O][3][3] and filter [o, c] its kernel [c, o] turned by 180° (the input
+/// gradient's), read in place.
 func winogradFilterTransform(_ weights: UnsafePointer<Float>, _ g: WinogradGeometry, _ u: UnsafeMutablePointer<Float>,
-                             packed: Bool) {
+                             packed: Bool, turned: Bool = false) {
+    precondition(packed || !turned, "only the packed transform reads turned filters")
     let oc = g.o * g.c, run = 16
     // Each group's first output and rows (one row unpacked); a run of channels from c0 (a multiple of 16, so inside one
     // depth block of the packed layout) lies at `place(o0, c0)` in every U_e.
@@ -100,7 +104,7 @@ func winogradFilterTransform(_ weights: UnsafePointer<Float>, _ g: WinogradGeome
                 for c0 in stride(from: 0, to: g.c, by: run) {
                     let width = min(run, g.c - c0)
                     if packed {
-                        stpm_winograd_filter_group_avx512(weights, g.c, o, Int32(rows), c0, Int32(width), tmp, block)
+                        stpm_winograd_filter_group_avx512(weights, g.o, g.c, turned ? 1 : 0, o, Int32(rows), c0, Int32(width), tmp, block)
                     } else {
                         for c in c0..<(c0 + width) {
                             let k = weights + (o * g.c + c) * 9, dst = tmp + (c - c0)
@@ -457,8 +461,15 @@ private func filterGradientPass(_ z0: D8, _ z1: D8, _ z2: D8, _ z3: D8, _ z4: D8
 
 /// dw[o, c] = Gᵀ Z[., o, c] G for Z (dL/dU, rows `weightGradientZStride` apart per position), in Double, eight input
 /// channels at a time: one weight at a time (36 scalar reads from 36 rows) took as long as the GEMMs at 256 channels.
-private func winogradFilterGradient(_ z: UnsafePointer<Float>, _ g: WinogradGeometry, _ dw: UnsafeMutablePointer<Float>) {
+/// With `InstructionSet.avx512` in CKernels (winograd_filter_avx512.c), to the same floats.
+func winogradFilterGradient(_ z: UnsafePointer<Float>, _ g: WinogradGeometry, _ dw: UnsafeMutablePointer<Float>) {
     let zs = g.weightGradientZStride
+    if InstructionSet.avx512 {
+        parallelFor(g.o, work: 36 * g.o * g.c) { outs in
+            for o in outs { stpm_winograd_filter_gradient_avx512(z, zs, g.c, o, dw) }
+        }
+        return
+    }
     parallelFor(g.o, work: 36 * g.o * g.c) { outs in
         withUnsafeTemporaryAllocation(of: D8.self, capacity: 36) { buffer in
             let e = buffer.baseAddress!

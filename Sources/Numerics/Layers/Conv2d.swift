@@ -341,7 +341,7 @@ final class WinogradFilter {
     private var turned: UnsafeMutablePointer<Float>?
     private var count = 0
     private var version = -1
-    /// Whether U was last written packed (`InstructionSet.with` switches paths within a process: tests).
+    /// Whether U is written packed: switching paths (`InstructionSet.with`, in tests) makes it again.
     private var isPacked = false
 
     init(forInputGradient: Bool = false) { self.forInputGradient = forInputGradient }
@@ -352,21 +352,23 @@ final class WinogradFilter {
     /// `u` and `packed` (the GEMM then reads only `packed`), else [36][O][C] with `packed` nil.
     func transform(of weight: Parameter, _ g: WinogradGeometry) -> (u: UnsafePointer<Float>, packed: UnsafePointer<Float>?) {
         let packed = InstructionSet.avx512
-        if packed != isPacked { version = -1 }
-        isPacked = packed
-        if u == nil || count != g.filterCount {
+        if u == nil || count != g.filterCount || packed != isPacked {
             u?.deallocate()
             turned?.deallocate()
             count = g.filterCount
+            isPacked = packed
             u = .allocate(capacity: count)
-            turned = forInputGradient ? .allocate(capacity: g.o * g.c * 9) : nil
+            turned = forInputGradient && !packed ? .allocate(capacity: g.o * g.c * 9) : nil
             version = -1
         }
         if version != weight.version {
-            if let turned {
+            if forInputGradient && packed {
+                // The AVX-512 transform reads the turned kernels in place, a vector's outputs 9 floats apart.
+                winogradFilterTransform(weight.value, g, u!, packed: true, turned: true)
+            } else if let turned {
                 // weight [g.c][g.o][3][3] (the forward's outputs first) into [g.o][g.c][3][3], each kernel reversed, split
-                // between the threads (on one, the other waited). Read in place by the transform instead, 9 g.o floats
-                // apart, the filters made the transform 1.3-2x as long.
+                // between the threads (on one, the other waited). Read in place by the scalar transform instead, 9 g.o
+                // floats apart, the filters made the transform 1.3-2x as long.
                 let w = UnsafePointer(weight.value)
                 parallelFor(g.c, work: g.o * g.c * 9) { outputs in
                     for co in outputs {
