@@ -7,8 +7,11 @@ exported to ONNX opset 17), PyTorch eager, ONNX Runtime and OpenVINO at batch 1 
 same thread count. Each runtime's map is checked against PyTorch's (max |difference| / max |map|,
 printed). PyTorch's training step (teacher features computed under no_grad, as bench_torch.py), and the
 same step on teacher features computed once (as stpm's, which reads them from its cache), are timed in
-both memory layouts and the faster of each is kept. All figures are images/s, best of --repeats after
-one warm-up; GFLOP/s and % of the sgemm peak use the FLOPs per image stpm counts from its layer shapes
+both memory layouts and the faster of each is kept. Each backbone is measured in --rounds rounds, every round
+one `stpm bench` and every peer, stpm first in odd rounds and last in even ones, since a virtual machine's speed
+can wander by tens of % over minutes. All figures are images/s, best of --repeats after one warm-up within a
+round, and the tables give each figure's median over the rounds, then stpm-infer over the fastest peer of the
+same round, round by round; GFLOP/s and % of the sgemm peak use the FLOPs per image stpm counts from its layer shapes
 and the sgemm rate stpm measures in the same run. A second table bounds training from above: the student's
 training FLOPs (counted here with forward hooks, next to stpm's own count) with every 3x3 stride-1 convolution
 as Winograd, only the products counted, at that sgemm rate; stpm's step and three times PyTorch's are shown as
@@ -87,48 +90,61 @@ def relative_error(a, ref):
     return float(np.abs(a - ref).max() / np.abs(ref).max())
 
 
-def peers(name, args, tmp):
-    import onnxruntime as ort
-    import openvino as ov
+class Peers:
+    """One backbone's graph, exported and compiled once; `time()` is one round of every peer's figures."""
 
-    torch.manual_seed(0)
-    model = STPM(name, args.size).eval()
-    r, errors = {}, {}
-    for bs in (1, 8):
-        x = torch.randn(bs, 3, args.size, args.size)
-        xn = x.numpy()
-        path = os.path.join(tmp, f"{name}_b{bs}.onnx")
-        torch.onnx.export(model, x, path, opset_version=17, dynamo=False, input_names=["x"], output_names=["map"])
+    def __init__(self, name, args, tmp):
+        import onnxruntime as ort
+        import openvino as ov
+
+        torch.manual_seed(0)
+        self.name, self.args = name, args
+        self.model = STPM(name, args.size).eval()
+        self.runs, self.errors = {}, {}
+        for bs in (1, 8):
+            x = torch.randn(bs, 3, args.size, args.size)
+            xn = x.numpy()
+            path = os.path.join(tmp, f"{name}_b{bs}.onnx")
+            torch.onnx.export(self.model, x, path, opset_version=17, dynamo=False, input_names=["x"],
+                              output_names=["map"])
+            with torch.no_grad():
+                ref = self.model(x).numpy()
+            compiled = ov.Core().compile_model(path, "CPU", {"INFERENCE_NUM_THREADS": args.threads,
+                                                             "PERFORMANCE_HINT": "LATENCY",
+                                                             "INFERENCE_PRECISION_HINT": "f32"})
+            req = compiled.create_infer_request()
+            so = ort.SessionOptions()
+            so.intra_op_num_threads = args.threads
+            so.inter_op_num_threads = 1
+            sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+            self.errors[f"ov_b{bs}"] = relative_error(req.infer({0: xn})[0], ref)
+            self.errors[f"ort_b{bs}"] = relative_error(sess.run(None, {"x": xn})[0], ref)
+            self.runs[f"torch_b{bs}"] = (bs, lambda m=self.model, x=x: m(x))
+            self.runs[f"ov_b{bs}"] = (bs, lambda req=req, xn=xn: req.infer({0: xn}))
+            self.runs[f"ort_b{bs}"] = (bs, lambda sess=sess, xn=xn: sess.run(None, {"x": xn}))
+
+    def time(self):
+        r = {}
         with torch.no_grad():
-            r[f"torch_b{bs}"] = bt.rate(bs, args.repeats, lambda: model(x))
-            ref = model(x).numpy()
-        compiled = ov.Core().compile_model(path, "CPU", {"INFERENCE_NUM_THREADS": args.threads,
-                                                         "PERFORMANCE_HINT": "LATENCY",
-                                                         "INFERENCE_PRECISION_HINT": "f32"})
-        req = compiled.create_infer_request()
-        r[f"ov_b{bs}"] = bt.rate(bs, args.repeats, lambda: req.infer({0: xn}))
-        errors[f"ov_b{bs}"] = relative_error(req.infer({0: xn})[0], ref)
-        so = ort.SessionOptions()
-        so.intra_op_num_threads = args.threads
-        so.inter_op_num_threads = 1
-        sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
-        r[f"ort_b{bs}"] = bt.rate(bs, args.repeats, lambda: sess.run(None, {"x": xn}))
-        errors[f"ort_b{bs}"] = relative_error(sess.run(None, {"x": xn})[0], ref)
-    if not args.no_train:
-        # bench_torch.run's training steps, in both memory layouts; the faster is PyTorch's best.
-        runs = [bt.run(name, args.size, args.repeats, True, cl) for cl in (False, True)]
-        r["torch_train_b8"] = max(run[3] for run in runs)
-        r["torch_train_cached_b8"] = max(run[4] for run in runs)
-    return r, errors
+            for key, (bs, body) in self.runs.items():
+                r[key] = bt.rate(bs, self.args.repeats, body)
+        if not self.args.no_train:
+            # bench_torch.run's training steps, in both memory layouts; the faster is PyTorch's best.
+            runs = [bt.run(self.name, self.args.size, self.args.repeats, True, cl) for cl in (False, True)]
+            r["torch_train_b8"] = max(run[3] for run in runs)
+            r["torch_train_cached_b8"] = max(run[4] for run in runs)
+        return r
+
+
+def median(values):
+    return float(np.median(values))
 
 
 def header(s, args):
-    # oneDNN (inside OpenVINO) reads its ISA limit once, at first use: set it before the import.
-    if args.isa == "avx2":
-        os.environ["ONEDNN_MAX_CPU_ISA"] = "AVX2"
     import onnxruntime as ort
     import openvino as ov
-    print(f"{args.size}x{args.size}, {args.threads} threads, f32, images/s (best of {args.repeats}); torch {torch.__version__}, "
+    print(f"{args.size}x{args.size}, {args.threads} threads, f32, images/s (best of {args.repeats} within a round, median of "
+          f"{args.rounds} rounds); torch {torch.__version__}, "
           f"onnxruntime {ort.__version__}, openvino {ov.__version__}")
     limit = "OpenVINO's oneDNN limited to AVX2 (ONEDNN_MAX_CPU_ISA)" if args.isa == "avx2" else "OpenVINO unlimited"
     print(f"ISA: stpm's kernels {s.get('isa', 'AVX2')}, its OpenBLAS {s['blasCore']} "
@@ -141,6 +157,9 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="rounds per backbone, each one `stpm bench` and every peer, in alternating order; the tables "
+                         "give each figure's median, and stpm against the fastest peer round by round")
     ap.add_argument("--backbones", default="efficientnet-lite0,resnet18,resnet50-1by2")
     ap.add_argument("--stpm", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".build", "release", "stpm"),
                     help="the stpm binary (default: this checkout's release build)")
@@ -149,23 +168,42 @@ def main():
                     help="avx2 holds stpm (STPM_ISA=avx2) and OpenVINO (ONEDNN_MAX_CPU_ISA=AVX2) to AVX2, as on a CPU "
                          "without AVX-512; ONNX Runtime and PyTorch have no such switch")
     args = ap.parse_args()
+    if args.rounds < 1:
+        sys.exit("--rounds must be at least 1")
+    # oneDNN (inside OpenVINO) reads its ISA limit once, at first use: set it before the import.
+    if args.isa == "avx2":
+        os.environ["ONEDNN_MAX_CPU_ISA"] = "AVX2"
     warnings.filterwarnings("ignore")  # the exporter's tracing notes
     torch.set_num_threads(args.threads)
     names = [n for n in args.backbones.split(",") if n]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
-            s = stpm_bench(args.stpm, name, args)
-            if not rows:
-                header(s, args)
-            print(f"{name}: stpm {json.dumps(s)}", flush=True)
-            r, errors = peers(name, args, tmp)
-            print(f"{name}: peers " + " ".join(f"{k}={v:.1f}" for k, v in r.items()) + "  max rel. error vs torch: "
-                  + " ".join(f"{k}={v:.1e}" for k, v in errors.items()), flush=True)
-            bad = {k: v for k, v in errors.items() if not v < MAX_RELATIVE_ERROR}
+            peers = Peers(name, args, tmp)
+            bad = {k: v for k, v in peers.errors.items() if not v < MAX_RELATIVE_ERROR}
             if bad:
                 sys.exit(f"{name}: map differs from PyTorch's: {bad}")
-            rows.append((name, s, r))
+            # The machine's speed wanders by tens of % over minutes: alternating who goes first keeps a slow spell
+            # from landing on one side only, and each round's stpm and peers ran minutes apart at most.
+            stpm_rounds, peer_rounds = [], []
+            for k in range(args.rounds):
+                for side in (("stpm", "peers") if k % 2 == 0 else ("peers", "stpm")):
+                    if side == "stpm":
+                        s = stpm_bench(args.stpm, name, args)
+                        if not rows and not stpm_rounds:
+                            header(s, args)
+                        stpm_rounds.append(s)
+                        print(f"{name} round {k + 1}: stpm {json.dumps(s)}", flush=True)
+                    else:
+                        peer_rounds.append(peers.time())
+                        print(f"{name} round {k + 1}: peers " + " ".join(f"{key}={v:.1f}" for key, v in peer_rounds[-1].items()),
+                              flush=True)
+            print(f"{name}: max rel. error vs torch: " + " ".join(f"{k}={v:.1e}" for k, v in peers.errors.items()),
+                  flush=True)
+            s = dict(stpm_rounds[0], **{k: median([x[k] for x in stpm_rounds])
+                                         for k in ("inferBatch1", "inferBatch8", "trainBatch8", "sgemmGFLOPS")})
+            r = {k: median([x[k] for x in peer_rounds]) for k in peer_rounds[0]}
+            rows.append((name, s, r, stpm_rounds, peer_rounds))
 
     columns = [("stpm infer b1", "s", "inferBatch1", ("infer",)), ("stpm infer b8", "s", "inferBatch8", ("infer",)),
                ("OpenVINO b1", "r", "ov_b1", ("infer",)), ("OpenVINO b8", "r", "ov_b8", ("infer",)),
@@ -178,16 +216,25 @@ def main():
                     ("torch train b8", "r", "torch_train_b8", ("train", "forward")),
                     ("torch train b8, teacher cached", "r", "torch_train_cached_b8", ("train",))]
     print()
-    print(f"images/s (GFLOP/s, % of the sgemm peak measured by stpm in the same run)")
+    print(f"images/s, median of {args.rounds} rounds (GFLOP/s, % of the median sgemm peak stpm measured in those rounds)")
     print("| backbone | sgemm GFLOP/s | " + " | ".join(c[0] for c in columns) + " |")
     print("|---" * (len(columns) + 2) + "|")
-    for name, s, r in rows:
+    for name, s, r, _, _ in rows:
         cells = []
         for _, source, key, work in columns:
             v = (s if source == "s" else r)[key]
             gflop = v * sum(s["gflopPerImage"][w] for w in work)
             cells.append(f"{v:.1f} ({gflop:.0f}, {100 * gflop / s['sgemmGFLOPS']:.0f} %)")
         print(f"| {name} | {s['sgemmGFLOPS']:.0f} | " + " | ".join(cells) + " |")
+    print()
+    print("stpm-infer over the fastest peer (OpenVINO or ONNX Runtime) of the same round, round by round")
+    print("| backbone | b1 | b8 | rounds ahead b1 / b8 |")
+    print("|---|---|---|---|")
+    for name, _, _, stpm_rounds, peer_rounds in rows:
+        ratios = {bs: [s[f"inferBatch{bs}"] / max(r[f"ov_b{bs}"], r[f"ort_b{bs}"]) for s, r in zip(stpm_rounds, peer_rounds)]
+                  for bs in (1, 8)}
+        ahead = " / ".join(f"{sum(x > 1 for x in ratios[bs])} of {len(ratios[bs])}" for bs in (1, 8))
+        print(f"| {name} | " + " | ".join(" ".join(f"{x:.2f}" for x in ratios[bs]) for bs in (1, 8)) + f" | {ahead} |")
     if args.no_train:
         return
     print()
@@ -197,7 +244,7 @@ def main():
     print("| backbone | train GFLOP/img (counted here / by stpm) | floor F(4x4) / F(6x6) GFLOP | ceiling images/s F(4x4) / F(6x6) "
           "| stpm train b8 | 3x torch train b8 | 3x torch, teacher cached |")
     print("|---" * 7 + "|")
-    for name, s, r in rows:
+    for name, s, r, _, _ in rows:
         plain, floors = training_floor(name, args.size)
         ceilings = {t: s["sgemmGFLOPS"] / f for t, f in floors.items()}
         share = lambda v: f"{v:.1f} ({100 * v / ceilings[4]:.0f} % / {100 * v / ceilings[6]:.0f} %)"
